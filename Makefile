@@ -1,0 +1,87 @@
+# winnow - plain Makefile. `make` builds the library and CLI, `make check` runs the
+# tests, `make demo` runs the main job. SANITIZE=1 builds into build-asan/ with
+# ASan+UBSan. CC=clang works too. Dependencies (Debian 12 packages): `make deps`.
+
+CC      ?= cc
+SANITIZE ?= 0
+OPT     ?= -O2
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -fPIC -pthread \
+              -Iinclude -Isrc -fno-strict-aliasing
+LDLIBS  = -lcjson -lutf8proc -lcurl -lstemmer -lsqlite3 -lm -lpthread
+
+ifeq ($(SANITIZE),1)
+BUILD   = build-asan
+CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+BUILD   = build
+endif
+
+# per-ISA flags, chosen by file name; the code picks a variant at run time
+AVX2_FLAGS   = -mavx2 -mfma -mf16c
+AVX512_FLAGS = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16
+
+LIB_SRC   = $(sort $(wildcard src/*/*.c))
+LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_SRC   = $(sort $(wildcard tools/*.c))
+CLI_OBJ   = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC  = $(sort $(wildcard tests/test_*.c))
+TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_HELPERS = $(filter-out tests/test_%.c,$(wildcard tests/*.c))
+TEST_HOBJ = $(TEST_HELPERS:%.c=$(BUILD)/obj/%.o)
+BENCH_SRC = $(sort $(wildcard bench/*.c))
+BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+HDRS      = include/winnow.h $(wildcard src/*/*.h) $(wildcard tools/*.h) $(wildcard tests/*.h)
+
+.PHONY: all lib check demo deps clean bench fuzz
+all: $(BUILD)/winnow $(BUILD)/libwinnow.a $(BUILD)/libwinnow.so
+
+lib: $(BUILD)/libwinnow.a $(BUILD)/libwinnow.so
+
+$(BUILD)/obj/%_avx2.o: %_avx2.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(AVX2_FLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%_avx512.o: %_avx512.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(AVX512_FLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libwinnow.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libwinnow.so: $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/winnow: $(CLI_OBJ) $(BUILD)/libwinnow.a
+	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_HOBJ) $(BUILD)/libwinnow.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libwinnow.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+
+deps:
+	@sh tools/deps.sh
+
+# The tests: every tests/test_*.c binary and tests/t_*.sh script, counted by
+# tests/run_tests.sh ("N passed, N failed, N skipped"); exits non-zero on any failure.
+check: deps
+	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@BUILD=$(BUILD) sh tests/run_tests.sh $(TEST_BIN)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	./$(BUILD)/winnow demo
+
+bench: all $(BENCH_BIN)
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,83 @@
+/*
+ * nn.h - floor 1: the kernels a BERT forward pass needs, behind run-time dispatch.
+ *
+ * Dimensions: M rows (batch*tokens), K inputs, N outputs, H hidden, T tokens,
+ * NH heads, HD head size. Matrices are row-major float32 unless stated.
+ *
+ * Every kernel has a scalar reference in ops_ref.c (always compiled, the oracle in
+ * tests); ISA variants live in ops_avx2.c / ops_avx512.c and are chosen once by
+ * nn_kernels() from wn_cpu_isa(). Kernels take (ith, nth) work splits through the
+ * pool helpers so results never depend on the number of threads.
+ */
+#ifndef WN_NN_H
+#define WN_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/util.h"
+
+typedef enum { NN_F32 = 0, NN_F16 = 1, NN_BF16 = 2 } nn_dtype;
+typedef enum { NN_PREC_FP32 = 0, NN_PREC_BF16 = 1, NN_PREC_INT8 = 2 } nn_precision;
+typedef enum { NN_ACT_NONE = 0, NN_ACT_GELU = 1, NN_ACT_TANH = 2 } nn_act;
+
+float nn_f16_to_f32(uint16_t h);
+float nn_bf16_to_f32(uint16_t h);
+uint16_t nn_f32_to_bf16(float f); /* round to nearest even */
+uint16_t nn_f32_to_f16(float f);  /* round to nearest even */
+/* Converts n stored values of type dt to float32. */
+void nn_to_f32(nn_dtype dt, const void *src, float *dst, size_t n);
+
+/* A linear layer's weight W (N, K) in PyTorch's (out, in) layout, prepared once at
+ * load for the chosen precision (packed, converted or quantised as the ISA likes).
+ * The struct owns what it allocates; nn_weight_free releases it. */
+typedef struct {
+    int N, K;
+    nn_precision prec;
+    const float *w;   /* (N, K) float32 view, may point into a mapped file */
+    void *owned;      /* storage this struct allocated (converted or packed) */
+    void *packed;     /* ISA-specific layout, or NULL */
+    float *scales;    /* int8: per output channel */
+} nn_weight;
+
+/* data: N*K values of type dt. Returns WN_ERR_NOMEM on failure. */
+wn_status nn_weight_init(nn_weight *w, const void *data, nn_dtype dt, int N, int K, nn_precision prec);
+void nn_weight_free(nn_weight *w);
+
+/* out (M, N) = act(x (M, K) . W^T + bias (N)); bias may be NULL. */
+void nn_linear(wn_pool *pool, const float *x, int M, const nn_weight *w, const float *bias, nn_act act, float *out);
+
+/* out (M, H) = LayerNorm(x + res) * gamma + beta; res may be NULL; out may alias x. */
+void nn_add_layernorm(wn_pool *pool, const float *x, const float *res, int M, int H, const float *gamma,
+                      const float *beta, float eps, float *out);
+
+/* Multi-head self-attention for one batch of B sequences padded to T tokens.
+ * qkv: (B*T, 3*H) with q, k, v side by side per row (H = NH*HD);
+ * len[b]: number of real tokens of sequence b (keys past it are masked out);
+ * out: (B*T, H) context; rows of padding positions are left finite but unspecified.
+ * scratch: at least nn_attention_scratch(T, nth) floats. */
+size_t nn_attention_scratch(int T, int nth);
+void nn_attention(wn_pool *pool, const float *qkv, int B, int T, int NH, int HD, const int *len, float *out,
+                  float *scratch);
+
+/* ---- the dispatch table: the reference ops and each ISA's replacements */
+typedef struct {
+    const char *name;
+    /* rows [m0, m1) of out = act(x . W^T + b) */
+    void (*linear_rows)(const float *x, int m0, int m1, const nn_weight *w, const float *bias, nn_act act,
+                        float *out);
+    void (*add_layernorm_rows)(const float *x, const float *res, int m0, int m1, int H, const float *gamma,
+                               const float *beta, float eps, float *out);
+} nn_kernels_t;
+
+const nn_kernels_t *nn_kernels(void);        /* chosen for this CPU */
+const nn_kernels_t *nn_kernels_ref(void);    /* the scalar oracle */
+
+/* reference implementations (ops_ref.c) */
+void nn_linear_rows_ref(const float *x, int m0, int m1, const nn_weight *w, const float *bias, nn_act act,
+                        float *out);
+void nn_add_layernorm_rows_ref(const float *x, const float *res, int m0, int m1, int H, const float *gamma,
+                               const float *beta, float eps, float *out);
+float nn_gelu_ref(float x); /* 0.5 x (1 + erf(x / sqrt 2)), HF's "gelu" */
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * pool.c - a fixed thread pool (ggml style): wn_pool_run hands the same task to
+ * every thread with its (ith, nth) and returns when all are done. The caller's
+ * thread is thread 0, so a pool of one thread starts no thread at all.
+ * Workers spin briefly before sleeping: forward passes issue many short tasks.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+struct wn_pool {
+    int n;
+    pthread_t *threads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work;
+    pthread_cond_t cv_done;
+    wn_task_fn fn;
+    void *arg;
+    atomic_uint gen;     /* bumped per task */
+    atomic_int pending;  /* workers still running the current task */
+    int stop;
+};
+
+typedef struct {
+    wn_pool *p;
+    int ith;
+} worker_arg;
+
+static void *worker(void *a) {
+    worker_arg wa = *(worker_arg *)a;
+    wn_free(a);
+    wn_pool *p = wa.p;
+    unsigned seen = 0;
+    for (;;) {
+        /* spin a little, then sleep */
+        int spins = 0;
+        while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen && spins < 20000) {
+            spins++;
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->gen) == seen && !p->stop) pthread_cond_wait(&p->cv_work, &p->mu);
+        if (p->stop) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        seen = atomic_load(&p->gen);
+        wn_task_fn fn = p->fn;
+        void *arg = p->arg;
+        pthread_mutex_unlock(&p->mu);
+        fn(arg, wa.ith, p->n);
+        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->cv_done);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
+int wn_ncpu(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+wn_status wn_pool_create(int n, wn_pool **out) {
+    *out = NULL;
+    if (n <= 0) n = wn_ncpu();
+    if (n > 256) n = 256;
+    wn_pool *p = wn_calloc(1, sizeof *p);
+    if (!p) return wn_seterr(WN_ERR_NOMEM, "out of memory creating a thread pool");
+    p->n = n;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv_work, NULL);
+    pthread_cond_init(&p->cv_done, NULL);
+    if (n > 1) {
+        p->threads = wn_calloc((size_t)n, sizeof(pthread_t));
+        if (!p->threads) {
+            wn_pool_free(p);
+            return wn_seterr(WN_ERR_NOMEM, "out of memory creating a thread pool");
+        }
+        for (int i = 1; i < n; i++) {
+            worker_arg *wa = wn_malloc(sizeof *wa);
+            if (!wa || pthread_create(&p->threads[i], NULL, worker, (wa->p = p, wa->ith = i, wa)) != 0) {
+                wn_free(wa);
+                p->n = i; /* only threads 1..i-1 exist */
+                wn_pool_free(p);
+                return wn_seterr(WN_ERR_INTERNAL, "cannot start thread %d of %d", i, n);
+            }
+        }
+    }
+    *out = p;
+    return WN_OK;
+}
+
+int wn_pool_size(const wn_pool *p) { return p ? p->n : 1; }
+
+void wn_pool_run(wn_pool *p, wn_task_fn fn, void *arg) {
+    if (!p || p->n == 1) {
+        fn(arg, 0, 1);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->arg = arg;
+    atomic_store(&p->pending, p->n - 1);
+    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    pthread_cond_broadcast(&p->cv_work);
+    pthread_mutex_unlock(&p->mu);
+    fn(arg, 0, p->n);
+    int spins = 0;
+    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0 && spins < 200000) {
+        spins++;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    if (atomic_load(&p->pending) > 0) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->cv_done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+void wn_pool_free(wn_pool *p) {
+    if (!p) return;
+    if (p->threads) {
+        pthread_mutex_lock(&p->mu);
+        p->stop = 1;
+        pthread_cond_broadcast(&p->cv_work);
+        pthread_mutex_unlock(&p->mu);
+        for (int i = 1; i < p->n; i++) pthread_join(p->threads[i], NULL);
+        wn_free(p->threads);
+    }
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv_work);
+    pthread_cond_destroy(&p->cv_done);
+    wn_free(p);
+}

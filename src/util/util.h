@@ -1,0 +1,115 @@
+/*
+ * util.h - floor 0: errors, allocation, checked I/O, threads, CPU features.
+ * Every other module may include this; it includes nothing of winnow's but winnow.h.
+ */
+#ifndef WN_UTIL_H
+#define WN_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "winnow.h"
+
+/* ---- errors (error.c) */
+
+/* Sets this thread's last error to the formatted message and returns s. */
+wn_status wn_seterr(wn_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void wn_clearerr(void);
+
+/* Broken invariants (bugs): print file:line and abort. Stays on in release builds. */
+#define WN_ASSERT(x)                                                              \
+    do {                                                                          \
+        if (!(x)) wn_assert_fail(__FILE__, __LINE__, #x);                         \
+    } while (0)
+_Noreturn void wn_assert_fail(const char *file, int line, const char *expr);
+
+/* ---- allocation through the pluggable hook (alloc.c). Never NULL for size 0. */
+void *wn_malloc(size_t n);
+void *wn_calloc(size_t count, size_t size); /* overflow-checked, zeroed */
+void *wn_realloc(void *p, size_t n);
+void wn_free(void *p);
+char *wn_strdup(const char *s);
+char *wn_strndup(const char *s, size_t n);
+/* Allocates with 64-byte alignment (for SIMD data); free with wn_free_aligned. */
+void *wn_malloc_aligned(size_t n);
+void wn_free_aligned(void *p);
+/* Grows *buf (element size elt) to hold at least need elements; returns WN_ERR_NOMEM. */
+wn_status wn_grow(void **buf, size_t *cap, size_t need, size_t elt);
+
+/* ---- files (io.c) */
+
+/* Reads a whole file into a NUL-terminated buffer (wn_free it). */
+wn_status wn_read_file(const char *path, char **data, size_t *len);
+/* Maps a file read-only. wn_unmap_file(p, len) undoes it. Empty files give p=NULL,len=0. */
+wn_status wn_map_file(const char *path, void **p, size_t *len);
+void wn_unmap_file(void *p, size_t len);
+int wn_file_exists(const char *path);
+int wn_dir_exists(const char *path);
+/* mkdir -p */
+wn_status wn_mkdirs(const char *path, int mode);
+/* Joins a and b with '/' (wn_free the result); NULL on OOM. */
+char *wn_path_join(const char *a, const char *b);
+
+/* Atomic file writing: data goes to "<path>.tmp.<pid>.<n>", then fsync, rename, fsync dir. */
+typedef struct {
+    FILE *f;
+    char *path;
+    char *tmp;
+    int failed;
+} wn_atomic_file;
+wn_status wn_atomic_open(wn_atomic_file *af, const char *path);
+wn_status wn_atomic_write(wn_atomic_file *af, const void *data, size_t n);
+/* Pads with zero bytes to a multiple of align (relative to file start). */
+wn_status wn_atomic_pad(wn_atomic_file *af, size_t align);
+/* fsync + rename; on failure the temp file is removed and the target untouched. */
+wn_status wn_atomic_commit(wn_atomic_file *af);
+/* Abandons the temp file (NULL-safe, idempotent). */
+void wn_atomic_abort(wn_atomic_file *af);
+
+/* ---- line reader (io.c): lines of any length, '\n' or "\r\n" stripped */
+typedef struct {
+    FILE *f;
+    char *buf;
+    size_t cap;
+    size_t len;     /* length of the current line */
+    uint64_t lineno; /* 1-based number of the current line */
+} wn_line_reader;
+void wn_lines_init(wn_line_reader *r, FILE *f);
+/* 1 = a line is in r->buf (NUL-terminated, may contain NULs), 0 = EOF, -1 = error/OOM. */
+int wn_lines_next(wn_line_reader *r);
+void wn_lines_free(wn_line_reader *r);
+
+/* ---- UTF-8 (utf8.c) */
+/* Replaces invalid UTF-8 sequences by U+FFFD; returns a new string (wn_free) or NULL. */
+char *wn_utf8_sanitize(const char *s, size_t len, size_t *out_len);
+
+/* ---- threads (pool.c): a fixed pool; wn_pool_run runs fn(arg, ith, nth) for
+ * ith = 0..nth-1 on the pool's threads (the caller is thread 0) and waits. */
+typedef struct wn_pool wn_pool;
+typedef void (*wn_task_fn)(void *arg, int ith, int nth);
+/* n_threads <= 0: the number of online CPUs. A pool of 1 thread starts no thread. */
+wn_status wn_pool_create(int n_threads, wn_pool **out);
+int wn_pool_size(const wn_pool *p);
+void wn_pool_run(wn_pool *p, wn_task_fn fn, void *arg);
+void wn_pool_free(wn_pool *p);
+int wn_ncpu(void);
+
+/* ---- time */
+double wn_now(void); /* monotonic seconds */
+
+/* ---- CPU features (cpu.c) */
+typedef struct {
+    int avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, avx512bf16;
+} wn_cpu_features;
+const wn_cpu_features *wn_cpu_get(void);
+
+#define WN_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define WN_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif
