@@ -3,6 +3,14 @@
 # ASan+UBSan. CC=clang works too. Dependencies (Debian 12 packages): `make deps`.
 
 CC      ?= cc
+V       ?= 0
+ifeq ($(V),1)
+Q =
+E = @true
+else
+Q = @
+E = @echo
+endif
 SANITIZE ?= 0
 OPT     ?= -O2
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -fPIC -pthread \
@@ -40,33 +48,41 @@ lib: $(BUILD)/libwinnow.a $(BUILD)/libwinnow.so
 
 $(BUILD)/obj/%_avx2.o: %_avx2.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(AVX2_FLAGS) $(CFLAGS) -c $< -o $@
+	$(E) '  CC    $<'
+	$(Q)$(CC) $(CFLAGS_BASE) $(AVX2_FLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%_avx512.o: %_avx512.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(AVX512_FLAGS) $(CFLAGS) -c $< -o $@
+	$(E) '  CC    $<'
+	$(Q)$(CC) $(CFLAGS_BASE) $(AVX512_FLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(CFLAGS) -c $< -o $@
+	$(E) '  CC    $<'
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libwinnow.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(E) '  AR    $@'
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/libwinnow.so: $(LIB_OBJ)
-	$(CC) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(E) '  LD    $@'
+	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/winnow: $(CLI_OBJ) $(BUILD)/libwinnow.a
-	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+	$(E) '  LD    $@'
+	$(Q)$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_HOBJ) $(BUILD)/libwinnow.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+	$(E) '  LD    $@'
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libwinnow.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+	$(E) '  LD    $@'
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
 
 deps:
 	@sh tools/deps.sh

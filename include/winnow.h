@@ -75,18 +75,96 @@ const char *wn_isa_name(wn_isa isa);
 
 /* ---------------------------------------------------------------- tokenizer */
 /* (section owned by src/tokenizer) */
+/* BERT's tokenizer (BasicTokenizer + WordPiece), as HuggingFace computes it. */
+typedef struct wn_tokenizer wn_tokenizer;
+/* Loads vocab.txt and, when present, tokenizer.json (wins on disagreement),
+ * tokenizer_config.json, special_tokens_map.json, sentence_bert_config.json from dir. */
+wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out);
+void wn_tokenizer_free(wn_tokenizer *t);
+/* The model's limit in tokens, special tokens included (e.g. 256 for all-MiniLM-L6-v2). */
+int wn_tokenizer_max_length(const wn_tokenizer *t);
+int wn_tokenizer_vocab_size(const wn_tokenizer *t);
+/* [CLS] a [SEP] (b [SEP]), token types 0 then 1, truncated longest_first to max_len
+ * (<= 0: the model's limit). ids and type_ids: caller arrays of cap entries
+ * (cap >= max_len suffices); *n_out is the number written. b may be NULL.
+ * Invalid UTF-8 is replaced by U+FFFD, never fatal. */
+wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const char *b, int max_len, int32_t *ids,
+                              int32_t *type_ids, int cap, int *n_out);
+/* The word-piece ids of text without special tokens or truncation. *ids is
+ * allocated by winnow (free with wn_free_buffer); *n its length. */
+wn_status wn_tokenizer_tokenize(const wn_tokenizer *t, const char *text, int32_t **ids, int *n);
+/* Frees a buffer that winnow allocated for the caller (NULL-safe). */
+void wn_free_buffer(void *p);
 
 /* ---------------------------------------------------------------- hub */
 /* (section owned by src/model/hub.c) */
+/* Where models come from: a local directory, or a hub id fetched once into a cache. */
+typedef struct {
+    const char *endpoint;  /* NULL: $HF_ENDPOINT, else https://huggingface.co */
+    const char *cache_dir; /* NULL: $WINNOW_CACHE, else ~/.cache/winnow */
+    const char *revision;  /* NULL: "main" */
+    int offline;           /* 1: never touch the network ($HF_HUB_OFFLINE=1 too) */
+    wn_progress_fn progress;
+    void *progress_ud;
+} wn_hub_params;
+wn_hub_params wn_hub_default_params(void);
+/* name: a directory holding the model's files, or a hub id "owner/name". Writes the
+ * local directory of the model to dir (cap bytes), downloading what is missing. */
+wn_status wn_hub_resolve(const char *name, const wn_hub_params *p, char *dir, size_t cap);
 
 /* ---------------------------------------------------------------- model */
 /* (section owned by src/model) */
+/* BERT-family encoders from HuggingFace files: bi-encoders (sentence-transformers
+ * layout: pooling + optional Normalize) and cross-encoders
+ * (BertForSequenceClassification). A wn_model is used by one thread at a time;
+ * it runs its own bounded thread pool inside each call. */
+typedef struct wn_model wn_model;
+typedef enum { WN_PREC_FP32 = 0, WN_PREC_BF16 = 1, WN_PREC_INT8 = 2 } wn_precision;
+typedef enum { WN_MODEL_BIENCODER = 0, WN_MODEL_CROSSENCODER = 1 } wn_model_kind;
+typedef struct {
+    int n_threads;          /* 0: all online CPUs */
+    int max_batch;          /* sequences per forward pass (default 32) */
+    wn_precision precision; /* default fp32 */
+    wn_hub_params hub;      /* where a hub id comes from */
+} wn_model_params;
+wn_model_params wn_model_default_params(void);
+wn_status wn_model_load(const char *name_or_dir, const wn_model_params *p, wn_model **out);
+void wn_model_free(wn_model *m);
+wn_model_kind wn_model_kind_of(const wn_model *m);
+int wn_model_dim(const wn_model *m);        /* embedding size (bi-encoder) or hidden size */
+int wn_model_num_labels(const wn_model *m); /* cross-encoder outputs per pair */
+const wn_tokenizer *wn_model_tokenizer(const wn_model *m);
+/* texts: n UTF-8 strings; out: n * wn_model_dim floats, the sentence embeddings
+ * (L2-normalised when the model has a Normalize module). */
+wn_status wn_model_embed(wn_model *m, int64_t n, const char *const *texts, float *out);
+/* queries, docs: n strings each; out: n * wn_model_num_labels raw logits. */
+wn_status wn_model_score(wn_model *m, int64_t n, const char *const *queries, const char *const *docs, float *out);
 
 /* ---------------------------------------------------------------- vector index */
 /* (section owned by src/index) */
+typedef enum { WN_METRIC_IP = 0, WN_METRIC_L2 = 1, WN_METRIC_COS = 2 } wn_metric;
+typedef enum { WN_INDEX_FLAT = 0, WN_INDEX_HNSW = 1, WN_INDEX_IVF = 2, WN_INDEX_IVFPQ = 3 } wn_index_type;
+typedef struct wn_index wn_index;
 
 /* ---------------------------------------------------------------- lexical (BM25) */
 /* (section owned by src/lexical) */
+typedef struct wn_bm25 wn_bm25;
+typedef struct {
+    float k1;      /* 0.9 (Anserini's default) */
+    float b;       /* 0.4 */
+    int stem;      /* 1: Porter/Snowball English stemming */
+    int stopwords; /* 1: drop English stopwords */
+} wn_bm25_params;
+wn_bm25_params wn_bm25_default_params(void);
+wn_status wn_bm25_create(const wn_bm25_params *p, wn_bm25 **out);
+/* Adds a document with an external id (unique); text is title and body together. */
+wn_status wn_bm25_add(wn_bm25 *ix, int64_t id, const char *text);
+/* Top k by BM25 for query: scores[k], ids[k] caller-allocated; *n_out <= k found. */
+wn_status wn_bm25_search(const wn_bm25 *ix, const char *query, int k, float *scores, int64_t *ids, int *n_out);
+wn_status wn_bm25_save(const wn_bm25 *ix, const char *path);
+wn_status wn_bm25_load(const char *path, wn_bm25 **out);
+int64_t wn_bm25_size(const wn_bm25 *ix);
+void wn_bm25_free(wn_bm25 *ix);
 
 /* ---------------------------------------------------------------- evaluation */
 /* (section owned by src/eval) */

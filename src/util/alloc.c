@@ -117,3 +117,5 @@ wn_status wn_grow(void **buf, size_t *cap, size_t need, size_t elt) {
     *cap = nc;
     return WN_OK;
 }
+
+void wn_free_buffer(void *p) { wn_free(p); }
