@@ -1,0 +1,57 @@
+#!/bin/sh
+# t_hub_cli.sh - `winnow download` against tools/hub_test_server.py on 127.0.0.1:
+# prints the cached directory, fetches the files byte for byte, answers from the
+# cache once the server is gone, and fails with a usable message and exit code.
+: "${BUILD:=build}"
+W="$BUILD/winnow"
+command -v python3 >/dev/null 2>&1 || { echo "SKIPPED: python3 is not installed"; exit 77; }
+[ -x "$W" ] || { echo "t_hub_cli: $W is not built"; exit 1; }
+T=$(mktemp -d /tmp/wn_t_hub_cli.XXXXXX)
+PID=
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+unset HF_TOKEN HF_HUB_OFFLINE
+export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 WINNOW_CACHE="$T/cache"
+mkdir -p "$T/hub/acme/tiny"
+printf '{"model_type": "bert"}\n' > "$T/hub/acme/tiny/config.json"
+head -c 5000 /dev/urandom > "$T/hub/acme/tiny/model.safetensors"
+printf '[PAD]\n[UNK]\n' > "$T/hub/acme/tiny/vocab.txt"
+
+python3 tools/hub_test_server.py "$T/hub" --port-file "$T/port" --log "$T/log" --max-seconds 60 &
+PID=$!
+i=0
+while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ -s "$T/port" ] || { echo "SKIPPED: the test hub server did not start"; exit 77; }
+export HF_ENDPOINT="http://127.0.0.1:$(cat "$T/port")"
+
+out=$("$W" download acme/tiny 2>"$T/err") || fail "download acme/tiny: exit $? ($(cat "$T/err"))"
+[ "$out" = "$T/cache/acme--tiny/main" ] || fail "download printed '$out'"
+for f in config.json model.safetensors vocab.txt; do
+    cmp -s "$T/hub/acme/tiny/$f" "$out/$f" || fail "$f differs from the served file"
+done
+out=$("$W" download acme/tiny --revision v1) || fail "--revision v1: exit $?"
+[ "$out" = "$T/cache/acme--tiny/v1" ] || fail "--revision v1 printed '$out'"
+grep -q "GET /acme/tiny/resolve/v1/config.json" "$T/log" || fail "--revision not in the URL"
+
+"$W" download acme/nothere >/dev/null 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] || fail "missing repo: exit $rc, want 1"
+grep -q "winnow download: hub: HTTP 404 for $HF_ENDPOINT/acme/nothere/resolve/main/config.json" "$T/err" ||
+    fail "missing repo: $(cat "$T/err")"
+"$W" download >/dev/null 2>&1; [ $? -eq 2 ] || fail "no model: want exit 2"
+"$W" download acme/tiny --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown option: want exit 2"
+"$W" download ../x >/dev/null 2>"$T/err"; [ $? -eq 1 ] || fail "bad id: want exit 1"
+grep -q "no such directory, and not a hub id" "$T/err" || fail "bad id: $(cat "$T/err")"
+
+kill "$PID"; wait "$PID" 2>/dev/null; PID=
+out=$("$W" download acme/tiny) || fail "cached, server gone: exit $?"
+[ "$out" = "$T/cache/acme--tiny/main" ] || fail "cached, server gone: printed '$out'"
+"$W" download acme/other >/dev/null 2>"$T/err"; [ $? -eq 1 ] || fail "not cached, server gone: want exit 1"
+grep -q "cannot be reached" "$T/err" || fail "not cached, server gone: $(cat "$T/err")"
+"$W" download acme/other --offline >/dev/null 2>"$T/err"; [ $? -eq 1 ] || fail "--offline: want exit 1"
+grep -q "offline mode is on" "$T/err" || fail "--offline: $(cat "$T/err")"
+
+[ $fails -eq 0 ] || { echo "$fails failures"; exit 1; }
+echo "t_hub_cli: all passed"
