@@ -168,6 +168,64 @@ void wn_bm25_free(wn_bm25 *ix);
 
 /* ---------------------------------------------------------------- evaluation */
 /* (section owned by src/eval) */
+/* Relevance judgments (qrels), runs and the measures trec_eval computes.
+ *   wn_qrels *q; wn_run *r; wn_eval *e;
+ *   wn_qrels_load("qrels/test.tsv", &q);          // BEIR tsv or TREC qrels
+ *   wn_run_load("bm25.run", &r);                   // qid Q0 docid rank score tag
+ *   wn_measure ms[2]; wn_measure_parse("ndcg@10", &ms[0]); wn_measure_parse("map", &ms[1]);
+ *   wn_evaluate(q, r, 2, ms, &e);  wn_eval_mean(e, 0);  // mean nDCG@10
+ * Conventions (trec_eval 9.x): a run's list is ordered by score descending, ties by
+ * document id descending (strcmp), whatever ranks the file says; a document is
+ * relevant when its grade >= 1; nDCG gains are the grades (negative: 0), discount
+ * log2(rank + 1), the ideal from all judged documents; P@k divides by k; Recall@k
+ * and MAP by the number of relevant documents (0 when there is none). Queries are
+ * those of the qrels (as trec_eval -c): a query of the qrels absent from the run
+ * scores 0, a query of the run absent from the qrels is ignored. */
+typedef struct wn_qrels wn_qrels;
+typedef struct wn_run wn_run;
+typedef struct wn_eval wn_eval;
+typedef enum { WN_MEASURE_P = 0, WN_MEASURE_RECALL, WN_MEASURE_MRR, WN_MEASURE_NDCG, WN_MEASURE_MAP } wn_measure_kind;
+typedef struct {
+    wn_measure_kind kind;
+    int k; /* cut-off (>= 1); MAP: 0 = the whole list, else MAP@k */
+} wn_measure;
+/* Parses "p@3", "recall@100", "mrr@10", "ndcg@10", "map", "map@100" (case-insensitive);
+ * 0 on success, -1 on an unknown name. _name writes the canonical name (cap bytes). */
+int wn_measure_parse(const char *s, wn_measure *out);
+void wn_measure_name(wn_measure m, char *buf, size_t cap);
+
+wn_status wn_qrels_create(wn_qrels **out);
+/* Adds a judgment; a second grade for the same (qid, docid) is an error. */
+wn_status wn_qrels_add(wn_qrels *q, const char *qid, const char *docid, int grade);
+/* Reads BEIR tsv (header "query-id corpus-id score") or TREC qrels ("qid 0 docid rel"),
+ * told apart by the column count; errors name the file and line. */
+wn_status wn_qrels_load(const char *path, wn_qrels **out);
+int64_t wn_qrels_num_queries(const wn_qrels *q);
+const char *wn_qrels_query(const wn_qrels *q, int64_t i); /* 0 <= i < num_queries, file order */
+/* Number of judgments of query i, and judgment j of it (docid, grade). */
+int64_t wn_qrels_num_judged(const wn_qrels *q, int64_t i);
+const char *wn_qrels_judged(const wn_qrels *q, int64_t i, int64_t j, int *grade);
+void wn_qrels_free(wn_qrels *q);
+
+wn_status wn_run_create(wn_run **out);
+/* Appends a retrieved document to qid's list (any order; duplicates are errors at
+ * evaluation and saving). Scores must be finite. */
+wn_status wn_run_add(wn_run *r, const char *qid, const char *docid, double score);
+/* Reads "qid Q0 docid rank score tag" lines (whitespace separated). */
+wn_status wn_run_load(const char *path, wn_run **out);
+/* Writes the run in TREC format, queries in insertion order, each sorted as above
+ * and cut to max_per_query (<= 0: all); atomically. Scores print with %.9g. */
+wn_status wn_run_save(const wn_run *r, const char *path, const char *tag, int max_per_query);
+int64_t wn_run_num_queries(const wn_run *r);
+void wn_run_free(wn_run *r);
+
+/* Evaluates n measures; *out is yours (wn_eval_free). */
+wn_status wn_evaluate(const wn_qrels *q, const wn_run *r, int n, const wn_measure *ms, wn_eval **out);
+int64_t wn_eval_num_queries(const wn_eval *e);
+const char *wn_eval_query(const wn_eval *e, int64_t i);
+double wn_eval_value(const wn_eval *e, int64_t query, int measure); /* per query */
+double wn_eval_mean(const wn_eval *e, int measure);                 /* over queries */
+void wn_eval_free(wn_eval *e);
 
 /* ---------------------------------------------------------------- store + pipeline */
 /* (section owned by src/store, src/pipeline) */
