@@ -145,6 +145,91 @@ wn_status wn_model_score(wn_model *m, int64_t n, const char *const *queries, con
 typedef enum { WN_METRIC_IP = 0, WN_METRIC_L2 = 1, WN_METRIC_COS = 2 } wn_metric;
 typedef enum { WN_INDEX_FLAT = 0, WN_INDEX_HNSW = 1, WN_INDEX_IVF = 2, WN_INDEX_IVFPQ = 3 } wn_index_type;
 typedef struct wn_index wn_index;
+/* Vector indexes behind one API (FAISS C API style): exact (flat), HNSW, IVF-Flat
+ * and IVF-PQ, with external int64 ids, deletes, replaces, filtered search and one
+ * mmap-able file per index.
+ *   wn_index *ix;
+ *   wn_index_params p = wn_index_default_params();
+ *   wn_index_create(WN_INDEX_HNSW, 384, WN_METRIC_COS, &p, &ix);
+ *   wn_index_add(ix, n, x, NULL);                 // ids 0..n-1 (or caller ids)
+ *   wn_search_params sp = wn_search_default_params();
+ *   wn_index_search(ix, nq, q, 10, &sp, dist, ids); // dist[nq*10], ids[nq*10]
+ *   wn_index_save(ix, "docs.wnix"); wn_index_free(ix);
+ * Scores in dist: IP = inner product, COS = cosine similarity (both best = largest),
+ * L2 = squared Euclidean distance (best = smallest); each list is sorted best first
+ * and short lists are padded with id -1 and score -inf (IP, COS) or +inf (L2).
+ * COS normalises vectors on add and queries on search (a zero vector stays zero).
+ * Threads: searches on one index may run concurrently from many threads; add,
+ * remove, replace, train and free need the index to themselves. */
+typedef enum { WN_STORAGE_FP32 = 0, WN_STORAGE_FP16 = 1, WN_STORAGE_INT8 = 2 } wn_storage;
+typedef struct {
+    wn_storage storage;   /* vector storage of flat/HNSW/IVF-Flat/re-ranking: fp32 (default), fp16, int8 */
+    int n_threads;        /* threads for add/train (build); 0: all online CPUs, 1: the caller only */
+    uint64_t seed;        /* HNSW levels, k-means init and samples (default 42) */
+    int m;                /* HNSW: links per node on layers > 0 (2*m on layer 0); default 16 */
+    int ef_construction;  /* HNSW: default 200 */
+    int nlist;            /* IVF: inverted lists (0: about sqrt(n) at training) */
+    int pq_m;             /* IVF-PQ: sub-quantisers, 8-bit codes; must divide dim (0: dim/4) */
+    int keep_vectors;     /* IVF-PQ: 1 (default) keeps full vectors for exact re-ranking */
+    int64_t max_train;    /* IVF: k-means sample size (0: 64 * nlist, at most n) */
+    float compact_ratio;  /* HNSW: rebuild the graph when deleted/total passes this (0.3) */
+    wn_progress_fn progress; /* build progress (NULL: none) */
+    void *progress_ud;
+} wn_index_params;
+wn_index_params wn_index_default_params(void);
+
+/* Filtered search: an id is a candidate iff it passes both the bitmap (when set:
+ * bit (id % 8) of allow[id / 8] for 0 <= id < allow_bits; ids outside are excluded)
+ * and the callback (when set: non-zero). Both are honoured inside the search. */
+typedef int (*wn_filter_fn)(void *ud, int64_t id);
+typedef struct {
+    int ef;              /* HNSW: candidate list size (default 64; raised to k when smaller) */
+    int nprobe;          /* IVF: lists visited (default 8) */
+    int rerank;          /* IVF-PQ with kept vectors: re-rank this many ADC candidates
+                            exactly (0: 4*k when vectors are kept; -1: never) */
+    int n_threads;       /* threads over the queries of one call; <= 1: the caller only */
+    const uint8_t *allow; /* allow-list bitmap over external ids, or NULL */
+    int64_t allow_bits;  /* number of bits in allow */
+    wn_filter_fn filter; /* or NULL; called from the search threads */
+    void *filter_ud;
+} wn_search_params;
+wn_search_params wn_search_default_params(void);
+
+/* On success *out is yours: wn_index_free(). dim in 1..65536. */
+wn_status wn_index_create(wn_index_type type, int dim, wn_metric metric, const wn_index_params *p,
+                          wn_index **out);
+/* IVF types: trains the coarse quantiser (and PQ) on x[n*dim]. Optional: the first add
+ * trains on its own vectors when the index is untrained. Other types: no-op. */
+wn_status wn_index_train(wn_index *ix, int64_t n, const float *x);
+/* x: n*dim floats; ids: n external ids >= 0, unique and not yet present, or NULL for
+ * count(), count()+1, ... . Non-finite values are rejected (nothing is added). */
+wn_status wn_index_add(wn_index *ix, int64_t n, const float *x, const int64_t *ids);
+/* Deletes one id (WN_ERR_NOTFOUND if absent): never returned again. */
+wn_status wn_index_remove(wn_index *ix, int64_t id);
+/* Replaces the vector of an existing id (x: dim floats). */
+wn_status wn_index_replace(wn_index *ix, int64_t id, const float *x);
+/* q: nq*dim floats; k >= 1; sp may be NULL (defaults). Caller allocates
+ * dist[nq*k] and ids[nq*k]. */
+wn_status wn_index_search(const wn_index *ix, int64_t nq, const float *q, int k, const wn_search_params *sp,
+                          float *dist, int64_t *ids);
+/* One file, written atomically (docs/FORMAT.md). */
+wn_status wn_index_save(const wn_index *ix, const char *path);
+/* Maps the file; vectors and graph stay in the mapping until a change copies them. */
+wn_status wn_index_load(const char *path, wn_index **out);
+int64_t wn_index_count(const wn_index *ix); /* live vectors (deleted ones excluded) */
+int wn_index_dim(const wn_index *ix);
+wn_metric wn_index_metric_of(const wn_index *ix);
+wn_index_type wn_index_type_of(const wn_index *ix);
+/* Bytes of heap the index holds (mapped file pages excluded) and bytes mapped. */
+size_t wn_index_memory(const wn_index *ix, size_t *mapped);
+void wn_index_free(wn_index *ix); /* NULL-safe */
+/* Names for parsing and printing: "flat" "hnsw" "ivf" "ivfpq", "ip" "l2" "cos",
+ * "fp32" "fp16" "int8". _parse returns -1 for an unknown name. */
+const char *wn_index_type_name(wn_index_type t);
+const char *wn_metric_name(wn_metric m);
+int wn_index_type_parse(const char *s);
+int wn_metric_parse(const char *s);
+int wn_storage_parse(const char *s);
 
 /* ---------------------------------------------------------------- lexical (BM25) */
 /* (section owned by src/lexical) */
