@@ -1,0 +1,126 @@
+/*
+ * encode.c - text to model input: invalid UTF-8 replaced by U+FFFD, added tokens
+ * ([CLS], [SEP], ... written in the text) matched first, leftmost-longest, on the
+ * raw text; the rest through the basic tokenizer and WordPiece; then
+ * [CLS] a [SEP] (b [SEP]) with longest_first truncation.
+ *
+ * Truncation follows the fast tokenizer (tokenizers' utils/truncation.rs), not the
+ * slow tokenizer's one-token-at-a-time loop: with M = max_len - specials, n1 <= n2
+ * the two lengths, the longer keeps max(n1, M - n1); when both are longer than M/2,
+ * the shorter input keeps M/2 and the longer M/2 + M%2 (on a tie, b is the longer).
+ * The two algorithms differ only when M is odd and len(a) <= len(b), both long.
+ */
+#include <string.h>
+
+#include "tokenizer.h"
+
+/* The added token starting at s (n bytes left), longest first; NULL if none. */
+static const tok_added *added_at(const wn_tokenizer *t, const char *s, size_t n) {
+    unsigned char c = (unsigned char)s[0];
+    if (!(t->added_first[c >> 3] & (1u << (c & 7)))) return NULL;
+    const tok_added *best = NULL;
+    for (int i = 0; i < t->n_added; i++) {
+        const tok_added *a = &t->added[i];
+        if ((size_t)a->len <= n && (!best || a->len > best->len) && !memcmp(s, a->text, (size_t)a->len)) best = a;
+    }
+    return best;
+}
+
+/* Appends the ids of text (no special tokens around it) to out, stopping once out
+ * holds limit ids (limit < 0: all). */
+static wn_status tokenize_text(const wn_tokenizer *t, const char *text, int64_t limit, uint32_t *word, tok_buf *out) {
+    size_t len = strlen(text), clean_len;
+    char *s = wn_utf8_sanitize(text, len, &clean_len);
+    if (!s) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory for a text of %zu bytes", len);
+    wn_status st = WN_OK;
+    size_t seg = 0;
+    for (size_t i = 0; i < clean_len && st == WN_OK && (limit < 0 || (int64_t)out->n < limit);) {
+        const tok_added *a = t->n_added ? added_at(t, s + i, clean_len - i) : NULL;
+        if (!a) {
+            i++;
+            continue;
+        }
+        st = basic_tokenize(t, s + seg, i - seg, limit, word, out);
+        if (st == WN_OK && (limit < 0 || (int64_t)out->n < limit)) st = tok_push(out, a->id);
+        i += (size_t)a->len;
+        seg = i;
+    }
+    if (st == WN_OK) st = basic_tokenize(t, s + seg, clean_len - seg, limit, word, out);
+    wn_free(s);
+    return st;
+}
+
+wn_status wn_tokenizer_tokenize(const wn_tokenizer *t, const char *text, int32_t **ids, int *n) {
+    if (!t || !text || !ids || !n) return wn_seterr(WN_ERR_ARG, "wn_tokenizer_tokenize: NULL argument");
+    *ids = NULL;
+    *n = 0;
+    tok_buf b = {0};
+    uint32_t *word = wn_malloc(((size_t)t->max_chars_per_word + 1) * sizeof *word);
+    if (!word) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+    wn_status st = tokenize_text(t, text, INT32_MAX, word, &b);
+    wn_free(word);
+    if (st != WN_OK) {
+        wn_free(b.ids);
+        return st;
+    }
+    if (!b.ids && !(b.ids = wn_malloc(sizeof *b.ids))) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+    *ids = b.ids;
+    *n = (int)b.n;
+    return WN_OK;
+}
+
+wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const char *b, int max_len, int32_t *ids,
+                              int32_t *type_ids, int cap, int *n_out) {
+    if (!t || !a || !ids || !type_ids || !n_out) return wn_seterr(WN_ERR_ARG, "wn_tokenizer_encode: NULL argument");
+    *n_out = 0;
+    if (max_len <= 0) max_len = t->max_length;
+    int n_special = b ? 3 : 2;
+    if (max_len < n_special)
+        return wn_seterr(WN_ERR_ARG, "wn_tokenizer_encode: max_len %d is less than the %d special tokens of a %s", max_len,
+                         n_special, b ? "pair" : "single text");
+    int64_t m = max_len - n_special; /* room for the two texts */
+    tok_buf ta = {0}, tb = {0};
+    uint32_t *word = wn_malloc(((size_t)t->max_chars_per_word + 1) * sizeof *word);
+    if (!word) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+    /* a single text needs only its first m pieces; a pair needs both full lengths */
+    wn_status st = tokenize_text(t, a, b ? INT32_MAX : m, word, &ta);
+    if (st == WN_OK && b) st = tokenize_text(t, b, INT32_MAX, word, &tb);
+    wn_free(word);
+    if (st != WN_OK) goto done;
+
+    int64_t n1 = (int64_t)ta.n, n2 = (int64_t)tb.n;
+    if (n1 + n2 > m) {
+        if (!b) {
+            n1 = m;
+        } else { /* tokenizers' truncate_encodings, LongestFirst */
+            int swap = n1 > n2;
+            int64_t s = swap ? n2 : n1, l = swap ? n1 : n2;
+            l = s > m ? s : WN_MAX(s, m - s);
+            if (s + l > m) {
+                s = m / 2;
+                l = s + m % 2;
+            }
+            n1 = WN_MIN((int64_t)ta.n, swap ? l : s);
+            n2 = WN_MIN((int64_t)tb.n, swap ? s : l);
+        }
+    }
+    int64_t total = n1 + n2 + n_special;
+    if (total > cap) {
+        st = wn_seterr(WN_ERR_ARG, "wn_tokenizer_encode: %lld tokens do not fit the caller's %d entries", (long long)total,
+                       cap);
+        goto done;
+    }
+    int k = 0;
+    ids[k] = t->cls_id, type_ids[k++] = 0;
+    for (int64_t i = 0; i < n1; i++) ids[k] = ta.ids[i], type_ids[k++] = 0;
+    ids[k] = t->sep_id, type_ids[k++] = 0;
+    if (b) {
+        for (int64_t i = 0; i < n2; i++) ids[k] = tb.ids[i], type_ids[k++] = 1;
+        ids[k] = t->sep_id, type_ids[k++] = 1;
+    }
+    *n_out = k;
+done:
+    wn_free(ta.ids);
+    wn_free(tb.ids);
+    return st;
+}

@@ -1,0 +1,178 @@
+/*
+ * normalize.c - BERT's "basic tokenizer": the BertNormalizer and BertPreTokenizer of
+ * HuggingFace's `tokenizers` (the fast tokenizer AutoTokenizer loads), one code point
+ * at a time, handing each finished word to WordPiece.
+ *
+ * The normalizer runs, on the whole text, in this order (tokenizers'
+ * normalizers/bert.rs):
+ *   1. clean_text: drop U+0000, U+FFFD and "control" chars (categories Cc, Cf, Co,
+ *      except \t \n \r); map whitespace (\t \n \r and Rust's char::is_whitespace,
+ *      the White_Space property) to ' ';
+ *   2. handle_chinese_chars: put spaces around CJK ideographs (the ranges below);
+ *   3. strip_accents (defaults to lowercase): NFD, then drop Mn (non-spacing marks);
+ *   4. lowercase: per character, full mapping (Rust's char::to_lowercase: like
+ *      utf8proc's simple mapping except U+0130 -> "i" U+0307; no final-sigma rule,
+ *      unlike Python's str.lower() of the slow tokenizer).
+ * The pre-tokenizer then splits on whitespace (removed) and isolates each punctuation
+ * char (ASCII 33-47, 58-64, 91-96, 123-126, or a Unicode P* category).
+ * Every step but NFD's canonical reordering is local to one char, so the text is
+ * streamed; the reordering of combining marks is done inside the current word.
+ * Unicode data comes from libutf8proc (Unicode 15); `tokenizers` uses older tables
+ * for categories, which only matters for chars assigned in recent Unicode versions.
+ */
+#include <utf8proc.h>
+
+#include "tokenizer.h"
+
+/* Rust's char::is_whitespace (the White_Space property). */
+static int is_ws(uint32_t c) {
+    if (c < 0x80) return c == ' ' || (c >= 9 && c <= 13);
+    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
+           c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+static int category(uint32_t c) { return utf8proc_category((utf8proc_int32_t)c); }
+
+/* tokenizers' is_control: \t \n \r are whitespace; otherwise Cc, Cf or Co. */
+static int is_control(uint32_t c) {
+    if (c == '\t' || c == '\n' || c == '\r') return 0;
+    if (c < 0x80) return c < 0x20 || c == 0x7F;
+    int k = category(c);
+    return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CO;
+}
+
+static int is_punct(uint32_t c) {
+    if (c < 0x80) return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+    int k = category(c);
+    return k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
+}
+
+/* tokenizers' is_chinese_char. Its fifth range starts at 0x2B920 (the Python
+ * BertTokenizer's says 0x2B820); we follow the fast tokenizer. */
+static int is_chinese(uint32_t c) {
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
+           (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+/* The word being built: its first max_chars + 1 code points (a longer word is [UNK]
+ * whatever its content) and its length in chars. */
+typedef struct {
+    const wn_tokenizer *t;
+    uint32_t *cp;
+    int n, cap;     /* kept chars, capacity */
+    int total;      /* chars in the word */
+    int run_start;  /* reordering of combining marks does not go left of this */
+    tok_buf *out;
+} word_state;
+
+static wn_status flush(word_state *w) {
+    if (!w->total) return WN_OK;
+    wn_status st = wordpiece_word(w->t, w->cp, w->n, w->total, w->out);
+    w->n = w->total = w->run_start = 0;
+    return st;
+}
+
+/* Appends a char of a word. Under NFD, a mark with combining class ccc moves left
+ * past the marks of higher class of the same run (canonical ordering). */
+static void append(word_state *w, uint32_t c, int reorder) {
+    w->total++;
+    if (w->n == w->cap) return;
+    int pos = w->n++;
+    int ccc = reorder ? utf8proc_get_property((utf8proc_int32_t)c)->combining_class : 0;
+    if (ccc == 0) {
+        w->run_start = w->n;
+    } else {
+        while (pos > w->run_start && utf8proc_get_property((utf8proc_int32_t)w->cp[pos - 1])->combining_class > ccc) {
+            w->cp[pos] = w->cp[pos - 1];
+            pos--;
+        }
+    }
+    w->cp[pos] = c;
+}
+
+/* Pre-tokenizes one normalized char. */
+static wn_status pretok(word_state *w, uint32_t c) {
+    if (is_ws(c)) return flush(w);
+    if (is_punct(c)) {
+        wn_status st = flush(w);
+        if (st != WN_OK) return st;
+        append(w, c, 0);
+        return flush(w);
+    }
+    append(w, c, w->t->strip_accents);
+    return WN_OK;
+}
+
+/* Steps 3 and 4 for one char, then the pre-tokenizer. */
+static wn_status accents_lower(word_state *w, uint32_t c) {
+    const wn_tokenizer *t = w->t;
+    utf8proc_int32_t dec[8];
+    int n = 1;
+    dec[0] = (utf8proc_int32_t)c;
+    if (t->strip_accents && c >= 0xC0) {
+        int last = 0;
+        utf8proc_ssize_t k = utf8proc_decompose_char((utf8proc_int32_t)c, dec, 8, UTF8PROC_DECOMPOSE, &last);
+        if (k < 1 || k > 8) { /* cannot happen for valid scalars; keep the char */
+            dec[0] = (utf8proc_int32_t)c;
+            k = 1;
+        }
+        n = (int)k;
+    }
+    for (int i = 0; i < n; i++) {
+        uint32_t d = (uint32_t)dec[i];
+        if (t->strip_accents && d >= 0x300 && category(d) == UTF8PROC_CATEGORY_MN) {
+            /* a dropped mark of class 0 still ends a run of canonical ordering */
+            if (utf8proc_get_property(dec[i])->combining_class == 0) w->run_start = w->n;
+            continue;
+        }
+        wn_status st;
+        if (t->lowercase) {
+            if (d < 0x80) {
+                if (d >= 'A' && d <= 'Z') d += 32;
+            } else if (d == 0x130) { /* the one unconditional multi-char lowercase */
+                if ((st = pretok(w, 'i')) != WN_OK) return st;
+                d = 0x307;
+            } else {
+                d = (uint32_t)utf8proc_tolower((utf8proc_int32_t)d);
+            }
+        }
+        if ((st = pretok(w, d)) != WN_OK) return st;
+    }
+    return WN_OK;
+}
+
+/* Decodes one code point of valid UTF-8 at s (n bytes left); *k its length. */
+static uint32_t decode(const unsigned char *s, size_t n, int *k) {
+    uint32_t c = s[0];
+    if (c < 0x80 || n < 2) return *k = 1, c;
+    if (c < 0xE0) return *k = 2, ((c & 0x1F) << 6) | (s[1] & 0x3F);
+    if (c < 0xF0 || n < 4) return *k = 3, ((c & 0x0F) << 12) | ((s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+    return *k = 4, ((c & 0x07) << 18) | ((s[1] & 0x3F) << 12) | ((s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+}
+
+wn_status basic_tokenize(const wn_tokenizer *t, const char *text, size_t len, int64_t limit, uint32_t *word,
+                         tok_buf *out) {
+    word_state w = {t, word, 0, t->max_chars_per_word + 1, 0, 0, out};
+    const unsigned char *s = (const unsigned char *)text;
+    wn_status st = WN_OK;
+    for (size_t i = 0; i < len;) {
+        /* a word's pieces are final once the word ends: stop when enough are out */
+        if (limit >= 0 && (int64_t)out->n >= limit) return WN_OK;
+        int k;
+        uint32_t c = decode(s + i, len - i, &k);
+        i += (size_t)k;
+        if (t->clean_text) {
+            if (c == 0 || c == 0xFFFD || is_control(c)) continue;
+            if (is_ws(c)) c = ' ';
+        }
+        if (t->handle_chinese && c >= 0x3400 && is_chinese(c)) {
+            if ((st = flush(&w)) != WN_OK) return st;
+            if ((st = accents_lower(&w, c)) != WN_OK) return st;
+            if ((st = flush(&w)) != WN_OK) return st;
+            continue;
+        }
+        if ((st = accents_lower(&w, c)) != WN_OK) return st;
+    }
+    return flush(&w);
+}

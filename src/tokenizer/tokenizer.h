@@ -1,0 +1,74 @@
+/*
+ * tokenizer.h - inside the tokenizer module (not installed). BERT's tokenizer as the
+ * HuggingFace fast tokenizer (the `tokenizers` library behind AutoTokenizer, which
+ * sentence-transformers uses) computes it:
+ *   vocab.c      loading: vocab.txt / tokenizer.json / configs -> struct wn_tokenizer
+ *   normalize.c  BertNormalizer + BertPreTokenizer: text -> words
+ *   wordpiece.c  WordPiece: word -> ids
+ *   encode.c     added-token split, [CLS] a [SEP] b [SEP], longest_first truncation
+ * A loaded tokenizer is immutable: encode calls on one tokenizer may run concurrently.
+ */
+#ifndef WN_TOKENIZER_H
+#define WN_TOKENIZER_H
+
+#include <stdint.h>
+
+#include "util/strmap.h"
+#include "util/util.h"
+
+#define TOK_MAX_PREFIX 16 /* bytes of the continuing-subword prefix ("##") */
+
+typedef struct {
+    char *text; /* the token as it appears in raw text (e.g. "[SEP]") */
+    int len;
+    int32_t id;
+} tok_added;
+
+struct wn_tokenizer {
+    /* vocab: V entries; a string's id is map[strmap id] */
+    wn_strmap strs;
+    int32_t *map;       /* (strs.n) vocab id of each interned string */
+    int n_vocab;        /* V: 1 + the largest id */
+    int max_token_bytes; /* longest vocab entry, bytes: bounds WordPiece's search */
+
+    /* normalizer (BertNormalizer) */
+    int clean_text, handle_chinese, strip_accents, lowercase;
+
+    /* WordPiece */
+    char prefix[TOK_MAX_PREFIX + 1]; /* "##" */
+    int prefix_len;
+    int max_chars_per_word; /* 100: longer words are [UNK] */
+
+    int32_t cls_id, sep_id, unk_id, pad_id; /* pad_id -1 when absent */
+    int max_length;                          /* tokens, special tokens included */
+
+    /* added (special) tokens, matched in the raw text before normalization */
+    tok_added *added;
+    int n_added;
+    uint8_t added_first[32]; /* bitmap of the first bytes of added tokens */
+};
+
+/* A growing list of token ids. */
+typedef struct {
+    int32_t *ids;
+    size_t n, cap;
+} tok_buf;
+
+/* vocab.c: the vocab id of s[0..len) (with the continuing prefix first when cont),
+ * or -1. */
+int32_t vocab_find(const wn_tokenizer *t, int cont, const char *s, size_t len);
+
+/* wordpiece.c: appends the pieces of one word (cp[0..n_chars), normalized; the
+ * word has n_total chars, n_total > n_chars when it was too long to keep). */
+wn_status wordpiece_word(const wn_tokenizer *t, const uint32_t *cp, int n_chars, int n_total, tok_buf *out);
+
+/* normalize.c: normalizes and pre-tokenizes text[0..len) (valid UTF-8) and appends
+ * the word pieces to out, stopping once out holds at least limit ids (limit < 0:
+ * no limit). word: scratch for max_chars_per_word + 1 code points. */
+wn_status basic_tokenize(const wn_tokenizer *t, const char *text, size_t len, int64_t limit, uint32_t *word,
+                         tok_buf *out);
+
+/* wn_grow for a tok_buf, with an error naming the tokenizer. */
+wn_status tok_push(tok_buf *b, int32_t id);
+
+#endif

@@ -1,0 +1,304 @@
+/*
+ * vocab.c - loads a BERT tokenizer from a model directory, the way transformers'
+ * AutoTokenizer builds its fast BertTokenizer:
+ *   - vocab: tokenizer.json's model.vocab when that file exists (it wins), else
+ *     vocab.txt (id = line number; a repeated token keeps its last id);
+ *   - normalizer flags: tokenizer_config.json's do_lower_case (default true),
+ *     strip_accents (null: follows lowercase), tokenize_chinese_chars (default true)
+ *     override tokenizer.json's normalizer, as BertTokenizerFast.__init__ does; with
+ *     no tokenizer_config.json, tokenizer.json's normalizer is used as it is;
+ *   - special tokens: [CLS] [SEP] [UNK] [PAD] [MASK], renamed by tokenizer_config.json
+ *     then special_tokens_map.json; tokenizer.json's added_tokens (or, without it,
+ *     the special tokens) are matched in the raw text;
+ *   - max length: sentence_bert_config.json max_seq_length, else tokenizer_config's
+ *     model_max_length when < 100000, else config.json max_position_embeddings, else 512.
+ * It does not read merges (BPE) or Unigram models: those are WN_ERR_UNSUPPORTED.
+ */
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "tokenizer.h"
+
+int32_t vocab_find(const wn_tokenizer *t, int cont, const char *s, size_t len) {
+    char tmp[TOK_MAX_PREFIX + 256];
+    if (cont) {
+        if (len + (size_t)t->prefix_len > sizeof tmp) return -1;
+        memcpy(tmp, t->prefix, (size_t)t->prefix_len);
+        memcpy(tmp + t->prefix_len, s, len);
+        s = tmp;
+        len += (size_t)t->prefix_len;
+    }
+    int64_t i = wn_strmap_find(&t->strs, s, len);
+    return i < 0 ? -1 : t->map[i];
+}
+
+/* Adds token s[0..len) with vocab id id (a repeated string takes the new id). */
+static wn_status vocab_add(wn_tokenizer *t, const char *s, size_t len, int32_t id, size_t *map_cap) {
+    int64_t i;
+    if (len > 255) return WN_OK; /* WordPiece never looks such an entry up (max word: 100 chars) */
+    if (wn_strmap_intern(&t->strs, s, len, &i, NULL) != WN_OK) return WN_ERR_NOMEM;
+    if (wn_grow((void **)&t->map, map_cap, (size_t)i + 1, sizeof *t->map) != WN_OK)
+        return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory for %lld vocab entries", (long long)i + 1);
+    t->map[i] = id;
+    if (id >= t->n_vocab) t->n_vocab = id + 1;
+    if ((int)len > t->max_token_bytes) t->max_token_bytes = (int)len;
+    return WN_OK;
+}
+
+static wn_status load_vocab_txt(wn_tokenizer *t, const char *path, size_t *map_cap) {
+    char *data;
+    size_t len;
+    wn_status st = wn_read_file(path, &data, &len);
+    if (st != WN_OK) return st;
+    int32_t id = 0;
+    for (size_t i = 0; i < len && st == WN_OK; id++) {
+        const char *nl = memchr(data + i, '\n', len - i);
+        size_t e = nl ? (size_t)(nl - data) : len, n = e - i;
+        if (n && data[i + n - 1] == '\r') n--;
+        if (id == INT32_MAX) st = wn_seterr(WN_ERR_FORMAT, "tokenizer: %s has too many lines", path);
+        else st = vocab_add(t, data + i, n, id, map_cap);
+        i = e + 1;
+    }
+    wn_free(data);
+    if (st == WN_OK && id == 0) st = wn_seterr(WN_ERR_FORMAT, "tokenizer: %s is empty", path);
+    return st;
+}
+
+/* Parses dir/name into *out (NULL when the file does not exist). */
+static wn_status read_json(const char *dir, const char *name, cJSON **out) {
+    *out = NULL;
+    char *path = wn_path_join(dir, name);
+    if (!path) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+    wn_status st = WN_OK;
+    if (wn_file_exists(path)) {
+        char *data;
+        size_t len;
+        st = wn_read_file(path, &data, &len);
+        if (st == WN_OK) {
+            /* cJSON reports running out of memory as a syntax error: a second
+             * failure is taken as the file's fault */
+            *out = cJSON_ParseWithLength(data, len);
+            if (!*out) *out = cJSON_ParseWithLength(data, len);
+            if (!*out) {
+                const char *at = cJSON_GetErrorPtr();
+                st = wn_seterr(WN_ERR_FORMAT, "tokenizer: %s is not valid JSON (near byte %lld)", path,
+                               at && at >= data && at <= data + len ? (long long)(at - data) : -1LL);
+            }
+            wn_free(data);
+        }
+    }
+    wn_free(path);
+    return st;
+}
+
+/* A boolean config value: 1, 0, or def when absent; null gives -1. */
+static int json_flag(const cJSON *o, const char *key, int def) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) return def;
+    if (cJSON_IsNull(v)) return -1;
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
+}
+
+/* A special token's text: "[CLS]" or {"content": "[CLS]", ...}. */
+static const char *json_token(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (cJSON_IsObject(v)) v = cJSON_GetObjectItemCaseSensitive(v, "content");
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static wn_status add_added(wn_tokenizer *t, const char *s, int32_t id, size_t *cap) {
+    size_t len = strlen(s);
+    if (!len || id < 0) return WN_OK;
+    for (int i = 0; i < t->n_added; i++)
+        if (!strcmp(t->added[i].text, s)) return WN_OK;
+    if (wn_grow((void **)&t->added, cap, (size_t)t->n_added + 1, sizeof *t->added) != WN_OK)
+        return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+    tok_added *a = &t->added[t->n_added];
+    if (!(a->text = wn_strdup(s))) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+    a->len = (int)len;
+    a->id = id;
+    t->n_added++;
+    t->added_first[(unsigned char)s[0] >> 3] |= (uint8_t)(1u << (s[0] & 7));
+    return WN_OK;
+}
+
+/* tokenizer.json: the WordPiece model, its normalizer and its added tokens. */
+static wn_status load_tokenizer_json(wn_tokenizer *t, const cJSON *j, const char *dir, size_t *map_cap,
+                                     size_t *added_cap, const char **unk) {
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(model, "type");
+    const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "WordPiece"))
+        return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json has a %s model; winnow reads WordPiece only",
+                         dir, type->valuestring);
+    if (!cJSON_IsObject(vocab))
+        return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json has no model.vocab object", dir);
+    for (const cJSON *e = vocab->child; e; e = e->next) {
+        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble >= INT32_MAX)
+            return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: model.vocab[\"%s\"] is not an id", dir,
+                             e->string);
+        wn_status st = vocab_add(t, e->string, strlen(e->string), (int32_t)e->valuedouble, map_cap);
+        if (st != WN_OK) return st;
+    }
+    const char *u = json_token(model, "unk_token");
+    if (u) *unk = u;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(model, "continuing_subword_prefix");
+    if (cJSON_IsString(v)) {
+        size_t n = strlen(v->valuestring);
+        if (n > TOK_MAX_PREFIX)
+            return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: continuing_subword_prefix of %zu bytes (max %d)",
+                             dir, n, TOK_MAX_PREFIX);
+        memcpy(t->prefix, v->valuestring, n + 1);
+        t->prefix_len = (int)n;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(model, "max_input_chars_per_word");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e6) t->max_chars_per_word = (int)v->valuedouble;
+
+    const cJSON *norm = cJSON_GetObjectItemCaseSensitive(j, "normalizer");
+    if (norm && !cJSON_IsNull(norm)) {
+        type = cJSON_GetObjectItemCaseSensitive(norm, "type");
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "BertNormalizer"))
+            return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: normalizer %s (winnow has BertNormalizer)",
+                             dir, cJSON_IsString(type) ? type->valuestring : "?");
+        t->clean_text = json_flag(norm, "clean_text", 1) == 1;
+        t->handle_chinese = json_flag(norm, "handle_chinese_chars", 1) == 1;
+        t->lowercase = json_flag(norm, "lowercase", 1) == 1;
+        t->strip_accents = json_flag(norm, "strip_accents", -1);
+    }
+    const cJSON *pre = cJSON_GetObjectItemCaseSensitive(j, "pre_tokenizer");
+    if (pre && !cJSON_IsNull(pre)) {
+        type = cJSON_GetObjectItemCaseSensitive(pre, "type");
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "BertPreTokenizer"))
+            return wn_seterr(WN_ERR_UNSUPPORTED,
+                             "tokenizer: %s/tokenizer.json: pre_tokenizer %s (winnow has BertPreTokenizer)", dir,
+                             cJSON_IsString(type) ? type->valuestring : "?");
+    }
+    const cJSON *added = cJSON_GetObjectItemCaseSensitive(j, "added_tokens");
+    for (const cJSON *a = cJSON_IsArray(added) ? added->child : NULL; a; a = a->next) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "id");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(a, "content");
+        if (!cJSON_IsNumber(id) || !cJSON_IsString(content) || id->valuedouble < 0 || id->valuedouble >= INT32_MAX)
+            return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: an added_tokens entry lacks id or content", dir);
+        int32_t aid = (int32_t)id->valuedouble;
+        if (vocab_find(t, 0, content->valuestring, strlen(content->valuestring)) < 0) {
+            wn_status st = vocab_add(t, content->valuestring, strlen(content->valuestring), aid, map_cap);
+            if (st != WN_OK) return st;
+        }
+        wn_status st = add_added(t, content->valuestring, aid, added_cap);
+        if (st != WN_OK) return st;
+    }
+    return WN_OK;
+}
+
+static int json_int(const cJSON *o, const char *key, double lo, double hi, int def) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble < hi ? (int)v->valuedouble : def;
+}
+
+wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
+    if (!dir || !out) return wn_seterr(WN_ERR_ARG, "wn_tokenizer_load: NULL %s", dir ? "out" : "dir");
+    *out = NULL;
+    if (!wn_dir_exists(dir)) return wn_seterr(WN_ERR_NOTFOUND, "tokenizer: no model directory %s", dir);
+    wn_tokenizer *t = wn_calloc(1, sizeof *t);
+    if (!t) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+    wn_strmap_init(&t->strs);
+    t->clean_text = t->handle_chinese = t->lowercase = 1;
+    t->strip_accents = -1;
+    memcpy(t->prefix, "##", 3);
+    t->prefix_len = 2;
+    t->max_chars_per_word = 100;
+    size_t map_cap = 0, added_cap = 0;
+    cJSON *tj = NULL, *tc = NULL, *sm = NULL, *sb = NULL, *cfg = NULL;
+    char *vpath = NULL;
+    wn_status st;
+    if ((st = read_json(dir, "tokenizer.json", &tj)) != WN_OK || (st = read_json(dir, "tokenizer_config.json", &tc)) != WN_OK ||
+        (st = read_json(dir, "special_tokens_map.json", &sm)) != WN_OK ||
+        (st = read_json(dir, "sentence_bert_config.json", &sb)) != WN_OK || (st = read_json(dir, "config.json", &cfg)) != WN_OK)
+        goto fail;
+
+    const char *unk = "[UNK]", *cls = "[CLS]", *sep = "[SEP]", *pad = "[PAD]", *mask = "[MASK]";
+    if (tj) {
+        if ((st = load_tokenizer_json(t, tj, dir, &map_cap, &added_cap, &unk)) != WN_OK) goto fail;
+    } else {
+        if (!(vpath = wn_path_join(dir, "vocab.txt"))) goto nomem;
+        if (!wn_file_exists(vpath)) {
+            st = wn_seterr(WN_ERR_NOTFOUND, "tokenizer: %s has neither vocab.txt nor tokenizer.json", dir);
+            goto fail;
+        }
+        if ((st = load_vocab_txt(t, vpath, &map_cap)) != WN_OK) goto fail;
+    }
+    /* BertTokenizerFast.__init__ re-creates the normalizer from these (or their
+     * defaults) whenever tokenizer_config.json exists */
+    if (tc) {
+        t->lowercase = json_flag(tc, "do_lower_case", 1) == 1;
+        t->strip_accents = json_flag(tc, "strip_accents", -1);
+        t->handle_chinese = json_flag(tc, "tokenize_chinese_chars", 1) == 1;
+    }
+    t->strip_accents = t->strip_accents < 0 ? t->lowercase : t->strip_accents;
+
+    for (int k = 0; k < 2; k++) { /* tokenizer_config.json, then special_tokens_map.json */
+        const cJSON *o = k ? sm : tc;
+        const char *s;
+        if ((s = json_token(o, "unk_token"))) unk = s;
+        if ((s = json_token(o, "cls_token"))) cls = s;
+        if ((s = json_token(o, "sep_token"))) sep = s;
+        if ((s = json_token(o, "pad_token"))) pad = s;
+        if ((s = json_token(o, "mask_token"))) mask = s;
+    }
+    const char *names[3] = {unk, cls, sep};
+    int32_t *ids[3] = {&t->unk_id, &t->cls_id, &t->sep_id};
+    for (int k = 0; k < 3; k++) {
+        *ids[k] = vocab_find(t, 0, names[k], strlen(names[k]));
+        if (*ids[k] < 0) {
+            st = wn_seterr(WN_ERR_FORMAT, "tokenizer: %s: the special token %s is not in the vocabulary", dir, names[k]);
+            goto fail;
+        }
+    }
+    t->pad_id = vocab_find(t, 0, pad, strlen(pad));
+    if (!tj) { /* the slow tokenizer never splits its special tokens */
+        const char *sp[5] = {unk, cls, sep, pad, mask};
+        for (int k = 0; k < 5; k++)
+            if ((st = add_added(t, sp[k], vocab_find(t, 0, sp[k], strlen(sp[k])), &added_cap)) != WN_OK) goto fail;
+    }
+
+    t->max_length = json_int(sb, "max_seq_length", 1, 1e6, 0);
+    if (!t->max_length) t->max_length = json_int(tc, "model_max_length", 1, 100000, 0);
+    if (!t->max_length) t->max_length = json_int(cfg, "max_position_embeddings", 1, 1e6, 0);
+    if (!t->max_length) t->max_length = 512;
+    if (t->max_length < 2) {
+        st = wn_seterr(WN_ERR_FORMAT, "tokenizer: %s: max length %d leaves no room for [CLS] and [SEP]", dir,
+                       t->max_length);
+        goto fail;
+    }
+    cJSON_Delete(tj);
+    cJSON_Delete(tc);
+    cJSON_Delete(sm);
+    cJSON_Delete(sb);
+    cJSON_Delete(cfg);
+    wn_free(vpath);
+    *out = t;
+    return WN_OK;
+nomem:
+    st = wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory loading %s", dir);
+fail:
+    cJSON_Delete(tj);
+    cJSON_Delete(tc);
+    cJSON_Delete(sm);
+    cJSON_Delete(sb);
+    cJSON_Delete(cfg);
+    wn_free(vpath);
+    wn_tokenizer_free(t);
+    return st;
+}
+
+void wn_tokenizer_free(wn_tokenizer *t) {
+    if (!t) return;
+    wn_strmap_free(&t->strs);
+    wn_free(t->map);
+    for (int i = 0; i < t->n_added; i++) wn_free(t->added[i].text);
+    wn_free(t->added);
+    wn_free(t);
+}
+
+int wn_tokenizer_max_length(const wn_tokenizer *t) { return t ? t->max_length : 0; }
+int wn_tokenizer_vocab_size(const wn_tokenizer *t) { return t ? t->n_vocab : 0; }

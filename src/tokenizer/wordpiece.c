@@ -1,0 +1,81 @@
+/*
+ * wordpiece.c - WordPiece (Wu et al. 2016, as in BERT): greedy longest-match-first
+ * over the chars of one normalized word; pieces after the first carry the "##"
+ * prefix. A word longer than max_input_chars_per_word (100), or one with a position
+ * where no piece matches, becomes a single [UNK] (tokenizers' models/wordpiece).
+ * The search only tries pieces no longer than the longest vocab entry.
+ */
+#include <string.h>
+
+#include "tokenizer.h"
+
+wn_status tok_push(tok_buf *b, int32_t id) {
+    if (b->n == b->cap && wn_grow((void **)&b->ids, &b->cap, b->n + 1, sizeof *b->ids) != WN_OK)
+        return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory for %zu token ids", b->n + 1);
+    b->ids[b->n++] = id;
+    return WN_OK;
+}
+
+/* Writes c as UTF-8 to p; returns its length. */
+static int put_utf8(char *p, uint32_t c) {
+    if (c < 0x80) return p[0] = (char)c, 1;
+    if (c < 0x800) return p[0] = (char)(0xC0 | (c >> 6)), p[1] = (char)(0x80 | (c & 0x3F)), 2;
+    if (c < 0x10000) {
+        p[0] = (char)(0xE0 | (c >> 12));
+        p[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        p[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    p[0] = (char)(0xF0 | (c >> 18));
+    p[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    p[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+    p[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+wn_status wordpiece_word(const wn_tokenizer *t, const uint32_t *cp, int n_chars, int n_total, tok_buf *out) {
+    if (n_total > t->max_chars_per_word) return tok_push(out, t->unk_id);
+    /* the word as UTF-8, off[i] = byte offset of char i */
+    char bytes[4 * 256];
+    int off_stack[257];
+    char *buf = bytes;
+    int *off = off_stack;
+    if (n_chars > 256) { /* only with a configured max_input_chars_per_word > 255 */
+        buf = wn_malloc((size_t)n_chars * 4);
+        off = wn_malloc(((size_t)n_chars + 1) * sizeof *off);
+        if (!buf || !off) {
+            wn_free(buf);
+            wn_free(off);
+            return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory for a word of %d chars", n_chars);
+        }
+    }
+    off[0] = 0;
+    for (int i = 0; i < n_chars; i++) off[i + 1] = off[i] + put_utf8(buf + off[i], cp[i]);
+
+    size_t n0 = out->n;
+    wn_status st = WN_OK;
+    int start = 0;
+    while (start < n_chars) {
+        int cont = start > 0;
+        int max_bytes = t->max_token_bytes - (cont ? t->prefix_len : 0);
+        int32_t id = -1;
+        int end = n_chars;
+        while (end > start && off[end] - off[start] > max_bytes) end--;
+        for (; end > start; end--) {
+            id = vocab_find(t, cont, buf + off[start], (size_t)(off[end] - off[start]));
+            if (id >= 0) break;
+        }
+        if (id < 0) { /* no piece at this position: the whole word is [UNK] */
+            out->n = n0;
+            st = tok_push(out, t->unk_id);
+            break;
+        }
+        if ((st = tok_push(out, id)) != WN_OK) break;
+        start = end;
+    }
+    if (buf != bytes) {
+        wn_free(buf);
+        wn_free(off);
+    }
+    return st;
+}
