@@ -314,6 +314,55 @@ void wn_eval_free(wn_eval *e);
 
 /* ---------------------------------------------------------------- store + pipeline */
 /* (section owned by src/store, src/pipeline) */
+/* An index directory holds docs.sqlite (the documents and the index's metadata),
+ * bm25.idx (wn_bm25) and/or dense.idx (wn_index, vector ids = document rows).
+ * Documents get dense rows 0, 1, 2, ... in corpus order; BM25 and vector ids are rows. */
+typedef struct wn_store wn_store;
+typedef struct {
+    int64_t row;
+    const char *id, *title, *text; /* UTF-8, never NULL */
+    const char *meta;              /* JSON text or "" */
+    uint64_t line;                 /* corpus line (1-based; 0 for a folder's files) */
+} wn_doc;
+/* Opens DIR/docs.sqlite read-only (create = 0) or creates a new empty store (create = 1,
+ * the file must not exist). Checks the application id and schema version. */
+wn_status wn_store_open(const char *dir, int create, wn_store **out);
+void wn_store_close(wn_store *s); /* NULL-safe; commits a pending batch */
+/* Appends a document (row = count before the call); WN_ERR_ARG naming the id and the
+ * row that holds it when the id is already present. Inserts are batched in
+ * transactions of 1,000 documents; wn_store_flush commits the current batch. */
+wn_status wn_store_add(wn_store *s, const char *id, const char *title, const char *text, const char *meta,
+                       int64_t *row);
+wn_status wn_store_flush(wn_store *s);
+int64_t wn_store_count(const wn_store *s);
+/* The document of row: fields valid until the next wn_store_get on s. */
+wn_status wn_store_get(wn_store *s, int64_t row, wn_doc *out);
+/* The row of an external id (WN_ERR_NOTFOUND if absent). */
+wn_status wn_store_find(wn_store *s, const char *id, int64_t *row);
+/* Index metadata (key/value strings): models, parameters, versions. *value: wn_free. */
+wn_status wn_store_set_meta(wn_store *s, const char *key, const char *value);
+wn_status wn_store_get_meta(wn_store *s, const char *key, char **value);
+
+/* Streaming corpus readers (constant memory in the corpus size). */
+typedef enum { WN_CORPUS_AUTO = 0, WN_CORPUS_BEIR, WN_CORPUS_JSONL, WN_CORPUS_TSV, WN_CORPUS_DIR } wn_corpus_format;
+typedef struct {
+    wn_corpus_format format; /* AUTO: a folder -> DIR, *.tsv -> TSV, else BEIR if the first
+                                object has "_id", else JSONL */
+    const char *id_field, *title_field, *text_field; /* JSONL (defaults "id", "title", "text") */
+} wn_corpus_params;
+wn_corpus_params wn_corpus_default_params(void);
+typedef struct wn_corpus wn_corpus;
+wn_status wn_corpus_open(const char *path, const wn_corpus_params *p, wn_corpus **out);
+/* The next document into *doc (fields valid until the next call; row = -1), *got = 1,
+ * or *got = 0 at the end. A malformed line returns WN_ERR_FORMAT naming file:line;
+ * the reader stays usable and the next call continues after that line. */
+wn_status wn_corpus_next(wn_corpus *c, wn_doc *doc, int *got);
+/* Bytes read so far and the corpus size in bytes (for progress). */
+void wn_corpus_progress(const wn_corpus *c, uint64_t *done, uint64_t *total);
+wn_corpus_format wn_corpus_format_of(const wn_corpus *c);
+const char *wn_corpus_format_name(wn_corpus_format f);
+int wn_corpus_format_parse(const char *s); /* "beir" "jsonl" "tsv" "dir"; -1 if unknown */
+void wn_corpus_close(wn_corpus *c);
 
 #ifdef __cplusplus
 }
