@@ -31,6 +31,7 @@ void nn_to_f32(nn_dtype dt, const void *src, float *dst, size_t n);
 /* A linear layer's weight W (N, K) in PyTorch's (out, in) layout, prepared once at
  * load for the chosen precision (packed, converted or quantised as the ISA likes).
  * The struct owns what it allocates; nn_weight_free releases it. */
+struct nn_kernels_s;
 typedef struct {
     int N, K;
     nn_precision prec;
@@ -38,10 +39,15 @@ typedef struct {
     void *owned;      /* storage this struct allocated (converted or packed) */
     void *packed;     /* ISA-specific layout, or NULL */
     float *scales;    /* int8: per output channel */
+    int32_t *colsum;  /* int8: per output channel sum of the quantised weights */
+    const struct nn_kernels_s *k; /* the kernels that packed it (they run it) */
 } nn_weight;
 
-/* data: N*K values of type dt. Returns WN_ERR_NOMEM on failure. */
+/* data: N*K values of type dt. Returns WN_ERR_NOMEM on failure. Packs for nn_kernels(). */
 wn_status nn_weight_init(nn_weight *w, const void *data, nn_dtype dt, int N, int K, nn_precision prec);
+/* The same, packed for the given kernel table (tests compare ISA variants). */
+wn_status nn_weight_init_for(const struct nn_kernels_s *k, nn_weight *w, const void *data, nn_dtype dt, int N,
+                             int K, nn_precision prec);
 void nn_weight_free(nn_weight *w);
 
 /* out (M, N) = act(x (M, K) . W^T + bias (N)); bias may be NULL. */
@@ -60,24 +66,39 @@ size_t nn_attention_scratch(int T, int nth);
 void nn_attention(wn_pool *pool, const float *qkv, int B, int T, int NH, int HD, const int *len, float *out,
                   float *scratch);
 
+/* The attention kernels pack one head's keys (HD x T) in the scratch: heads up to this size. */
+#define NN_ATTN_MAX_HD 64
+
 /* ---- the dispatch table: the reference ops and each ISA's replacements */
-typedef struct {
+typedef struct nn_kernels_s {
     const char *name;
-    /* rows [m0, m1) of out = act(x . W^T + b) */
-    void (*linear_rows)(const float *x, int m0, int m1, const nn_weight *w, const float *bias, nn_act act,
-                        float *out);
+    /* Prepares w->packed (and scales) for w->prec from w->w; NULL: uses w->w as is. */
+    wn_status (*pack)(nn_weight *w);
+    /* The part ith of nth of out = act(x . W^T + b); each kernel picks its own
+     * static split, and every output element is computed the same whatever nth. */
+    void (*linear)(const float *x, int M, const nn_weight *w, const float *bias, nn_act act, float *out, int ith,
+                   int nth);
     void (*add_layernorm_rows)(const float *x, const float *res, int m0, int m1, int H, const float *gamma,
                                const float *beta, float eps, float *out);
+    /* One (sequence, head): rows of out for queries [0, T) of that head; keys [0, L).
+     * base: the sequence's first qkv row; out: its first out row; scratch: (T+8)*(HD+1) floats. */
+    void (*attention_head)(const float *base, int T, int L, int H, int h, int HD, float *out, float *scratch);
 } nn_kernels_t;
 
-const nn_kernels_t *nn_kernels(void);        /* chosen for this CPU */
+const nn_kernels_t *nn_kernels(void);        /* chosen for this CPU (WN_FORCE_ISA / WN_FORCE_SCALAR obeyed) */
 const nn_kernels_t *nn_kernels_ref(void);    /* the scalar oracle */
+/* A given ISA's kernels, or NULL if not compiled in or this CPU lacks it. */
+const nn_kernels_t *nn_kernels_isa(wn_isa isa);
+const nn_kernels_t *nn_kernels_avx2(void);   /* ops_avx2.c */
 
 /* reference implementations (ops_ref.c) */
 void nn_linear_rows_ref(const float *x, int m0, int m1, const nn_weight *w, const float *bias, nn_act act,
                         float *out);
 void nn_add_layernorm_rows_ref(const float *x, const float *res, int m0, int m1, int H, const float *gamma,
                                const float *beta, float eps, float *out);
+void nn_linear_ref(const float *x, int M, const nn_weight *w, const float *bias, nn_act act, float *out, int ith,
+                   int nth);
+void nn_attention_head_ref(const float *base, int T, int L, int H, int h, int HD, float *out, float *scratch);
 float nn_gelu_ref(float x); /* 0.5 x (1 + erf(x / sqrt 2)), HF's "gelu" */
 
 #endif

@@ -1,37 +1,74 @@
 /*
- * ops.c - weights, dispatch and the threaded drivers of the kernels. The row
- * split is static (a fixed block per thread), so results do not depend on how
- * many threads run.
+ * ops.c - weights, dispatch and the threaded drivers of the kernels. Each kernel
+ * splits its work statically and computes every output element the same way
+ * whatever the number of threads, so results do not depend on it.
  */
 #include <math.h>
 #include <string.h>
 
 #include "nn.h"
 
-static const nn_kernels_t ref_kernels = {"scalar", nn_linear_rows_ref, nn_add_layernorm_rows_ref};
+static const nn_kernels_t ref_kernels = {
+    "scalar", NULL, nn_linear_ref, nn_add_layernorm_rows_ref, nn_attention_head_ref,
+};
 
 const nn_kernels_t *nn_kernels_ref(void) { return &ref_kernels; }
 
+const nn_kernels_t *nn_kernels_isa(wn_isa isa) {
+    const wn_cpu_features *f = wn_cpu_get();
+    switch (isa) {
+    case WN_ISA_SCALAR: return &ref_kernels;
+    case WN_ISA_AVX2:
+#if defined(__x86_64__)
+        if (f->avx2 && f->fma && f->f16c) return nn_kernels_avx2();
+#endif
+        return NULL;
+    case WN_ISA_AVX512:
+        /* No AVX-512 variant yet: the AVX2 kernels run on AVX-512 machines too. */
+        (void)f;
+        return NULL;
+    }
+    return NULL;
+}
+
 const nn_kernels_t *nn_kernels(void) {
-    /* ISA variants register here as they are written (ops_avx2.c, ops_avx512.c). */
+    wn_isa isa = wn_cpu_isa();
+    for (int i = (int)isa; i >= 0; i--) {
+        const nn_kernels_t *k = nn_kernels_isa((wn_isa)i);
+        if (k) return k;
+    }
     return &ref_kernels;
 }
 
-wn_status nn_weight_init(nn_weight *w, const void *data, nn_dtype dt, int N, int K, nn_precision prec) {
+wn_status nn_weight_init_for(const nn_kernels_t *k, nn_weight *w, const void *data, nn_dtype dt, int N, int K,
+                             nn_precision prec) {
     memset(w, 0, sizeof *w);
+    if (N <= 0 || K <= 0) return wn_seterr(WN_ERR_ARG, "nn_weight_init: bad shape %dx%d", N, K);
     w->N = N;
     w->K = K;
     w->prec = prec;
+    w->k = k;
     if (dt == NN_F32 && ((uintptr_t)data % 4) == 0) {
         w->w = data;
-        return WN_OK;
+    } else {
+        float *f = wn_malloc_aligned((size_t)N * K * sizeof(float));
+        if (!f) return wn_seterr(WN_ERR_NOMEM, "out of memory converting a %dx%d weight", N, K);
+        nn_to_f32(dt, data, f, (size_t)N * K);
+        w->owned = f;
+        w->w = f;
     }
-    float *f = wn_malloc_aligned((size_t)N * K * sizeof(float));
-    if (!f) return wn_seterr(WN_ERR_NOMEM, "out of memory converting a %dx%d weight", N, K);
-    nn_to_f32(dt, data, f, (size_t)N * K);
-    w->owned = f;
-    w->w = f;
+    if (k->pack) {
+        wn_status s = k->pack(w);
+        if (s != WN_OK) {
+            nn_weight_free(w);
+            return s;
+        }
+    }
     return WN_OK;
+}
+
+wn_status nn_weight_init(nn_weight *w, const void *data, nn_dtype dt, int N, int K, nn_precision prec) {
+    return nn_weight_init_for(nn_kernels(), w, data, dt, N, K, prec);
 }
 
 void nn_weight_free(nn_weight *w) {
@@ -39,6 +76,7 @@ void nn_weight_free(nn_weight *w) {
     wn_free_aligned(w->owned);
     wn_free_aligned(w->packed);
     wn_free(w->scales);
+    wn_free(w->colsum);
     memset(w, 0, sizeof *w);
 }
 
@@ -55,18 +93,16 @@ typedef struct {
     const float *bias;
     nn_act act;
     float *out;
-    const nn_kernels_t *k;
 } linear_task;
 
 static void linear_run(void *arg, int ith, int nth) {
     linear_task *t = arg;
-    int a, b;
-    split(t->M, ith, nth, &a, &b);
-    if (a < b) t->k->linear_rows(t->x, a, b, t->w, t->bias, t->act, t->out);
+    t->w->k->linear(t->x, t->M, t->w, t->bias, t->act, t->out, ith, nth);
 }
 
 void nn_linear(wn_pool *pool, const float *x, int M, const nn_weight *w, const float *bias, nn_act act, float *out) {
-    linear_task t = {x, M, w, bias, act, out, nn_kernels()};
+    if (M <= 0) return;
+    linear_task t = {x, M, w, bias, act, out};
     wn_pool_run(pool, linear_run, &t);
 }
 
@@ -88,13 +124,17 @@ static void ln_run(void *arg, int ith, int nth) {
 
 void nn_add_layernorm(wn_pool *pool, const float *x, const float *res, int M, int H, const float *gamma,
                       const float *beta, float eps, float *out) {
+    if (M <= 0) return;
     ln_task t = {x, res, M, H, gamma, beta, eps, out, nn_kernels()};
     wn_pool_run(pool, ln_run, &t);
 }
 
 /* ---- attention: one (sequence, head) pair per work item */
 
-size_t nn_attention_scratch(int T, int nth) { return (size_t)T * (size_t)nth + 16u * (size_t)nth; }
+/* keys packed HD x Lp (Lp = T rounded up to 8) + one row of Lp probabilities */
+static size_t attn_per_thread(int T) { return (size_t)(T + 8) * (NN_ATTN_MAX_HD + 1) + 16u; }
+
+size_t nn_attention_scratch(int T, int nth) { return attn_per_thread(T) * (size_t)(nth > 0 ? nth : 1); }
 
 typedef struct {
     const float *qkv;
@@ -102,52 +142,27 @@ typedef struct {
     const int *len;
     float *out;
     float *scratch;
+    const nn_kernels_t *k;
 } attn_task;
 
 static void attn_run(void *arg, int ith, int nth) {
     attn_task *t = arg;
-    const int H = t->NH * t->HD, T = t->T, HD = t->HD;
-    float *p = t->scratch + (size_t)ith * ((size_t)T + 16);
-    const float scale = 1.0f / sqrtf((float)HD);
+    const int H = t->NH * t->HD, T = t->T;
+    float *p = t->scratch + (size_t)ith * attn_per_thread(T);
     int a, b;
     split(t->B * t->NH, ith, nth, &a, &b);
     for (int item = a; item < b; item++) {
         int bi = item / t->NH, h = item % t->NH;
-        int L = t->len[bi];
+        int L = WN_MIN(t->len[bi], T);
         const float *base = t->qkv + (size_t)bi * T * 3 * H;
-        for (int i = 0; i < T; i++) {
-            float *o = t->out + ((size_t)bi * T + i) * H + (size_t)h * HD;
-            if (i >= L) { /* padding query: defined but unused */
-                memset(o, 0, sizeof(float) * HD);
-                continue;
-            }
-            const float *q = base + (size_t)i * 3 * H + (size_t)h * HD;
-            float mx = -INFINITY;
-            for (int j = 0; j < L; j++) {
-                const float *k = base + (size_t)j * 3 * H + H + (size_t)h * HD;
-                float s = 0;
-                for (int d = 0; d < HD; d++) s += q[d] * k[d];
-                p[j] = s * scale;
-                if (p[j] > mx) mx = p[j];
-            }
-            float sum = 0;
-            for (int j = 0; j < L; j++) {
-                p[j] = expf(p[j] - mx);
-                sum += p[j];
-            }
-            float inv = 1.0f / sum;
-            for (int d = 0; d < HD; d++) o[d] = 0;
-            for (int j = 0; j < L; j++) {
-                const float *v = base + (size_t)j * 3 * H + 2 * H + (size_t)h * HD;
-                float pj = p[j] * inv;
-                for (int d = 0; d < HD; d++) o[d] += pj * v[d];
-            }
-        }
+        t->k->attention_head(base, T, L, H, h, t->HD, t->out + (size_t)bi * T * H, p);
     }
 }
 
 void nn_attention(wn_pool *pool, const float *qkv, int B, int T, int NH, int HD, const int *len, float *out,
                   float *scratch) {
-    attn_task t = {qkv, B, T, NH, HD, len, out, scratch};
+    const nn_kernels_t *k = nn_kernels();
+    if (HD > NN_ATTN_MAX_HD) k = nn_kernels_ref();
+    attn_task t = {qkv, B, T, NH, HD, len, out, scratch, k};
     wn_pool_run(pool, attn_run, &t);
 }

@@ -118,3 +118,44 @@ void nn_add_layernorm_rows_ref(const float *x, const float *res, int m0, int m1,
         }
     }
 }
+
+/* Static row split: thread ith of nth gets one contiguous block of rows. */
+void nn_linear_ref(const float *x, int M, const nn_weight *w, const float *bias, nn_act act, float *out, int ith,
+                   int nth) {
+    int per = (M + nth - 1) / nth;
+    int a = WN_MIN(M, ith * per), b = WN_MIN(M, a + per);
+    if (a < b) nn_linear_rows_ref(x, a, b, w, bias, act, out);
+}
+
+/* Softmax(q k^T / sqrt(HD)) v for one head, keys past L masked out; padding
+ * queries (i >= L) get zeros. Scores in float as PyTorch does, sums in double. */
+void nn_attention_head_ref(const float *base, int T, int L, int H, int h, int HD, float *out, float *scratch) {
+    float *p = scratch;
+    const float scale = 1.0f / sqrtf((float)HD);
+    for (int i = 0; i < T; i++) {
+        float *o = out + (size_t)i * H + (size_t)h * HD;
+        if (i >= L) {
+            memset(o, 0, sizeof(float) * HD);
+            continue;
+        }
+        const float *q = base + (size_t)i * 3 * H + (size_t)h * HD;
+        float mx = -INFINITY;
+        for (int j = 0; j < L; j++) {
+            const float *k = base + (size_t)j * 3 * H + H + (size_t)h * HD;
+            double s = 0;
+            for (int d = 0; d < HD; d++) s += (double)q[d] * k[d];
+            p[j] = (float)s * scale;
+            if (p[j] > mx) mx = p[j];
+        }
+        double sum = 0;
+        for (int j = 0; j < L; j++) {
+            p[j] = expf(p[j] - mx);
+            sum += p[j];
+        }
+        for (int d = 0; d < HD; d++) {
+            double acc = 0;
+            for (int j = 0; j < L; j++) acc += (double)p[j] * base[(size_t)j * 3 * H + 2 * H + (size_t)h * HD + d];
+            o[d] = (float)(acc / sum);
+        }
+    }
+}

@@ -1,0 +1,396 @@
+/*
+ * ops_avx2.c - AVX2+FMA kernels: packed GEMM (fp32 and bf16 weights), fused bias
+ * + erf-GELU epilogue, residual + LayerNorm, one-head attention.
+ *
+ * GEMM: out (M, N) = x (M, K) . W^T. W is packed once at load into panels of 16
+ * output channels: panel p holds, for k = 0..K-1, the 16 weights W[16p..16p+15][k]
+ * (zero-padded past N). The micro-kernel keeps a 6x16 block of out in 12 ymm
+ * registers and, per k, broadcasts one x value per row against two ymm of the
+ * panel (BLIS's 6x16 shape for 16 registers). K is cut in blocks of KC so a panel
+ * block (KC x 16 floats) stays in L1 while 96 rows of x stay in L2.
+ * Threads get a static, contiguous range of (96 rows x 64 columns) tiles; an
+ * element's arithmetic does not depend on which thread computes it, so results
+ * are bit-identical for any number of threads.
+ *
+ * bf16 weights: each panel row is 16 bf16 stored so that one 32-byte load gives
+ * both halves: lane i holds channel i in its low 16 bits and channel i+8 in its
+ * high 16 bits; a shift and an and make them float32. Activations stay float32
+ * (this CPU has no bf16 dot product): bf16 halves the weight bytes, not the FMAs.
+ */
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "nn.h"
+
+#define NR 16
+#define MR 6
+#define MC 96
+#define KC 192
+#define TILE_PANELS 4
+
+/* ---- vector math */
+
+/* exp(x) for float lanes: Cephes expf (range reduction by ln 2 in two parts,
+ * degree-6 polynomial), about 1 ulp; inputs below -87 give 0. */
+static inline __m256 exp256(__m256 x) {
+    const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-87.3f);
+    __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500E-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
+    __m256 r2 = _mm256_mul_ps(r, r);
+    p = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    return _mm256_andnot_ps(under, p);
+}
+
+/* GELU(x) = 0.5 x (1 + erf(x/sqrt2)) written with erfc so the negative tail keeps
+ * its relative accuracy: x >= 0: x - 0.5 x erfc(z); x < 0: 0.5 x erfc(z), z = |x|/sqrt2.
+ * erfc(z) = t exp(-z^2 + P(t)), t = 1/(1 + z/2): the Chebyshev fit of Numerical
+ * Recipes (erfcc), fractional error below 1.2e-7 for every z >= 0; the float32
+ * rounding of the exponent (up to ~80) adds up to ~5e-7 x |exponent| ulp-relative,
+ * which matters only where GELU is already tiny (x < -3: |GELU| < 4e-3). */
+static inline __m256 gelu256(__m256 x) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 z = _mm256_mul_ps(_mm256_andnot_ps(sign, x), _mm256_set1_ps(0.70710678118654752f));
+    __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(z, _mm256_set1_ps(0.5f), _mm256_set1_ps(1.0f)));
+    __m256 p = _mm256_set1_ps(0.17087277f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.13520398f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.27886807f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.18628806f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.09678418f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
+    /* z^2 = x^2 / 2 from x (exact halving), not from the rounded z: saves ~1e-6 */
+    __m256 hx = _mm256_mul_ps(x, _mm256_set1_ps(0.5f));
+    __m256 erfc = _mm256_mul_ps(t, exp256(_mm256_fnmadd_ps(hx, x, p)));
+    __m256 half = _mm256_mul_ps(_mm256_mul_ps(x, _mm256_set1_ps(0.5f)), erfc);
+    __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    return _mm256_blendv_ps(_mm256_sub_ps(x, half), half, neg);
+}
+
+static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline float hmax256(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* lanes [0, n) set, n in 0..8 */
+static inline __m256i lanes(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline __m256 act256(nn_act act, __m256 v) {
+    if (act == NN_ACT_GELU) return gelu256(v);
+    if (act == NN_ACT_TANH) {
+        float t[8];
+        _mm256_storeu_ps(t, v);
+        for (int i = 0; i < 8; i++) t[i] = tanhf(t[i]);
+        return _mm256_loadu_ps(t);
+    }
+    return v;
+}
+
+/* ---- packing */
+
+static wn_status pack_avx2(nn_weight *w) {
+    const int N = w->N, K = w->K, P = (N + NR - 1) / NR;
+    if (w->prec == NN_PREC_BF16) {
+        uint16_t *pk = wn_malloc_aligned((size_t)P * K * NR * sizeof(uint16_t));
+        if (!pk) return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d bf16 weight", N, K);
+        for (int p = 0; p < P; p++)
+            for (int k = 0; k < K; k++)
+                for (int i = 0; i < NR; i++) {
+                    int n = p * NR + (i % 2 ? 8 + i / 2 : i / 2); /* lane i/2: low = c, high = c + 8 */
+                    pk[((size_t)p * K + k) * NR + i] = n < N ? nn_f32_to_bf16(w->w[(size_t)n * K + k]) : 0;
+                }
+        w->packed = pk;
+        return WN_OK;
+    }
+    float *pk = wn_malloc_aligned((size_t)P * K * NR * sizeof(float));
+    if (!pk) return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d weight", N, K);
+    for (int p = 0; p < P; p++)
+        for (int k = 0; k < K; k++)
+            for (int i = 0; i < NR; i++) {
+                int n = p * NR + i;
+                pk[((size_t)p * K + k) * NR + i] = n < N ? w->w[(size_t)n * K + k] : 0.0f;
+            }
+    w->packed = pk;
+    return WN_OK;
+}
+
+/* ---- the micro-kernel: rows [0, mr) x 16 columns (nc of them real) of c,
+ * over kc values of k. init: start from 0 (else from c); last: add bias, act.
+ * Written out per row (FOR_ROWS) so the 12 accumulators live in registers: with
+ * mr a constant after inlining, the rows past mr vanish. */
+#define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+static inline __attribute__((always_inline)) void ukernel(const int mr, const int bf16, int kc, const float *a,
+                                                          size_t lda, const void *bp, float *c, size_t ldc,
+                                                          int nc, int init, int last, const float *bias,
+                                                          nn_act act) {
+    __m256i m0 = lanes(nc), m1 = lanes(nc - 8);
+#define DECL(r) __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = _mm256_setzero_ps();
+    FOR_ROWS(DECL)
+#undef DECL
+#define LOADC(r)                                                                                     \
+    if (mr > r && !init) {                                                                           \
+        if (nc == NR) {                                                                              \
+            c##r##0 = _mm256_loadu_ps(c + r * ldc);                                                   \
+            c##r##1 = _mm256_loadu_ps(c + r * ldc + 8);                                               \
+        } else {                                                                                     \
+            c##r##0 = _mm256_maskload_ps(c + r * ldc, m0);                                            \
+            c##r##1 = _mm256_maskload_ps(c + r * ldc + 8, m1);                                        \
+        }                                                                                            \
+    }
+    FOR_ROWS(LOADC)
+#undef LOADC
+    const float *a0 = a, *a1 = a + (mr > 1) * lda, *a2 = a + (mr > 2) * 2 * lda, *a3 = a + (mr > 3) * 3 * lda;
+    const float *a4 = a + (mr > 4) * 4 * lda, *a5 = a + (mr > 5) * 5 * lda;
+#define FMAROW(r)                                                                                    \
+    if (mr > r) {                                                                                    \
+        __m256 av = _mm256_broadcast_ss(a##r + k);                                                   \
+        c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);                                                  \
+        c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);                                                  \
+    }
+    if (bf16) {
+        const uint16_t *b = bp;
+        const __m256i himask = _mm256_set1_epi32((int)0xffff0000u);
+        for (int k = 0; k < kc; k++) {
+            __m256i raw = _mm256_load_si256((const __m256i *)(b + (size_t)k * NR));
+            __m256 b0 = _mm256_castsi256_ps(_mm256_slli_epi32(raw, 16));
+            __m256 b1 = _mm256_castsi256_ps(_mm256_and_si256(raw, himask));
+            FOR_ROWS(FMAROW)
+        }
+    } else {
+        const float *b = bp;
+        for (int k = 0; k < kc; k++) {
+            __m256 b0 = _mm256_load_ps(b + (size_t)k * NR);
+            __m256 b1 = _mm256_load_ps(b + (size_t)k * NR + 8);
+            FOR_ROWS(FMAROW)
+        }
+    }
+#undef FMAROW
+    if (last) {
+        __m256 bb0 = _mm256_setzero_ps(), bb1 = _mm256_setzero_ps();
+        if (bias) {
+            bb0 = _mm256_maskload_ps(bias, m0);
+            bb1 = _mm256_maskload_ps(bias + 8, m1);
+        }
+#define EPI(r)                                                                                       \
+    if (mr > r) {                                                                                    \
+        c##r##0 = act256(act, _mm256_add_ps(c##r##0, bb0));                                          \
+        c##r##1 = act256(act, _mm256_add_ps(c##r##1, bb1));                                          \
+    }
+        FOR_ROWS(EPI)
+#undef EPI
+    }
+#define STOREC(r)                                                                                    \
+    if (mr > r) {                                                                                    \
+        if (nc == NR) {                                                                              \
+            _mm256_storeu_ps(c + r * ldc, c##r##0);                                                   \
+            _mm256_storeu_ps(c + r * ldc + 8, c##r##1);                                               \
+        } else {                                                                                     \
+            _mm256_maskstore_ps(c + r * ldc, m0, c##r##0);                                            \
+            _mm256_maskstore_ps(c + r * ldc + 8, m1, c##r##1);                                        \
+        }                                                                                            \
+    }
+    FOR_ROWS(STOREC)
+#undef STOREC
+}
+
+#define UK(MRV, BF)                                                                                      \
+    static void uk_##MRV##_##BF(int kc, const float *a, size_t lda, const void *bp, float *c, size_t ldc, \
+                                int nc, int init, int last, const float *bias, nn_act act) {              \
+        ukernel(MRV, BF, kc, a, lda, bp, c, ldc, nc, init, last, bias, act);                              \
+    }
+UK(1, 0) UK(2, 0) UK(3, 0) UK(4, 0) UK(5, 0) UK(6, 0)
+UK(1, 1) UK(2, 1) UK(3, 1) UK(4, 1) UK(5, 1) UK(6, 1)
+typedef void (*uk_fn)(int, const float *, size_t, const void *, float *, size_t, int, int, int, const float *,
+                      nn_act);
+static const uk_fn uk_f32[MR + 1] = {NULL, uk_1_0, uk_2_0, uk_3_0, uk_4_0, uk_5_0, uk_6_0};
+static const uk_fn uk_b16[MR + 1] = {NULL, uk_1_1, uk_2_1, uk_3_1, uk_4_1, uk_5_1, uk_6_1};
+
+static void linear_avx2(const float *x, int M, const nn_weight *w, const float *bias, nn_act act, float *out,
+                        int ith, int nth) {
+    const int N = w->N, K = w->K, P = (N + NR - 1) / NR;
+    const int bf16 = w->prec == NN_PREC_BF16;
+    const size_t esz = bf16 ? sizeof(uint16_t) : sizeof(float);
+    const uk_fn *uk = bf16 ? uk_b16 : uk_f32;
+    const int nmt = (M + MC - 1) / MC, nnt = (P + TILE_PANELS - 1) / TILE_PANELS;
+    const long ntiles = (long)nmt * nnt;
+    const long t0 = ntiles * ith / nth, t1 = ntiles * (ith + 1) / nth;
+    for (long t = t0; t < t1; t++) {
+        int m0 = (int)(t / nnt) * MC, m1 = WN_MIN(M, m0 + MC);
+        int p0 = (int)(t % nnt) * TILE_PANELS, p1 = WN_MIN(P, p0 + TILE_PANELS);
+        for (int kb = 0; kb < K; kb += KC) {
+            int kc = WN_MIN(KC, K - kb);
+            int init = kb == 0, last = kb + kc == K;
+            for (int p = p0; p < p1; p++) {
+                int nc = WN_MIN(NR, N - p * NR);
+                const char *bp = (const char *)w->packed + ((size_t)p * K + kb) * NR * esz;
+                const float *bi = bias ? bias + p * NR : NULL;
+                for (int m = m0; m < m1; m += MR) {
+                    int mr = WN_MIN(MR, m1 - m);
+                    uk[mr](kc, x + (size_t)m * K + kb, (size_t)K, bp, out + (size_t)m * N + p * NR, (size_t)N, nc,
+                           init, last, bi, act);
+                }
+            }
+        }
+    }
+}
+
+static void linear_dispatch(const float *x, int M, const nn_weight *w, const float *bias, nn_act act, float *out,
+                            int ith, int nth) {
+    if (!w->packed) {
+        nn_linear_ref(x, M, w, bias, act, out, ith, nth);
+        return;
+    }
+    linear_avx2(x, M, w, bias, act, out, ith, nth);
+}
+
+/* ---- residual + LayerNorm: two passes in float over 8 lanes (mean, then the
+ * centred variance), the lane sums reduced in a fixed order. */
+static void add_layernorm_avx2(const float *x, const float *res, int m0, int m1, int H, const float *gamma,
+                               const float *beta, float eps, float *out) {
+    if (H % 8) {
+        nn_add_layernorm_rows_ref(x, res, m0, m1, H, gamma, beta, eps, out);
+        return;
+    }
+    for (int m = m0; m < m1; m++) {
+        const float *xr = x + (size_t)m * H;
+        const float *rr = res ? res + (size_t)m * H : NULL;
+        float *o = out + (size_t)m * H;
+        __m256 s = _mm256_setzero_ps();
+        for (int h = 0; h < H; h += 8) {
+            __m256 v = _mm256_loadu_ps(xr + h);
+            if (rr) v = _mm256_add_ps(v, _mm256_loadu_ps(rr + h));
+            _mm256_storeu_ps(o + h, v); /* o may alias x: the sum replaces it */
+            s = _mm256_add_ps(s, v);
+        }
+        __m256 mean = _mm256_set1_ps(hsum256(s) / (float)H);
+        __m256 q = _mm256_setzero_ps();
+        for (int h = 0; h < H; h += 8) {
+            __m256 d = _mm256_sub_ps(_mm256_loadu_ps(o + h), mean);
+            q = _mm256_fmadd_ps(d, d, q);
+        }
+        __m256 inv = _mm256_set1_ps(1.0f / sqrtf(hsum256(q) / (float)H + eps));
+        for (int h = 0; h < H; h += 8) {
+            __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(o + h), mean), inv);
+            _mm256_storeu_ps(o + h, _mm256_fmadd_ps(d, _mm256_loadu_ps(gamma + h), _mm256_loadu_ps(beta + h)));
+        }
+    }
+}
+
+/* ---- attention for one (sequence, head). The head's keys are packed
+ * transposed (HD x Lp, Lp = L rounded up to 8, zero-padded) so scores for 8
+ * keys are 8 lanes; probabilities live in one row of T floats; the context
+ * accumulates p_j v_j over rows of v read in place (HD <= 64: 8 ymm). */
+static void attention_head_avx2(const float *base, int T, int L, int H, int h, int HD, float *out,
+                                float *scratch) {
+    if (HD % 8 || HD > NN_ATTN_MAX_HD) {
+        nn_attention_head_ref(base, T, L, H, h, HD, out, scratch);
+        return;
+    }
+    const int Lp = (L + 7) & ~7, nv = HD / 8;
+    const size_t ld = (size_t)3 * H;
+    float *kt = scratch, *p = scratch + (size_t)HD * Lp;
+    for (int j = 0; j < Lp; j++) {
+        const float *k = base + (size_t)j * ld + H + (size_t)h * HD;
+        for (int d = 0; d < HD; d++) kt[(size_t)d * Lp + j] = j < L ? k[d] : 0.0f;
+    }
+    const __m256 scale = _mm256_set1_ps(1.0f / sqrtf((float)HD));
+    const __m256i tail = lanes(L - (Lp - 8));
+    for (int i = 0; i < T; i++) {
+        float *o = out + (size_t)i * H + (size_t)h * HD;
+        if (i >= L) {
+            memset(o, 0, sizeof(float) * HD);
+            continue;
+        }
+        const float *q = base + (size_t)i * ld + (size_t)h * HD;
+        __m256 mx = _mm256_set1_ps(-INFINITY);
+        int jb = 0;
+        for (; jb + 32 <= Lp; jb += 32) {
+            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            for (int d = 0; d < HD; d++) {
+                __m256 qd = _mm256_broadcast_ss(q + d);
+                const float *kr = kt + (size_t)d * Lp + jb;
+                s0 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr), s0);
+                s1 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + 8), s1);
+                s2 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + 16), s2);
+                s3 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + 24), s3);
+            }
+            s0 = _mm256_mul_ps(s0, scale);
+            s1 = _mm256_mul_ps(s1, scale);
+            s2 = _mm256_mul_ps(s2, scale);
+            s3 = _mm256_mul_ps(s3, scale);
+            _mm256_storeu_ps(p + jb, s0);
+            _mm256_storeu_ps(p + jb + 8, s1);
+            _mm256_storeu_ps(p + jb + 16, s2);
+            _mm256_storeu_ps(p + jb + 24, s3);
+        }
+        for (; jb < Lp; jb += 8) {
+            __m256 s0 = _mm256_setzero_ps();
+            for (int d = 0; d < HD; d++)
+                s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(q + d), _mm256_loadu_ps(kt + (size_t)d * Lp + jb), s0);
+            _mm256_storeu_ps(p + jb, _mm256_mul_ps(s0, scale));
+        }
+        /* mask the keys past L, then max, exp, sum */
+        __m256 last = _mm256_loadu_ps(p + Lp - 8);
+        last = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), last, _mm256_castsi256_ps(tail));
+        _mm256_storeu_ps(p + Lp - 8, last);
+        for (jb = 0; jb < Lp; jb += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(p + jb));
+        __m256 vmx = _mm256_set1_ps(hmax256(mx)), sum = _mm256_setzero_ps();
+        for (jb = 0; jb < Lp; jb += 8) {
+            __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(p + jb), vmx));
+            _mm256_storeu_ps(p + jb, e);
+            sum = _mm256_add_ps(sum, e);
+        }
+        __m256 inv = _mm256_set1_ps(1.0f / hsum256(sum));
+        /* context: two rows of v at a time into two sets of accumulators */
+        __m256 c0[NN_ATTN_MAX_HD / 8], c1[NN_ATTN_MAX_HD / 8];
+        for (int v = 0; v < nv; v++) c0[v] = c1[v] = _mm256_setzero_ps();
+        const float *vb = base + 2 * H + (size_t)h * HD;
+        int j = 0;
+        for (; j + 2 <= L; j += 2) {
+            __m256 p0 = _mm256_broadcast_ss(p + j), p1 = _mm256_broadcast_ss(p + j + 1);
+            const float *v0 = vb + (size_t)j * ld, *v1 = v0 + ld;
+            for (int v = 0; v < nv; v++) {
+                c0[v] = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 8 * v), c0[v]);
+                c1[v] = _mm256_fmadd_ps(p1, _mm256_loadu_ps(v1 + 8 * v), c1[v]);
+            }
+        }
+        if (j < L) {
+            __m256 p0 = _mm256_broadcast_ss(p + j);
+            const float *v0 = vb + (size_t)j * ld;
+            for (int v = 0; v < nv; v++) c0[v] = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 8 * v), c0[v]);
+        }
+        for (int v = 0; v < nv; v++) _mm256_storeu_ps(o + 8 * v, _mm256_mul_ps(_mm256_add_ps(c0[v], c1[v]), inv));
+    }
+}
+
+static const nn_kernels_t avx2_kernels = {
+    "avx2+fma", pack_avx2, linear_dispatch, add_layernorm_avx2, attention_head_avx2,
+};
+
+const nn_kernels_t *nn_kernels_avx2(void) { return &avx2_kernels; }

@@ -1,0 +1,224 @@
+/*
+ * test_nn.c - every ISA kernel against the scalar oracle (ops_ref.c) at awkward
+ * sizes: GEMM (integer-valued floats: the sums are exact in float32, so equality
+ * is required; then random values with a relative tolerance), GELU against
+ * libm's erf in double, residual + LayerNorm, attention with masked keys, bf16
+ * weights, and bit-identical results for 1, 2 and 3 threads.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "nn/nn.h"
+
+static uint64_t rng = 88172645463325252ull;
+static uint32_t next(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 32);
+}
+static float uni(void) { return (float)((next() >> 8) * (1.0 / 16777216.0)) * 2.0f - 1.0f; } /* [-1, 1) */
+static float smallint(void) { return (float)((int)(next() % 9) - 4); }                    /* -4..4 */
+
+static float *fill(size_t n, int ints) {
+    float *p = wn_malloc_aligned(n * sizeof(float) + 64);
+    for (size_t i = 0; i < n; i++) p[i] = ints ? smallint() : uni();
+    return p;
+}
+
+/* worst |a-b| / (atol + rtol |ref|), printed when above 1 */
+static double worst(const float *a, const float *ref, size_t n, double atol, double rtol, size_t *at) {
+    double w = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - ref[i]) / (atol + rtol * fabs(ref[i]));
+        if (!(e <= w)) { /* NaN counts as worst */
+            w = isnan(e) ? INFINITY : e;
+            *at = i;
+        }
+    }
+    return w;
+}
+
+static void run_linear(const nn_kernels_t *k, const float *x, int M, const nn_weight *w, const float *b, nn_act act,
+                       float *out, int nth) {
+    for (int i = 0; i < nth; i++) k->linear(x, M, w, b, act, out, i, nth);
+}
+
+static void test_gemm(const nn_kernels_t *k, nn_precision prec) {
+    static const int Ms[] = {1, 5, 6, 7, 8, 9, 13, 97, 103};
+    static const int Ns[] = {1, 7, 8, 9, 16, 17, 383, 384, 385};
+    static const int Ks[] = {1, 7, 8, 9, 192, 193, 383, 384, 385};
+    int cases = 0;
+    for (int mi = 0; mi < 9; mi++)
+        for (int ni = 0; ni < 9; ni++)
+            for (int ki = 0; ki < 9; ki++) {
+                if ((mi + 2 * ni + 3 * ki) % 4) continue; /* a quarter of the grid, every size hit */
+                int M = Ms[mi], N = Ns[ni], K = Ks[ki];
+                for (int ints = 1; ints >= 0; ints--) {
+                    float *x = fill((size_t)M * K, ints), *wt = fill((size_t)N * K, ints), *b = fill(N, ints);
+                    if (prec == NN_PREC_BF16) /* the oracle sees the weights bf16 stores */
+                        for (size_t i = 0; i < (size_t)N * K; i++) wt[i] = nn_bf16_to_f32(nn_f32_to_bf16(wt[i]));
+                    nn_weight wr, wv;
+                    CHECK(nn_weight_init_for(nn_kernels_ref(), &wr, wt, NN_F32, N, K, NN_PREC_FP32) == WN_OK, "init");
+                    CHECK(nn_weight_init_for(k, &wv, wt, NN_F32, N, K, prec) == WN_OK, "init");
+                    float *o1 = fill((size_t)M * N, 0), *o2 = fill((size_t)M * N, 0), *o3 = fill((size_t)M * N, 0);
+                    nn_act act = ints ? NN_ACT_NONE : (nn_act)(cases % 3);
+                    run_linear(nn_kernels_ref(), x, M, &wr, (cases & 4) ? NULL : b, act, o1, 1);
+                    run_linear(k, x, M, &wv, (cases & 4) ? NULL : b, act, o2, 1);
+                    size_t at = 0;
+                    /* integers: exact. Random: K products of |x|,|w| < 1 summed in float32
+                     * with FMA; error grows ~ sqrt(K) ulp of the partial sums, << 1e-5 * sqrt(K)
+                     * relative to sum |x||w|; bounded here against the result plus 1e-5 abs. */
+                    double e = ints ? worst(o2, o1, (size_t)M * N, 1e-30, 0, &at)
+                                    : worst(o2, o1, (size_t)M * N, 1e-5 * sqrt(K), 2e-6, &at);
+                    CHECK(e <= 1, "%s prec %d linear M=%d N=%d K=%d ints=%d act=%d: worst at %zu: %.9g vs %.9g", k->name,
+                          prec, M, N, K, ints, act, at, o2[at], o1[at]);
+                    /* thread count does not change a bit */
+                    for (int nth = 2; nth <= 3; nth++) {
+                        run_linear(k, x, M, &wv, (cases & 4) ? NULL : b, act, o3, nth);
+                        CHECK(memcmp(o2, o3, sizeof(float) * M * N) == 0, "%s M=%d N=%d K=%d: %d threads differ",
+                              k->name, M, N, K, nth);
+                    }
+                    nn_weight_free(&wr);
+                    nn_weight_free(&wv);
+                    wn_free_aligned(x), wn_free_aligned(wt), wn_free_aligned(b);
+                    wn_free_aligned(o1), wn_free_aligned(o2), wn_free_aligned(o3);
+                    cases++;
+                }
+            }
+    fprintf(stderr, "%s prec %d: %d gemm cases\n", k->name, prec, cases);
+}
+
+/* GELU through a 1x1 linear of weight 1: every x in [-12, 12] in steps of 1/1024
+ * and a few beyond, against 0.5 x (1 + erf(x / sqrt2)) in double. Bound: the erfc
+ * fit's 1.2e-7 relative plus a few float32 roundings of exp's argument (z^2 up
+ * to ~70 carries ~4e-6 absolute error into a relative error of exp), so 2e-7
+ * absolute + 8e-6 relative; and for x > -4 1e-6 relative (measured: 6e-7 near x = -3.9). */
+static void test_gelu(const nn_kernels_t *k) {
+    int n = 24 * 1024 + 1 + 4;
+    float *x = wn_malloc_aligned(sizeof(float) * n), *o = wn_malloc_aligned(sizeof(float) * n);
+    for (int i = 0; i < n - 4; i++) x[i] = -12.0f + (float)i / 1024.0f;
+    x[n - 4] = -30, x[n - 3] = 30, x[n - 2] = -1e-30f, x[n - 1] = 1e-3f;
+    float one = 1.0f;
+    nn_weight w;
+    CHECK(nn_weight_init_for(k, &w, &one, NN_F32, 1, 1, NN_PREC_FP32) == WN_OK, "init");
+    run_linear(k, x, n, &w, NULL, NN_ACT_GELU, o, 1);
+    double wa = 0, wr = 0;
+    for (int i = 0; i < n; i++) {
+        double ref = 0.5 * x[i] * (1.0 + erf(x[i] / sqrt(2.0)));
+        double e = fabs(o[i] - ref);
+        CHECK(e <= 2e-7 + 8e-6 * fabs(ref), "%s gelu(%.9g) = %.9g, erf gives %.9g", k->name, x[i], o[i], ref);
+        if (x[i] > -4) CHECK(e <= 1e-6 * fabs(ref) + 1e-30, "%s gelu(%.9g) = %.9g vs %.9g", k->name, x[i], o[i], ref);
+        if (e > wa) wa = e;
+        if (ref != 0 && e / fabs(ref) > wr && x[i] > -4) wr = e / fabs(ref);
+    }
+    fprintf(stderr, "%s gelu: worst abs %.3g, worst rel (x > -4) %.3g\n", k->name, wa, wr);
+    nn_weight_free(&w);
+    wn_free_aligned(x), wn_free_aligned(o);
+}
+
+static void test_layernorm(const nn_kernels_t *k) {
+    static const int Hs[] = {7, 8, 16, 384, 385};
+    for (int hi = 0; hi < 5; hi++) {
+        int H = Hs[hi], M = 9;
+        float *x = fill((size_t)M * H, 0), *r = fill((size_t)M * H, 0), *g = fill(H, 0), *b = fill(H, 0);
+        for (int i = 0; i < M * H; i++) x[i] = x[i] * 5 + 3; /* an offset mean, as after attention */
+        float *o1 = fill((size_t)M * H, 0), *o2 = fill((size_t)M * H, 0);
+        nn_add_layernorm_rows_ref(x, r, 0, M, H, g, b, 1e-12f, o1);
+        k->add_layernorm_rows(x, r, 0, M, H, g, b, 1e-12f, o2);
+        size_t at = 0;
+        /* normalised values are O(1); float32 mean/variance over <= 385 terms: 1e-5 */
+        double e = worst(o2, o1, (size_t)M * H, 1e-5, 1e-5, &at);
+        CHECK(e <= 1, "%s layernorm H=%d worst at %zu: %.9g vs %.9g", k->name, H, at, o2[at], o1[at]);
+        /* in place (out aliases x), no residual */
+        nn_add_layernorm_rows_ref(x, NULL, 0, M, H, g, b, 1e-5f, o1);
+        k->add_layernorm_rows(x, NULL, 0, M, H, g, b, 1e-5f, x);
+        e = worst(x, o1, (size_t)M * H, 1e-5, 1e-5, &at);
+        CHECK(e <= 1, "%s layernorm in place H=%d worst at %zu: %.9g vs %.9g", k->name, H, at, x[at], o1[at]);
+        wn_free_aligned(x), wn_free_aligned(r), wn_free_aligned(g), wn_free_aligned(b);
+        wn_free_aligned(o1), wn_free_aligned(o2);
+    }
+}
+
+static void test_attention(const nn_kernels_t *k) {
+    static const int Ts[] = {1, 7, 8, 9, 33, 64, 130};
+    static const int HDs[] = {32, 64, 8, 12};
+    for (int ti = 0; ti < 7; ti++)
+        for (int di = 0; di < 4; di++) {
+            int T = Ts[ti], HD = HDs[di], NH = 3, H = NH * HD, B = 3;
+            int len[3] = {T, (T + 1) / 2, 1};
+            float *qkv = fill((size_t)B * T * 3 * H, 0);
+            for (size_t i = 0; i < (size_t)B * T * 3 * H; i++) qkv[i] *= 3; /* peaky softmax too */
+            float *o1 = fill((size_t)B * T * H, 0), *o2 = fill((size_t)B * T * H, 0);
+            float *scr = wn_malloc_aligned(sizeof(float) * nn_attention_scratch(T, 1));
+            for (int b = 0; b < B; b++)
+                for (int h = 0; h < NH; h++) {
+                    const float *base = qkv + (size_t)b * T * 3 * H;
+                    nn_attention_head_ref(base, T, len[b], H, h, HD, o1 + (size_t)b * T * H, scr);
+                    k->attention_head(base, T, len[b], H, h, HD, o2 + (size_t)b * T * H, scr);
+                }
+            size_t at = 0;
+            /* outputs are convex combinations of v (|v| < 3): float32 scores over HD
+             * terms and sums over T terms give errors ~1e-6; 1e-5 abs */
+            double e = worst(o2, o1, (size_t)B * T * H, 1e-5, 1e-5, &at);
+            CHECK(e <= 1, "%s attention T=%d HD=%d worst at %zu: %.9g vs %.9g", k->name, T, HD, at, o2[at], o1[at]);
+            wn_free_aligned(qkv), wn_free_aligned(o1), wn_free_aligned(o2), wn_free_aligned(scr);
+        }
+}
+
+/* the threaded drivers through a real pool: 1 and 2 threads, same bits */
+static void test_pool(void) {
+    wn_pool *p1 = NULL, *p2 = NULL;
+    if (wn_pool_create(1, &p1) != WN_OK || wn_pool_create(2, &p2) != WN_OK) {
+        CHECK(0, "pools: %s", wn_last_error());
+        return;
+    }
+    int M = 77, N = 385, K = 384, T = 40, NH = 12, HD = 32, H = 384, B = 2;
+    float *x = fill((size_t)M * K, 0), *wt = fill((size_t)N * K, 0), *b = fill(N, 0);
+    float *o1 = fill((size_t)M * N, 0), *o2 = fill((size_t)M * N, 0);
+    nn_weight w;
+    CHECK(nn_weight_init(&w, wt, NN_F32, N, K, NN_PREC_FP32) == WN_OK, "init");
+    nn_linear(p1, x, M, &w, b, NN_ACT_GELU, o1);
+    nn_linear(p2, x, M, &w, b, NN_ACT_GELU, o2);
+    CHECK(memcmp(o1, o2, sizeof(float) * M * N) == 0, "nn_linear: 1 and 2 threads differ");
+    float *qkv = fill((size_t)B * T * 3 * H, 0), *a1 = fill((size_t)B * T * H, 0), *a2 = fill((size_t)B * T * H, 0);
+    float *s = wn_malloc_aligned(sizeof(float) * nn_attention_scratch(T, 2));
+    int len[2] = {T, 13};
+    nn_attention(p1, qkv, B, T, NH, HD, len, a1, s);
+    nn_attention(p2, qkv, B, T, NH, HD, len, a2, s);
+    CHECK(memcmp(a1, a2, sizeof(float) * B * T * H) == 0, "nn_attention: 1 and 2 threads differ");
+    nn_add_layernorm(p1, a1, qkv, B * T, H, b, wt, 1e-12f, a1);
+    nn_add_layernorm(p2, a2, qkv, B * T, H, b, wt, 1e-12f, a2);
+    CHECK(memcmp(a1, a2, sizeof(float) * B * T * H) == 0, "nn_add_layernorm: 1 and 2 threads differ");
+    nn_weight_free(&w);
+    wn_free_aligned(x), wn_free_aligned(wt), wn_free_aligned(b), wn_free_aligned(o1), wn_free_aligned(o2);
+    wn_free_aligned(qkv), wn_free_aligned(a1), wn_free_aligned(a2), wn_free_aligned(s);
+    wn_pool_free(p1);
+    wn_pool_free(p2);
+}
+
+int main(void) {
+    fprintf(stderr, "kernels chosen for this CPU: %s (isa %s)\n", nn_kernels()->name, wn_isa_name(wn_cpu_isa()));
+    int tested = 0;
+    for (int isa = WN_ISA_SCALAR; isa <= WN_ISA_AVX512; isa++) {
+        const nn_kernels_t *k = nn_kernels_isa((wn_isa)isa);
+        if (!k) {
+            fprintf(stderr, "isa %s: not available on this CPU or not built, not tested\n", wn_isa_name((wn_isa)isa));
+            continue;
+        }
+        test_gelu(k); /* the oracle's GELU against libm too */
+        tested++;
+        if (k == nn_kernels_ref()) continue; /* the oracle against itself proves nothing */
+        test_gemm(k, NN_PREC_FP32);
+        test_gemm(k, NN_PREC_BF16);
+        test_layernorm(k);
+        test_attention(k);
+    }
+    test_pool();
+    CHECK(tested >= 1, "no kernel table tested");
+    if (tested == 1) fprintf(stderr, "only the scalar oracle exists on this CPU: ISA variants untested\n");
+    return check_done();
+}
