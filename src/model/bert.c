@@ -1,0 +1,142 @@
+/*
+ * bert.c - the forward pass of HuggingFace's BertModel on one padded batch, and
+ * the heads on top of it: sentence-transformers pooling (+ Normalize) or
+ * BertForSequenceClassification's pooler and classifier. All activations live
+ * in the model's scratch block (no allocation here); every matrix product goes
+ * through nn.h so the speed work stays behind that API.
+ *
+ * Per layer (post-LayerNorm BERT):
+ *   qkv = x Wqkv^T + bqkv;  ctx = MultiHeadAttention(qkv, padding mask)
+ *   x = LayerNorm(ctx Wo^T + bo + x);  x = LayerNorm(GELU(x Wi^T + bi) Wout^T + bout + x)
+ */
+#include <math.h>
+#include <string.h>
+
+#include "model.h"
+
+/* Dimensions: B batch, T tokens, H hidden, NH heads, I intermediate. */
+
+static size_t attn_floats(const wn_model *m, int T) { return nn_attention_scratch(T, wn_pool_size(m->pool)); }
+
+size_t bert_scratch_floats(const wn_model *m, int B, int T) {
+    size_t BT = (size_t)B * T, H = (size_t)m->cfg.hidden_size, I = (size_t)m->cfg.intermediate_size;
+    /* x, tmp, qkv (3H), ctx, inter, attention, head (2 * B * H), one embedding row (H) */
+    return BT * (6 * H + I) + attn_floats(m, T) + 2 * (size_t)B * H + H + 64;
+}
+
+/* Adds row r of a (rows, H) table stored as dt to dst. */
+static void add_row(const unsigned char *table, st_dtype dt, int64_t r, int H, float *row, float *dst) {
+    size_t es = st_dtype_size(dt);
+    nn_dtype nd = dt == ST_F16 ? NN_F16 : dt == ST_BF16 ? NN_BF16 : NN_F32;
+    nn_to_f32(nd, table + (size_t)r * H * es, row, (size_t)H);
+    for (int h = 0; h < H; h++) dst[h] += row[h];
+}
+
+wn_status bert_forward(wn_model *m, int B, int T, const int32_t *ids, const int32_t *types, const int *len,
+                       const float **hidden) {
+    const bert_config *c = &m->cfg;
+    const int H = c->hidden_size, NH = c->num_attention_heads, HD = H / NH, I = c->intermediate_size;
+    const int BT = B * T;
+    if (T > c->max_position_embeddings)
+        return wn_seterr(WN_ERR_ARG, "model: %d tokens, the model has %d positions", T, c->max_position_embeddings);
+    size_t need = bert_scratch_floats(m, B, T);
+    if (need > m->scratch_cap) {
+        float *s = wn_malloc_aligned(need * sizeof(float));
+        if (!s) return wn_seterr(WN_ERR_NOMEM, "model: out of memory for the activations of %d x %d tokens", B, T);
+        wn_free_aligned(m->scratch);
+        m->scratch = s;
+        m->scratch_cap = need;
+    }
+    float *x = m->scratch;            /* (BT, H) */
+    float *tmp = x + (size_t)BT * H;  /* (BT, H) */
+    float *qkv = tmp + (size_t)BT * H;  /* (BT, 3H) */
+    float *ctx = qkv + (size_t)BT * 3 * H; /* (BT, H) */
+    float *inter = ctx + (size_t)BT * H;   /* (BT, I) */
+    float *att = inter + (size_t)BT * I;
+    float *row = att + attn_floats(m, T) + 2 * (size_t)B * H; /* (H) */
+
+    /* embeddings: (word + token type) + position, in HF's order of additions */
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            size_t i = (size_t)b * T + t;
+            float *e = x + i * H;
+            memset(e, 0, sizeof(float) * H);
+            if (t >= len[b]) continue; /* padding rows: zeros, never read by real tokens */
+            int32_t id = ids[i], ty = types ? types[i] : 0;
+            if (id < 0 || id >= c->vocab_size)
+                return wn_seterr(WN_ERR_ARG, "model: token id %d at position %d is outside the vocabulary (%d)", id, t, c->vocab_size);
+            if (ty < 0 || ty >= c->type_vocab_size)
+                return wn_seterr(WN_ERR_ARG, "model: token type %d at position %d, the model has %d", ty, t, c->type_vocab_size);
+            add_row(m->word, m->word_dt, id, H, row, e);
+            add_row(m->type, m->type_dt, ty, H, row, e);
+            add_row(m->pos, m->pos_dt, t, H, row, e);
+        }
+    nn_add_layernorm(m->pool, x, NULL, BT, H, m->emb_g, m->emb_b, c->layer_norm_eps, x);
+    if (m->tap) m->tap(m->tap_ud, 0, x, B, T, H);
+
+    for (int l = 0; l < c->num_hidden_layers; l++) {
+        const bert_layer *ly = &m->layer[l];
+        nn_linear(m->pool, x, BT, &ly->qkv, ly->qkv_b, NN_ACT_NONE, qkv);
+        nn_attention(m->pool, qkv, B, T, NH, HD, len, ctx, att);
+        nn_linear(m->pool, ctx, BT, &ly->ao, ly->ao_b, NN_ACT_NONE, tmp);
+        nn_add_layernorm(m->pool, tmp, x, BT, H, ly->ln1_g, ly->ln1_b, c->layer_norm_eps, tmp);
+        float *sw = x; x = tmp; tmp = sw;
+        nn_linear(m->pool, x, BT, &ly->inter, ly->inter_b, NN_ACT_GELU, inter);
+        nn_linear(m->pool, inter, BT, &ly->out, ly->out_b, NN_ACT_NONE, tmp);
+        nn_add_layernorm(m->pool, tmp, x, BT, H, ly->ln2_g, ly->ln2_b, c->layer_norm_eps, tmp);
+        sw = x; x = tmp; tmp = sw;
+        if (m->tap) m->tap(m->tap_ud, l + 1, x, B, T, H);
+    }
+    *hidden = x;
+    return WN_OK;
+}
+
+/* sentence-transformers Pooling (cls, max, mean, mean_sqrt_len, concatenated in
+ * that order) over the real tokens, then Normalize: v / max(||v||, 1e-12). */
+static void pool_one(const wn_model *m, const float *h, int n, float *out) {
+    const int H = m->cfg.hidden_size;
+    float *o = out;
+    if (m->pc.cls) {
+        memcpy(o, h, sizeof(float) * H);
+        o += H;
+    }
+    if (m->pc.max) {
+        for (int j = 0; j < H; j++) {
+            float mx = -INFINITY;
+            for (int t = 0; t < n; t++) mx = fmaxf(mx, h[(size_t)t * H + j]);
+            o[j] = mx;
+        }
+        o += H;
+    }
+    if (m->pc.mean || m->pc.mean_sqrt) {
+        for (int j = 0; j < H; j++) {
+            double s = 0;
+            for (int t = 0; t < n; t++) s += h[(size_t)t * H + j];
+            double cnt = n > 0 ? n : 1e-9;
+            if (m->pc.mean) o[j] = (float)(s / cnt);
+            if (m->pc.mean_sqrt) o[j + (m->pc.mean ? H : 0)] = (float)(s / sqrt(cnt));
+        }
+        o += H * (m->pc.mean + m->pc.mean_sqrt);
+    }
+    if (m->pc.normalize) {
+        double ss = 0;
+        for (int j = 0; j < m->dim; j++) ss += (double)out[j] * out[j];
+        double nrm = sqrt(ss);
+        if (nrm < 1e-12) nrm = 1e-12;
+        for (int j = 0; j < m->dim; j++) out[j] = (float)(out[j] / nrm);
+    }
+}
+
+void bert_head(wn_model *m, int B, int T, const float *hidden, const int *len, float *out) {
+    const int H = m->cfg.hidden_size;
+    if (m->kind == WN_MODEL_BIENCODER) {
+        for (int b = 0; b < B; b++) pool_one(m, hidden + (size_t)b * T * H, len[b], out + (size_t)b * m->dim);
+        return;
+    }
+    /* BertPooler: tanh(W h[CLS] + b); then the classifier on it */
+    float *cls = m->scratch + (size_t)B * T * (6 * (size_t)H + m->cfg.intermediate_size) + attn_floats(m, T);
+    float *pooled = cls + (size_t)B * H;
+    for (int b = 0; b < B; b++) memcpy(cls + (size_t)b * H, hidden + (size_t)b * T * H, sizeof(float) * H);
+    nn_linear(m->pool, cls, B, &m->pooler, m->pooler_b, NN_ACT_TANH, pooled);
+    nn_linear(m->pool, pooled, B, &m->classifier, m->cls_b, NN_ACT_NONE, out);
+}

@@ -1,0 +1,378 @@
+/*
+ * model.c - wn_model: loading a HuggingFace / sentence-transformers directory
+ * (config.json, model.safetensors, the pooling files, the tokenizer), checking
+ * every tensor against config.json, and running inputs in length-sorted batches.
+ * The forward pass itself is bert.c; file parsing is config.c and safetensors.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+/* Dimensions: B batch, T tokens, H hidden, I intermediate, L layers, V vocab,
+ * P positions, TV token types, NL labels. */
+
+wn_model_params wn_model_default_params(void) {
+    wn_model_params p;
+    memset(&p, 0, sizeof p);
+    p.n_threads = 0;
+    p.max_batch = 32;
+    p.precision = WN_PREC_FP32;
+    p.hub = wn_hub_default_params();
+    return p;
+}
+
+void wn_model_free(wn_model *m) {
+    if (!m) return;
+    if (m->layer)
+        for (int l = 0; l < m->cfg.num_hidden_layers; l++) {
+            nn_weight_free(&m->layer[l].qkv);
+            nn_weight_free(&m->layer[l].ao);
+            nn_weight_free(&m->layer[l].inter);
+            nn_weight_free(&m->layer[l].out);
+        }
+    nn_weight_free(&m->pooler);
+    nn_weight_free(&m->classifier);
+    wn_free(m->layer);
+    wn_free_aligned(m->vec);
+    wn_free_aligned(m->qkv_w);
+    wn_free_aligned(m->scratch);
+    wn_tokenizer_free(m->tok);
+    wn_pool_free(m->pool);
+    st_close(&m->st);
+    wn_free(m);
+}
+
+wn_model_kind wn_model_kind_of(const wn_model *m) { return m->kind; }
+int wn_model_dim(const wn_model *m) { return m->kind == WN_MODEL_BIENCODER ? m->dim : m->cfg.hidden_size; }
+int wn_model_num_labels(const wn_model *m) { return m->kind == WN_MODEL_CROSSENCODER ? m->cfg.num_labels : 0; }
+const wn_tokenizer *wn_model_tokenizer(const wn_model *m) { return m->tok; }
+
+/* ---- loading */
+
+/* Finds name (or "bert." + name), checks dtype and shape [d0, d1] (d1 < 0: a
+ * vector of d0); why says where the expected shape comes from. */
+static wn_status tensor(const wn_model *m, const char *name, int d0, int d1, const char *why, const st_tensor **out) {
+    char alt[256];
+    const st_tensor *t = st_find(&m->st, name);
+    if (!t) {
+        snprintf(alt, sizeof alt, "bert.%s", name);
+        t = st_find(&m->st, alt);
+    }
+    if (!t) return wn_seterr(WN_ERR_NOTFOUND, "%s: tensor '%s' is missing (also looked for 'bert.%s')", m->st.path, name, name);
+    if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16)
+        return wn_seterr(WN_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; weights must be F32, F16 or BF16", m->st.path, t->name,
+                         st_dtype_name(t->dtype));
+    int nd = d1 < 0 ? 1 : 2;
+    if (t->ndim != nd || t->shape[0] != d0 || (nd == 2 && t->shape[1] != d1)) {
+        char got[128] = "[", want[64];
+        for (int i = 0; i < t->ndim; i++) {
+            size_t k = strlen(got);
+            snprintf(got + k, sizeof got - k, i ? ", %lld" : "%lld", (long long)t->shape[i]);
+        }
+        strncat(got, "]", sizeof got - strlen(got) - 1);
+        if (nd == 1) snprintf(want, sizeof want, "[%d]", d0);
+        else snprintf(want, sizeof want, "[%d, %d]", d0, d1);
+        return wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s': shape %s, config.json says %s (%s)", m->st.path, t->name, got, want, why);
+    }
+    *out = t;
+    return WN_OK;
+}
+
+static nn_dtype nn_dt(st_dtype d) { return d == ST_F16 ? NN_F16 : d == ST_BF16 ? NN_BF16 : NN_F32; }
+
+/* A vector tensor converted to f32 into *dst, which advances. */
+static wn_status vec(const wn_model *m, const char *name, int n, const char *why, float **dst, float **at) {
+    const st_tensor *t;
+    wn_status st = tensor(m, name, n, -1, why, &t);
+    if (st != WN_OK) return st;
+    nn_to_f32(nn_dt(t->dtype), t->data, *dst, (size_t)n);
+    *at = *dst;
+    *dst += n;
+    return WN_OK;
+}
+
+/* LayerNorm parameters: ".weight"/".bias", or the older ".gamma"/".beta". */
+static wn_status layernorm(const wn_model *m, const char *prefix, int H, float **dst, float **g, float **b) {
+    char n1[200], n2[200], old[200], old_b[210];
+    snprintf(n1, sizeof n1, "%s.weight", prefix);
+    snprintf(n2, sizeof n2, "%s.bias", prefix);
+    snprintf(old, sizeof old, "%s.gamma", prefix);
+    snprintf(old_b, sizeof old_b, "bert.%s", old);
+    if (st_find(&m->st, old) || st_find(&m->st, old_b)) {
+        snprintf(n1, sizeof n1, "%s.gamma", prefix);
+        snprintf(n2, sizeof n2, "%s.beta", prefix);
+    }
+    wn_status st = vec(m, n1, H, "hidden_size", dst, g);
+    if (st == WN_OK) st = vec(m, n2, H, "hidden_size", dst, b);
+    return st;
+}
+
+static wn_status linear(const wn_model *m, const char *name, int N, int K, const char *why, nn_weight *w) {
+    const st_tensor *t;
+    wn_status st = tensor(m, name, N, K, why, &t);
+    if (st != WN_OK) return st;
+    return nn_weight_init(w, t->data, nn_dt(t->dtype), N, K, m->prec);
+}
+
+static wn_status load_weights(wn_model *m) {
+    const bert_config *c = &m->cfg;
+    const int H = c->hidden_size, I = c->intermediate_size, L = c->num_hidden_layers, NL = c->num_labels;
+    size_t n_vec = 2 * (size_t)H + (size_t)L * (9 * (size_t)H + I) + (m->kind == WN_MODEL_CROSSENCODER ? (size_t)H + NL : 0);
+    m->vec = wn_malloc_aligned(n_vec * sizeof(float));
+    m->qkv_w = wn_malloc_aligned((size_t)L * 3 * H * H * sizeof(float) + 64);
+    m->layer = wn_calloc((size_t)L + 1, sizeof *m->layer);
+    if (!m->vec || !m->qkv_w || !m->layer) return wn_seterr(WN_ERR_NOMEM, "%s: out of memory for the weights", m->st.path);
+    float *v = m->vec;
+    const st_tensor *t;
+    wn_status st;
+    char name[200], why[80];
+    if ((st = tensor(m, "embeddings.word_embeddings.weight", c->vocab_size, H, "vocab_size, hidden_size", &t))) return st;
+    m->word = t->data, m->word_dt = t->dtype;
+    if ((st = tensor(m, "embeddings.position_embeddings.weight", c->max_position_embeddings, H,
+                     "max_position_embeddings, hidden_size", &t)))
+        return st;
+    m->pos = t->data, m->pos_dt = t->dtype;
+    if ((st = tensor(m, "embeddings.token_type_embeddings.weight", c->type_vocab_size, H, "type_vocab_size, hidden_size", &t)))
+        return st;
+    m->type = t->data, m->type_dt = t->dtype;
+    if ((st = layernorm(m, "embeddings.LayerNorm", H, &v, &m->emb_g, &m->emb_b))) return st;
+    for (int l = 0; l < L; l++) {
+        bert_layer *ly = &m->layer[l];
+        static const char *qkv[3] = {"query", "key", "value"};
+        float *w = m->qkv_w + (size_t)l * 3 * H * H;
+        ly->qkv_b = v;
+        v += 3 * H;
+        for (int j = 0; j < 3; j++) {
+            snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.weight", l, qkv[j]);
+            if ((st = tensor(m, name, H, H, "hidden_size, hidden_size", &t))) return st;
+            nn_to_f32(nn_dt(t->dtype), t->data, w + (size_t)j * H * H, (size_t)H * H);
+            snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.bias", l, qkv[j]);
+            if ((st = tensor(m, name, H, -1, "hidden_size", &t))) return st;
+            nn_to_f32(nn_dt(t->dtype), t->data, ly->qkv_b + (size_t)j * H, (size_t)H);
+        }
+        if ((st = nn_weight_init(&ly->qkv, w, NN_F32, 3 * H, H, m->prec))) return st;
+        snprintf(name, sizeof name, "encoder.layer.%d.attention.output.dense.weight", l);
+        if ((st = linear(m, name, H, H, "hidden_size, hidden_size", &ly->ao))) return st;
+        snprintf(name, sizeof name, "encoder.layer.%d.attention.output.dense.bias", l);
+        if ((st = vec(m, name, H, "hidden_size", &v, &ly->ao_b))) return st;
+        snprintf(name, sizeof name, "encoder.layer.%d.attention.output.LayerNorm", l);
+        if ((st = layernorm(m, name, H, &v, &ly->ln1_g, &ly->ln1_b))) return st;
+        snprintf(name, sizeof name, "encoder.layer.%d.intermediate.dense.weight", l);
+        if ((st = linear(m, name, I, H, "intermediate_size, hidden_size", &ly->inter))) return st;
+        snprintf(name, sizeof name, "encoder.layer.%d.intermediate.dense.bias", l);
+        if ((st = vec(m, name, I, "intermediate_size", &v, &ly->inter_b))) return st;
+        snprintf(name, sizeof name, "encoder.layer.%d.output.dense.weight", l);
+        if ((st = linear(m, name, H, I, "hidden_size, intermediate_size", &ly->out))) return st;
+        snprintf(name, sizeof name, "encoder.layer.%d.output.dense.bias", l);
+        if ((st = vec(m, name, H, "hidden_size", &v, &ly->out_b))) return st;
+        snprintf(name, sizeof name, "encoder.layer.%d.output.LayerNorm", l);
+        if ((st = layernorm(m, name, H, &v, &ly->ln2_g, &ly->ln2_b))) return st;
+    }
+    snprintf(name, sizeof name, "encoder.layer.%d.attention.self.query.weight", L);
+    if (st_find(&m->st, name) || (snprintf(why, sizeof why, "bert.%s", name) > 0 && st_find(&m->st, why)))
+        return wn_seterr(WN_ERR_FORMAT, "%s: has tensor '%s', but config.json says num_hidden_layers %d", m->st.path, name, L);
+    if (m->kind == WN_MODEL_CROSSENCODER) {
+        if ((st = linear(m, "pooler.dense.weight", H, H, "hidden_size, hidden_size", &m->pooler))) return st;
+        if ((st = vec(m, "pooler.dense.bias", H, "hidden_size", &v, &m->pooler_b))) return st;
+        snprintf(why, sizeof why, "num_labels %d, hidden_size", NL);
+        if ((st = linear(m, "classifier.weight", NL, H, why, &m->classifier))) return st;
+        if ((st = vec(m, "classifier.bias", NL, "num_labels", &v, &m->cls_b))) return st;
+    }
+    WN_ASSERT((size_t)(v - m->vec) == n_vec);
+    return WN_OK;
+}
+
+static wn_status read_config(const char *dir, bert_config *c) {
+    char *path = wn_path_join(dir, "config.json"), *text = NULL;
+    size_t len;
+    if (!path) return wn_seterr(WN_ERR_NOMEM, "out of memory");
+    wn_status st = wn_read_file(path, &text, &len);
+    if (st == WN_ERR_NOTFOUND)
+        st = wn_seterr(WN_ERR_NOTFOUND, "%s: missing: a model directory needs config.json and model.safetensors", path);
+    if (st == WN_OK) st = config_parse_bert(text, len, path, c);
+    wn_free(text);
+    wn_free(path);
+    return st;
+}
+
+static wn_status open_weights(const char *dir, st_file *f) {
+    char *path = wn_path_join(dir, "model.safetensors");
+    if (!path) return wn_seterr(WN_ERR_NOMEM, "out of memory");
+    wn_status st = WN_OK;
+    if (!wn_file_exists(path)) {
+        char *bin = wn_path_join(dir, "pytorch_model.bin");
+        if (bin && wn_file_exists(bin))
+            st = wn_seterr(WN_ERR_UNSUPPORTED,
+                           "%s: winnow reads only model.safetensors, not pytorch_model.bin (pickle); convert it once, e.g. "
+                           "python3 -c \"import torch; from safetensors.torch import save_file; "
+                           "save_file({k: v.contiguous() for k, v in torch.load('pytorch_model.bin').items()}, 'model.safetensors')\"",
+                           dir);
+        else st = wn_seterr(WN_ERR_NOTFOUND, "%s: missing: a model directory needs model.safetensors", path);
+        wn_free(bin);
+    } else st = st_open(path, f);
+    wn_free(path);
+    return st;
+}
+
+wn_status model_load_dir(const char *dir, const wn_model_params *p, int with_tokenizer, wn_model **out) {
+    *out = NULL;
+    wn_model_params defp = wn_model_default_params();
+    if (!p) p = &defp;
+    if (p->max_batch < 0 || p->n_threads < 0)
+        return wn_seterr(WN_ERR_ARG, "wn_model_load: max_batch %d and n_threads %d must not be negative", p->max_batch, p->n_threads);
+    if (!wn_dir_exists(dir)) return wn_seterr(WN_ERR_NOTFOUND, "%s: no such model directory", dir);
+    wn_model *m = wn_calloc(1, sizeof *m);
+    if (!m) return wn_seterr(WN_ERR_NOMEM, "out of memory");
+    wn_status st;
+    m->max_batch = p->max_batch > 0 ? p->max_batch : 32;
+    m->prec = p->precision == WN_PREC_BF16 ? NN_PREC_BF16 : p->precision == WN_PREC_INT8 ? NN_PREC_INT8 : NN_PREC_FP32;
+    if ((st = read_config(dir, &m->cfg))) goto fail;
+    m->kind = m->cfg.is_classifier ? WN_MODEL_CROSSENCODER : WN_MODEL_BIENCODER;
+    if (m->kind == WN_MODEL_BIENCODER) {
+        if ((st = config_load_pooling(dir, m->cfg.hidden_size, &m->pc))) goto fail;
+        m->dim = pool_dim(&m->pc, m->cfg.hidden_size);
+    } else {
+        m->dim = m->cfg.num_labels;
+    }
+    if ((st = open_weights(dir, &m->st))) goto fail;
+    if ((st = load_weights(m))) goto fail;
+    if ((st = wn_pool_create(p->n_threads, &m->pool))) goto fail;
+    m->max_len = m->cfg.max_position_embeddings;
+    if (m->pc.max_seq_len > 0) m->max_len = WN_MIN(m->max_len, m->pc.max_seq_len);
+    if (with_tokenizer) {
+        if ((st = wn_tokenizer_load(dir, &m->tok))) goto fail;
+        int tl = wn_tokenizer_max_length(m->tok);
+        if (tl > 0) m->max_len = WN_MIN(m->max_len, tl);
+        if (wn_tokenizer_vocab_size(m->tok) > m->cfg.vocab_size) {
+            st = wn_seterr(WN_ERR_FORMAT, "%s: the tokenizer has %d tokens, config.json says vocab_size %d", dir,
+                           wn_tokenizer_vocab_size(m->tok), m->cfg.vocab_size);
+            goto fail;
+        }
+    }
+    *out = m;
+    return WN_OK;
+fail:
+    wn_model_free(m);
+    return st;
+}
+
+wn_status wn_model_load(const char *name_or_dir, const wn_model_params *p, wn_model **out) {
+    *out = NULL;
+    if (!name_or_dir) return wn_seterr(WN_ERR_ARG, "wn_model_load: no model name");
+    wn_model_params defp = wn_model_default_params();
+    if (!p) p = &defp;
+    char dir[4096];
+    wn_status st = wn_hub_resolve(name_or_dir, &p->hub, dir, sizeof dir);
+    if (st != WN_OK) return st;
+    return model_load_dir(dir, p, 1, out);
+}
+
+/* ---- running: length-sorted batches, results in input order */
+
+/* ascending length, ties in input order (a stable, deterministic batching) */
+static int cmp_len(const void *a, const void *b, void *ud) {
+    const int *lens = ud;
+    int64_t i = *(const int64_t *)a, j = *(const int64_t *)b;
+    if (lens[i] != lens[j]) return lens[i] < lens[j] ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+wn_status model_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const int32_t *const *types,
+                        const int *lens, float *out) {
+    if (n <= 0) return WN_OK;
+    for (int64_t i = 0; i < n; i++)
+        if (lens[i] < 1 || lens[i] > m->cfg.max_position_embeddings)
+            return wn_seterr(WN_ERR_ARG, "model: input %lld has %d tokens (1 to %d allowed)", (long long)i, lens[i],
+                             m->cfg.max_position_embeddings);
+    int64_t *order = wn_malloc((size_t)n * sizeof *order);
+    const int B0 = m->max_batch;
+    int *blen = wn_malloc((size_t)B0 * sizeof *blen);
+    int32_t *bids = NULL, *btypes = NULL;
+    float *bout = wn_malloc((size_t)B0 * m->dim * sizeof *bout);
+    wn_status st = WN_OK;
+    if (!order || !blen || !bout) {
+        st = wn_seterr(WN_ERR_NOMEM, "model: out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < n; i++) order[i] = i;
+    qsort_r(order, (size_t)n, sizeof *order, cmp_len, (void *)lens);
+    size_t id_cap = 0, ty_cap = 0;
+    for (int64_t s = 0; s < n; s += B0) {
+        int B = (int)WN_MIN((int64_t)B0, n - s);
+        int T = lens[order[s + B - 1]];
+        size_t need = (size_t)B * T;
+        if ((st = wn_grow((void **)&bids, &id_cap, need, sizeof *bids)) ||
+            (st = wn_grow((void **)&btypes, &ty_cap, need, sizeof *btypes))) {
+            st = wn_seterr(WN_ERR_NOMEM, "model: out of memory");
+            goto done;
+        }
+        memset(bids, 0, need * sizeof *bids);
+        memset(btypes, 0, need * sizeof *btypes);
+        for (int b = 0; b < B; b++) {
+            int64_t i = order[s + b];
+            blen[b] = lens[i];
+            memcpy(bids + (size_t)b * T, ids[i], (size_t)lens[i] * sizeof *bids);
+            if (types && types[i]) memcpy(btypes + (size_t)b * T, types[i], (size_t)lens[i] * sizeof *btypes);
+        }
+        const float *hidden;
+        if ((st = bert_forward(m, B, T, bids, btypes, blen, &hidden))) goto done;
+        bert_head(m, B, T, hidden, blen, bout);
+        for (int b = 0; b < B; b++)
+            memcpy(out + (size_t)order[s + b] * m->dim, bout + (size_t)b * m->dim, (size_t)m->dim * sizeof *out);
+    }
+done:
+    wn_free(order);
+    wn_free(blen);
+    wn_free(bids);
+    wn_free(btypes);
+    wn_free(bout);
+    return st;
+}
+
+/* ---- text in: tokenise everything of this call, then run */
+
+static wn_status run_text(wn_model *m, int64_t n, const char *const *a, const char *const *b, float *out) {
+    if (!m->tok) return wn_seterr(WN_ERR_ARG, "model: loaded without a tokenizer");
+    const int cap = m->max_len;
+    int32_t *ids = wn_malloc((size_t)n * cap * sizeof *ids), *types = wn_malloc((size_t)n * cap * sizeof *types);
+    const int32_t **pi = wn_malloc((size_t)n * sizeof *pi), **pt = wn_malloc((size_t)n * sizeof *pt);
+    int *lens = wn_malloc((size_t)n * sizeof *lens);
+    wn_status st = WN_OK;
+    if (!ids || !types || !pi || !pt || !lens) {
+        st = wn_seterr(WN_ERR_NOMEM, "model: out of memory tokenising %lld inputs", (long long)n);
+        goto done;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (!a[i] || (b && !b[i])) {
+            st = wn_seterr(WN_ERR_ARG, "model: input %lld is NULL", (long long)i);
+            goto done;
+        }
+        int32_t *ri = ids + (size_t)i * cap, *rt = types + (size_t)i * cap;
+        if ((st = wn_tokenizer_encode(m->tok, a[i], b ? b[i] : NULL, cap, ri, rt, cap, &lens[i]))) goto done;
+        pi[i] = ri;
+        pt[i] = rt;
+    }
+    st = model_run_ids(m, n, pi, pt, lens, out);
+done:
+    wn_free(ids);
+    wn_free(types);
+    wn_free(pi);
+    wn_free(pt);
+    wn_free(lens);
+    return st;
+}
+
+wn_status wn_model_embed(wn_model *m, int64_t n, const char *const *texts, float *out) {
+    if (!m || n < 0 || (n && (!texts || !out))) return wn_seterr(WN_ERR_ARG, "wn_model_embed: invalid arguments");
+    if (m->kind != WN_MODEL_BIENCODER)
+        return wn_seterr(WN_ERR_ARG, "wn_model_embed: this model is a cross-encoder (it scores pairs: use wn_model_score)");
+    return run_text(m, n, texts, NULL, out);
+}
+
+wn_status wn_model_score(wn_model *m, int64_t n, const char *const *queries, const char *const *docs, float *out) {
+    if (!m || n < 0 || (n && (!queries || !docs || !out))) return wn_seterr(WN_ERR_ARG, "wn_model_score: invalid arguments");
+    if (m->kind != WN_MODEL_CROSSENCODER)
+        return wn_seterr(WN_ERR_ARG, "wn_model_score: this model is a bi-encoder (it embeds texts: use wn_model_embed)");
+    return run_text(m, n, queries, docs, out);
+}

@@ -1,0 +1,82 @@
+/*
+ * model.h - the inside of a wn_model, shared by model.c (loading, batching,
+ * the public API), bert.c (the forward pass) and tests. Internal to src/model.
+ *
+ * Dimensions: B batch, T tokens (padded), H hidden, NH heads, HD head size,
+ * I intermediate, L layers, V vocab, P positions, TV token types, NL labels.
+ */
+#ifndef WN_MODEL_H
+#define WN_MODEL_H
+
+#include "config.h"
+#include "nn/nn.h"
+#include "safetensors.h"
+
+typedef struct {
+    nn_weight qkv;   /* (3H, H): query, key, value weights stacked at load */
+    nn_weight ao;    /* (H, H) attention.output.dense */
+    nn_weight inter; /* (I, H) intermediate.dense */
+    nn_weight out;   /* (H, I) output.dense */
+    float *qkv_b;    /* (3H) */
+    float *ao_b;     /* (H) */
+    float *ln1_g, *ln1_b; /* (H) attention.output.LayerNorm */
+    float *inter_b;  /* (I) */
+    float *out_b;    /* (H) */
+    float *ln2_g, *ln2_b; /* (H) output.LayerNorm */
+} bert_layer;
+
+/* Called by bert_forward after the embeddings (layer 0) and after each layer
+ * l = 1..L with the (B*T, H) hidden states; tests compare them with PyTorch. */
+typedef void (*bert_tap_fn)(void *ud, int layer, const float *x, int B, int T, int H);
+
+struct wn_model {
+    bert_config cfg;
+    pool_config pc;
+    wn_model_kind kind;
+    int dim;       /* outputs per sequence: pooled size (bi-encoder) or NL (cross-encoder) */
+    int max_len;   /* tokens per sequence, special tokens included */
+    int max_batch;
+    nn_precision prec;
+    st_file st;
+    wn_pool *pool;
+    wn_tokenizer *tok; /* NULL when loaded without one (tests of the forward pass) */
+
+    const unsigned char *word, *pos, *type; /* (V, H), (P, H), (TV, H) as stored */
+    st_dtype word_dt, pos_dt, type_dt;
+    float *emb_g, *emb_b; /* (H) embeddings.LayerNorm */
+    bert_layer *layer;    /* (L) */
+    nn_weight pooler;     /* (H, H) cross-encoder only */
+    nn_weight classifier; /* (NL, H) cross-encoder only */
+    float *pooler_b;      /* (H) */
+    float *cls_b;         /* (NL) */
+    float *vec;           /* one block holding every bias and LayerNorm vector as f32 */
+    float *qkv_w;         /* (L, 3H, H) the fused projections */
+
+    float *scratch;       /* activations of one batch, grown to the largest (B, T) seen */
+    size_t scratch_cap;   /* floats */
+
+    bert_tap_fn tap;
+    void *tap_ud;
+};
+
+/* Loads a model from a local directory. with_tokenizer 0 skips the tokenizer
+ * (the forward pass is then reachable only through model_run_ids). */
+wn_status model_load_dir(const char *dir, const wn_model_params *p, int with_tokenizer, wn_model **out);
+
+/* Runs n tokenised sequences (ids[i], types[i] of lens[i] tokens, types may be
+ * NULL for all zeros) in batches of max_batch sorted by length; out: n * m->dim
+ * floats in input order (embeddings, or raw logits for a cross-encoder). */
+wn_status model_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const int32_t *const *types,
+                        const int *lens, float *out);
+
+/* bert.c: floats of scratch one batch of (B, T) needs. */
+size_t bert_scratch_floats(const wn_model *m, int B, int T);
+/* The encoder over B sequences padded to T (ids, types: (B*T); len: (B)); the
+ * final hidden states (B*T, H) are left in scratch, their address in *hidden. */
+wn_status bert_forward(wn_model *m, int B, int T, const int32_t *ids, const int32_t *types, const int *len,
+                       const float **hidden);
+/* From hidden states to outputs: pooling (+ normalize) or pooler + classifier;
+ * out: B * m->dim floats. */
+void bert_head(wn_model *m, int B, int T, const float *hidden, const int *len, float *out);
+
+#endif
