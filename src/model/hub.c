@@ -349,6 +349,12 @@ static int is_unreachable(CURLcode rc, curl_off_t got) {
            (rc == CURLE_OPERATION_TIMEDOUT && got == 0);
 }
 
+static size_t discard(char *data, size_t size, size_t nmemb, void *ud) {
+    (void)data;
+    (void)ud;
+    return size * nmemb;
+}
+
 /* Does the repo have this file? (a HEAD request; for the pytorch_model.bin hint) */
 static int has_file(hub *h, const char *file) {
     char *url = file_url(h, file);
@@ -356,11 +362,13 @@ static int has_file(hub *h, const char *file) {
     curl_easy_setopt(h->curl, CURLOPT_URL, url);
     curl_easy_setopt(h->curl, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, 1L);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, discard);
     CURLcode rc = curl_easy_perform(h->curl);
     long code = 0;
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_write);
     wn_free(url);
     return rc == CURLE_OK && code >= 200 && code < 300;
 }
@@ -405,8 +413,9 @@ static wn_status fetch(hub *h, int i, int *absent) {
         *absent = 1;
     } else if (rc == CURLE_HTTP_RETURNED_ERROR && (code == 401 || code == 403)) {
         st = wn_seterr(WN_ERR_NOTFOUND,
-                       "hub: HTTP %ld for %s: no repository %s at %s, or it is private or gated (%s)", code, url,
-                       h->repo, h->endpoint,
+                       "hub: HTTP %ld for %s: no repository %s at %s (and no local directory of that name), or "
+                       "it is private or gated (%s)",
+                       code, url, h->repo, h->endpoint,
                        getenv("HF_TOKEN") ? "the token in HF_TOKEN cannot read it"
                                           : "set HF_TOKEN to an access token that can read it");
     } else if (rc == CURLE_HTTP_RETURNED_ERROR) {
@@ -469,8 +478,9 @@ static wn_status download(hub *h) {
                              h->repo, h->revision);
         if (hub_files[i].need == NEED_REQUIRED) {
             char *url = file_url(h, name);
-            st = wn_seterr(WN_ERR_NOTFOUND, "hub: HTTP 404 for %s: %s has no %s at revision %s", url ? url : name,
-                           h->repo, name, h->revision);
+            st = wn_seterr(WN_ERR_NOTFOUND, "hub: HTTP 404 for %s: %s has no %s at revision %s%s", url ? url : name,
+                           h->repo, name, h->revision,
+                           !strcmp(name, "config.json") ? " (no such repository or revision, and no local directory of that name)" : "");
             wn_free(url);
             return st;
         }
