@@ -72,7 +72,7 @@ static int flat_range(const flat_task *t, const dist_kernels *kr, int64_t q0, in
             }
         } else {
             for (int u = 0; u < nqb; u++) {
-                iquery iq = {t->q + (size_t)(qb + u) * d, t->qn[qb + u]};
+                iquery iq = {t->q + (size_t)(qb + u) * d, t->qn[qb + u], 0};
                 flat_scan(ix, kr, &iq, b0, b1, &f, &h[u]);
             }
         }

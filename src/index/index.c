@@ -357,7 +357,7 @@ static void graph_worker(void *arg, int ith, int nth) {
     wn_status st = WN_OK;
     if (!h.d || !h.i) st = wn_seterr(WN_ERR_NOMEM, "index: out of memory in search");
     for (int64_t qi = ith; st == WN_OK && qi < t->nq && !atomic_load(&t->failed); qi += nth) {
-        iquery q = {t->q + (size_t)qi * ix->dim, t->qn[qi]};
+        iquery q = {t->q + (size_t)qi * ix->dim, t->qn[qi], 0};
         h.n = 0;
         if (ix->type == WN_INDEX_HNSW) {
             int ef = t->sp->ef > k ? t->sp->ef : k;

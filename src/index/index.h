@@ -79,6 +79,7 @@ static inline const float *vstore_norms(const vstore *v) { return (const float *
 typedef struct {
     const float *x;
     float qn;
+    float aug; /* HNSW build under IP: the query node's extra coordinate (else 0) */
 } iquery;
 
 /* ---- the id map: external id -> slot (open addressing, linear probing) */
@@ -99,6 +100,7 @@ typedef struct {
     int M, M0, efc;
     int max_level;
     int64_t entry; /* -1 when empty */
+    float phi2;    /* IP: the largest squared norm seen (the MIPS -> L2 reduction) */
     ibuf level;    /* uint8 per slot */
     ibuf l0;       /* int32 N * (1 + M0) */
     ibuf up_off;   /* int64 per slot (-1: none) */

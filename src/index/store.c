@@ -127,7 +127,16 @@ float ix_dist(const wn_index *ix, const dist_kernels *kr, const iquery *q, int64
     if (v->st == WN_STORAGE_FP32) dot = kr->dot_f32(q->x, r, v->dim);
     else if (v->st == WN_STORAGE_FP16) dot = kr->dot_f16(q->x, r, v->dim);
     else dot = ((const float *)v->scale.p)[i] * kr->dot_i8(q->x, r, v->dim);
-    if (ix->metric != WN_METRIC_L2) return -dot;
+    if (ix->metric != WN_METRIC_L2) {
+        /* HNSW under IP builds its graph in the augmented space of Bachrach et al.
+         * (2014): x' = [x, sqrt(phi^2 - |x|^2)] turns inner products into L2
+         * distances (-x.y - a_x a_y ranks like |x' - y'|^2); queries have aug 0. */
+        if (q->aug != 0) {
+            float t = ix->h.phi2 - vstore_norms(v)[i];
+            return -dot - q->aug * (t > 0 ? sqrtf(t) : 0);
+        }
+        return -dot;
+    }
     float d = q->qn - 2 * dot + vstore_norms(v)[i];
     return d > 0 ? d : 0;
 }

@@ -1,8 +1,4 @@
 #include "index.h"
-wn_status hnsw_init(wn_index *ix) { (void)ix; return WN_OK; }
-void hnsw_free(hnsw *h) { (void)h; }
-wn_status hnsw_add(wn_index *ix, int64_t first, int64_t n) { (void)ix; (void)first; (void)n; return wn_seterr(WN_ERR_UNSUPPORTED, "hnsw: not built yet"); }
-wn_status hnsw_search1(const wn_index *ix, const dist_kernels *kr, const iquery *q, int k, int ef, const sfilter *f, topk *h) { (void)ix;(void)kr;(void)q;(void)k;(void)ef;(void)f;(void)h; return WN_ERR_UNSUPPORTED; }
 wn_status ivf_init(wn_index *ix) { (void)ix; return WN_OK; }
 void ivf_free(ivf *v) { (void)v; }
 wn_status ivf_train(wn_index *ix, int64_t n, const float *x) { (void)ix; (void)n; (void)x; return wn_seterr(WN_ERR_UNSUPPORTED, "ivf: not built yet"); }

@@ -1,0 +1,535 @@
+/*
+ * hnsw.c - Hierarchical Navigable Small World graphs (Malkov & Yashunin, "Efficient
+ * and robust approximate nearest neighbor search using HNSW graphs", TPAMI 2018):
+ * insertion (Algorithm 1), layer search (Algorithm 2), heuristic neighbour
+ * selection (Algorithm 4) and K-NN search (Algorithm 5). Builds run on a thread
+ * pool with one spin lock per node (as hnswlib does); a node's level comes from a
+ * hash of (seed, slot), so a fixed seed gives the same levels whatever the
+ * threads, and the same graph single-threaded.
+ * Deletes are marks (index.c): deleted nodes are traversed but never collected,
+ * and index.c rebuilds the graph past a threshold. Filters work the same way:
+ * disallowed nodes carry the search, only allowed ones fill the result list, so
+ * the search keeps expanding until ef allowed nodes are found (k results back).
+ * Not here: saving (index_io.c).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index.h"
+
+/* M links per node on layers > 0, M0 = 2M on layer 0, efc ef_construction. */
+enum { MAX_LEVEL = 15 };
+
+
+typedef struct {
+    float d;
+    int32_t i;
+} hn;
+
+/* binary min-heap on d (results use -d to get a max-heap) */
+typedef struct {
+    hn *a;
+    int n, cap;
+} hheap;
+
+static int hheap_push(hheap *h, float d, int32_t i) {
+    if (h->n == h->cap) {
+        int cap = h->cap ? h->cap * 2 : 256;
+        hn *a = wn_realloc(h->a, (size_t)cap * sizeof *a);
+        if (!a) return -1;
+        h->a = a, h->cap = cap;
+    }
+    int c = h->n++;
+    while (c > 0) {
+        int p = (c - 1) / 2;
+        if (h->a[p].d <= d) break;
+        h->a[c] = h->a[p];
+        c = p;
+    }
+    h->a[c] = (hn){d, i};
+    return 0;
+}
+
+static hn hheap_pop(hheap *h) {
+    hn top = h->a[0], last = h->a[--h->n];
+    int c = 0;
+    for (;;) {
+        int l = 2 * c + 1, r = l + 1, m = c;
+        float md = last.d;
+        if (l < h->n && h->a[l].d < md) m = l, md = h->a[l].d;
+        if (r < h->n && h->a[r].d < md) m = r;
+        if (m == c) break;
+        h->a[c] = h->a[m];
+        c = m;
+    }
+    if (h->n) h->a[c] = last;
+    return top;
+}
+
+/* Per-thread scratch of a build or a search: the visited list (epoch tags, so no
+ * clearing between searches) and heaps, recycled through the index's free list. */
+struct visited {
+    uint32_t *tag;
+    uint32_t cur;
+    int64_t n;
+    hheap cand, res;
+    hn *sel;       /* selection buffer */
+    int32_t *nb;   /* copy of a link list */
+    float *qbuf;   /* decoded vector (fp16 / int8 storage) */
+    float *qbuf2;
+    int cap_sel;
+};
+typedef struct visited hctx;
+
+/* ---------------------------------------------------------------- layout */
+
+static inline int32_t *links_of(const hnsw *h, int64_t i, int lv) {
+    if (lv == 0) return (int32_t *)h->l0.p + (size_t)i * (1 + h->M0);
+    return (int32_t *)h->up.p + ((const int64_t *)h->up_off.p)[i] + (size_t)(lv - 1) * (1 + h->M);
+}
+static inline int level_of(const hnsw *h, int64_t i) { return ((const uint8_t *)h->level.p)[i]; }
+
+static inline void lock_node(const hnsw *h, int64_t i) {
+    if (!h->locks) return;
+    while (atomic_exchange_explicit(&h->locks[i], 1, memory_order_acquire)) {
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+    }
+}
+static inline void unlock_node(const hnsw *h, int64_t i) {
+    if (h->locks) atomic_store_explicit(&h->locks[i], 0, memory_order_release);
+}
+
+/* Copies the links of i on layer lv into out (under i's lock while building). */
+static int read_links(const hnsw *h, int64_t i, int lv, int32_t *out) {
+    lock_node(h, i);
+    const int32_t *l = links_of(h, i, lv);
+    int n = l[0];
+    memcpy(out, l + 1, (size_t)n * sizeof *out);
+    unlock_node(h, i);
+    return n;
+}
+
+/* ---------------------------------------------------------------- visited lists */
+
+static void hctx_free(hctx *c) {
+    if (!c) return;
+    wn_free(c->tag), wn_free(c->cand.a), wn_free(c->res.a), wn_free(c->sel), wn_free(c->nb), wn_free(c->qbuf),
+        wn_free(c->qbuf2);
+    wn_free(c);
+}
+
+static struct visited *visited_get(const wn_index *ix) {
+    hnsw *h = (hnsw *)&ix->h; /* the free list is internal, guarded by vl_mu */
+    struct visited *v = NULL;
+    pthread_mutex_lock(&h->vl_mu);
+    if (h->n_vl_free) v = h->vl_free[--h->n_vl_free];
+    pthread_mutex_unlock(&h->vl_mu);
+    if (v && v->n < ix->n) {
+        hctx_free(v);
+        v = NULL;
+    }
+    if (!v) {
+        v = wn_calloc(1, sizeof *v);
+        if (!v) return NULL;
+        v->n = ix->n + ix->n / 4 + 64;
+        v->tag = wn_calloc((size_t)v->n, sizeof *v->tag);
+        v->nb = wn_malloc(sizeof(int32_t) * (size_t)(ix->h.M0 + 2));
+        v->qbuf = wn_malloc(sizeof(float) * (size_t)ix->dim);
+        v->qbuf2 = wn_malloc(sizeof(float) * (size_t)ix->dim);
+        if (!v->tag || !v->nb || !v->qbuf || !v->qbuf2) {
+            hctx_free(v);
+            return NULL;
+        }
+    }
+    if (++v->cur == 0) { /* wrapped: clear once every 2^32 searches */
+        memset(v->tag, 0, (size_t)v->n * sizeof *v->tag);
+        v->cur = 1;
+    }
+    return v;
+}
+
+static void visited_put(const wn_index *ix, struct visited *v) {
+    if (!v) return;
+    hnsw *h = (hnsw *)&ix->h;
+    pthread_mutex_lock(&h->vl_mu);
+    if (h->n_vl_free < 64) {
+        if (h->n_vl_free == h->cap_vl_free) {
+            int cap = h->cap_vl_free ? 2 * h->cap_vl_free : 8;
+            struct visited **a = wn_realloc(h->vl_free, (size_t)cap * sizeof *a);
+            if (a) h->vl_free = a, h->cap_vl_free = cap;
+        }
+        if (h->n_vl_free < h->cap_vl_free) {
+            h->vl_free[h->n_vl_free++] = v;
+            v = NULL;
+        }
+    }
+    pthread_mutex_unlock(&h->vl_mu);
+    hctx_free(v);
+}
+
+/* The stored vector of slot i as a query (decoded into buf unless fp32). */
+static iquery node_query(const wn_index *ix, int64_t i, float *buf) {
+    iquery q;
+    if (ix->vs.st == WN_STORAGE_FP32) q.x = vstore_row(&ix->vs, i);
+    else {
+        vstore_get(&ix->vs, i, buf);
+        q.x = buf;
+    }
+    q.qn = vstore_norms(&ix->vs)[i];
+    q.aug = 0;
+    if (ix->metric == WN_METRIC_IP) { /* a tiny floor keeps aug != 0 for the largest vector */
+        float t = ix->h.phi2 - q.qn;
+        q.aug = t > 1e-20f ? sqrtf(t) : 1e-10f;
+    }
+    return q;
+}
+
+/* ---------------------------------------------------------------- Algorithm 2 */
+
+/* SEARCH-LAYER(q, ep, ef, lc): the ef nearest found on layer lv, left in c->res as
+ * a max-heap (keys -d). With a filter f, every node is traversed but only those
+ * f accepts enter the results. building: links are read under node locks. */
+static int search_layer(const wn_index *ix, const dist_kernels *kr, hctx *c, const iquery *q, const hn *eps, int n_eps,
+                        int ef, int lv, const sfilter *f, int building) {
+    const hnsw *h = &ix->h;
+    uint32_t *tag = c->tag;
+    if (++c->cur == 0) {
+        memset(tag, 0, (size_t)c->n * sizeof *tag);
+        c->cur = 1;
+    }
+    uint32_t cur = c->cur;
+    c->cand.n = c->res.n = 0;
+    for (int e = 0; e < n_eps; e++) {
+        tag[eps[e].i] = cur;
+        if (hheap_push(&c->cand, eps[e].d, eps[e].i)) return -1;
+        if ((!f || sfilter_ok(f, eps[e].i)) && hheap_push(&c->res, -eps[e].d, eps[e].i)) return -1;
+    }
+    const char *vbase = ix->vs.data.p;
+    size_t row = ix->vs.row;
+    while (c->cand.n) {
+        hn cn = hheap_pop(&c->cand);
+        if (c->res.n >= ef && cn.d > -c->res.a[0].d) break;
+        int nn;
+        const int32_t *nb;
+        if (building) nn = read_links(h, cn.i, lv, c->nb), nb = c->nb;
+        else {
+            const int32_t *l = links_of(h, cn.i, lv);
+            nn = l[0], nb = l + 1;
+        }
+        for (int j = 0; j < nn; j++) {
+            if (j + 1 < nn) {
+                __builtin_prefetch(tag + nb[j + 1]);
+                __builtin_prefetch(vbase + (size_t)nb[j + 1] * row);
+                __builtin_prefetch(vbase + (size_t)nb[j + 1] * row + 64);
+            }
+            int32_t e = nb[j];
+            if (tag[e] == cur) continue;
+            tag[e] = cur;
+            float d = ix_dist(ix, kr, q, e);
+            if (c->res.n < ef || d < -c->res.a[0].d) {
+                if (hheap_push(&c->cand, d, e)) return -1;
+                if (!f || sfilter_ok(f, e)) {
+                    if (hheap_push(&c->res, -d, e)) return -1;
+                    if (c->res.n > ef) hheap_pop(&c->res);
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* Greedy descent on one layer (Algorithm 2 with ef = 1). */
+static hn greedy(const wn_index *ix, const dist_kernels *kr, hctx *c, const iquery *q, hn cur, int lv, int building) {
+    const hnsw *h = &ix->h;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        int nn;
+        const int32_t *nb;
+        if (building) nn = read_links(h, cur.i, lv, c->nb), nb = c->nb;
+        else {
+            const int32_t *l = links_of(h, cur.i, lv);
+            nn = l[0], nb = l + 1;
+        }
+        for (int j = 0; j < nn; j++) {
+            float d = ix_dist(ix, kr, q, nb[j]);
+            if (d < cur.d) cur = (hn){d, nb[j]}, changed = 1;
+        }
+    }
+    return cur;
+}
+
+/* ---------------------------------------------------------------- Algorithm 4 */
+
+static int cmp_hn(const void *a, const void *b) {
+    const hn *x = a, *y = b;
+    return x->d < y->d ? -1 : x->d > y->d ? 1 : x->i - y->i;
+}
+
+/* SELECT-NEIGHBORS-HEURISTIC(q, C, M): cand (distances to q) sorted ascending;
+ * keeps a candidate only if it is closer to q than to every one kept so far,
+ * which spreads links over directions (extendCandidates and
+ * keepPrunedConnections off, as in the paper's recommended setting and hnswlib).
+ * Returns the count kept, moved to the front of cand. */
+static int select_heuristic(const wn_index *ix, const dist_kernels *kr, hctx *c, hn *cand, int n, int M) {
+    qsort(cand, (size_t)n, sizeof *cand, cmp_hn);
+    if (n <= M) return n;
+    int kept = 0;
+    for (int j = 0; j < n && kept < M; j++) {
+        iquery e = node_query(ix, cand[j].i, c->qbuf2);
+        int good = 1;
+        for (int r = 0; r < kept && good; r++)
+            if (ix_dist(ix, kr, &e, cand[r].i) < cand[j].d) good = 0;
+        if (good) cand[kept++] = cand[j];
+    }
+    return kept;
+}
+
+static int ensure_sel(hctx *c, int n) {
+    if (n <= c->cap_sel) return 0;
+    hn *a = wn_realloc(c->sel, (size_t)n * sizeof *a);
+    if (!a) return -1;
+    c->sel = a, c->cap_sel = n;
+    return 0;
+}
+
+/* Adds the link e -> i on layer lv; shrinks e's list with Algorithm 4 when full. */
+static int link_back(const wn_index *ix, const dist_kernels *kr, hctx *c, int32_t e, int32_t i, float d_ei, int lv) {
+    const hnsw *h = &ix->h;
+    int Mmax = lv == 0 ? h->M0 : h->M;
+    if (ensure_sel(c, Mmax + 1)) return -1;
+    lock_node(h, e);
+    int32_t *l = links_of(h, e, lv);
+    int n = l[0];
+    for (int j = 0; j < n; j++)
+        if (l[1 + j] == i) {
+            unlock_node(h, e);
+            return 0;
+        }
+    if (n < Mmax) {
+        l[1 + n] = i;
+        l[0] = n + 1;
+    } else {
+        iquery qe = node_query(ix, e, c->qbuf);
+        for (int j = 0; j < n; j++) c->sel[j] = (hn){ix_dist(ix, kr, &qe, l[1 + j]), l[1 + j]};
+        c->sel[n] = (hn){d_ei, i};
+        int kept = select_heuristic(ix, kr, c, c->sel, n + 1, Mmax);
+        for (int j = 0; j < kept; j++) l[1 + j] = c->sel[j].i;
+        l[0] = kept;
+    }
+    unlock_node(h, e);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- Algorithm 1 */
+
+/* INSERT(hnsw, q, M, Mmax, efConstruction, mL) for slot i, whose level is set. */
+static int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i) {
+    hnsw *h = &ix->h;
+    int l = level_of(h, i);
+    pthread_mutex_lock(&h->glock);
+    int L = h->max_level;
+    int64_t ep = h->entry;
+    int hold = l > L; /* a new top level: keep the global lock for the whole insert */
+    if (ep < 0) {
+        h->entry = i, h->max_level = l;
+        pthread_mutex_unlock(&h->glock);
+        return 0;
+    }
+    if (!hold) pthread_mutex_unlock(&h->glock);
+    /* the query is node i's own vector; decoded into a private copy unless fp32
+     * (qbuf and qbuf2 are scratch of link_back and select_heuristic) */
+    iquery q = node_query(ix, i, c->qbuf);
+    float *qown = NULL;
+    if (ix->vs.st != WN_STORAGE_FP32) {
+        qown = wn_malloc(sizeof(float) * (size_t)ix->dim);
+        if (!qown) goto fail;
+        memcpy(qown, c->qbuf, sizeof(float) * (size_t)ix->dim);
+        q.x = qown;
+    }
+    hn cur = {ix_dist(ix, kr, &q, ep), (int32_t)ep};
+    for (int lv = L; lv > l; lv--) cur = greedy(ix, kr, c, &q, cur, lv, 1);
+    hn *eps = &cur;
+    int n_eps = 1;
+    hn *w = NULL;
+    for (int lv = WN_MIN(L, l); lv >= 0; lv--) {
+        if (search_layer(ix, kr, c, &q, eps, n_eps, h->efc, lv, NULL, 1)) goto fail;
+        int n = c->res.n;
+        wn_free(w);
+        w = wn_malloc(sizeof(hn) * (size_t)(n ? n : 1));
+        if (!w) goto fail;
+        for (int j = 0; j < n; j++) w[j] = (hn){-c->res.a[j].d, c->res.a[j].i};
+        qsort(w, (size_t)n, sizeof *w, cmp_hn);
+        /* neighbours: Algorithm 4 over a copy (w stays the entry set of the next layer) */
+        if (ensure_sel(c, n + 1)) goto fail;
+        memcpy(c->sel, w, sizeof(hn) * (size_t)n);
+        int nsel = select_heuristic(ix, kr, c, c->sel, n, h->M);
+        int32_t mine[512];
+        float md[512];
+        lock_node(h, i);
+        int32_t *li = links_of(h, i, lv);
+        int cnt = 0;
+        for (int j = 0; j < nsel; j++)
+            if (c->sel[j].i != i) mine[cnt] = c->sel[j].i, md[cnt] = c->sel[j].d, li[1 + cnt] = c->sel[j].i, cnt++;
+        li[0] = cnt;
+        unlock_node(h, i);
+        for (int j = 0; j < cnt; j++)
+            if (link_back(ix, kr, c, mine[j], i, md[j], lv)) goto fail;
+        eps = w, n_eps = n;
+    }
+    wn_free(w);
+    wn_free(qown);
+    if (hold) {
+        h->entry = i, h->max_level = l;
+        pthread_mutex_unlock(&h->glock);
+    }
+    return 0;
+fail:
+    wn_free(qown);
+    if (hold) pthread_mutex_unlock(&h->glock);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- build */
+
+static int draw_level(uint64_t seed, int64_t slot, int M) {
+    uint64_t x = seed ^ ((uint64_t)slot * 0x9E3779B97F4A7C15ULL);
+    x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ULL, x ^= x >> 27, x *= 0x94d049bb133111ebULL, x ^= x >> 31;
+    double u = ((double)(x >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
+    int l = (int)(-log(u) / log((double)M)); /* mL = 1 / ln M */
+    return l > MAX_LEVEL ? MAX_LEVEL : l;
+}
+
+wn_status hnsw_init(wn_index *ix) {
+    hnsw *h = &ix->h;
+    h->M = ix->p.m;
+    h->M0 = 2 * ix->p.m;
+    h->efc = ix->p.ef_construction;
+    h->max_level = -1;
+    h->entry = -1;
+    pthread_mutex_init(&h->glock, NULL);
+    pthread_mutex_init(&h->vl_mu, NULL);
+    return WN_OK;
+}
+
+void hnsw_free(hnsw *h) {
+    ibuf_free(&h->level), ibuf_free(&h->l0), ibuf_free(&h->up_off), ibuf_free(&h->up);
+    wn_free_aligned(h->locks);
+    for (int i = 0; i < h->n_vl_free; i++) hctx_free(h->vl_free[i]);
+    wn_free(h->vl_free);
+    pthread_mutex_destroy(&h->glock);
+    pthread_mutex_destroy(&h->vl_mu);
+}
+
+typedef struct {
+    wn_index *ix;
+    int64_t first, n;
+    atomic_llong next, done;
+    atomic_int failed;
+} build_task;
+
+static void build_worker(void *arg, int ith, int nth) {
+    (void)nth;
+    build_task *t = arg;
+    wn_index *ix = t->ix;
+    const dist_kernels *kr = dist_get();
+    hctx *c = visited_get(ix);
+    if (!c) {
+        atomic_store(&t->failed, 1);
+        return;
+    }
+    for (;;) {
+        int64_t j = atomic_fetch_add(&t->next, 1);
+        if (j >= t->n || atomic_load(&t->failed)) break;
+        if (insert(ix, kr, c, (int32_t)(t->first + j))) {
+            atomic_store(&t->failed, 1);
+            break;
+        }
+        int64_t d = atomic_fetch_add(&t->done, 1) + 1;
+        if (ith == 0 && ix->p.progress && (d % 1024 == 0 || d == t->n))
+            ix->p.progress(ix->p.progress_ud, "hnsw build", (uint64_t)d, (uint64_t)t->n);
+    }
+    visited_put(ix, c);
+}
+
+wn_status hnsw_add(wn_index *ix, int64_t first, int64_t n) {
+    hnsw *h = &ix->h;
+    int64_t total = first + n;
+    size_t blk = (size_t)(1 + h->M0) * sizeof(int32_t);
+    wn_status st;
+    if ((st = ibuf_reserve(&h->l0, (size_t)total * blk)) != WN_OK) return st;
+    memset((char *)h->l0.p + h->l0.len, 0, (size_t)n * blk);
+    h->l0.len = (size_t)total * blk;
+    if ((st = ibuf_reserve(&h->level, (size_t)total)) != WN_OK) return st;
+    if ((st = ibuf_reserve(&h->up_off, (size_t)total * 8)) != WN_OK) return st;
+    if (ix->metric == WN_METRIC_IP)
+        for (int64_t i = first; i < total; i++) h->phi2 = fmaxf(h->phi2, vstore_norms(&ix->vs)[i]);
+    size_t up_need = h->up.len;
+    for (int64_t i = first; i < total; i++) {
+        int l = draw_level(ix->p.seed, i, h->M);
+        ((uint8_t *)h->level.p)[i] = (uint8_t)l;
+        ((int64_t *)h->up_off.p)[i] = l ? (int64_t)(up_need / 4) : -1;
+        up_need += (size_t)l * (1 + h->M) * 4;
+    }
+    h->level.len = (size_t)total, h->up_off.len = (size_t)total * 8;
+    if ((st = ibuf_reserve(&h->up, up_need + 64)) != WN_OK) return st;
+    memset((char *)h->up.p + h->up.len, 0, up_need - h->up.len);
+    h->up.len = up_need;
+    /* locks: one byte per node, kept for later adds */
+    if (h->n_locks < (size_t)total) {
+        size_t cap = (size_t)total + (size_t)total / 2;
+        atomic_uchar *lk = wn_malloc_aligned(cap);
+        if (!lk) return wn_seterr(WN_ERR_NOMEM, "hnsw: out of memory for %zu node locks", cap);
+        memset(lk, 0, cap);
+        wn_free_aligned(h->locks);
+        h->locks = lk, h->n_locks = cap;
+    }
+    build_task t = {ix, first, n, 0, 0, 0};
+    wn_pool *pool = NULL;
+    int nth = ix->p.n_threads <= 0 ? wn_ncpu() : ix->p.n_threads;
+    if ((st = index_pool(n < 256 ? 1 : nth, &pool)) != WN_OK) return st;
+    wn_pool_run(pool, build_worker, &t);
+    wn_pool_free(pool);
+    if (atomic_load(&t.failed)) return wn_seterr(WN_ERR_NOMEM, "hnsw: out of memory while inserting");
+    return WN_OK;
+}
+
+/* ---------------------------------------------------------------- Algorithm 5 */
+
+static int64_t count_allowed(const sfilter *f) {
+    const wn_search_params *sp = f->sp;
+    if (!sp->allow || sp->filter) return -1;
+    int64_t n = 0, nb = sp->allow_bits / 8;
+    for (int64_t b = 0; b < nb; b++) n += __builtin_popcount(sp->allow[b]);
+    for (int64_t i = nb * 8; i < sp->allow_bits; i++) n += (sp->allow[i >> 3] >> (i & 7)) & 1;
+    return n;
+}
+
+/* K-NN-SEARCH(hnsw, q, K, ef): greedy descent to layer 1, Algorithm 2 on layer 0. */
+wn_status hnsw_search1(const wn_index *ix, const dist_kernels *kr, const iquery *q, int k, int ef, const sfilter *f,
+                       topk *out) {
+    const hnsw *h = &ix->h;
+    (void)k; /* ef >= k, the caller's heap keeps the k best */
+    if (h->entry < 0 || ix->n_live == 0) return WN_OK;
+    /* a very selective allow-list: scanning the allowed vectors is cheaper and exact */
+    if (f->sp->allow && !f->sp->filter && ix->n > 1000) {
+        int64_t na = count_allowed(f);
+        if (na >= 0 && na * 50 < ix->n) {
+            flat_scan(ix, kr, q, 0, ix->n, f, out);
+            return WN_OK;
+        }
+    }
+    hctx *c = visited_get(ix);
+    if (!c) return wn_seterr(WN_ERR_NOMEM, "hnsw: out of memory for search scratch");
+    hn cur = {ix_dist(ix, kr, q, h->entry), (int32_t)h->entry};
+    for (int lv = h->max_level; lv > 0; lv--) cur = greedy(ix, kr, c, q, cur, lv, 0);
+    wn_status st = WN_OK;
+    if (search_layer(ix, kr, c, q, &cur, 1, ef, 0, f->any_filter ? f : NULL, 0))
+        st = wn_seterr(WN_ERR_NOMEM, "hnsw: out of memory in search");
+    for (int j = 0; st == WN_OK && j < c->res.n; j++)
+        if (-c->res.a[j].d < topk_worst(out)) topk_push(out, -c->res.a[j].d, c->res.a[j].i);
+    visited_put(ix, c);
+    return st;
+}
