@@ -58,6 +58,17 @@ typedef struct {
  * or -1. */
 int32_t vocab_find(const wn_tokenizer *t, int cont, const char *s, size_t len);
 
+/* vocab.c: adds token s[0..len) with vocab id id (a repeated string takes the new
+ * id); *map_cap is the capacity of t->map. */
+wn_status vocab_add(wn_tokenizer *t, const char *s, size_t len, int32_t id, size_t *map_cap);
+
+/* vocab_json.c: the byte span [*vs, *ve) of model.vocab in tokenizer.json's text s
+ * (0), or -1 when not found in the expected form. */
+int vocab_json_span(const char *s, size_t n, size_t *vs, size_t *ve);
+/* Adds the "token": id pairs of the vocab object s[0..n); WN_ERR_FORMAT (no message
+ * set) when it is not in the plain form, WN_ERR_NOMEM. */
+wn_status vocab_json_read(wn_tokenizer *t, const char *s, size_t n, size_t *map_cap);
+
 /* wordpiece.c: appends the pieces of one word (cp[0..n_chars), normalized; the
  * word has n_total chars, n_total > n_chars when it was too long to keep). */
 wn_status wordpiece_word(const wn_tokenizer *t, const uint32_t *cp, int n_chars, int n_total, tok_buf *out);

@@ -32,15 +32,14 @@ int32_t vocab_find(const wn_tokenizer *t, int cont, const char *s, size_t len) {
     return i < 0 ? -1 : t->map[i];
 }
 
-/* Adds token s[0..len) with vocab id id (a repeated string takes the new id). */
-static wn_status vocab_add(wn_tokenizer *t, const char *s, size_t len, int32_t id, size_t *map_cap) {
+wn_status vocab_add(wn_tokenizer *t, const char *s, size_t len, int32_t id, size_t *map_cap) {
     int64_t i;
+    if (id >= t->n_vocab) t->n_vocab = id + 1;
     if (len > 255) return WN_OK; /* WordPiece never looks such an entry up (max word: 100 chars) */
     if (wn_strmap_intern(&t->strs, s, len, &i, NULL) != WN_OK) return WN_ERR_NOMEM;
     if (wn_grow((void **)&t->map, map_cap, (size_t)i + 1, sizeof *t->map) != WN_OK)
         return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory for %lld vocab entries", (long long)i + 1);
     t->map[i] = id;
-    if (id >= t->n_vocab) t->n_vocab = id + 1;
     if ((int)len > t->max_token_bytes) t->max_token_bytes = (int)len;
     return WN_OK;
 }
@@ -64,29 +63,48 @@ static wn_status load_vocab_txt(wn_tokenizer *t, const char *path, size_t *map_c
     return st;
 }
 
-/* Parses dir/name into *out (NULL when the file does not exist). */
-static wn_status read_json(const char *dir, const char *name, cJSON **out) {
+/* Parses text[0..len) of file path; cJSON reports running out of memory as a
+ * syntax error, so a second failure is taken as the file's fault. */
+static wn_status parse_json(const char *path, const char *text, size_t len, cJSON **out) {
+    *out = cJSON_ParseWithLength(text, len);
+    if (!*out) *out = cJSON_ParseWithLength(text, len);
+    if (*out) return WN_OK;
+    const char *at = cJSON_GetErrorPtr();
+    return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s is not valid JSON (near byte %lld)", path,
+                     at && at >= text && at <= text + len ? (long long)(at - text) : -1LL);
+}
+
+/* Parses dir/name into *out (NULL when the file does not exist). For
+ * tokenizer.json (t != NULL) the vocab is read by vocab_json.c when it can, and
+ * *vocab_done says so; cJSON then sees the file with "vocab": {}. */
+static wn_status read_json(const char *dir, const char *name, cJSON **out, wn_tokenizer *t, size_t *map_cap,
+                           int *vocab_done) {
     *out = NULL;
-    char *path = wn_path_join(dir, name);
+    char *path = wn_path_join(dir, name), *data = NULL, *cut = NULL;
     if (!path) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
     wn_status st = WN_OK;
-    if (wn_file_exists(path)) {
-        char *data;
-        size_t len;
-        st = wn_read_file(path, &data, &len);
-        if (st == WN_OK) {
-            /* cJSON reports running out of memory as a syntax error: a second
-             * failure is taken as the file's fault */
-            *out = cJSON_ParseWithLength(data, len);
-            if (!*out) *out = cJSON_ParseWithLength(data, len);
-            if (!*out) {
-                const char *at = cJSON_GetErrorPtr();
-                st = wn_seterr(WN_ERR_FORMAT, "tokenizer: %s is not valid JSON (near byte %lld)", path,
-                               at && at >= data && at <= data + len ? (long long)(at - data) : -1LL);
-            }
-            wn_free(data);
+    size_t len, vs, ve;
+    if (!wn_file_exists(path) || (st = wn_read_file(path, &data, &len)) != WN_OK) goto done;
+    if (t && vocab_json_span(data, len, &vs, &ve) == 0) {
+        if (!(cut = wn_malloc(len - (ve - vs) + 3))) {
+            st = wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory reading %s", path);
+            goto done;
+        }
+        memcpy(cut, data, vs);
+        memcpy(cut + vs, "{}", 2);
+        memcpy(cut + vs + 2, data + ve, len - ve);
+        if (parse_json(path, cut, len - (ve - vs) + 2, out) == WN_OK) {
+            st = vocab_json_read(t, data + vs, ve - vs, map_cap);
+            if (st == WN_OK) *vocab_done = 1;
+            if (st != WN_ERR_FORMAT) goto done;
+            cJSON_Delete(*out); /* not the plain form: let cJSON read it all */
+            *out = NULL;
         }
     }
+    st = parse_json(path, data, len, out);
+done:
+    wn_free(cut);
+    wn_free(data);
     wn_free(path);
     return st;
 }
@@ -123,7 +141,7 @@ static wn_status add_added(wn_tokenizer *t, const char *s, int32_t id, size_t *c
 }
 
 /* tokenizer.json: the WordPiece model, its normalizer and its added tokens. */
-static wn_status load_tokenizer_json(wn_tokenizer *t, const cJSON *j, const char *dir, size_t *map_cap,
+static wn_status load_tokenizer_json(wn_tokenizer *t, const cJSON *j, const char *dir, int vocab_done, size_t *map_cap,
                                      size_t *added_cap, const char **unk) {
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(model, "type");
@@ -133,7 +151,7 @@ static wn_status load_tokenizer_json(wn_tokenizer *t, const cJSON *j, const char
                          dir, type->valuestring);
     if (!cJSON_IsObject(vocab))
         return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json has no model.vocab object", dir);
-    for (const cJSON *e = vocab->child; e; e = e->next) {
+    for (const cJSON *e = vocab_done ? NULL : vocab->child; e; e = e->next) {
         if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble >= INT32_MAX)
             return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: model.vocab[\"%s\"] is not an id", dir,
                              e->string);
@@ -211,14 +229,17 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
     cJSON *tj = NULL, *tc = NULL, *sm = NULL, *sb = NULL, *cfg = NULL;
     char *vpath = NULL;
     wn_status st;
-    if ((st = read_json(dir, "tokenizer.json", &tj)) != WN_OK || (st = read_json(dir, "tokenizer_config.json", &tc)) != WN_OK ||
-        (st = read_json(dir, "special_tokens_map.json", &sm)) != WN_OK ||
-        (st = read_json(dir, "sentence_bert_config.json", &sb)) != WN_OK || (st = read_json(dir, "config.json", &cfg)) != WN_OK)
+    int vocab_done = 0;
+    if ((st = read_json(dir, "tokenizer.json", &tj, t, &map_cap, &vocab_done)) != WN_OK ||
+        (st = read_json(dir, "tokenizer_config.json", &tc, NULL, NULL, NULL)) != WN_OK ||
+        (st = read_json(dir, "special_tokens_map.json", &sm, NULL, NULL, NULL)) != WN_OK ||
+        (st = read_json(dir, "sentence_bert_config.json", &sb, NULL, NULL, NULL)) != WN_OK ||
+        (st = read_json(dir, "config.json", &cfg, NULL, NULL, NULL)) != WN_OK)
         goto fail;
 
     const char *unk = "[UNK]", *cls = "[CLS]", *sep = "[SEP]", *pad = "[PAD]", *mask = "[MASK]";
     if (tj) {
-        if ((st = load_tokenizer_json(t, tj, dir, &map_cap, &added_cap, &unk)) != WN_OK) goto fail;
+        if ((st = load_tokenizer_json(t, tj, dir, vocab_done, &map_cap, &added_cap, &unk)) != WN_OK) goto fail;
     } else {
         if (!(vpath = wn_path_join(dir, "vocab.txt"))) goto nomem;
         if (!wn_file_exists(vpath)) {
@@ -235,6 +256,9 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
         t->handle_chinese = json_flag(tc, "tokenize_chinese_chars", 1) == 1;
     }
     t->strip_accents = t->strip_accents < 0 ? t->lowercase : t->strip_accents;
+    /* sentence-transformers lower-cases the text itself before the tokenizer when its
+     * config says so (str.lower(): the same per-char mapping but for final sigma) */
+    if (json_flag(sb, "do_lower_case", 0) == 1) t->lowercase = 1;
 
     for (int k = 0; k < 2; k++) { /* tokenizer_config.json, then special_tokens_map.json */
         const cJSON *o = k ? sm : tc;
