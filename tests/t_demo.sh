@@ -1,0 +1,82 @@
+#!/bin/sh
+# t_demo.sh - `winnow demo` end to end as `make demo` runs it: the two seed model ids
+# fetched from tools/hub_test_server.py on 127.0.0.1, which serves the random-weight
+# tiny fixtures (tests/fixtures/model/tiny-bi, tiny-ce) under those ids. What it
+# prints is checked against PyTorch (tests/fixtures/demo/tiny_expected.json, by
+# tools/make_demo_reference.py) with tests/tools/check_demo.py; then local
+# directories, the cache without network, and the failures: fast, clear, non-zero.
+: "${BUILD:=build}"
+W="$BUILD/winnow"
+FX=tests/fixtures/model
+EXP=tests/fixtures/demo/tiny_expected.json
+command -v python3 >/dev/null 2>&1 || { echo "SKIPPED: python3 is not installed"; exit 77; }
+[ -d "$FX/tiny-bi" ] && [ -d "$FX/tiny-ce" ] || { echo "SKIPPED: no tiny fixture models in $FX"; exit 77; }
+[ -x "$W" ] || { echo "t_demo: $W is not built"; exit 1; }
+T=$(mktemp -d /tmp/wn_t_demo.XXXXXX)
+PID=
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+expect_err() { grep -qF -- "$1" "$T/err" || fail "$2: stderr lacks '$1':"; }
+
+unset HF_TOKEN HF_HUB_OFFLINE
+export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 WINNOW_CACHE="$T/cache"
+mkdir -p "$T/hub/sentence-transformers" "$T/hub/cross-encoder"
+cp -r "$FX/tiny-bi" "$T/hub/sentence-transformers/all-MiniLM-L6-v2"
+cp -r "$FX/tiny-ce" "$T/hub/cross-encoder/ms-marco-MiniLM-L-6-v2"
+
+python3 tools/hub_test_server.py "$T/hub" --port-file "$T/port" --log "$T/log" --max-seconds 120 &
+PID=$!
+i=0
+while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ -s "$T/port" ] || { echo "SKIPPED: the test hub server did not start"; exit 77; }
+export HF_ENDPOINT="http://127.0.0.1:$(cat "$T/port")"
+
+# 1. the default models, downloaded from the (local) hub
+"$W" demo --threads 2 >"$T/out" 2>"$T/err" || fail "demo from the hub: exit $? ($(cat "$T/err"))"
+python3 tests/tools/check_demo.py "$T/out" "$EXP" || fail "demo from the hub: output (above)"
+for m in sentence-transformers--all-MiniLM-L6-v2 cross-encoder--ms-marco-MiniLM-L-6-v2; do
+    [ -f "$T/cache/$m/main/.winnow-complete" ] || fail "$m is not complete in the cache"
+done
+grep -q "GET /sentence-transformers/all-MiniLM-L6-v2/resolve/main/model.safetensors" "$T/log" ||
+    fail "the bi-encoder was not fetched from the hub"
+
+# 2. local directories, no hub
+"$W" demo --bi-encoder "$FX/tiny-bi" --cross-encoder "$FX/tiny-ce" >"$T/out" 2>"$T/err" ||
+    fail "demo with directories: exit $? ($(cat "$T/err"))"
+python3 tests/tools/check_demo.py "$T/out" "$EXP" || fail "demo with directories: output (above)"
+"$W" demo --bi-encoder "$FX/tiny-bi" --cross-encoder "$FX/tiny-ce" --section rank-shift >"$T/out" 2>&1 ||
+    fail "--section rank-shift: exit $?"
+grep -q "^Rank shift" "$T/out" && ! grep -q "^Stage 1" "$T/out" || fail "--section rank-shift printed other sections"
+
+# 3. usage errors and a model in the wrong role
+"$W" demo --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown option: want exit 2"
+"$W" demo --section nope >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown section: want exit 2"
+"$W" demo --bi-encoder "$FX/tiny-ce" --cross-encoder "$FX/tiny-ce" >/dev/null 2>"$T/err"
+[ $? -eq 1 ] || fail "a cross-encoder as bi-encoder: want exit 1"
+expect_err "is a cross-encoder, not a bi-encoder" "wrong role"
+
+# 4. the hub gone: the cache still serves; an empty cache fails fast, saying what to do
+kill "$PID"; wait "$PID" 2>/dev/null; PID=
+"$W" demo >"$T/out" 2>"$T/err" || fail "demo from the cache, hub gone: exit $? ($(cat "$T/err"))"
+python3 tests/tools/check_demo.py "$T/out" "$EXP" || fail "demo from the cache: output (above)"
+start=$(date +%s)
+WINNOW_CACHE="$T/empty" "$W" demo >"$T/out" 2>"$T/err"; rc=$?
+secs=$(( $(date +%s) - start ))
+[ $rc -eq 1 ] || fail "no models, hub unreachable: exit $rc, want 1"
+[ $secs -le 5 ] || fail "no models, hub unreachable: took ${secs}s"
+expect_err "cannot get the bi-encoder sentence-transformers/all-MiniLM-L6-v2" "unreachable"
+expect_err "cannot get the cross-encoder cross-encoder/ms-marco-MiniLM-L-6-v2" "unreachable"
+expect_err "cannot be reached" "unreachable"
+expect_err "Put config.json, model.safetensors" "unreachable"
+expect_err "$T/empty/sentence-transformers--all-MiniLM-L6-v2/main" "unreachable"
+expect_err "--bi-encoder DIR --cross-encoder DIR" "unreachable"
+expect_err "WINNOW_CACHE" "unreachable"
+[ -s "$T/out" ] && fail "a failed demo printed on stdout"
+WINNOW_CACHE="$T/empty" HF_HUB_OFFLINE=1 "$W" demo >/dev/null 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] || fail "offline, no models: exit $rc, want 1"
+expect_err "offline mode is on" "offline"
+
+[ $fails -eq 0 ] || { cat "$T/err"; echo "$fails failures"; exit 1; }
+echo "t_demo: all passed"
