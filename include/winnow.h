@@ -250,6 +250,23 @@ wn_status wn_bm25_save(const wn_bm25 *ix, const char *path);
 wn_status wn_bm25_load(const char *path, wn_bm25 **out);
 int64_t wn_bm25_size(const wn_bm25 *ix);
 void wn_bm25_free(wn_bm25 *ix);
+/* Notes (src/lexical/): scores are Lucene 8 BM25Similarity's times (k1 + 1), with its
+ * one-byte document lengths; the analyzer is Lucene's EnglishAnalyzer (see
+ * wn_bm25_analyze); ties go to the document added first. The index is searchable
+ * after every add (no finalize step); search and search_batch may run on many
+ * threads at once, but not concurrently with wn_bm25_add. */
+/* nq queries at once on n_threads threads (<= 0: all CPUs). scores[nq*k], ids[nq*k]
+ * caller-allocated, short lists padded with score 0 and id -1; n_out[nq] (may be
+ * NULL) gets the number found per query. Results do not depend on n_threads. */
+wn_status wn_bm25_search_batch(const wn_bm25 *ix, int64_t nq, const char *const *queries, int k, int n_threads,
+                               float *scores, int64_t *ids, int *n_out);
+/* The terms BM25 indexes for text under params p (NULL: defaults), separated by one
+ * space, in text order; *out allocated by winnow (wn_free_buffer). */
+wn_status wn_bm25_analyze(const wn_bm25_params *p, const char *text, char **out);
+/* The number of terms document id was indexed with (WN_ERR_NOTFOUND if absent). */
+wn_status wn_bm25_doc_length(const wn_bm25 *ix, int64_t id, int *len);
+/* The parameters the index was built with (those stored in the file after a load). */
+wn_bm25_params wn_bm25_params_of(const wn_bm25 *ix);
 
 /* ---------------------------------------------------------------- evaluation */
 /* (section owned by src/eval) */

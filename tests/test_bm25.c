@@ -1,0 +1,363 @@
+/*
+ * test_bm25.c - BM25 against hand-computed cases, the analyzer against Lucene 8's
+ * EnglishAnalyzer output (bench/LuceneBM25.java analyze), top k against brute
+ * force, batch against single queries, save -> load, corrupt files, duplicates.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "winnow.h"
+#include "lexical/lexical.h"
+
+static char *analyze(int stem, int stop, const char *text) {
+    wn_bm25_params p = wn_bm25_default_params();
+    p.stem = stem;
+    p.stopwords = stop;
+    char *out = NULL;
+    wn_status st = wn_bm25_analyze(&p, text, &out);
+    CHECK(st == WN_OK, "analyze: %s", wn_last_error());
+    return out;
+}
+
+static void check_analyze(const char *text, const char *want) {
+    char *got = analyze(1, 1, text);
+    CHECK(got && strcmp(got, want) == 0, "analyze(\"%s\"):\n   got  \"%s\"\n   want \"%s\"", text, got ? got : "(null)",
+          want);
+    wn_free_buffer(got);
+}
+
+/* Expected outputs printed by Lucene 8.7's EnglishAnalyzer (LuceneBM25 analyze). */
+static void test_analyzer(void) {
+    check_analyze("The quick brown foxes jumped over the lazy dogs", "quick brown fox jump over lazi dog");
+    check_analyze("John's car JOHN'S john\xe2\x80\x99s", "john car john john");
+    check_analyze("version 3.14 costs 1,000 dollars e-mail: foo@bar.com U.S.A. can't a:b x_y ___ _foo",
+                  "version 3.14 cost 1,000 dollar e mail foo bar.com u.s.a can't a:b x_y _foo");
+    check_analyze("Caf\xc3\xa9 \xc3\x9c" "BER na\xc3\xafve \xe6\x9d\xb1\xe4\xba\xac\xe3\x82\xbf\xe3\x83\xaf\xe3\x83\xbc "
+                  "\xe3\x81\xb8\xe3\x81\x84\xe3\x82\x8f",
+                  "caf\xc3\xa9 \xc3\xbc" "ber na\xc3\xafv \xe6\x9d\xb1 \xe4\xba\xac \xe3\x82\xbf\xe3\x83\xaf\xe3\x83\xbc "
+                  "\xe3\x81\xb8 \xe3\x81\x84 \xe3\x82\x8f");
+    check_analyze("is us as gas relational generalization biology conditional possibly hopefully electricity",
+                  "us ga relat gener biologi condit possibl hopefulli electr");
+    check_analyze("", "");
+    check_analyze("the of and, to!", "");
+    /* options: no stemming keeps the word, no stopwords keeps "the" */
+    char *s = analyze(0, 1, "The running dogs");
+    CHECK(s && strcmp(s, "running dogs") == 0, "no-stem: \"%s\"", s);
+    wn_free_buffer(s);
+    s = analyze(0, 0, "The running dogs");
+    CHECK(s && strcmp(s, "the running dogs") == 0, "no-stem no-stop: \"%s\"", s);
+    wn_free_buffer(s);
+    /* invalid UTF-8 separates words and is never fatal */
+    s = analyze(1, 1, "abc\xff\xfe" "def");
+    CHECK(s && strcmp(s, "abc def") == 0, "invalid utf-8: \"%s\"", s);
+    wn_free_buffer(s);
+    /* words over 255 characters are split at 255, as StandardTokenizer does */
+    char longw[301];
+    memset(longw, 'x', 300);
+    longw[300] = 0;
+    s = analyze(0, 1, longw);
+    CHECK(s && strlen(s) == 301 && s[255] == ' ', "long word: %zu bytes", s ? strlen(s) : 0);
+    wn_free_buffer(s);
+}
+
+/* Lucene's SmallFloat.byte4ToInt for a few bytes, printed by LuceneBM25 norms:
+ * 0..23 exact, then 4 significant bits. */
+static void test_norms(void) {
+    static const struct { int byte, len; } ref[] = {{0, 0}, {23, 23}, {24, 24}, {40, 40}, {41, 42}, {56, 88},
+                                                     {57, 96}, {100, 3096}, {254, 1879048216}};
+    for (size_t i = 0; i < sizeof ref / sizeof ref[0]; i++)
+        CHECK(bm25_norm_to_len((uint8_t)ref[i].byte) == (uint32_t)ref[i].len, "norm %d -> %u, Lucene %d", ref[i].byte,
+              bm25_norm_to_len((uint8_t)ref[i].byte), ref[i].len);
+    /* encoding rounds down to the largest representable length */
+    CHECK(bm25_len_to_norm(100) == 57, "len 100 -> norm %d", bm25_len_to_norm(100));
+    for (uint32_t len = 0; len < 100000; len += 7) {
+        uint8_t n = bm25_len_to_norm(len);
+        CHECK(bm25_norm_to_len(n) <= len && (n == 255 || bm25_norm_to_len((uint8_t)(n + 1)) > len), "len %u", len);
+    }
+}
+
+/* Three documents, stem off, k1 = 0.9, b = 0.4:
+ *   10: "cat dog cat"               length 3
+ *   20: "dog fish"                  length 2
+ *   30: "cat bird bird fish mouse"  length 5
+ * N = 3, avgdl = 10/3, K(l) = 0.9 * (0.6 + 0.4 * l / avgdl)
+ * idf(cat) = ln(1 + (3 - 2 + 0.5) / (2 + 0.5)) = ln 1.6 = 0.470003629
+ * idf(bird) = ln(1 + 2.5 / 1.5) = 0.980829253
+ * "cat bird": s(10) = 0.470003629 * 1.9 * 2 / (2 + K(3))                       = 0.623608167
+ *             s(30) = 0.470003629 * 1.9 / (1 + K(5)) + 0.980829253 * 1.9 * 2 / (2 + K(5)) = 1.639444252
+ * "cat cat" counts cat twice (Anserini: one clause per query token): 2 * s_cat. */
+static void test_hand(void) {
+    wn_bm25_params p = wn_bm25_default_params();
+    p.stem = 0;
+    wn_bm25 *ix;
+    CHECK(wn_bm25_create(&p, &ix) == WN_OK, "%s", wn_last_error());
+    CHECK(wn_bm25_add(ix, 10, "cat dog cat") == WN_OK, "%s", wn_last_error());
+    CHECK(wn_bm25_add(ix, 20, "Dog, fish.") == WN_OK, "%s", wn_last_error());
+    CHECK(wn_bm25_add(ix, 30, "cat bird bird fish mouse") == WN_OK, "%s", wn_last_error());
+    CHECK(wn_bm25_size(ix) == 3, "size %lld", (long long)wn_bm25_size(ix));
+    float sc[5];
+    int64_t id[5];
+    int n = -1;
+    CHECK(wn_bm25_search(ix, "cat bird", 5, sc, id, &n) == WN_OK, "%s", wn_last_error());
+    CHECK(n == 2, "n = %d", n);
+    if (n == 2) {
+        CHECK(id[0] == 30 && id[1] == 10, "ids %lld %lld", (long long)id[0], (long long)id[1]);
+        CHECK_NEAR(sc[0], 1.639444252, 1e-6);
+        CHECK_NEAR(sc[1], 0.623608167, 1e-6);
+    }
+    CHECK(wn_bm25_search(ix, "cat cat zebra", 5, sc, id, &n) == WN_OK, "%s", wn_last_error());
+    CHECK(n == 2 && id[0] == 10 && id[1] == 30, "cat cat: n %d", n);
+    if (n == 2) {
+        double avgdl = 10.0 / 3, K3 = 0.9 * (0.6 + 0.4 * 3 / avgdl), K5 = 0.9 * (0.6 + 0.4 * 5 / avgdl);
+        CHECK_NEAR(sc[0], 2 * 0.470003629 * 1.9 * 2 / (2 + K3), 1e-6);
+        CHECK_NEAR(sc[1], 2 * 0.470003629 * 1.9 / (1 + K5), 1e-6);
+    }
+    /* k = 1, then ties: "fish" is in 20 (length 2) and 30 (length 5): 20 first */
+    CHECK(wn_bm25_search(ix, "fish", 1, sc, id, &n) == WN_OK && n == 1 && id[0] == 20, "fish k=1");
+    /* empty, stopword-only and unknown queries find nothing, without error */
+    CHECK(wn_bm25_search(ix, "", 5, sc, id, &n) == WN_OK && n == 0, "empty query n %d", n);
+    CHECK(wn_bm25_search(ix, "the and of", 5, sc, id, &n) == WN_OK && n == 0, "stopwords n %d", n);
+    CHECK(wn_bm25_search(ix, "zebra", 5, sc, id, &n) == WN_OK && n == 0, "unknown n %d", n);
+    CHECK(wn_bm25_search(ix, "cat", 0, sc, id, &n) == WN_OK && n == 0, "k=0 n %d", n);
+    CHECK(wn_bm25_search(ix, "cat", -1, sc, id, &n) == WN_ERR_ARG, "k=-1 accepted");
+    /* duplicate ids: rejected, with the id in the message, and the index unchanged */
+    CHECK(wn_bm25_add(ix, 20, "zebra") == WN_ERR_ARG, "duplicate id accepted");
+    CHECK(strstr(wn_last_error(), "20") != NULL, "message: %s", wn_last_error());
+    CHECK(wn_bm25_size(ix) == 3, "size after duplicate %lld", (long long)wn_bm25_size(ix));
+    CHECK(wn_bm25_search(ix, "zebra", 5, sc, id, &n) == WN_OK && n == 0, "zebra indexed by a rejected add");
+    int len = -1;
+    CHECK(wn_bm25_doc_length(ix, 30, &len) == WN_OK && len == 5, "doc length %d", len);
+    CHECK(wn_bm25_doc_length(ix, 31, &len) == WN_ERR_NOTFOUND, "doc length of a missing id");
+    /* an empty document is indexed but not counted in N (Lucene's docCount) */
+    CHECK(wn_bm25_add(ix, 40, "the of !!") == WN_OK, "%s", wn_last_error());
+    CHECK(wn_bm25_search(ix, "cat bird", 5, sc, id, &n) == WN_OK && n == 2, "n %d", n);
+    if (n == 2) CHECK_NEAR(sc[0], 1.639444252, 1e-6);
+    wn_bm25_free(ix);
+    wn_bm25_free(NULL);
+    /* bad parameters */
+    p.b = 1.5f;
+    CHECK(wn_bm25_create(&p, &ix) == WN_ERR_ARG, "b = 1.5 accepted");
+}
+
+/* A seeded random collection with a Zipf-like vocabulary, scored by brute force
+ * from the test's own counts, for posting lists of many blocks. */
+#define RD 3000
+#define RV 400
+static uint64_t rng = 88172645463325252ull;
+static uint32_t rnd(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 11);
+}
+static int zipf_word(void) {
+    /* P(w) ~ 1 / (w + 1): inverse of the cumulative harmonic sum, by rejection */
+    for (;;) {
+        int w = (int)(rnd() % RV);
+        if (rnd() % (uint32_t)(w + 1) == 0) return w;
+    }
+}
+
+typedef struct {
+    float s;
+    int64_t id;
+} ref_hit;
+
+static int cmp_ref(const void *a, const void *b) {
+    const ref_hit *x = a, *y = b;
+    if (x->s != y->s) return x->s > y->s ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void test_random(void) {
+    static uint16_t tf[RD][RV];
+    static int dl[RD];
+    wn_bm25_params p = wn_bm25_default_params();
+    p.stem = 0;
+    wn_bm25 *ix, *half;
+    CHECK(wn_bm25_create(&p, &ix) == WN_OK, "%s", wn_last_error());
+    CHECK(wn_bm25_create(&p, &half) == WN_OK, "%s", wn_last_error());
+    char *text = malloc(64 * 1024);
+    for (int d = 0; d < RD; d++) {
+        int len = 1 + (int)(rnd() % 300);
+        size_t o = 0;
+        for (int i = 0; i < len; i++) {
+            int w = zipf_word();
+            tf[d][w]++;
+            o += (size_t)sprintf(text + o, "w%d ", w);
+        }
+        dl[d] = len;
+        CHECK(wn_bm25_add(ix, 1000 + d, text) == WN_OK, "%s", wn_last_error());
+        if (d < RD / 2) CHECK(wn_bm25_add(half, 1000 + d, text) == WN_OK, "%s", wn_last_error());
+    }
+    /* brute force, Lucene's formula with its one-byte lengths */
+    double sum = 0;
+    int df[RV] = {0};
+    for (int d = 0; d < RD; d++) {
+        sum += dl[d];
+        for (int w = 0; w < RV; w++) df[w] += tf[d][w] > 0;
+    }
+    float avgdl = (float)(sum / RD);
+    const char *path = "build/tests/test_bm25.wnbm";
+    CHECK(wn_bm25_save(ix, path) == WN_OK, "save: %s", wn_last_error());
+    wn_bm25 *ld = NULL;
+    CHECK(wn_bm25_load(path, &ld) == WN_OK, "load: %s", wn_last_error());
+    /* the second half added to a loaded first half (copy on write) */
+    const char *hpath = "build/tests/test_bm25_half.wnbm";
+    wn_bm25 *hl = NULL;
+    CHECK(wn_bm25_save(half, hpath) == WN_OK, "save: %s", wn_last_error());
+    CHECK(wn_bm25_load(hpath, &hl) == WN_OK, "load: %s", wn_last_error());
+    rng = 88172645463325252ull; /* replay the same documents */
+    for (int d = 0; d < RD; d++) {
+        int len = 1 + (int)(rnd() % 300);
+        size_t o = 0;
+        for (int i = 0; i < len; i++) o += (size_t)sprintf(text + o, "w%d ", zipf_word());
+        if (d >= RD / 2 && hl) CHECK(wn_bm25_add(hl, 1000 + d, text) == WN_OK, "%s", wn_last_error());
+    }
+    free(text);
+    enum { NQ = 150, K = 10 };
+    char *queries[NQ];
+    int worst_rank = -1;
+    ref_hit *all = malloc(sizeof(ref_hit) * RD);
+    for (int q = 0; q < NQ; q++) {
+        int nt = 1 + (int)(rnd() % 6);
+        int words[6];
+        char buf[128];
+        size_t o = 0;
+        for (int i = 0; i < nt; i++) {
+            words[i] = (int)(rnd() % 3 ? rnd() % RV : (uint32_t)zipf_word());
+            o += (size_t)sprintf(buf + o, "w%d ", words[i]);
+        }
+        queries[q] = strdup(buf);
+        for (int d = 0; d < RD; d++) {
+            double s = 0;
+            for (int i = 0; i < nt; i++) {
+                int w = words[i], f = tf[d][w];
+                if (!f) continue;
+                float idf = (float)log(1.0 + (RD - df[w] + 0.5) / (df[w] + 0.5));
+                float L = (float)bm25_norm_to_len(bm25_len_to_norm((uint32_t)dl[d]));
+                double K1 = 0.9 * (0.6 + 0.4 * L / avgdl);
+                s += idf * 1.9 * f / (f + K1);
+            }
+            all[d].s = (float)s;
+            all[d].id = 1000 + d;
+        }
+        qsort(all, RD, sizeof *all, cmp_ref);
+        int nref = 0;
+        while (nref < K && all[nref].s > 0) nref++;
+        const wn_bm25 *ixs[4] = {ix, ld, hl, NULL};
+        for (int v = 0; v < 3; v++) {
+            if (!ixs[v]) continue;
+            float sc[K];
+            int64_t id[K];
+            int n = -1;
+            CHECK(wn_bm25_search(ixs[v], queries[q], K, sc, id, &n) == WN_OK, "%s", wn_last_error());
+            CHECK(n == nref, "query %d variant %d: %d hits, brute force %d", q, v, n, nref);
+            for (int r = 0; r < n && r < nref; r++) {
+                /* ids must agree unless the brute force has a near tie there */
+                int tie = (r > 0 && fabsf(all[r].s - all[r - 1].s) < 1e-5f) ||
+                          (r + 1 < RD && fabsf(all[r].s - all[r + 1].s) < 1e-5f);
+                if (!tie && id[r] != all[r].id && worst_rank < 0) worst_rank = r;
+                CHECK(tie || id[r] == all[r].id, "query %d '%s' variant %d rank %d: id %lld, brute force %lld", q,
+                      queries[q], v, r, (long long)id[r], (long long)all[r].id);
+                CHECK(fabsf(sc[r] - all[r].s) <= 1e-5f * (1 + all[r].s), "query %d rank %d: %.9g vs %.9g", q, r,
+                      (double)sc[r], (double)all[r].s);
+            }
+        }
+    }
+    free(all);
+    /* batch on 1 and 2 threads equals the single searches */
+    float *s1 = malloc(sizeof(float) * NQ * K), *s2 = malloc(sizeof(float) * NQ * K);
+    int64_t *i1 = malloc(sizeof(int64_t) * NQ * K), *i2 = malloc(sizeof(int64_t) * NQ * K);
+    int n1[NQ], n2[NQ];
+    CHECK(wn_bm25_search_batch(ix, NQ, (const char *const *)queries, K, 1, s1, i1, n1) == WN_OK, "%s", wn_last_error());
+    CHECK(wn_bm25_search_batch(ix, NQ, (const char *const *)queries, K, 2, s2, i2, n2) == WN_OK, "%s", wn_last_error());
+    CHECK(memcmp(s1, s2, sizeof(float) * NQ * K) == 0 && memcmp(i1, i2, sizeof(int64_t) * NQ * K) == 0 &&
+              memcmp(n1, n2, sizeof n1) == 0,
+          "batch results depend on the thread count");
+    for (int q = 0; q < NQ; q++) {
+        float sc[K];
+        int64_t id[K];
+        int n;
+        wn_bm25_search(ix, queries[q], K, sc, id, &n);
+        CHECK(n == n1[q] && memcmp(sc, s1 + q * K, sizeof(float) * (size_t)n) == 0 &&
+                  memcmp(id, i1 + q * K, sizeof(int64_t) * (size_t)n) == 0,
+              "batch query %d differs from the single search", q);
+        for (int r = n; r < K; r++) CHECK(i1[q * K + r] == -1, "padding id %lld", (long long)i1[q * K + r]);
+    }
+    free(s1);
+    free(s2);
+    free(i1);
+    free(i2);
+    for (int q = 0; q < NQ; q++) free(queries[q]);
+    wn_bm25_free(ix);
+    wn_bm25_free(half);
+    wn_bm25_free(ld);
+    wn_bm25_free(hl);
+    unlink(hpath);
+    (void)worst_rank;
+}
+
+static int write_bytes(const char *path, const char *data, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(data, 1, n, f);
+    fclose(f);
+    return w == n ? 0 : -1;
+}
+
+/* Corrupt and truncated files are refused with a format error, never a crash. */
+static void test_corrupt(void) {
+    const char *path = "build/tests/test_bm25.wnbm", *bad = "build/tests/test_bm25_bad.wnbm";
+    char *data = NULL;
+    size_t len = 0;
+    if (wn_read_file(path, (void *)&data, &len) != WN_OK) {
+        CHECK(0, "cannot read %s: %s", path, wn_last_error());
+        return;
+    }
+    wn_bm25 *ix = NULL;
+    size_t cuts[] = {0, 4, 100, 256, len / 2, len - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        write_bytes(bad, data, cuts[i]);
+        wn_status st = wn_bm25_load(bad, &ix);
+        CHECK(st == WN_ERR_FORMAT && !ix, "truncated to %zu bytes: status %d", cuts[i], st);
+    }
+    /* one flipped byte at many places: header, documents, terms, postings, blocks */
+    int refused = 0, tried = 0;
+    for (size_t off = 0; off < len; off += len / 97 + 1) {
+        data[off] ^= 0x5a;
+        write_bytes(bad, data, len);
+        wn_status st = wn_bm25_load(bad, &ix);
+        if (st == WN_OK) wn_bm25_free(ix); /* only padding can change without notice */
+        else refused++;
+        tried++;
+        data[off] ^= 0x5a;
+    }
+    CHECK(refused >= tried - 3, "%d of %d corrupt files loaded", tried - refused, tried);
+    memcpy(data, "WNBX", 4);
+    write_bytes(bad, data, len);
+    CHECK(wn_bm25_load(bad, &ix) == WN_ERR_FORMAT && strstr(wn_last_error(), "WNBM"), "bad magic: %s",
+          wn_last_error());
+    memcpy(data, "WNBM", 4);
+    data[4] = 9; /* version */
+    write_bytes(bad, data, len);
+    CHECK(wn_bm25_load(bad, &ix) == WN_ERR_FORMAT && strstr(wn_last_error(), "version 9"), "version: %s",
+          wn_last_error());
+    CHECK(wn_bm25_load("build/tests/no_such_file.wnbm", &ix) == WN_ERR_NOTFOUND, "missing file");
+    wn_free(data);
+    unlink(bad);
+    unlink(path);
+}
+
+int main(void) {
+    test_analyzer();
+    test_norms();
+    test_hand();
+    test_random();
+    test_corrupt();
+    return check_done();
+}
