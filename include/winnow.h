@@ -109,7 +109,16 @@ typedef struct {
 } wn_hub_params;
 wn_hub_params wn_hub_default_params(void);
 /* name: a directory holding the model's files, or a hub id "owner/name". Writes the
- * local directory of the model to dir (cap bytes), downloading what is missing. */
+ * local directory of the model to dir (cap bytes), downloading what is missing.
+ * The cache: <cache>/<owner>--<name>/<revision>/ ('/' in a revision becomes "--"),
+ * complete once its manifest .winnow-complete is written (then no network is used);
+ * files land by rename, never partial. $HF_TOKEN, if set, is sent as a bearer token.
+ * Errors: WN_ERR_ARG neither a directory nor a hub id, or a bad revision / endpoint;
+ * WN_ERR_NOTFOUND the hub has no such repo or required file, or offline and not cached;
+ * WN_ERR_NETWORK unreachable and not cached, an HTTP error, a dropped connection;
+ * WN_ERR_UNSUPPORTED pytorch_model.bin only; WN_ERR_IO the cache is not writable.
+ * Threads may resolve at once with libcurl >= 7.84 (thread-safe global init); with
+ * an older libcurl, call curl_global_init() before starting them. */
 wn_status wn_hub_resolve(const char *name, const wn_hub_params *p, char *dir, size_t cap);
 
 /* ---------------------------------------------------------------- model */
