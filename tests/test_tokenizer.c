@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "check.h"
 #include "util/util.h"
 
@@ -120,6 +122,69 @@ static void test_reference_ids(const wn_tokenizer *t) {
     fprintf(stderr, "reference ids: %d of %d inputs match\n", n_ok, n_cases);
     wn_free(inp);
     wn_free(out);
+}
+
+/* ---- 1b. HuggingFace tokenizers (Rust, via its Node binding) on awkward inputs,
+ * pairs and truncation lengths: tests/fixtures/tokenizer/hf_cases.jsonl, written by
+ * make_hf_cases.js beside it. Cased lines use the same tokenizer.json with the
+ * normalizer's lowercase false (and no tokenizer_config.json). */
+static void test_hf_cases(const wn_tokenizer *uncased) {
+    char *tj, *data;
+    size_t n;
+    if (wn_read_file(MINILM "/tokenizer.json", &tj, &n) != WN_OK ||
+        wn_read_file("tests/fixtures/tokenizer/hf_cases.jsonl", &data, &n) != WN_OK) {
+        CHECK(0, "cannot read the HF cases: %s", wn_last_error());
+        return;
+    }
+    char *low = strstr(tj, "\"lowercase\": true");
+    CHECK(low != NULL, "tokenizer.json has no \"lowercase\": true");
+    if (!low) return;
+    char *cased_json = malloc(strlen(tj) + 2);
+    size_t pre = (size_t)(low - tj) + 13; /* up to "true" */
+    memcpy(cased_json, tj, pre);
+    strcpy(cased_json + pre, "false");
+    strcat(cased_json, low + 17);
+    char *dir = make_dir("tokenizer.json", cased_json, NULL);
+    free(cased_json);
+    wn_free(tj);
+    wn_tokenizer *cased = NULL;
+    CHECK(wn_tokenizer_load(dir, &cased) == WN_OK, "load cased: %s", wn_last_error());
+    int n_cases = 0, n_ok = 0;
+    int32_t *ids = malloc(1 << 20), *types = malloc(1 << 20);
+    for (char *line = data, *nl; cased && (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = 0;
+        if (strstr(line, "\\u0000")) continue; /* a C string cannot hold the NUL */
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *a = cJSON_GetObjectItem(j, "a"), *b = cJSON_GetObjectItem(j, "b"), *want = cJSON_GetObjectItem(j, "ids"),
+                    *wt = cJSON_GetObjectItem(j, "type_ids");
+        int max = cJSON_GetObjectItem(j, "max")->valueint, is_cased = cJSON_GetObjectItem(j, "cased")->valueint;
+        int k = 0, ok;
+        wn_status st = wn_tokenizer_encode(is_cased ? cased : uncased, a->valuestring, cJSON_IsString(b) ? b->valuestring : NULL,
+                                           max ? max : 1 << 18, ids, types, 1 << 18, &k);
+        ok = st == WN_OK && k == cJSON_GetArraySize(want);
+        for (int i = 0; ok && i < k; i++)
+            ok = ids[i] == cJSON_GetArrayItem(want, i)->valueint && types[i] == cJSON_GetArrayItem(wt, i)->valueint;
+        n_cases++;
+        n_ok += ok;
+        if (!ok) {
+            char got[2048];
+            size_t o = 0;
+            for (int i = 0; i < k && o < 2000; i++) o += (size_t)snprintf(got + o, sizeof got - o, "%d,", ids[i]);
+            char *w = cJSON_PrintUnformatted(want);
+            CHECK(ok, "HF case %d (%s, max %d) \"%.60s\" / \"%.40s\": got [%.500s] (%s), want %.500s", n_cases,
+                  is_cased ? "cased" : "uncased", max, a->valuestring, cJSON_IsString(b) ? b->valuestring : "", got,
+                  wn_status_name(st), w);
+            free(w);
+        }
+        cJSON_Delete(j);
+    }
+    fprintf(stderr, "HF tokenizers cases: %d of %d match\n", n_ok, n_cases);
+    CHECK(n_cases > 250, "only %d HF cases read", n_cases);
+    free(ids);
+    free(types);
+    wn_free(data);
+    wn_tokenizer_free(cased);
+    remove_dir(dir);
 }
 
 /* ---- 2 and 3 on the real vocab: pairs, truncation, specials in text */
@@ -431,6 +496,7 @@ int main(void) {
     fprintf(stderr, "loaded %s in %.1f ms\n", MINILM, (wn_now() - t0) * 1e3);
     if (!t) return check_done();
     test_reference_ids(t);
+    test_hf_cases(t);
     test_minilm(t);
     test_long(t);
     test_threads(t);
