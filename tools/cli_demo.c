@@ -461,7 +461,9 @@ int cmd_demo(int argc, char **argv) {
     if (strcmp(ce_name, ce_dir)) printf("                 %s\n", ce_dir);
     printf("  corpus         %d documents embedded in %.1f ms; %d queries with one relevant document each\n",
            d.n_docs, embed_ms, d.n_queries);
-    if (threads) printf("  run            %s kernels, %ld threads per model\n", wn_isa_name(wn_cpu_isa()), threads);
+    if (threads)
+        printf("  run            %s kernels, %ld thread%s per model\n", wn_isa_name(wn_cpu_isa()), threads,
+               threads > 1 ? "s" : "");
     else printf("  run            %s kernels, all CPUs\n", wn_isa_name(wn_cpu_isa()));
     rc = 0;
     for (int i = 0; i < N_SECTIONS && !rc; i++)
