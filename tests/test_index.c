@@ -111,7 +111,7 @@ static wn_search_params high_params(void) {
     return sp;
 }
 
-static const wn_index_type types[] = {WN_INDEX_FLAT, WN_INDEX_HNSW};
+static const wn_index_type types[] = {WN_INDEX_FLAT, WN_INDEX_HNSW, WN_INDEX_IVF, WN_INDEX_IVFPQ};
 enum { NTYPES = sizeof types / sizeof *types };
 
 /* Recall >= 0.99 at high ef/nprobe for every type and metric; scores match the reference. */

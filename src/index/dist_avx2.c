@@ -55,6 +55,15 @@ static float dot_i8(const float *a, const int8_t *b, int d) {
 /* 4 queries x 2 rows per tile: 8 accumulators, 6 loads per 8 FMAs. */
 static void dot_block(const float *Q, int nq, size_t ldq, const float *X, int nx, size_t ldx, int d, float *out,
                       int ldo) {
+    if (d < 8) { /* short rows (PQ subspaces): horizontal sums would dominate */
+        for (int i = 0; i < nq; i++)
+            for (int j = 0; j < nx; j++) {
+                float s = 0;
+                for (int t = 0; t < d; t++) s += Q[i * ldq + t] * X[j * ldx + t];
+                out[(size_t)i * ldo + j] = s;
+            }
+        return;
+    }
     int d8 = d & ~7;
     int i = 0;
     for (; i + 4 <= nq; i += 4) {

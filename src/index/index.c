@@ -245,6 +245,7 @@ static wn_status compact(wn_index *ix) {
     wn_index *nx = NULL;
     wn_index_params p = ix->p;
     p.progress = NULL;
+    if (ix->type >= WN_INDEX_IVF && ix->v.trained) p.nlist = ix->v.nlist;
     float *x = NULL;
     int64_t *ids = NULL;
     wn_status st = wn_index_create(ix->type, ix->dim, ix->metric, &p, &nx);
@@ -261,11 +262,7 @@ static wn_status compact(wn_index *ix) {
         vstore_get(&ix->vs, i, x + (size_t)m * ix->dim);
         ids[m++] = ix_ids(ix)[i];
     }
-    if (ix->type >= WN_INDEX_IVF && ix->v.trained) {
-        /* keep the trained quantisers: copy them instead of retraining */
-        ivf_free(&nx->v);
-        st = ivf_init(nx);
-        if (st != WN_OK) goto done;
+    if (ix->type >= WN_INDEX_IVF && ix->v.trained) { /* keep the trained quantisers */
         nx->v.trained = 1;
         if ((st = ibuf_append(&nx->v.cent, ix->v.cent.p, ix->v.cent.len)) != WN_OK) goto done;
         if ((st = ibuf_append(&nx->v.cnorm, ix->v.cnorm.p, ix->v.cnorm.len)) != WN_OK) goto done;
