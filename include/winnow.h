@@ -337,6 +337,39 @@ const char *wn_eval_query(const wn_eval *e, int64_t i);
 double wn_eval_value(const wn_eval *e, int64_t query, int measure); /* per query */
 double wn_eval_mean(const wn_eval *e, int measure);                 /* over queries */
 void wn_eval_free(wn_eval *e);
+/* The grade qrels give docid for qid, or -1 when unjudged. */
+int wn_qrels_grade(const wn_qrels *q, const char *qid, const char *docid);
+
+/* A self-contained HTML report (inline CSS and SVG, no network asset): the metrics
+ * table per stage, quality against re-ranking time per k_candidates, latency
+ * distributions (CDF per stage) and rank shifts of chosen queries. */
+#define WN_REPORT_SHIFT_K 10
+typedef struct {
+    const char *name;         /* "bm25", "rerank@10", ... */
+    int k_candidates;         /* 0 for a first stage */
+    const double *values;     /* (n_measures) means */
+    const double *latency_s;  /* (n_queries) this stage's seconds per query */
+    const double *total_s;    /* (n_queries) first stage + this stage (may be NULL) */
+    int64_t n_queries;
+} wn_report_stage;
+typedef struct {
+    const char *qid, *query;
+    int n; /* <= WN_REPORT_SHIFT_K */
+    const char *before[WN_REPORT_SHIFT_K], *after[WN_REPORT_SHIFT_K]; /* document ids */
+    int after_from[WN_REPORT_SHIFT_K];                                /* first-stage rank of after[i] */
+    int before_grade[WN_REPORT_SHIFT_K], after_grade[WN_REPORT_SHIFT_K]; /* -1: unjudged */
+} wn_report_shift;
+typedef struct {
+    const char *title;
+    int n_measures;
+    const char *const *measure_names; /* (n_measures) */
+    int n_stages;
+    const wn_report_stage *stages;    /* (n_stages), the first stage first */
+    int n_shifts;
+    const wn_report_shift *shifts;    /* (n_shifts) */
+} wn_report;
+/* Writes the report to path atomically. */
+wn_status wn_report_write(const wn_report *r, const char *path);
 
 /* ---------------------------------------------------------------- store + pipeline */
 /* (section owned by src/store, src/pipeline) */
@@ -389,6 +422,81 @@ wn_corpus_format wn_corpus_format_of(const wn_corpus *c);
 const char *wn_corpus_format_name(wn_corpus_format f);
 int wn_corpus_format_parse(const char *s); /* "beir" "jsonl" "tsv" "dir"; -1 if unknown */
 void wn_corpus_close(wn_corpus *c);
+
+/* Building an index directory from a corpus (winnow index): documents into the
+ * store, title + " " + text into BM25 and/or the bi-encoder's vectors into a vector
+ * index. Atomic: built in DIR.tmp.<pid> and renamed over DIR only when complete, so
+ * a failure leaves an existing DIR as it was. */
+typedef void (*wn_warn_fn)(void *ud, const char *msg);
+typedef struct {
+    wn_corpus_params corpus;
+    int bm25;                     /* build bm25.idx */
+    wn_bm25_params bm25_params;
+    const char *dense_model;      /* bi-encoder name or directory; NULL: no dense index */
+    wn_model_params model_params;
+    wn_index_type ann;            /* default flat */
+    wn_index_params index_params; /* metric: cosine */
+    int batch;                    /* documents per embedding call (default 64) */
+    int chunk_tokens;             /* 0 (default): one vector per document, the model
+                                     truncates; N: windows of N words (white-space
+                                     separated), max-pooled back to the document */
+    int chunk_overlap;            /* words shared by consecutive windows (< chunk_tokens) */
+    int skip_bad;                 /* 1: skip malformed lines and duplicate ids with a
+                                     warning; 0 (default): fail, leaving DIR untouched */
+    int overwrite;                /* 1: replace an existing DIR; 0: refuse */
+    wn_progress_fn progress;
+    void *progress_ud;
+    wn_warn_fn warn; /* skipped lines (NULL: silent) */
+    void *warn_ud;
+} wn_build_params;
+wn_build_params wn_build_default_params(void);
+typedef struct {
+    int64_t docs, skipped, vectors;
+    double seconds;
+} wn_build_stats;
+wn_status wn_build_index(const char *corpus, const char *dir, const wn_build_params *p, wn_build_stats *stats);
+
+/* Two-stage search over an index directory: a first stage (BM25, dense or a fusion
+ * of both), then optionally a cross-encoder over the top candidates. */
+typedef enum { WN_FIRST_BM25 = 0, WN_FIRST_DENSE = 1, WN_FIRST_HYBRID = 2 } wn_first_stage;
+typedef enum { WN_FUSE_RRF = 0, WN_FUSE_MINMAX = 1, WN_FUSE_ZSCORE = 2 } wn_fusion;
+typedef struct {
+    wn_first_stage first_stage;
+    wn_fusion fusion;      /* hybrid: RRF (default), or a convex combination of min-max
+                              or z-score normalised scores */
+    int rrf_k;             /* 60 */
+    float dense_weight;    /* hybrid weight of dense (BM25 gets 1 - it); default 0.5 */
+    int depth;             /* hybrid: hits taken from each retriever (0: max(k, 100)) */
+    const char *dense_model;  /* NULL: the bi-encoder the index was built with */
+    const char *rerank_model; /* cross-encoder; NULL: no re-ranking */
+    float interpolate;     /* re-rank score = (1 - a) * minmax(ce) + a * minmax(first);
+                              0 (default): the cross-encoder's logit alone */
+    wn_model_params model_params;
+    wn_search_params ann;
+} wn_pipeline_params;
+wn_pipeline_params wn_pipeline_default_params(void);
+typedef struct wn_searcher wn_searcher;
+typedef struct {
+    int64_t row;       /* document row in the store */
+    float score;       /* this stage's score, best = largest */
+    int first_rank;    /* 1-based rank in the first stage */
+    float first_score; /* the first stage's score */
+} wn_hit;
+/* Opens the store, BM25 and/or vector index and the models the stage needs. */
+wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p, wn_searcher **out);
+void wn_searcher_close(wn_searcher *s);
+wn_store *wn_searcher_store(wn_searcher *s);
+/* First stage: up to k hits best first into hits[k]; *n found; *seconds its time. */
+wn_status wn_searcher_first(wn_searcher *s, const char *query, int k, wn_hit *hits, int *n, double *seconds);
+/* Re-ranks the first m of cand[n] (m <= n) with the cross-encoder in batches: out[n]
+ * gets them best first, then cand[m..n) in their order with scores below them. */
+wn_status wn_searcher_rerank(wn_searcher *s, const char *query, const wn_hit *cand, int n, int m, wn_hit *out,
+                             double *seconds);
+/* Fuses two best-first lists (rows) into out (capacity na + nb); *n written. */
+wn_status wn_fuse(wn_fusion f, int rrf_k, float weight_b, const wn_hit *a, int na, const wn_hit *b, int nb,
+                  wn_hit *out, int *n);
+const char *wn_first_stage_name(wn_first_stage f);
+int wn_first_stage_parse(const char *s); /* "bm25" "dense" "hybrid"; -1 if unknown */
 
 #ifdef __cplusplus
 }

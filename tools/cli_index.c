@@ -1,8 +1,139 @@
-/* cli_index.c - winnow index (not built yet: see the issue that owns it). */
+/* cli_index.c - winnow index --corpus FILE --out DIR [--bm25] [--dense MODEL] ...:
+ * builds an index directory (documents in SQLite, BM25, dense vectors), atomically. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 
+static void index_usage(FILE *f) {
+    fprintf(f,
+            "usage: winnow index --corpus FILE|DIR --out DIR [--bm25] [--dense MODEL] [options]\n"
+            "  --corpus PATH        BEIR corpus.jsonl, JSONL, TSV or a folder of .txt files\n"
+            "  --format F           beir|jsonl|tsv|dir (default: from the path and first line)\n"
+            "  --id-field NAME      JSONL fields (defaults id, title, text; BEIR: _id)\n"
+            "  --title-field NAME\n"
+            "  --text-field NAME\n"
+            "  --out DIR            the index directory (built in DIR.tmp.PID, then renamed)\n"
+            "  --force              replace DIR when it exists\n"
+            "  --bm25               build a BM25 index (title and text)\n"
+            "  --k1 X --b X         BM25 parameters (default 0.9, 0.4)\n"
+            "  --no-stem            BM25 without stemming\n"
+            "  --dense MODEL        embed documents with this bi-encoder (directory or hub id)\n"
+            "  --ann T              flat|hnsw|ivf|ivfpq vector index (default flat)\n"
+            "  --batch N            documents per embedding batch (default 64)\n"
+            "  --threads N          model threads (default: all CPUs)\n"
+            "  --chunk-tokens N     embed windows of N words instead of truncating (max-pooled)\n"
+            "  --chunk-overlap M    words shared by consecutive windows (default N/4)\n"
+            "  --skip-bad           skip malformed lines and duplicate ids with a warning\n"
+            "                       (default: stop, leaving DIR as it was)\n"
+            "Without --bm25 or --dense, --bm25 is assumed.\n");
+}
+
+static void warn_cb(void *ud, const char *msg) {
+    long *n = ud;
+    if ((*n)++ < 20) fprintf(stderr, "winnow index: warning: %s (skipped)\n", msg);
+}
+
+static int parse_float(const char *opt, const char *s, float *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= 0) || v > 1e6) {
+        cli_error("%s: expected a number >= 0, got '%s'", opt, s);
+        return 0;
+    }
+    *out = (float)v;
+    return 1;
+}
+
 int cmd_index(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return cli_error("index: not built yet");
+    wn_build_params p = wn_build_default_params();
+    const char *corpus = NULL, *out = NULL;
+    long v, overlap = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            index_usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--bm25")) p.bm25 = 1;
+        else if (!strcmp(a, "--force")) p.overwrite = 1;
+        else if (!strcmp(a, "--skip-bad")) p.skip_bad = 1;
+        else if (!strcmp(a, "--no-stem")) p.bm25_params.stem = 0;
+        else if (!val) {
+            cli_error("index: unknown option or missing value '%s'", a);
+            index_usage(stderr);
+            return 2;
+        } else {
+            i++;
+            if (!strcmp(a, "--corpus")) corpus = val;
+            else if (!strcmp(a, "--out")) out = val;
+            else if (!strcmp(a, "--dense")) p.dense_model = val;
+            else if (!strcmp(a, "--id-field")) p.corpus.id_field = val;
+            else if (!strcmp(a, "--title-field")) p.corpus.title_field = val;
+            else if (!strcmp(a, "--text-field")) p.corpus.text_field = val;
+            else if (!strcmp(a, "--format")) {
+                int f = wn_corpus_format_parse(val);
+                if (f < 0) return cli_error("index: --format must be beir, jsonl, tsv or dir, not '%s'", val), 2;
+                p.corpus.format = (wn_corpus_format)f;
+            } else if (!strcmp(a, "--ann")) {
+                int t = wn_index_type_parse(val);
+                if (t < 0) return cli_error("index: --ann must be flat, hnsw, ivf or ivfpq, not '%s'", val), 2;
+                p.ann = (wn_index_type)t;
+            } else if (!strcmp(a, "--k1")) {
+                if (!parse_float(a, val, &p.bm25_params.k1)) return 2;
+            } else if (!strcmp(a, "--b")) {
+                if (!parse_float(a, val, &p.bm25_params.b) || p.bm25_params.b > 1)
+                    return cli_error("index: --b must be from 0 to 1"), 2;
+            } else if (!strcmp(a, "--batch")) {
+                if (!cli_parse_int(a, val, 1, 4096, &v)) return 2;
+                p.batch = (int)v;
+            } else if (!strcmp(a, "--threads")) {
+                if (!cli_parse_int(a, val, 1, 1024, &v)) return 2;
+                p.model_params.n_threads = (int)v;
+                p.index_params.n_threads = (int)v;
+            } else if (!strcmp(a, "--chunk-tokens")) {
+                if (!cli_parse_int(a, val, 2, 100000, &v)) return 2;
+                p.chunk_tokens = (int)v;
+            } else if (!strcmp(a, "--chunk-overlap")) {
+                if (!cli_parse_int(a, val, 0, 100000, &overlap)) return 2;
+            } else {
+                cli_error("index: unknown option '%s'", a);
+                index_usage(stderr);
+                return 2;
+            }
+        }
+    }
+    if (!corpus || !out) {
+        cli_error("index: --corpus and --out are required");
+        index_usage(stderr);
+        return 2;
+    }
+    if (!p.bm25 && !p.dense_model) p.bm25 = 1;
+    if (p.chunk_tokens) p.chunk_overlap = overlap >= 0 ? (int)overlap : p.chunk_tokens / 4;
+    else if (overlap >= 0) return cli_error("index: --chunk-overlap needs --chunk-tokens"), 2;
+    if (p.chunk_tokens && p.chunk_overlap >= p.chunk_tokens)
+        return cli_error("index: --chunk-overlap %d must be below --chunk-tokens %d", p.chunk_overlap, p.chunk_tokens), 2;
+    cli_progress pr;
+    cli_progress_init(&pr);
+    long n_warn = 0;
+    p.progress = cli_progress_cb;
+    p.progress_ud = &pr;
+    p.warn = warn_cb;
+    p.warn_ud = &n_warn;
+    wn_build_stats stats;
+    wn_status st = wn_build_index(corpus, out, &p, &stats);
+    cli_progress_end(&pr);
+    if (st != WN_OK) {
+        cli_lib_error("index", st);
+        if (st == WN_ERR_FORMAT && !p.skip_bad)
+            fprintf(stderr, "winnow index: nothing was written to %s; fix the input or pass --skip-bad to skip such lines\n", out);
+        return 1;
+    }
+    if (n_warn > 20) fprintf(stderr, "winnow index: ... %ld warnings in all\n", n_warn);
+    fprintf(stderr, "winnow index: %lld documents%s%s into %s in %.1fs", (long long)stats.docs, p.bm25 ? ", BM25" : "",
+            p.dense_model ? ", dense" : "", out, stats.seconds);
+    if (p.dense_model) fprintf(stderr, " (%lld vectors)", (long long)stats.vectors);
+    if (stats.skipped) fprintf(stderr, ", %lld lines skipped", (long long)stats.skipped);
+    fputc('\n', stderr);
+    return 0;
 }

@@ -365,3 +365,16 @@ wn_status wn_run_save(const wn_run *r, const char *path, const char *tag, int ma
     }
     return wn_atomic_commit(&af);
 }
+
+int wn_qrels_grade(const wn_qrels *q, const char *qid, const char *docid) {
+    if (!q || !qid || !docid) return -1;
+    size_t lq = strlen(qid), ld = strlen(docid);
+    char stackbuf[256], *kb = lq + ld + 2 <= sizeof stackbuf ? stackbuf : wn_malloc(lq + ld + 2);
+    if (!kb) return -1;
+    memcpy(kb, qid, lq);
+    kb[lq] = '\t';
+    memcpy(kb + lq + 1, docid, ld + 1);
+    int64_t p = wn_strmap_find(&q->pairs, kb, lq + 1 + ld);
+    if (kb != stackbuf) wn_free(kb);
+    return p >= 0 ? q->grades[p] : -1;
+}
