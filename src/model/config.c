@@ -26,6 +26,7 @@ static wn_status get_int(const cJSON *root, const char *what, const char *key, l
 static wn_status parse_root(const char *json, size_t len, const char *what, cJSON **root) {
     const char *end = NULL;
     *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    if (!*root && json_valid(json, len)) return wn_seterr(WN_ERR_NOMEM, "%s: out of memory parsing the JSON", what);
     if (!*root) {
         size_t at = end ? (size_t)(end - json) : 0;
         int line = 1;
@@ -167,6 +168,10 @@ wn_status config_load_pooling(const char *dir, int hidden, pool_config *p) {
     if (st != WN_OK) goto done;
     const char *end = NULL;
     root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root && json_valid(text, len)) {
+        st = wn_seterr(WN_ERR_NOMEM, "%s: out of memory parsing the JSON", path);
+        goto done;
+    }
     if (!root || !cJSON_IsArray(root)) {
         st = wn_seterr(WN_ERR_FORMAT, "%s: expected a JSON array of modules", path);
         goto done;

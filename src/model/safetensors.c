@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "config.h"
 #include "safetensors.h"
 
 static const struct {
@@ -102,7 +103,10 @@ static wn_status parse_tensor(const cJSON *e, const char *what, uint64_t data_le
     if (t->end > data_len)
         return wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s' ends at byte %llu of the data section, which has %llu bytes (truncated file?)",
                          what, nm, (unsigned long long)t->end, (unsigned long long)data_len);
-    uint64_t want = numel > data_len ? UINT64_MAX : numel * dtypes[t->dtype].size;
+    if (numel > data_len)
+        return wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s': its shape holds more elements than the data section has bytes (%llu)",
+                         what, nm, (unsigned long long)data_len);
+    uint64_t want = numel * dtypes[t->dtype].size;
     if (want != t->end - t->begin)
         return wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s': %s shape holds %llu elements of %zu bytes, but data_offsets span %llu bytes",
                          what, nm, dtypes[t->dtype].name, (unsigned long long)numel, dtypes[t->dtype].size,
@@ -126,6 +130,8 @@ wn_status st_parse(const void *buf, size_t len, const char *what, st_file *out) 
     if (n < 2 || b[8] != '{') return wn_seterr(WN_ERR_FORMAT, "%s: header is not a JSON object", what);
     const char *end = NULL;
     root = cJSON_ParseWithLengthOpts((const char *)b + 8, (size_t)n, &end, 0);
+    if (!root && json_valid((const char *)b + 8, (size_t)n))
+        return wn_seterr(WN_ERR_NOMEM, "%s: out of memory parsing the header", what);
     if (!root) {
         size_t at = end ? (size_t)(end - (const char *)b - 8) : 0;
         return wn_seterr(WN_ERR_FORMAT, "%s: header JSON is invalid near byte %zu", what, at);

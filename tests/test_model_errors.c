@@ -1,0 +1,252 @@
+/* test_model_errors.c - every way a model directory can be broken gives a clear
+ * error naming the file and the tensor or field, never a crash: safetensors
+ * headers (too long, bad JSON, offsets out of range, overlaps, size vs shape,
+ * duplicates), tensors that disagree with config.json (dtype, shape, missing,
+ * extra layer), config.json itself, pytorch_model.bin only; and an allocator
+ * that fails the N-th call, for every N, returns WN_ERR_NOMEM without leaks. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "model/model.h"
+
+#define TINY "tests/fixtures/model/tiny-bi"
+
+static char tmp[] = "/tmp/wn_model_err_XXXXXX";
+
+static void put(const char *name, const void *data, size_t n) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmp, name);
+    FILE *f = fopen(path, "wb");
+    fwrite(data, 1, n, f);
+    fclose(f);
+}
+
+static void copy(const char *name) {
+    char src[512], *d;
+    size_t n;
+    snprintf(src, sizeof src, TINY "/%s", name);
+    if (wn_read_file(src, &d, &n) != WN_OK) return;
+    put(name, d, n);
+    wn_free(d);
+}
+
+static void rm(const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmp, name);
+    unlink(path);
+}
+
+/* Loads tmp; expects status want and a message containing each of the strings. */
+static void expect_load(const char *what, wn_status want, const char *s1, const char *s2) {
+    wn_model_params p = wn_model_default_params();
+    p.n_threads = 1;
+    wn_model *m = NULL;
+    wn_status st = model_load_dir(tmp, &p, 0, &m);
+    const char *e = wn_last_error();
+    CHECK(st == want, "%s: status %s, expected %s (%s)", what, wn_status_name(st), wn_status_name(want), e);
+    CHECK(!s1 || strstr(e, s1), "%s: message lacks '%s': %s", what, s1, e);
+    CHECK(!s2 || strstr(e, s2), "%s: message lacks '%s': %s", what, s2, e);
+    if (st == want) fprintf(stderr, "ok  %-34s %s\n", what, st == WN_OK ? "(loads)" : e);
+    wn_model_free(m);
+}
+
+/* safetensors image: 8-byte length + header + data_len zero bytes */
+static unsigned char *image(const char *header, size_t data_len, size_t *len) {
+    size_t h = strlen(header);
+    *len = 8 + h + data_len;
+    unsigned char *b = calloc(1, *len);
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)h >> (8 * i));
+    memcpy(b + 8, header, h);
+    return b;
+}
+
+static void expect_parse(const char *what, const char *header, size_t data_len, const char *s1) {
+    size_t len;
+    unsigned char *b = image(header, data_len, &len);
+    st_file f;
+    wn_status st = st_parse(b, len, "x.safetensors", &f);
+    const char *e = wn_last_error();
+    CHECK(st != WN_OK, "%s: parsed", what);
+    CHECK(strstr(e, "x.safetensors") && strstr(e, s1), "%s: message lacks '%s': %s", what, s1, e);
+    if (st != WN_OK) fprintf(stderr, "ok  %-34s %s\n", what, e);
+    else st_close(&f);
+    free(b);
+}
+
+/* Rewrites tmp/model.safetensors from the tiny model with tensor `name` changed. */
+static void rewrite(const char *name, int drop, st_dtype dt, int64_t d1, const char *extra_name) {
+    st_file f;
+    if (st_open(TINY "/model.safetensors", &f) != WN_OK) {
+        CHECK(0, "open: %s", wn_last_error());
+        return;
+    }
+    st_out_tensor *o = calloc((size_t)f.n + 1, sizeof *o);
+    void *big = calloc(1, 1 << 20);
+    int n = 0;
+    for (int i = 0; i < f.n; i++) {
+        const st_tensor *t = &f.t[i];
+        st_out_tensor x = {t->name, t->dtype, t->ndim, {0}, t->data};
+        for (int d = 0; d < t->ndim; d++) x.shape[d] = t->shape[d];
+        if (!strcmp(t->name, name)) {
+            if (drop) continue;
+            if (dt != ST_N_DTYPES) x.dtype = dt, x.data = big;
+            if (d1 > 0) x.shape[t->ndim - 1] = d1, x.data = big;
+        }
+        o[n++] = x;
+    }
+    if (extra_name) o[n++] = (st_out_tensor){extra_name, ST_F32, 2, {64, 64}, big};
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.safetensors", tmp);
+    CHECK(st_write(path, o, n) == WN_OK, "st_write: %s", wn_last_error());
+    free(o);
+    free(big);
+    st_close(&f);
+}
+
+/* fault injection: fail the N-th allocation */
+static long fail_at, n_calls, live;
+static void *fmalloc(size_t n, void *ud) {
+    (void)ud;
+    if (++n_calls == fail_at) return NULL;
+    live++;
+    return malloc(n);
+}
+static void *frealloc(void *p, size_t n, void *ud) {
+    (void)ud;
+    if (++n_calls == fail_at) return NULL;
+    if (!p) live++;
+    return realloc(p, n);
+}
+static void ffree(void *p, void *ud) {
+    (void)ud;
+    if (p) live--;
+    free(p);
+}
+
+int main(void) {
+    CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
+    char sub[600];
+
+    /* directory and config.json */
+    expect_load("missing directory", WN_ERR_NOTFOUND, tmp, NULL); /* empty dir: no config.json */
+    rmdir(tmp);
+    expect_load("no such directory", WN_ERR_NOTFOUND, "no such model directory", NULL);
+    mkdir(tmp, 0700);
+    put("config.json", "{\"hidden_size\": 64,\n \"vocab_size\": ", 36);
+    expect_load("config.json invalid JSON", WN_ERR_FORMAT, "config.json", "invalid JSON near line 2");
+    const char *relu = "{\"vocab_size\":10,\"hidden_size\":8,\"num_attention_heads\":2,\"num_hidden_layers\":1,"
+                       "\"intermediate_size\":16,\"max_position_embeddings\":8,\"hidden_act\":\"relu\"}";
+    put("config.json", relu, strlen(relu));
+    expect_load("hidden_act relu", WN_ERR_UNSUPPORTED, "config.json", "hidden_act \"relu\"");
+    const char *heads = "{\"vocab_size\":10,\"hidden_size\":8,\"num_attention_heads\":3,\"num_hidden_layers\":1,"
+                        "\"intermediate_size\":16,\"max_position_embeddings\":8}";
+    put("config.json", heads, strlen(heads));
+    expect_load("heads do not divide hidden", WN_ERR_FORMAT, "config.json", "not a multiple of num_attention_heads 3");
+    const char *nolayers = "{\"vocab_size\":10,\"hidden_size\":8,\"num_attention_heads\":2,"
+                           "\"intermediate_size\":16,\"max_position_embeddings\":8}";
+    put("config.json", nolayers, strlen(nolayers));
+    expect_load("missing field", WN_ERR_FORMAT, "config.json", "missing \"num_hidden_layers\"");
+
+    /* weights file */
+    copy("config.json");
+    snprintf(sub, sizeof sub, "%s/1_Pooling", tmp);
+    mkdir(sub, 0700);
+    copy("modules.json");
+    copy("1_Pooling/config.json");
+    copy("sentence_bert_config.json");
+    expect_load("no weights", WN_ERR_NOTFOUND, "model.safetensors", NULL);
+    put("pytorch_model.bin", "PK", 2);
+    expect_load("pytorch_model.bin only", WN_ERR_UNSUPPORTED, "pytorch_model.bin", "convert");
+    rm("pytorch_model.bin");
+    put("model.safetensors", "\x10\x00", 2);
+    expect_load("2-byte file", WN_ERR_FORMAT, "model.safetensors", "too short");
+    put("model.safetensors", "\xff\xff\x00\x00\x00\x00\x00\x00{}", 10);
+    expect_load("header longer than file", WN_ERR_FORMAT, "model.safetensors", "longer than the file");
+    copy("model.safetensors");
+    expect_load("intact copy loads", WN_OK, NULL, NULL);
+
+    /* tensors against config.json */
+    rewrite("encoder.layer.1.attention.self.query.weight", 0, ST_N_DTYPES, 60, NULL);
+    expect_load("wrong shape", WN_ERR_FORMAT, "'encoder.layer.1.attention.self.query.weight': shape [64, 60]",
+                "config.json says [64, 64] (hidden_size, hidden_size)");
+    rewrite("encoder.layer.0.intermediate.dense.bias", 0, ST_I32, 0, NULL);
+    expect_load("wrong dtype", WN_ERR_UNSUPPORTED, "'encoder.layer.0.intermediate.dense.bias' has dtype I32", NULL);
+    rewrite("encoder.layer.1.output.LayerNorm.bias", 1, ST_N_DTYPES, 0, NULL);
+    expect_load("missing tensor", WN_ERR_NOTFOUND, "model.safetensors: tensor 'encoder.layer.1.output.LayerNorm.bias' is missing", NULL);
+    rewrite("", 0, ST_N_DTYPES, 0, "encoder.layer.2.attention.self.query.weight");
+    expect_load("more layers than config", WN_ERR_FORMAT, "encoder.layer.2.attention.self.query.weight", "num_hidden_layers 2");
+    rewrite("embeddings.word_embeddings.weight", 0, ST_N_DTYPES, 32, NULL);
+    expect_load("embedding width", WN_ERR_FORMAT, "embeddings.word_embeddings.weight", "vocab_size, hidden_size");
+
+    /* the header parser */
+    expect_parse("invalid header JSON", "{\"a\":{\"dtype\":\"F32\",", 0, "header JSON is invalid");
+    expect_parse("not an object", "[1,2]   ", 0, "not a JSON object");
+    expect_parse("end past data", "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8,
+                 "tensor 'w' ends at byte 16 of the data section, which has 8 bytes");
+    expect_parse("begin > end", "{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}}", 8, "begin > end");
+    expect_parse("size vs shape", "{\"w\":{\"dtype\":\"F16\",\"shape\":[3,2],\"data_offsets\":[0,16]}}", 16,
+                 "tensor 'w': F16 shape holds 6 elements of 2 bytes, but data_offsets span 16 bytes");
+    expect_parse("overlap",
+                 "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                 "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
+                 16, "tensors 'a' and 'b' overlap");
+    expect_parse("duplicate name",
+                 "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                 "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                 8, "tensor 'a' appears twice");
+    expect_parse("unknown dtype", "{\"w\":{\"dtype\":\"F8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1, "dtype \"F8\"");
+    expect_parse("negative dim", "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4, "shape[0]");
+    expect_parse("huge dims overflow", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1099511627776,1099511627776],\"data_offsets\":[0,4]}}",
+                 4, "more elements than the data section has bytes");
+    expect_parse("missing offsets", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, "data_offsets");
+    {
+        size_t len;
+        unsigned char *b = image("{\"__metadata__\":{\"x\":\"y\"},\"w\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]}}", 4, &len);
+        st_file f;
+        CHECK(st_parse(b, len, "ok.safetensors", &f) == WN_OK && f.n == 1 && st_numel(&f.t[0]) == 1,
+              "scalar tensor with metadata: %s", wn_last_error());
+        st_close(&f);
+        free(b);
+    }
+
+    /* out of memory at every allocation of a load: WN_ERR_NOMEM, nothing leaked */
+    copy("model.safetensors");
+    copy("vocab.txt");
+    copy("tokenizer_config.json");
+    wn_allocator al = {fmalloc, frealloc, ffree, NULL};
+    wn_set_allocator(&al);
+    int n_nomem = 0, n_ok = 0;
+    for (fail_at = 1; fail_at < 100000; fail_at++) {
+        n_calls = 0;
+        live = 0;
+        wn_model_params p = wn_model_default_params();
+        p.n_threads = 1;
+        wn_model *m = NULL;
+        wn_status st = model_load_dir(tmp, &p, 1, &m);
+        if (st == WN_OK) {
+            wn_model_free(m);
+            CHECK(live == 0, "load succeeded, %ld blocks live after free", live);
+            if (n_calls < fail_at) {
+                n_ok++;
+                break; /* no allocation left to fail */
+            }
+            continue;
+        }
+        CHECK(st == WN_ERR_NOMEM, "allocation %ld failing gave %s: %s", fail_at, wn_status_name(st), wn_last_error());
+        CHECK(live == 0, "allocation %ld failing leaked %ld blocks", fail_at, live);
+        n_nomem++;
+    }
+    wn_set_allocator(NULL);
+    fprintf(stderr, "fault injection: %d failing allocations, all WN_ERR_NOMEM without leaks\n", n_nomem);
+    CHECK(n_ok == 1 && n_nomem > 10, "fault loop: %d failures, %d ok", n_nomem, n_ok);
+
+    const char *files[] = {"config.json", "model.safetensors", "modules.json", "1_Pooling/config.json", "sentence_bert_config.json",
+                           "vocab.txt", "tokenizer_config.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) rm(files[i]);
+    rmdir(sub);
+    rmdir(tmp);
+    return check_done();
+}
