@@ -336,6 +336,62 @@ static void test_offline(void) {
     CHECK(log_lines() == before, "offline mode made %d requests", log_lines() - before);
 }
 
+/* An allocator that fails its n-th call (SQLite's fault simulation): a failure comes
+ * back as WN_ERR_NOMEM with no manifest written, or (where the failed allocation was
+ * optional: util's fsync of the directory after a rename) as success with every file
+ * whole; never a temp file left, never a leak (ASan's leak check at exit). A small
+ * repo: every commit costs two fsyncs. */
+typedef struct {
+    long calls, fail_at;
+} faulty;
+
+static void *faulty_malloc(size_t n, void *ud) {
+    faulty *f = ud;
+    return ++f->calls == f->fail_at ? NULL : malloc(n);
+}
+static void *faulty_realloc(void *p, size_t n, void *ud) {
+    faulty *f = ud;
+    return ++f->calls == f->fail_at ? NULL : realloc(p, n);
+}
+static void faulty_free(void *p, void *ud) {
+    (void)ud;
+    free(p);
+}
+
+static void test_faults(void) {
+    const char *need[] = {"config.json", "model.safetensors", "vocab.txt"};
+    int done = 0;
+    /* the caches go to memory where there is a tmpfs: ~100 downloads of 3 fsync'd files */
+    char base[64];
+    snprintf(base, sizeof base, "/dev/shm/wn_test_hub_XXXXXX");
+    if (access("/dev/shm", W_OK) != 0 || !mkdtemp(base)) snprintf(base, sizeof base, "%s", tmp);
+    for (long n = 1; n < 400 && !done; n++) {
+        char fcache[256], dir[512], mdir[512];
+        snprintf(fcache, sizeof fcache, "%s/fault%ld", base, n);
+        snprintf(mdir, sizeof mdir, "%s/acme--small/main", fcache);
+        wn_hub_params p = params();
+        p.cache_dir = fcache;
+        faulty f = {0, n};
+        wn_allocator al = {faulty_malloc, faulty_realloc, faulty_free, &f};
+        wn_set_allocator(&al);
+        wn_status st = wn_hub_resolve("acme/small", &p, dir, sizeof dir);
+        wn_set_allocator(NULL);
+        if (f.calls < n) { /* no allocation failed: this is the success */
+            CHECK(st == WN_OK, "fault %ld: no failure injected, yet %s: %s", n, wn_status_name(st), wn_last_error());
+            done = 1;
+        } else if (st != WN_OK) {
+            CHECK(st == WN_ERR_NOMEM, "allocation %ld failed: status %s (%s)", n, wn_status_name(st), wn_last_error());
+            CHECK(!exists_in(mdir, ".winnow-complete"), "allocation %ld failed: manifest written", n);
+        }
+        if (st == WN_OK)
+            for (int i = 0; i < 3; i++) CHECK(same_file(dir, "acme/small", need[i]), "fault %ld: %s differs", n, need[i]);
+        CHECK(temps_in(mdir) == 0, "fault %ld: temp files left", n);
+        nftw(fcache, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    CHECK(done, "resolve never succeeded under the failing allocator");
+    if (strcmp(base, tmp)) rmdir(base);
+}
+
 /* After the server is gone: the cache still answers; what is not cached fails fast and says what to do. */
 static void test_server_gone(void) {
     wn_hub_params p = params();
@@ -379,6 +435,9 @@ int main(void) {
     put_model("acme/drop", 1, 0);
     put_model("acme/private", 1, 0);
     put_model("acme/later", 1, 0);
+    put_str("acme/small", "config.json", "{}\n");
+    put_str("acme/small", "model.safetensors", "not really a model\n");
+    put_str("acme/small", "vocab.txt", "[UNK]\n");
     put_str("acme/nomodel", "config.json", "{}\n");
     put_str("acme/nomodel", "vocab.txt", "[UNK]\n");
     put_str("acme/nosafe", "config.json", "{}\n");
@@ -397,6 +456,7 @@ int main(void) {
     test_failures();
     test_redirect_and_token();
     test_offline();
+    test_faults();
     stop_server(pid);
     test_server_gone();
 

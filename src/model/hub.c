@@ -193,11 +193,15 @@ static int file_index(const char *name) {
 
 /* Reads the manifest: "WNHB 1", then "file <name> <bytes>" and "absent <name>" lines.
  * Returns 1 when it is there, of this version, and every file it lists is present
- * with its size: the download is complete and the network is not needed. */
+ * with its size: the download is complete and the network is not needed. -1: out
+ * of memory. */
 static int cache_complete(hub *h) {
     char *path = wn_path_join(h->dir, HUB_MANIFEST), *text = NULL;
     int ok = 0;
-    if (!path || wn_read_file(path, &text, NULL) != WN_OK) goto done;
+    if (!path) return -1;
+    wn_status st = wn_read_file(path, &text, NULL);
+    if (st == WN_ERR_NOMEM) ok = -1;
+    if (st) goto done;
     char *save = NULL, *line = strtok_r(text, "\n", &save);
     int version = 0;
     if (!line || sscanf(line, HUB_MANIFEST_MAGIC " %d", &version) != 1 || version != HUB_MANIFEST_VERSION) goto done;
@@ -210,6 +214,7 @@ static int cache_complete(hub *h) {
             int64_t have;
             int present = fp && file_size(fp, &have) && have == bytes;
             wn_free(fp);
+            if (!fp) ok = -1;
             if (!present) goto done;
             n_files++;
         }
@@ -222,12 +227,14 @@ done:
 }
 
 /* What is already in the directory (complete, since files only land by rename). */
-static void scan_present(hub *h) {
+static wn_status scan_present(hub *h) {
     for (int i = 0; i < N_HUB_FILES; i++) {
         char *fp = wn_path_join(h->dir, hub_files[i].name);
-        if (fp && file_size(fp, &h->size[i])) h->got[i] = 1;
+        if (!fp) return wn_seterr(WN_ERR_NOMEM, "hub: out of memory");
+        if (file_size(fp, &h->size[i])) h->got[i] = 1;
         wn_free(fp);
     }
+    return WN_OK;
 }
 
 /* config.json, model.safetensors and a vocabulary are there: enough to load. */
@@ -521,8 +528,10 @@ wn_status wn_hub_resolve(const char *name, const wn_hub_params *params, char *di
     }
     for (size_t n = strlen(h.endpoint); n > 0 && h.endpoint[n - 1] == '/'; n--) h.endpoint[n - 1] = 0;
     if ((st = cache_dir_of(&h))) goto done;
-    if (!cache_complete(&h)) {
-        scan_present(&h);
+    int complete = cache_complete(&h);
+    if (complete < 0) {
+        st = wn_seterr(WN_ERR_NOMEM, "hub: out of memory");
+    } else if (!complete && !(st = scan_present(&h))) {
         if (h.p->offline || env_true("HF_HUB_OFFLINE")) {
             if (!usable(&h))
                 st = not_cached(&h, WN_ERR_NOTFOUND, "offline mode is on (HF_HUB_OFFLINE=1 or params.offline)");
