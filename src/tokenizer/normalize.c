@@ -79,7 +79,7 @@ static void append(word_state *w, uint32_t c, int reorder) {
     w->total++;
     if (w->n == w->cap) return;
     int pos = w->n++;
-    int ccc = reorder ? utf8proc_get_property((utf8proc_int32_t)c)->combining_class : 0;
+    int ccc = reorder && c >= 0x300 ? utf8proc_get_property((utf8proc_int32_t)c)->combining_class : 0;
     if (ccc == 0) {
         w->run_start = w->n;
     } else {
