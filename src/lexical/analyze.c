@@ -42,7 +42,45 @@ int bm25_is_stopword(const char *w, int n) {
 }
 
 /* word-break classes */
-enum { C_OTHER, C_LETTER, C_DIGIT, C_IDEO, C_MIDLETTER, C_MIDNUM, C_MIDNUMLET, C_EXTEND, C_CONNECT };
+enum { C_OTHER, C_LETTER, C_DIGIT, C_IDEO, C_MIDLETTER, C_MIDNUM, C_MIDNUMLET, C_EXTEND, C_CONNECT, C_EMOJI };
+
+/* Extended_Pictographic (emoji-data.txt), the ranges StandardTokenizer makes <EMOJI>
+ * tokens of (e.g. the (C), (R), TM signs and arrows seen in SciFact), sorted. */
+static const uint32_t pictographic[][2] = {
+    {0xA9, 0xA9},       {0xAE, 0xAE},       {0x203C, 0x203C},   {0x2049, 0x2049},   {0x2122, 0x2122},
+    {0x2139, 0x2139},   {0x2194, 0x2199},   {0x21A9, 0x21AA},   {0x231A, 0x231B},   {0x2328, 0x2328},
+    {0x2388, 0x2388},   {0x23CF, 0x23CF},   {0x23E9, 0x23F3},   {0x23F8, 0x23FA},   {0x24C2, 0x24C2},
+    {0x25AA, 0x25AB},   {0x25B6, 0x25B6},   {0x25C0, 0x25C0},   {0x25FB, 0x25FE},   {0x2600, 0x2605},
+    {0x2607, 0x2612},   {0x2614, 0x2685},   {0x2690, 0x2705},   {0x2708, 0x2712},   {0x2714, 0x2714},
+    {0x2716, 0x2716},   {0x271D, 0x271D},   {0x2721, 0x2721},   {0x2728, 0x2728},   {0x2733, 0x2734},
+    {0x2744, 0x2744},   {0x2747, 0x2747},   {0x274C, 0x274C},   {0x274E, 0x274E},   {0x2753, 0x2755},
+    {0x2757, 0x2757},   {0x2763, 0x2767},   {0x2795, 0x2797},   {0x27A1, 0x27A1},   {0x27B0, 0x27B0},
+    {0x27BF, 0x27BF},   {0x2934, 0x2935},   {0x2B05, 0x2B07},   {0x2B1B, 0x2B1C},   {0x2B50, 0x2B50},
+    {0x2B55, 0x2B55},   {0x3030, 0x3030},   {0x303D, 0x303D},   {0x3297, 0x3297},   {0x3299, 0x3299},
+    {0x1F000, 0x1F0FF}, {0x1F10D, 0x1F10F}, {0x1F12F, 0x1F12F}, {0x1F16C, 0x1F171}, {0x1F17E, 0x1F17F},
+    {0x1F18E, 0x1F18E}, {0x1F191, 0x1F19A}, {0x1F1AD, 0x1F1E5}, {0x1F201, 0x1F20F}, {0x1F21A, 0x1F21A},
+    {0x1F22F, 0x1F22F}, {0x1F232, 0x1F23A}, {0x1F23C, 0x1F23F}, {0x1F249, 0x1F3FA}, {0x1F400, 0x1F53D},
+    {0x1F546, 0x1F64F}, {0x1F680, 0x1F6FF}, {0x1F774, 0x1F77F}, {0x1F7D5, 0x1F7FF}, {0x1F80C, 0x1F80F},
+    {0x1F848, 0x1F84F}, {0x1F85A, 0x1F85F}, {0x1F888, 0x1F88F}, {0x1F8AE, 0x1F8FF}, {0x1F90C, 0x1F93A},
+    {0x1F93C, 0x1F945}, {0x1F947, 0x1FAFF}, {0x1FC00, 0x1FFFD}};
+
+static int is_pictographic(int32_t c) {
+    int lo = 0, hi = (int)(sizeof pictographic / sizeof pictographic[0]) - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if ((uint32_t)c < pictographic[mid][0]) hi = mid - 1;
+        else if ((uint32_t)c > pictographic[mid][1]) lo = mid + 1;
+        else return 1;
+    }
+    return 0;
+}
+
+/* what may follow an emoji inside one emoji token: variation selectors, skin tones,
+ * the keycap mark, tags */
+static int emoji_extend(int32_t c) {
+    return c == 0xFE0F || c == 0xFE0E || (c >= 0x1F3FB && c <= 0x1F3FF) || c == 0x20E3 ||
+           (c >= 0xE0020 && c <= 0xE007F);
+}
 
 static int classify(int32_t c) {
     if (c < 128) {
@@ -68,6 +106,8 @@ static int classify(int32_t c) {
     case 0x200D: return C_EXTEND;
     default: break;
     }
+    if (c >= 0xA9 && is_pictographic(c)) return C_EMOJI;
+    if (c >= 0x1F1E6 && c <= 0x1F1FF) return C_EMOJI; /* regional indicators: flags */
     switch (utf8proc_category(c)) {
     case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
     case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_NL: return C_LETTER;
@@ -163,6 +203,36 @@ wn_status bm25_analyze(const char *text, size_t n, int stem, int stopwords, bm25
         }
         if (cls == C_EXTEND) { /* WB4: marks stay with the word; alone they are nothing */
             if (nt > 0 && nt < BM25_MAX_TOKEN) tok[nt++] = (uint32_t)c;
+            continue;
+        }
+        if (cls == C_EMOJI) { /* one token per emoji sequence (with ZWJ joins and modifiers) */
+            emit(&e, tok, alnum ? nt : 0);
+            nt = 0;
+            alnum = 0;
+            last = C_OTHER;
+            tok[nt++] = (uint32_t)c;
+            int ri = c >= 0x1F1E6 && c <= 0x1F1FF; /* a flag is a pair of indicators */
+            for (;;) {
+                size_t j = i;
+                int32_t d = j < n ? next_cp(s, n, &j) : -1;
+                if (d < 0 || nt + 2 >= BM25_MAX_TOKEN) break;
+                if (ri && d >= 0x1F1E6 && d <= 0x1F1FF) {
+                    ri = 0;
+                } else if (d == 0x200D) { /* ZWJ + pictograph */
+                    size_t j2 = j;
+                    int32_t d2 = j2 < n ? next_cp(s, n, &j2) : -1;
+                    if (d2 < 0 || classify(d2) != C_EMOJI) break;
+                    tok[nt++] = (uint32_t)d;
+                    d = d2;
+                    j = j2;
+                } else if (!emoji_extend(d)) {
+                    break;
+                }
+                tok[nt++] = (uint32_t)d;
+                i = j;
+            }
+            emit(&e, tok, nt);
+            nt = 0;
             continue;
         }
         if (cls == C_IDEO) {
