@@ -50,7 +50,7 @@ static void put_model(const char *repo, int vocab, int tokjson) {
 
 /* 1 if the file at a/b has the same bytes as the served repo's file. */
 static int same_file(const char *dir, const char *repo, const char *file) {
-    char p1[512], p2[512];
+    char p1[1024], p2[1024];
     snprintf(p1, sizeof p1, "%s/%s", dir, file);
     snprintf(p2, sizeof p2, "%s/%s/%s", srv_root, repo, file);
     char *d1 = NULL, *d2 = NULL;
@@ -63,7 +63,7 @@ static int same_file(const char *dir, const char *repo, const char *file) {
 }
 
 static int exists_in(const char *dir, const char *file) {
-    char p[512];
+    char p[1024];
     snprintf(p, sizeof p, "%s/%s", dir, file);
     return access(p, F_OK) == 0;
 }
