@@ -137,16 +137,24 @@ typedef struct {
     wn_hub_params hub;      /* where a hub id comes from */
 } wn_model_params;
 wn_model_params wn_model_default_params(void);
+/* name_or_dir: a directory (config.json, model.safetensors, vocab.txt, ...) or a
+ * hub id resolved through wn_hub_resolve. Every tensor is checked against
+ * config.json; errors name the file and the tensor (docs/MODELS.md). */
 wn_status wn_model_load(const char *name_or_dir, const wn_model_params *p, wn_model **out);
 void wn_model_free(wn_model *m);
 wn_model_kind wn_model_kind_of(const wn_model *m);
 int wn_model_dim(const wn_model *m);        /* embedding size (bi-encoder) or hidden size */
-int wn_model_num_labels(const wn_model *m); /* cross-encoder outputs per pair */
+int wn_model_num_labels(const wn_model *m); /* cross-encoder outputs per pair (0 for a bi-encoder) */
+int wn_model_max_length(const wn_model *m); /* tokens per input, special tokens included */
 const wn_tokenizer *wn_model_tokenizer(const wn_model *m);
 /* texts: n UTF-8 strings; out: n * wn_model_dim floats, the sentence embeddings
- * (L2-normalised when the model has a Normalize module). */
+ * (L2-normalised when the model has a Normalize module), in input order. Texts
+ * past wn_model_max_length tokens are truncated; invalid UTF-8 is replaced by
+ * U+FFFD; "" is valid ([CLS] [SEP]). WN_ERR_ARG on a cross-encoder. */
 wn_status wn_model_embed(wn_model *m, int64_t n, const char *const *texts, float *out);
-/* queries, docs: n strings each; out: n * wn_model_num_labels raw logits. */
+/* queries, docs: n strings each; out: n * wn_model_num_labels raw logits (no
+ * activation), in input order; pairs truncated longest-first. WN_ERR_ARG on a
+ * bi-encoder. */
 wn_status wn_model_score(wn_model *m, int64_t n, const char *const *queries, const char *const *docs, float *out);
 
 /* ---------------------------------------------------------------- vector index */
