@@ -8,6 +8,7 @@
  * a valid file means on its own.
  */
 #include <string.h>
+#include <utf8proc.h>
 
 #include "tokenizer.h"
 
@@ -121,21 +122,7 @@ static const char *read_string(const char *p, const char *e, char *out, size_t c
         } else if (c >= 0xDC00 && c <= 0xDFFF) {
             return NULL;
         }
-        if (c < 0x80) {
-            out[o++] = (char)c;
-        } else if (c < 0x800) {
-            out[o++] = (char)(0xC0 | (c >> 6));
-            out[o++] = (char)(0x80 | (c & 0x3F));
-        } else if (c < 0x10000) {
-            out[o++] = (char)(0xE0 | (c >> 12));
-            out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
-            out[o++] = (char)(0x80 | (c & 0x3F));
-        } else {
-            out[o++] = (char)(0xF0 | (c >> 18));
-            out[o++] = (char)(0x80 | ((c >> 12) & 0x3F));
-            out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
-            out[o++] = (char)(0x80 | (c & 0x3F));
-        }
+        o += (size_t)utf8proc_encode_char((utf8proc_int32_t)c, (utf8proc_uint8_t *)out + o);
     }
     if (p >= e) return NULL;
     *len = o;

@@ -6,6 +6,7 @@
  * The search only tries pieces no longer than the longest vocab entry.
  */
 #include <string.h>
+#include <utf8proc.h>
 
 #include "tokenizer.h"
 
@@ -14,23 +15,6 @@ wn_status tok_push(tok_buf *b, int32_t id) {
         return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory for %zu token ids", b->n + 1);
     b->ids[b->n++] = id;
     return WN_OK;
-}
-
-/* Writes c as UTF-8 to p; returns its length. */
-static int put_utf8(char *p, uint32_t c) {
-    if (c < 0x80) return p[0] = (char)c, 1;
-    if (c < 0x800) return p[0] = (char)(0xC0 | (c >> 6)), p[1] = (char)(0x80 | (c & 0x3F)), 2;
-    if (c < 0x10000) {
-        p[0] = (char)(0xE0 | (c >> 12));
-        p[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        p[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    p[0] = (char)(0xF0 | (c >> 18));
-    p[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    p[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    p[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
 }
 
 wn_status wordpiece_word(const wn_tokenizer *t, const uint32_t *cp, int n_chars, int n_total, tok_buf *out) {
@@ -50,7 +34,7 @@ wn_status wordpiece_word(const wn_tokenizer *t, const uint32_t *cp, int n_chars,
         }
     }
     off[0] = 0;
-    for (int i = 0; i < n_chars; i++) off[i + 1] = off[i] + put_utf8(buf + off[i], cp[i]);
+    for (int i = 0; i < n_chars; i++) off[i + 1] = off[i] + (int)utf8proc_encode_char((utf8proc_int32_t)cp[i], (utf8proc_uint8_t *)buf + off[i]);
 
     size_t n0 = out->n;
     wn_status st = WN_OK;
