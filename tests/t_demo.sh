@@ -78,5 +78,16 @@ WINNOW_CACHE="$T/empty" HF_HUB_OFFLINE=1 "$W" demo >/dev/null 2>"$T/err"; rc=$?
 [ $rc -eq 1 ] || fail "offline, no models: exit $rc, want 1"
 expect_err "offline mode is on" "offline"
 
+# 5. with the real weights (WINNOW_MODELS=/dir holding all-MiniLM-L6-v2/ and
+#    ms-marco-MiniLM-L-6-v2/), the notebook's own printed numbers
+SEED=../shared/seed/expected.json
+if [ -n "$WINNOW_MODELS" ] && [ -d "$WINNOW_MODELS/all-MiniLM-L6-v2" ] && [ -f "$SEED" ]; then
+    "$W" demo --bi-encoder "$WINNOW_MODELS/all-MiniLM-L6-v2" --cross-encoder "$WINNOW_MODELS/ms-marco-MiniLM-L-6-v2" \
+        >"$T/out" 2>"$T/err" || fail "demo with the real weights: exit $? ($(cat "$T/err"))"
+    python3 tests/tools/check_demo.py "$T/out" "$SEED" || fail "demo with the real weights: output (above)"
+else
+    echo "t_demo: the real-weights check needs WINNOW_MODELS and $SEED (not run)"
+fi
+
 [ $fails -eq 0 ] || { cat "$T/err"; echo "$fails failures"; exit 1; }
 echo "t_demo: all passed"
