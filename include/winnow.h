@@ -75,7 +75,9 @@ const char *wn_isa_name(wn_isa isa);
 
 /* ---------------------------------------------------------------- tokenizer */
 /* (section owned by src/tokenizer) */
-/* BERT's tokenizer (BasicTokenizer + WordPiece), as HuggingFace computes it. */
+/* BERT's tokenizer (BasicTokenizer + WordPiece), as HuggingFace computes it: the fast
+ * tokenizer (Rust `tokenizers`) that AutoTokenizer and sentence-transformers use.
+ * Immutable once loaded: concurrent encode/tokenize calls on one tokenizer are safe. */
 typedef struct wn_tokenizer wn_tokenizer;
 /* Loads vocab.txt and, when present, tokenizer.json (wins on disagreement),
  * tokenizer_config.json, special_tokens_map.json, sentence_bert_config.json from dir. */
@@ -87,7 +89,10 @@ int wn_tokenizer_vocab_size(const wn_tokenizer *t);
 /* [CLS] a [SEP] (b [SEP]), token types 0 then 1, truncated longest_first to max_len
  * (<= 0: the model's limit). ids and type_ids: caller arrays of cap entries
  * (cap >= max_len suffices); *n_out is the number written. b may be NULL.
- * Invalid UTF-8 is replaced by U+FFFD, never fatal. */
+ * Invalid UTF-8 is replaced by U+FFFD, never fatal. Special tokens written in the
+ * text ("[SEP]") are kept as such, as HF does. longest_first is the fast tokenizer's
+ * (with both texts cut, an odd budget's extra token goes to the longer, b on a tie).
+ * WN_ERR_ARG when max_len is below the 2 (3 for a pair) special tokens or cap is short. */
 wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const char *b, int max_len, int32_t *ids,
                               int32_t *type_ids, int cap, int *n_out);
 /* The word-piece ids of text without special tokens or truncation. *ids is
