@@ -485,9 +485,11 @@ static wn_status download(hub *h) {
                              h->repo, h->revision);
         if (hub_files[i].need == NEED_REQUIRED) {
             char *url = file_url(h, name);
+            const char *why = strcmp(name, "config.json")
+                                  ? ""
+                                  : " (no such repository or revision, and no local directory of that name)";
             st = wn_seterr(WN_ERR_NOTFOUND, "hub: HTTP 404 for %s: %s has no %s at revision %s%s", url ? url : name,
-                           h->repo, name, h->revision,
-                           !strcmp(name, "config.json") ? " (no such repository or revision, and no local directory of that name)" : "");
+                           h->repo, name, h->revision, why);
             wn_free(url);
             return st;
         }
