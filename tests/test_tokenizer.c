@@ -367,6 +367,17 @@ static void test_hf_basic(void) {
     /* no lower, strip_accents false / null: HäLLo */
     check_config("{\"do_lower_case\": false, \"strip_accents\": false}", basic_text_acc, " 13 4 5 10 11 8", __LINE__);
     check_config("{\"do_lower_case\": false, \"strip_accents\": null}", basic_text_acc, " 13 4 5 10 11 8", __LINE__);
+    /* sentence-transformers' own do_lower_case lowers the text before a cased tokenizer */
+    char *dir = make_dir("vocab.txt", basic_vocab, "tokenizer_config.json", "{\"do_lower_case\": false}",
+                         "sentence_bert_config.json", "{\"max_seq_length\": 9, \"do_lower_case\": true}", NULL);
+    wn_tokenizer *t;
+    CHECK(wn_tokenizer_load(dir, &t) == WN_OK, "load: %s", wn_last_error());
+    if (t) {
+        CHECK_IDS(t, basic_text_acc, " 12 4 5 6 7 8"); /* hällo: lowered, accents kept */
+        CHECK(wn_tokenizer_max_length(t) == 9, "max length %d", wn_tokenizer_max_length(t));
+        wn_tokenizer_free(t);
+    }
+    remove_dir(dir);
     /* no lower, strip_accents true: HaLLo */
     check_config("{\"do_lower_case\": false, \"strip_accents\": true}", basic_text_acc, " 14 4 5 10 11 8", __LINE__);
 }
