@@ -279,7 +279,7 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
         }
     }
     t->pad_id = vocab_find(t, 0, pad, strlen(pad));
-    if (!tj) { /* the slow tokenizer never splits its special tokens */
+    { /* transformers adds the named special tokens to the added tokens too */
         const char *sp[5] = {unk, cls, sep, pad, mask};
         for (int k = 0; k < 5; k++)
             if ((st = add_added(t, sp[k], vocab_find(t, 0, sp[k], strlen(sp[k])), &added_cap)) != WN_OK) goto fail;
