@@ -35,7 +35,7 @@ export HF_ENDPOINT="http://127.0.0.1:$(cat "$T/port")"
 
 # 1. the default models, downloaded from the (local) hub
 "$W" demo --threads 2 >"$T/out" 2>"$T/err" || fail "demo from the hub: exit $? ($(cat "$T/err"))"
-python3 tests/tools/check_demo.py "$T/out" "$EXP" || fail "demo from the hub: output (above)"
+python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo from the hub: output (above)"
 for m in sentence-transformers--all-MiniLM-L6-v2 cross-encoder--ms-marco-MiniLM-L-6-v2; do
     [ -f "$T/cache/$m/main/.winnow-complete" ] || fail "$m is not complete in the cache"
 done
@@ -45,7 +45,7 @@ grep -q "GET /sentence-transformers/all-MiniLM-L6-v2/resolve/main/model.safetens
 # 2. local directories, no hub
 "$W" demo --bi-encoder "$FX/tiny-bi" --cross-encoder "$FX/tiny-ce" >"$T/out" 2>"$T/err" ||
     fail "demo with directories: exit $? ($(cat "$T/err"))"
-python3 tests/tools/check_demo.py "$T/out" "$EXP" || fail "demo with directories: output (above)"
+python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo with directories: output (above)"
 "$W" demo --bi-encoder "$FX/tiny-bi" --cross-encoder "$FX/tiny-ce" --section rank-shift >"$T/out" 2>&1 ||
     fail "--section rank-shift: exit $?"
 grep -q "^Rank shift" "$T/out" && ! grep -q "^Stage 1" "$T/out" || fail "--section rank-shift printed other sections"
@@ -60,7 +60,7 @@ expect_err "is a cross-encoder, not a bi-encoder" "wrong role"
 # 4. the hub gone: the cache still serves; an empty cache fails fast, saying what to do
 kill "$PID"; wait "$PID" 2>/dev/null; PID=
 "$W" demo >"$T/out" 2>"$T/err" || fail "demo from the cache, hub gone: exit $? ($(cat "$T/err"))"
-python3 tests/tools/check_demo.py "$T/out" "$EXP" || fail "demo from the cache: output (above)"
+python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo from the cache: output (above)"
 start=$(date +%s)
 WINNOW_CACHE="$T/empty" "$W" demo >"$T/out" 2>"$T/err"; rc=$?
 secs=$(( $(date +%s) - start ))

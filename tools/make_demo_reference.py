@@ -13,6 +13,7 @@ files), token ids from its mini WordPiece (exact for this ASCII text).
 Run (needs python3-torch, python3-numpy): /usr/bin/python3 tools/make_demo_reference.py
 Writes tests/fixtures/demo/tiny_expected.json, read by tests/t_demo.sh.
 """
+import hashlib
 import json
 import os
 import sys
@@ -99,6 +100,8 @@ def main():
     out = {
         "about": "winnow demo with tests/fixtures/model/tiny-bi and tiny-ce, by tools/make_demo_reference.py "
                  "(PyTorch float64)",
+        "models_sha256": {m: hashlib.sha256(open(os.path.join(FIX, m, "model.safetensors"), "rb").read()).hexdigest()
+                          for m in ("tiny-bi", "tiny-ce")},
         "min_gap": min(gaps),
         "test_query": TEST_QUERY,
         "bi_encoder_top": bi_top,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_demo.py OUTPUT EXPECTED.json - checks what `winnow demo` printed against the
+"""check_demo.py OUTPUT EXPECTED.json [--models DIR...] - checks what `winnow demo` printed against the
 PyTorch reference written by tools/make_demo_reference.py (stdlib only).
 
 Scores are printed with 4 decimals: each must be within 2e-4 of the reference.
@@ -8,7 +8,9 @@ within 5e-5 of each other (float32 vs float64 near-ties) may trade places. The
 evaluation's per-query ranks must be the reference's, and its P@3 / MRR must be
 both the reference's and what those ranks give. The rank-shift moves must agree
 with the before and after lists. Prints each failure; exits 1 on any."""
+import hashlib
 import json
+import os
 import re
 import sys
 
@@ -58,6 +60,14 @@ def from_seed(e):
 def main():
     out = open(sys.argv[1]).read().split("\n")
     exp = json.load(open(sys.argv[2]))
+    # --models DIR...: the models the reference was computed with must be these
+    for d in sys.argv[4:] if sys.argv[3:4] == ["--models"] else []:
+        name = os.path.basename(os.path.normpath(d))
+        have = hashlib.sha256(open(os.path.join(d, "model.safetensors"), "rb").read()).hexdigest()
+        if exp.get("models_sha256", {}).get(name) != have:
+            print("check_demo: %s/model.safetensors is not the model %s was computed with: run "
+                  "/usr/bin/python3 tools/make_demo_reference.py" % (d, sys.argv[2]))
+            return 1
     if "bi_encoder_top5" in exp:
         exp = from_seed(exp)
 
