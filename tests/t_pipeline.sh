@@ -50,6 +50,18 @@ grep -q "qrels.tsv: 1 judgments name documents not in the index (first .*qrels.t
 grep -q "^bm25 " "$T/table" && ok "eval table" || bad "eval table"
 grep -q "<svg" "$T/bm25.html" && ! grep -q "http" "$T/bm25.html" && ok "report self-contained" || bad "report"
 
+# the report renders in a real browser (when one is installed)
+if command -v chromium >/dev/null 2>&1; then
+    U=$(mktemp -d /tmp/wn_chromium.XXXXXX)
+    timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+        --disable-component-update --disable-sync --user-data-dir="$U" --screenshot="$T/report.png" --window-size=1200,1600 \
+        "file://$T/bm25.html" >/dev/null 2>&1
+    rm -rf "$U"
+    [ "$(wc -c <"$T/report.png" 2>/dev/null || echo 0)" -gt 20000 ] && ok "report renders in chromium" || bad "report screenshot"
+else
+    echo "(chromium absent: report not rendered)"
+fi
+
 # JSON against the independent implementation, on the run file winnow wrote
 check_json() { # json stage run
     $PY - "$1" "$2" "$3" "$T/qrels.tsv" <<'P'

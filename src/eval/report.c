@@ -76,7 +76,7 @@ static void table(out_t *o, const wn_report *r) {
     put(o, "<th>ms mean</th><th>ms p50</th><th>ms p95</th><th>ms p99</th></tr>\n");
     for (int s = 0; s < r->n_stages; s++) {
         const wn_report_stage *st = &r->stages[s];
-        put(o, "<tr><td class=l>");
+        put(o, "<tr><td class=\"l\">");
         esc(o, st->name);
         put(o, "</td>");
         for (int j = 0; j < r->n_measures; j++) {
@@ -98,7 +98,7 @@ static void table(out_t *o, const wn_report *r) {
         wn_free(c);
         put(o, "</tr>\n");
     }
-    put(o, "</table>\n<p class=note>Means over %lld judged queries (trec_eval conventions). Latency: this stage alone, "
+    put(o, "</table>\n<p class=\"note\">Means over %lld judged queries (trec_eval conventions). Latency: this stage alone, "
            "per query, in milliseconds; a re-ranking stage excludes its first stage.</p>\n",
         r->n_stages ? (long long)r->stages[0].n_queries : 0LL);
 }
@@ -112,34 +112,34 @@ static void table(out_t *o, const wn_report *r) {
 #define Y1 (H - 50)
 
 static void axes(out_t *o, double xmin, double xmax, double ymin, double ymax, int xlog, const char *xl, const char *yl) {
-    put(o, "<rect x=%d y=%d width=%d height=%d fill=none stroke=#999/>\n", X0, Y0, X1 - X0, Y1 - Y0);
+    put(o, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>\n", X0, Y0, X1 - X0, Y1 - Y0);
     if (xlog) {
         for (double d = pow(10, floor(log10(xmin))); d <= xmax * 1.0001; d *= 10)
             for (int m = 1; m < 10; m++) {
                 double v = d * m;
                 if (v < xmin || v > xmax) continue;
                 double x = X0 + (log10(v) - log10(xmin)) / (log10(xmax) - log10(xmin)) * (X1 - X0);
-                put(o, "<line x1=%.1f y1=%d x2=%.1f y2=%d stroke=%s/>\n", x, Y0, x, Y1, m == 1 ? "#ccc" : "#eee");
+                put(o, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\"/>\n", x, Y0, x, Y1, m == 1 ? "#ccc" : "#eee");
                 if (m == 1 || (m == 2 || m == 5))
-                    put(o, "<text x=%.1f y=%d class=t text-anchor=middle>%g</text>\n", x, Y1 + 16, v);
+                    put(o, "<text x=\"%.1f\" y=\"%d\" class=\"t\" text-anchor=\"middle\">%g</text>\n", x, Y1 + 16, v);
             }
     } else {
         double st = tick_step(xmax - xmin, 6);
         for (double v = ceil(xmin / st) * st; v <= xmax + 1e-12; v += st) {
             double x = X0 + (v - xmin) / (xmax - xmin) * (X1 - X0);
-            put(o, "<line x1=%.1f y1=%d x2=%.1f y2=%d stroke=#eee/>\n", x, Y0, x, Y1);
-            put(o, "<text x=%.1f y=%d class=t text-anchor=middle>%g</text>\n", x, Y1 + 16, v);
+            put(o, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#eee\"/>\n", x, Y0, x, Y1);
+            put(o, "<text x=\"%.1f\" y=\"%d\" class=\"t\" text-anchor=\"middle\">%g</text>\n", x, Y1 + 16, v);
         }
     }
     double st = tick_step(ymax - ymin, 5);
     for (double v = ceil(ymin / st) * st; v <= ymax + 1e-12; v += st) {
         double y = Y1 - (v - ymin) / (ymax - ymin) * (Y1 - Y0);
-        put(o, "<line x1=%d y1=%.1f x2=%d y2=%.1f stroke=#eee/>\n", X0, y, X1, y);
-        put(o, "<text x=%d y=%.1f class=t text-anchor=end>%g</text>\n", X0 - 6, y + 4, v);
+        put(o, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/>\n", X0, y, X1, y);
+        put(o, "<text x=\"%d\" y=\"%.1f\" class=\"t\" text-anchor=\"end\">%g</text>\n", X0 - 6, y + 4, v);
     }
-    put(o, "<text x=%d y=%d class=a text-anchor=middle>", (X0 + X1) / 2, H - 10);
+    put(o, "<text x=\"%d\" y=\"%d\" class=\"a\" text-anchor=\"middle\">", (X0 + X1) / 2, H - 10);
     esc(o, xl);
-    put(o, "</text>\n<text x=16 y=%d class=a text-anchor=middle transform='rotate(-90 16 %d)'>", (Y0 + Y1) / 2, (Y0 + Y1) / 2);
+    put(o, "</text>\n<text x=\"16\" y=\"%d\" class=\"a\" text-anchor=\"middle\" transform='rotate(-90 16 %d)'>", (Y0 + Y1) / 2, (Y0 + Y1) / 2);
     esc(o, yl);
     put(o, "</text>\n");
 }
@@ -152,7 +152,7 @@ static double ymap(double v, double ymin, double ymax) { return Y1 - (v - ymin) 
 
 static void quality_chart(out_t *o, const wn_report *r) {
     if (r->n_stages < 2 || r->n_measures < 1) return;
-    put(o, "<h2>Quality against re-ranking time</h2>\n<svg width=%d height=%d viewBox='0 0 %d %d'>\n", W, H, W, H);
+    put(o, "<h2>Quality against re-ranking time</h2>\n<svg width=\"%d\" height=\"%d\" viewBox='0 0 %d %d'>\n", W, H, W, H);
     double xs[64], ys[64];
     int n = WN_MIN(r->n_stages, 64);
     double xmin = 1e300, xmax = 0, ymin = 1e300, ymax = -1e300;
@@ -182,24 +182,24 @@ static void quality_chart(out_t *o, const wn_report *r) {
     char yl[64];
     snprintf(yl, sizeof yl, "%s", r->measure_names[0]);
     axes(o, xmin, xmax, ymin, ymax, xlog, "mean latency per query, ms (first stage + re-ranking)", yl);
-    put(o, "<polyline fill=none stroke=%s stroke-width=2 points='", COLOR(1));
+    put(o, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points='", COLOR(1));
     for (int s = 1; s < n; s++) put(o, "%.1f,%.1f ", xmap(xs[s], xmin, xmax, xlog), ymap(ys[s], ymin, ymax));
     put(o, "'/>\n");
     for (int s = 0; s < n; s++) {
         double x = xmap(xs[s], xmin, xmax, xlog), y = ymap(ys[s], ymin, ymax);
-        put(o, "<circle cx=%.1f cy=%.1f r=5 fill=%s/>\n", x, y, s ? COLOR(1) : COLOR(0));
-        put(o, "<text x=%.1f y=%.1f class=t>", x + 8, y - 8);
+        put(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>\n", x, y, s ? COLOR(1) : COLOR(0));
+        put(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"t\">", x + 8, y - 8);
         if (s) put(o, "k=%d", r->stages[s].k_candidates);
         else esc(o, r->stages[s].name);
         put(o, " (%.3f)</text>\n", ys[s]);
     }
-    put(o, "</svg>\n<p class=note>Each red point re-ranks the first stage's top k_candidates with the cross-encoder; the "
+    put(o, "</svg>\n<p class=\"note\">Each red point re-ranks the first stage's top k_candidates with the cross-encoder; the "
            "blue point is the first stage alone.</p>\n");
 }
 
 static void latency_chart(out_t *o, const wn_report *r) {
     if (!r->n_stages || !r->stages[0].n_queries) return;
-    put(o, "<h2>Latency distributions</h2>\n<svg width=%d height=%d viewBox='0 0 %d %d'>\n", W, H, W, H);
+    put(o, "<h2>Latency distributions</h2>\n<svg width=\"%d\" height=\"%d\" viewBox='0 0 %d %d'>\n", W, H, W, H);
     double xmin = 1e300, xmax = 0;
     for (int s = 0; s < r->n_stages; s++)
         for (int64_t i = 0; i < r->stages[s].n_queries; i++) {
@@ -224,12 +224,12 @@ static void latency_chart(out_t *o, const wn_report *r) {
         if (!c) continue;
         for (int64_t i = 0; i < n; i++) c[i] = fmax(st->latency_s[i] * 1e3, 1e-3);
         qsort(c, (size_t)n, sizeof *c, cmp_d);
-        put(o, "<polyline fill=none stroke=%s stroke-width=2 points='", COLOR(s));
+        put(o, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points='", COLOR(s));
         int64_t step = n > 400 ? n / 400 : 1; /* at most ~400 points a curve */
         for (int64_t i = 0; i < n; i += step)
             put(o, "%.1f,%.1f ", xmap(c[i], xmin, xmax, xlog), ymap((double)(i + 1) / (double)n, 0, 1));
         put(o, "%.1f,%.1f'/>\n", xmap(c[n - 1], xmin, xmax, xlog), ymap(1, 0, 1));
-        put(o, "<rect x=%d y=%d width=14 height=4 fill=%s/><text x=%d y=%d class=t>", X1 - 150, Y1 - 14 - 16 * (r->n_stages - 1 - s), COLOR(s),
+        put(o, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"4\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" class=\"t\">", X1 - 150, Y1 - 14 - 16 * (r->n_stages - 1 - s), COLOR(s),
             X1 - 130, Y1 - 9 - 16 * (r->n_stages - 1 - s));
         esc(o, st->name);
         put(o, "</text>\n");
@@ -238,11 +238,11 @@ static void latency_chart(out_t *o, const wn_report *r) {
     put(o, "</svg>\n");
 }
 
-static const char *grade_color(int g) { return g >= 2 ? "#1a7f37" : g == 1 ? "#4caf50" : g == 0 ? "#999" : "#bbb"; }
+static const char *grade_color(int g) { return g >= 2 ? "#1a7f37" : g == 1 ? "#4caf50" : g == 0 ? "#777" : "#b8b8b8"; }
 
 static void shifts(out_t *o, const wn_report *r) {
     if (r->n_shifts <= 0) return;
-    put(o, "<h2>Rank shifts</h2>\n<p class=note>Left: the first stage's top %d; right: after re-ranking. Green: judged "
+    put(o, "<h2>Rank shifts</h2>\n<p class=\"note\">Left: the first stage's top %d; right: after re-ranking. Green: judged "
            "relevant (dark: grade &ge; 2); grey: judged not relevant; light: unjudged.</p>\n",
         WN_REPORT_SHIFT_K);
     for (int q = 0; q < r->n_shifts; q++) {
@@ -252,8 +252,8 @@ static void shifts(out_t *o, const wn_report *r) {
         esc(o, sh->qid);
         put(o, ": ");
         esc(o, sh->query);
-        put(o, "</h3>\n<svg width=620 height=%d viewBox='0 0 620 %d'>\n", h, h);
-        put(o, "<text x=110 y=18 class=a text-anchor=middle>first stage</text><text x=510 y=18 class=a "
+        put(o, "</h3>\n<svg width=\"680\" height=\"%d\" viewBox='0 0 680 %d'>\n", h, h);
+        put(o, "<text x=\"110\" y=\"18\" class=\"a\" text-anchor=\"middle\">first stage</text><text x=\"560\" y=\"18\" class=\"a\" "
                "text-anchor=middle>re-ranked</text>\n");
         for (int i = 0; i < n; i++) {
             int from = sh->after_from[i];
@@ -261,18 +261,18 @@ static void shifts(out_t *o, const wn_report *r) {
             if (from >= 1 && from <= n) {
                 double yb = 40 + (from - 1) * rowh;
                 const char *c = from - 1 > i ? "#2ca02c" : from - 1 < i ? "#d62728" : "#999";
-                put(o, "<line x1=210 y1=%.0f x2=410 y2=%.0f stroke=%s stroke-width=1.5/>\n", yb, ya, c);
+                put(o, "<line x1=\"210\" y1=\"%.0f\" x2=\"460\" y2=\"%.0f\" stroke=\"%s\" stroke-width=\"1.5\"/>\n", yb, ya, c);
             } else {
-                put(o, "<line x1=250 y1=%.0f x2=410 y2=%.0f stroke=#2ca02c stroke-dasharray='4 3'/>"
-                       "<text x=245 y=%.0f class=t text-anchor=end>from %d</text>\n", ya, ya, ya + 4, from);
+                put(o, "<line x1=\"335\" y1=\"%.0f\" x2=\"460\" y2=\"%.0f\" stroke=\"#2ca02c\" stroke-dasharray='4 3'/>"
+                       "<text x=\"330\" y=\"%.0f\" class=\"t\" text-anchor=\"end\">from rank %d</text>\n", ya, ya, ya + 4, from);
             }
         }
         for (int i = 0; i < n; i++) {
             double y = 40 + i * rowh;
-            put(o, "<rect x=10 y=%.0f width=200 height=%d rx=3 fill=%s/><text x=16 y=%.0f class=d>%d. ", y - 10, rowh - 4,
+            put(o, "<rect x=\"10\" y=\"%.0f\" width=\"200\" height=\"%d\" rx=\"3\" fill=\"%s\"/><text x=\"16\" y=\"%.0f\" class=\"d\">%d. ", y - 10, rowh - 4,
                 grade_color(sh->before_grade[i]), y + 5, i + 1);
             esc(o, sh->before[i]);
-            put(o, "</text>\n<rect x=410 y=%.0f width=200 height=%d rx=3 fill=%s/><text x=416 y=%.0f class=d>%d. ", y - 10,
+            put(o, "</text>\n<rect x=\"460\" y=\"%.0f\" width=\"200\" height=\"%d\" rx=\"3\" fill=\"%s\"/><text x=\"466\" y=\"%.0f\" class=\"d\">%d. ", y - 10,
                 rowh - 4, grade_color(sh->after_grade[i]), y + 5, i + 1);
             esc(o, sh->after[i]);
             int mv = sh->after_from[i] - (i + 1);
@@ -292,16 +292,16 @@ wn_status wn_report_write(const wn_report *r, const char *path) {
     out_t o = {{0}, 0};
     wn_status st = wn_atomic_open(&o.af, path);
     if (st != WN_OK) return st;
-    put(&o, "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>");
+    put(&o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
     esc(&o, r->title ? r->title : "winnow report");
-    put(&o, "</title>\n<style>\nbody{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#222;max-width:1100px}\n"
+    put(&o, "</title>\n<style>\nbody{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#222;max-width:1400px}\n"
             "h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}h3{font-size:14px;font-weight:600}\n"
-            "table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}\n"
+            "table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}\n"
             "th{background:#f4f4f4}td.l{text-align:left;font-weight:600}.note{color:#666;font-size:12px}\n"
             "svg text.t{font-size:11px;fill:#444}svg text.a{font-size:12px;fill:#222}svg text.d{font-size:12px;fill:#fff;font-family:monospace}\n"
             "</style></head><body>\n<h1>");
     esc(&o, r->title ? r->title : "winnow report");
-    put(&o, "</h1>\n<p class=note>winnow %s evaluation report</p>\n", wn_version());
+    put(&o, "</h1>\n<p class=\"note\">winnow %s evaluation report</p>\n", wn_version());
     table(&o, r);
     quality_chart(&o, r);
     latency_chart(&o, r);
