@@ -7,7 +7,7 @@
 # ground truth: winnow's exact flat index (k=100). Measures build time and memory,
 # and for an ef / nprobe sweep recall@10, single-query QPS (1 thread, one query per
 # call) and batched QPS (all threads). --big adds 1M vectors (long: an hour on 2 cores).
-# Writes results/ann-<date>.jsonl and prints Markdown tables with the ratios.
+# Writes build/ann-<date>.jsonl and prints Markdown tables with the ratios.
 set -e
 N=100000 NQ=1000 DIM=384 T=2 KINDS="sphere clustered" BIG=0
 while [ $# -gt 0 ]; do
@@ -28,8 +28,8 @@ make -s bench >/dev/null
 # hnswlib: the same compiler family and flags as winnow's SIMD kernels (-O2, AVX2+FMA)
 g++ -std=c++17 -O2 -mavx2 -mfma -mf16c -pthread -Ibench bench/bench_ann_hnswlib.cpp -o build/bench/bench_ann_hnswlib
 W=${ANN_DATA:-/tmp/winnow-ann-bench}
-mkdir -p "$W" results
-OUT=results/ann-$(date -u +%Y%m%d-%H%M).jsonl
+mkdir -p "$W" build
+OUT=build/ann-$(date -u +%Y%m%d-%H%M).jsonl
 : >"$OUT"
 SIZES=$N
 [ $BIG = 1 ] && SIZES="$N 1000000"
