@@ -118,6 +118,8 @@ wn_hub_params wn_hub_default_params(void);
  * The cache: <cache>/<owner>--<name>/<revision>/ ('/' in a revision becomes "--"),
  * complete once its manifest .winnow-complete is written (then no network is used);
  * files land by rename, never partial. $HF_TOKEN, if set, is sent as a bearer token.
+ * A model already in huggingface_hub's cache ($HF_HUB_CACHE, $HF_HOME/hub or
+ * ~/.cache/huggingface/hub) is used from there, without a download.
  * Errors: WN_ERR_ARG neither a directory nor a hub id, or a bad revision / endpoint;
  * WN_ERR_NOTFOUND the hub has no such repo or required file, or offline and not cached;
  * WN_ERR_NETWORK unreachable and not cached, an HTTP error, a dropped connection;

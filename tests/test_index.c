@@ -15,7 +15,7 @@
 #include "winnow.h"
 
 /* N base vectors, NQ queries, D dimension, K results */
-enum { N = 3000, NQ = 60, D = 48, K = 10 };
+enum { N = 2000, NQ = 50, D = 40, K = 10 };
 
 static uint64_t rng_state;
 static double rnd(void) { /* xorshift64*, uniform in [0,1) */

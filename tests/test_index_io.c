@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -164,6 +165,18 @@ int main(void) {
     spill(path2, bad, len);
     CHECK(wn_index_load(path2, &lx) == WN_ERR_FORMAT && strstr(wn_last_error(), "version"), "version: %s", wn_last_error());
     CHECK(wn_index_load("/nonexistent/x.wnix", &lx) == WN_ERR_NOTFOUND, "missing file");
+    /* inputs the fuzzer once crashed on (tests/fuzz/run_index_fuzz.sh keeps them) */
+    DIR *fz = opendir("tests/fixtures/index_fuzz");
+    for (struct dirent *e; fz && (e = readdir(fz));) {
+        if (e->d_name[0] == '.') continue;
+        char fp[512];
+        snprintf(fp, sizeof fp, "tests/fixtures/index_fuzz/%s", e->d_name);
+        if (wn_index_load(fp, &lx) == WN_OK) {
+            search(lx, q, d2, i2);
+            wn_index_free(lx);
+        }
+    }
+    if (fz) closedir(fz);
     free(bad), free(good);
     remove(path), remove(path2);
     free(x), free(q);

@@ -17,7 +17,8 @@
 
 #include "index.h"
 
-enum { KM_ITERS = 12, KSUB = 256, QB = 32, CB = 256 };
+/* PQ_TRAIN: residuals per codebook's k-means (FAISS asks for >= 39 per centroid) */
+enum { KM_ITERS = 12, KSUB = 256, QB = 32, CB = 256, PQ_TRAIN = 16384 };
 
 static uint64_t splitmix(uint64_t *s) {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
@@ -222,7 +223,8 @@ wn_status ivf_train(wn_index *ix, int64_t n, const float *x) {
         for (int j = 0; j < v->pq_m; j++) {
             if (ix->p.progress) ix->p.progress(ix->p.progress_ud, "pq k-means", (uint64_t)j, (uint64_t)v->pq_m);
             float *cb = (float *)v->pq.p + (size_t)j * KSUB * v->dsub;
-            if ((st = kmeans(pool, sample + (size_t)j * v->dsub, (size_t)d, ns, v->dsub, KSUB, ix->p.seed + 2 + j,
+            if ((st = kmeans(pool, sample + (size_t)j * v->dsub, (size_t)d, WN_MIN(ns, PQ_TRAIN), v->dsub, KSUB,
+                             ix->p.seed + 2 + j,
                              cb)) != WN_OK)
                 goto done;
         }
