@@ -4,6 +4,7 @@
  * hidden size, sizes bounded) and names the file and field in every error. It
  * does not look at weights (model.c checks them against this config).
  */
+#include <math.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -17,7 +18,9 @@ static wn_status get_int(const cJSON *root, const char *what, const char *key, l
         if (required) return wn_seterr(WN_ERR_FORMAT, "%s: missing \"%s\"", what, key);
         return WN_OK;
     }
-    if (!cJSON_IsNumber(j) || j->valuedouble != (double)(long)j->valuedouble || j->valuedouble < lo || j->valuedouble > hi)
+    /* range first: casting an out-of-range double to an integer is undefined */
+    if (!cJSON_IsNumber(j) || !(j->valuedouble >= (double)lo && j->valuedouble <= (double)hi) ||
+        j->valuedouble != floor(j->valuedouble))
         return wn_seterr(WN_ERR_FORMAT, "%s: \"%s\" must be a whole number from %ld to %ld", what, key, lo, hi);
     *out = (int)j->valuedouble;
     return WN_OK;
