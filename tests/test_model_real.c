@@ -8,6 +8,21 @@
 
 #include "model_fixture.h"
 
+typedef struct {
+    int layer;
+    float *out; /* real-token rows of the sequences, concatenated */
+    const int *lens;
+    int T;
+} layer_tap;
+
+static void grab_layer(void *ud, int layer, const float *x, int B, int T, int H) {
+    layer_tap *t = ud;
+    if (layer != t->layer) return;
+    size_t r = 0;
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < t->lens[b]; i++, r++) memcpy(t->out + r * H, x + ((size_t)b * T + i) * H, sizeof(float) * H);
+}
+
 static double run_one(const char *name, const char *key, double tol, int max_batch) {
     fixture f;
     if (!fixture_load(name, &f)) {
@@ -41,6 +56,31 @@ static double run_one(const char *name, const char *key, double tol, int max_bat
             for (int i = 0; i < f.n; i++) tok += f.lens[i];
             snprintf(what, sizeof what, "%s %s (%d tok)", name, key, tok);
             worst = compare(what, got, want, n, tol);
+        }
+        /* the first layer's output of the first two sequences, if the fixture has it */
+        size_t nl = 0;
+        const float *want_l1 = fixture_tensor(&f, "layer1_head", &nl);
+        if (want_l1 && f.n >= 2) {
+            const int H = m->cfg.hidden_size, T = WN_MAX(f.lens[0], f.lens[1]);
+            int32_t *ids = calloc((size_t)2 * T, sizeof *ids), *ty = calloc((size_t)2 * T, sizeof *ty);
+            for (int b = 0; b < 2; b++) {
+                memcpy(ids + (size_t)b * T, f.ids[b], sizeof(int32_t) * (size_t)f.lens[b]);
+                memcpy(ty + (size_t)b * T, f.types[b], sizeof(int32_t) * (size_t)f.lens[b]);
+            }
+            float *got = calloc(nl, sizeof *got);
+            layer_tap lt = {1, got, f.lens, T};
+            m->tap = grab_layer;
+            m->tap_ud = &lt;
+            const float *hidden;
+            CHECK(bert_forward(m, 2, T, ids, ty, f.lens, &hidden) == WN_OK, "forward: %s", wn_last_error());
+            m->tap = NULL;
+            CHECK(nl == (size_t)(f.lens[0] + f.lens[1]) * H, "layer1_head: %zu values", nl);
+            char what[80];
+            snprintf(what, sizeof what, "%s layer 1 (2 seq)", name);
+            compare(what, got, want_l1, nl, 1e-4);
+            free(got);
+            free(ids);
+            free(ty);
         }
         fprintf(stderr, "  %s: write+load %.2fs, forward %.2fs (batch %d, %d threads)\n", name, t1 - t0, wn_now() - t1,
                 max_batch, wn_pool_size(m->pool));
