@@ -46,7 +46,7 @@ for n in $SIZES; do
             --type hnsw --metric l2 --m 16 --efc 200 --threads $T --sweep 16,32,64,128,256
         run build/bench/bench_ann_hnswlib --base "$D/base.fvecs" --queries "$D/queries.fvecs" --gt "$D/gt.ivecs" \
             --metric l2 --m 16 --efc 200 --threads $T --sweep 16,32,64,128,256
-        NL=$(( n >= 1000000 ? 4096 : 1024 ))
+        NL=$(( n >= 1000000 ? 2048 : 512 ))
         run build/bench/bench_ann --base "$D/base.fvecs" --queries "$D/queries.fvecs" --gt "$D/gt.ivecs" \
             --type ivfpq --metric ip --nlist $NL --pq-m 48 --rerank 100 --threads $T --sweep 8,16,32,64,128
         run $PY bench/ann_faiss.py "$D/base.fvecs" "$D/queries.fvecs" "$D/gt.ivecs" $T $NL 48 100 8,16,32,64,128

@@ -43,7 +43,7 @@ out({"lib": "faiss", "what": "search", "type": "flat", "param": 0, "k": 100, "re
 t0 = time.perf_counter()
 quant = faiss.IndexFlatIP(d)
 ivfpq = faiss.IndexIVFPQ(quant, d, nlist, pq_m, 8, faiss.METRIC_INNER_PRODUCT)
-ivfpq.train(x[np.random.default_rng(1).choice(n, min(n, 64 * nlist), replace=False)])
+ivfpq.train(x[np.random.default_rng(1).choice(n, min(n, max(64 * nlist, 4096)), replace=False)])  # winnow's sample size
 index = faiss.IndexRefineFlat(ivfpq)
 index.add(x)
 tb = time.perf_counter() - t0

@@ -10,7 +10,8 @@
  * exactly from the kept vectors when the index keeps them.
  * k-means: a seeded sample, initial centroids drawn from it, Lloyd iterations
  * with the blocked dot kernel, empty clusters re-seeded by splitting the largest.
- * Like FAISS, IP and COS indexes assign and probe by the largest inner product.
+ * IP indexes assign and probe by the largest inner product (as FAISS does); L2 and
+ * COS (unit vectors) by the nearest centroid.
  */
 #include <math.h>
 #include <string.h>
@@ -72,8 +73,9 @@ static void assign_all(wn_pool *pool, const float *x, size_t ldx, int64_t n, int
     wn_free(cn);
 }
 
-/* Lloyd's k-means of n rows (d wide, ldx apart) into k centroids (L2). */
-static wn_status kmeans(wn_pool *pool, const float *x, size_t ldx, int64_t n, int d, int k, uint64_t seed,
+/* Lloyd's k-means of n rows (d wide, ldx apart) into k centroids; ip: points go to
+ * the centroid of largest inner product (as the IP index will assign them). */
+static wn_status kmeans(wn_pool *pool, const float *x, size_t ldx, int64_t n, int d, int k, int ip, uint64_t seed,
                         float *cent) {
     int32_t *asg = wn_malloc(sizeof(int32_t) * (size_t)n);
     int64_t *cnt = wn_malloc(sizeof(int64_t) * (size_t)k);
@@ -93,7 +95,7 @@ static wn_status kmeans(wn_pool *pool, const float *x, size_t ldx, int64_t n, in
         memcpy(cent + (size_t)c * d, x + (size_t)r * ldx, sizeof(float) * (size_t)d);
     }
     for (int it = 0; it < KM_ITERS; it++) {
-        assign_all(pool, x, ldx, n, d, cent, k, 0, asg);
+        assign_all(pool, x, ldx, n, d, cent, k, ip, asg);
         memset(cnt, 0, sizeof(int64_t) * (size_t)k);
         memset(sum, 0, sizeof(double) * (size_t)k * d);
         for (int64_t i = 0; i < n; i++) {
@@ -177,6 +179,7 @@ wn_status ivf_train(wn_index *ix, int64_t n, const float *x) {
     int nlist = v->nlist > 0 ? v->nlist : (int)WN_MAX(1, (int64_t)sqrt((double)n));
     if (n < nlist)
         return wn_seterr(WN_ERR_ARG, "ivf: training needs at least nlist = %d vectors, got %lld", nlist, (long long)n);
+    int ip = ix->metric == WN_METRIC_IP;
     int64_t ns = ix->p.max_train > 0 ? ix->p.max_train : (int64_t)64 * nlist;
     if (ix->type == WN_INDEX_IVFPQ && ns < 64 * KSUB / 4) ns = 64 * KSUB / 4; /* PQ needs a few thousand */
     if (ns > n) ns = n;
@@ -209,13 +212,13 @@ wn_status ivf_train(wn_index *ix, int64_t n, const float *x) {
     if ((st = ibuf_reserve(&v->cnorm, (size_t)nlist * 4)) != WN_OK) goto done;
     v->cent.len = (size_t)nlist * d * 4, v->cnorm.len = (size_t)nlist * 4;
     if (ix->p.progress) ix->p.progress(ix->p.progress_ud, "ivf k-means", 0, 0);
-    if ((st = kmeans(pool, sample, (size_t)d, ns, d, nlist, ix->p.seed + 1, v->cent.p)) != WN_OK) goto done;
+    if ((st = kmeans(pool, sample, (size_t)d, ns, d, nlist, ip, ix->p.seed + 1, v->cent.p)) != WN_OK) goto done;
     const dist_kernels *kr = dist_get();
     for (int c = 0; c < nlist; c++)
         ((float *)v->cnorm.p)[c] = kr->dot_f32((float *)v->cent.p + (size_t)c * d, (float *)v->cent.p + (size_t)c * d, d);
     if (ix->type == WN_INDEX_IVFPQ) {
         /* residuals of the sample, then one k-means of 256 per subspace */
-        assign_all(pool, sample, (size_t)d, ns, d, v->cent.p, nlist, ix->metric != WN_METRIC_L2, asg);
+        assign_all(pool, sample, (size_t)d, ns, d, v->cent.p, nlist, ip, asg);
         for (int64_t i = 0; i < ns; i++)
             for (int j = 0; j < d; j++) sample[(size_t)i * d + j] -= ((float *)v->cent.p)[(size_t)asg[i] * d + j];
         if ((st = ibuf_reserve(&v->pq, (size_t)v->pq_m * KSUB * v->dsub * 4)) != WN_OK) goto done;
@@ -223,7 +226,7 @@ wn_status ivf_train(wn_index *ix, int64_t n, const float *x) {
         for (int j = 0; j < v->pq_m; j++) {
             if (ix->p.progress) ix->p.progress(ix->p.progress_ud, "pq k-means", (uint64_t)j, (uint64_t)v->pq_m);
             float *cb = (float *)v->pq.p + (size_t)j * KSUB * v->dsub;
-            if ((st = kmeans(pool, sample + (size_t)j * v->dsub, (size_t)d, WN_MIN(ns, PQ_TRAIN), v->dsub, KSUB,
+            if ((st = kmeans(pool, sample + (size_t)j * v->dsub, (size_t)d, WN_MIN(ns, PQ_TRAIN), v->dsub, KSUB, 0,
                              ix->p.seed + 2 + j,
                              cb)) != WN_OK)
                 goto done;
@@ -251,7 +254,7 @@ wn_status ivf_add(wn_index *ix, int64_t first, int64_t n, const float *x) {
         goto done;
     }
     if ((st = index_pool(n < 1024 ? 1 : ix->p.n_threads, &pool)) != WN_OK) goto done;
-    assign_all(pool, x, (size_t)d, n, d, v->cent.p, v->nlist, ix->metric != WN_METRIC_L2, asg);
+    assign_all(pool, x, (size_t)d, n, d, v->cent.p, v->nlist, ix->metric == WN_METRIC_IP, asg);
     if (ix->type == WN_INDEX_IVFPQ) {
         for (int64_t i = 0; i < n; i++)
             for (int j = 0; j < d; j++)
@@ -280,6 +283,7 @@ wn_status ivf_search1(const wn_index *ix, const dist_kernels *kr, const iquery *
     const ivf *v = &ix->v;
     if (!v->trained || ix->n_live == 0) return WN_OK;
     int d = ix->dim, l2 = ix->metric == WN_METRIC_L2;
+    int ip = ix->metric == WN_METRIC_IP; /* COS: unit vectors, probed by L2 (their Voronoi cells) */
     int nprobe = sp->nprobe < 1 ? 1 : WN_MIN(sp->nprobe, v->nlist);
     const float *cent = v->cent.p, *cnorm = v->cnorm.p;
     /* the nprobe nearest lists */
@@ -295,7 +299,7 @@ wn_status ivf_search1(const wn_index *ix, const dist_kernels *kr, const iquery *
         kr->dot_block(q->x, 1, (size_t)d, cent + (size_t)c0 * d, nc, (size_t)d, d, cd + c0, CB);
     }
     topk probe = {pd, pl, 0, nprobe};
-    for (int c = 0; c < v->nlist; c++) topk_push(&probe, l2 ? q->qn + cnorm[c] - 2 * cd[c] : -cd[c], c);
+    for (int c = 0; c < v->nlist; c++) topk_push(&probe, ip ? -cd[c] : q->qn + cnorm[c] - 2 * cd[c], c);
     int np = topk_sort(&probe);
     if (ix->type == WN_INDEX_IVF) {
         for (int p = 0; p < np; p++) {
@@ -324,6 +328,11 @@ wn_status ivf_search1(const wn_index *ix, const dist_kernels *kr, const iquery *
     if (!tab || !adc || !rq || !rd || !ri) goto nomem;
     topk cand = {rd, ri, 0, R};
     const float *cb = v->pq.p;
+    float *wn2 = NULL; /* L2: squared norms of the codewords, once per query */
+    if (l2) {
+        if (!(wn2 = wn_malloc(sizeof(float) * (size_t)m * KSUB))) goto nomem;
+        for (int j = 0; j < m * KSUB; j++) wn2[j] = kr->dot_f32(cb + (size_t)j * ds, cb + (size_t)j * ds, ds);
+    }
     if (!l2) /* -q_j . codeword: the same for every list */
         for (int j = 0; j < m; j++)
             kr->dot_block(q->x + (size_t)j * ds, 1, (size_t)d, cb + (size_t)j * KSUB * ds, KSUB, (size_t)ds, ds,
@@ -340,8 +349,7 @@ wn_status ivf_search1(const wn_index *ix, const dist_kernels *kr, const iquery *
                 float *tj = tab + (size_t)j * KSUB;
                 kr->dot_block(rq + (size_t)j * ds, 1, (size_t)d, cj, KSUB, (size_t)ds, ds, tj, KSUB);
                 float rn = kr->dot_f32(rq + (size_t)j * ds, rq + (size_t)j * ds, ds);
-                for (int c2 = 0; c2 < KSUB; c2++)
-                    tj[c2] = rn - 2 * tj[c2] + kr->dot_f32(cj + (size_t)c2 * ds, cj + (size_t)c2 * ds, ds);
+                for (int c2 = 0; c2 < KSUB; c2++) tj[c2] = rn - 2 * tj[c2] + wn2[j * KSUB + c2];
             }
             base = 0;
         } else base = -cd[pl[p]];
@@ -352,6 +360,7 @@ wn_status ivf_search1(const wn_index *ix, const dist_kernels *kr, const iquery *
             if (dd < topk_worst(&cand) && (!f->any_filter || sfilter_ok(f, sl[e]))) topk_push(&cand, dd, sl[e]);
         }
     }
+    wn_free(wn2);
     if (rerank) {
         int nc = topk_sort(&cand);
         for (int j = 0; j < nc; j++) {
