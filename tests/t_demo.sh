@@ -21,6 +21,7 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 expect_err() { grep -qF -- "$1" "$T/err" || fail "$2: stderr lacks '$1':"; }
 
 unset HF_TOKEN HF_HUB_OFFLINE
+export HF_HUB_CACHE="$T/hf"   # never the user's huggingface_hub cache
 export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 WINNOW_CACHE="$T/cache"
 mkdir -p "$T/hub/sentence-transformers" "$T/hub/cross-encoder"
 cp -r "$FX/tiny-bi" "$T/hub/sentence-transformers/all-MiniLM-L6-v2"

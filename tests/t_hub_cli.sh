@@ -14,6 +14,7 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 unset HF_TOKEN HF_HUB_OFFLINE
+export HF_HUB_CACHE="$T/hf"   # never the user's huggingface_hub cache
 export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 WINNOW_CACHE="$T/cache"
 mkdir -p "$T/hub/acme/tiny"
 printf '{"model_type": "bert"}\n' > "$T/hub/acme/tiny/config.json"

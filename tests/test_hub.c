@@ -336,6 +336,50 @@ static void test_offline(void) {
     CHECK(log_lines() == before, "offline mode made %d requests", log_lines() - before);
 }
 
+/* A model that Python's huggingface_hub already fetched is used from its cache as it
+ * is, without a request: through refs/<revision>, or with the commit as revision. */
+static void test_hf_cache(void) {
+    const char *commit = "0123456789abcdef0123456789abcdef01234567";
+    char snap[512], path[700], dir[512] = "";
+    snprintf(snap, sizeof snap, "%s/hf/models--acme--hfonly/snapshots/%s", tmp, commit);
+    WN_ASSERT(wn_mkdirs(snap, 0755) == WN_OK);
+    const char *files[] = {"config.json", "model.safetensors", "vocab.txt"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", snap, files[i]);
+        FILE *f = fopen(path, "w");
+        WN_ASSERT(f && fputs("x", f) >= 0 && fclose(f) == 0);
+    }
+    snprintf(path, sizeof path, "%s/hf/models--acme--hfonly/refs", tmp);
+    WN_ASSERT(wn_mkdirs(path, 0755) == WN_OK);
+    snprintf(path, sizeof path, "%s/hf/models--acme--hfonly/refs/main", tmp);
+    FILE *f = fopen(path, "w");
+    WN_ASSERT(f && fprintf(f, "%s", commit) > 0 && fclose(f) == 0);
+
+    wn_hub_params p = params();
+    int before = log_lines();
+    CHECK(wn_hub_resolve("acme/hfonly", &p, dir, sizeof dir) == WN_OK, "HF cache: %s", wn_last_error());
+    CHECK(!strcmp(dir, snap), "HF cache: dir %s, want %s", dir, snap);
+    p.revision = commit;
+    CHECK(wn_hub_resolve("acme/hfonly", &p, dir, sizeof dir) == WN_OK, "HF cache by commit: %s", wn_last_error());
+    CHECK(!strcmp(dir, snap), "HF cache by commit: dir %s", dir);
+    p = params();
+    p.offline = 1;
+    CHECK(wn_hub_resolve("acme/hfonly", &p, dir, sizeof dir) == WN_OK, "HF cache offline: %s", wn_last_error());
+    CHECK(log_lines() == before, "the HF cache made %d requests", log_lines() - before);
+
+    /* a snapshot without model.safetensors is not enough: winnow's own download runs */
+    snprintf(path, sizeof path, "%s/hf/models--acme--env/snapshots/%s", tmp, commit);
+    WN_ASSERT(wn_mkdirs(path, 0755) == WN_OK);
+    snprintf(path, sizeof path, "%s/hf/models--acme--env/snapshots/%s/config.json", tmp, commit);
+    f = fopen(path, "w");
+    WN_ASSERT(f && fputs("{}", f) >= 0 && fclose(f) == 0);
+    p = params();
+    p.revision = commit;
+    CHECK(wn_hub_resolve("acme/env", &p, dir, sizeof dir) == WN_OK, "partial HF snapshot: %s", wn_last_error());
+    CHECK(strstr(dir, "/cache/acme--env/") && same_file(dir, "acme/env", "model.safetensors"),
+          "partial HF snapshot: dir %s", dir);
+}
+
 /* An allocator that fails its n-th call (SQLite's fault simulation): a failure comes
  * back as WN_ERR_NOMEM with no manifest written, or (where the failed allocation was
  * optional: util's fsync of the directory after a rename) as success with every file
@@ -419,6 +463,9 @@ int main(void) {
     unsetenv("WINNOW_CACHE");
     snprintf(tmp, sizeof tmp, "/tmp/wn_test_hub_XXXXXX");
     WN_ASSERT(mkdtemp(tmp));
+    char hf[128];
+    snprintf(hf, sizeof hf, "%s/hf", tmp); /* huggingface_hub's cache: ours, not the user's */
+    setenv("HF_HUB_CACHE", hf, 1);
     snprintf(srv_root, sizeof srv_root, "%s/hub", tmp);
     snprintf(cache, sizeof cache, "%s/cache", tmp);
     snprintf(logpath, sizeof logpath, "%s/requests.log", tmp);
@@ -456,6 +503,7 @@ int main(void) {
     test_failures();
     test_redirect_and_token();
     test_offline();
+    test_hf_cache();
     test_faults();
     stop_server(pid);
     test_server_gone();

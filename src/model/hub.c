@@ -14,6 +14,10 @@
  * manifest lists the files fetched (with sizes) and the optional ones the hub does not
  * have, so a later call neither asks for them again nor touches the network at all.
  *
+ * Before downloading, it looks in huggingface_hub's own cache ($HF_HUB_CACHE, else
+ * $HF_HOME/hub, else ~/.cache/huggingface/hub): a model that Python's
+ * sentence-transformers already fetched is used from there as it is, read-only.
+ *
  * What it does not do: resume a broken download (it starts the file again), check
  * for newer commits of a branch (delete the revision's directory to refresh), read
  * pytorch_model.bin (winnow reads safetensors only), or guess at legacy ids without
@@ -276,6 +280,76 @@ static wn_status not_cached(const hub *h, wn_status st, const char *why) {
                      h->repo, why, h->repo, h->dir);
 }
 
+/* ---- HuggingFace's own cache: models that Python's huggingface_hub already fetched */
+
+/* $HF_HUB_CACHE (or the older $HUGGINGFACE_HUB_CACHE), else $HF_HOME/hub, else
+ * $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub. *root = NULL when
+ * none can be named (no HOME). */
+static wn_status hf_cache_root(char **root) {
+    const char *v;
+    *root = NULL;
+    if (((v = getenv("HF_HUB_CACHE")) && *v) || ((v = getenv("HUGGINGFACE_HUB_CACHE")) && *v)) *root = wn_strdup(v);
+    else if ((v = getenv("HF_HOME")) && *v) *root = wn_path_join(v, "hub");
+    else if ((v = getenv("XDG_CACHE_HOME")) && *v) *root = wn_path_join(v, "huggingface/hub");
+    else if ((v = getenv("HOME")) && *v) *root = wn_path_join(v, ".cache/huggingface/hub");
+    else return WN_OK;
+    return *root ? WN_OK : wn_seterr(WN_ERR_NOMEM, "hub: out of memory");
+}
+
+/* huggingface_hub's layout: <root>/models--<owner>--<name>/refs/<revision> holds a
+ * commit hash, snapshots/<commit>/ the files (links into blobs/, which only appear
+ * once complete). When that snapshot has what winnow needs, *out is its path (wn_free);
+ * else *out = NULL. */
+static wn_status hf_snapshot(const hub *h, char **out) {
+    *out = NULL;
+    char *root = NULL, *repo = NULL, *model = NULL, *ref = NULL, *refpath = NULL, *snaps = NULL, *snap = NULL;
+    char *text = NULL;
+    wn_status st = hf_cache_root(&root);
+    if (st || !root) return st;
+    char *flat = replace_slash(h->repo, "--");
+    size_t n = flat ? strlen(flat) + sizeof "models--" : 0;
+    if (flat && (repo = wn_malloc(n))) snprintf(repo, n, "models--%s", flat);
+    wn_free(flat);
+    if (!repo || !(model = wn_path_join(root, repo)) || !(ref = wn_path_join(model, "refs")) ||
+        !(refpath = wn_path_join(ref, h->revision)) || !(snaps = wn_path_join(model, "snapshots"))) {
+        st = wn_seterr(WN_ERR_NOMEM, "hub: out of memory");
+        goto done;
+    }
+    const char *commit = h->revision;
+    wn_status rs = wn_read_file(refpath, &text, NULL);
+    if (rs == WN_ERR_NOMEM) {
+        st = rs;
+        goto done;
+    }
+    if (rs == WN_OK) {
+        text[strcspn(text, " \t\r\n")] = 0;
+        commit = text;
+    }
+    if (!*commit || strspn(commit, "0123456789abcdef") != strlen(commit)) goto done; /* not a commit: no snapshot */
+    if (!(snap = wn_path_join(snaps, commit))) {
+        st = wn_seterr(WN_ERR_NOMEM, "hub: out of memory");
+        goto done;
+    }
+    hub probe;
+    memset(&probe, 0, sizeof probe);
+    probe.dir = snap;
+    if ((st = scan_present(&probe))) goto done;
+    if (usable(&probe)) {
+        *out = snap;
+        snap = NULL;
+    }
+done:
+    wn_free(root);
+    wn_free(repo);
+    wn_free(model);
+    wn_free(ref);
+    wn_free(refpath);
+    wn_free(snaps);
+    wn_free(snap);
+    wn_free(text);
+    return st;
+}
+
 /* ---- downloading */
 
 typedef struct {
@@ -531,9 +605,13 @@ wn_status wn_hub_resolve(const char *name, const wn_hub_params *params, char *di
     for (size_t n = strlen(h.endpoint); n > 0 && h.endpoint[n - 1] == '/'; n--) h.endpoint[n - 1] = 0;
     if ((st = cache_dir_of(&h))) goto done;
     int complete = cache_complete(&h);
+    char *snapshot = NULL;
     if (complete < 0) {
         st = wn_seterr(WN_ERR_NOMEM, "hub: out of memory");
-    } else if (!complete && !(st = scan_present(&h))) {
+    } else if (!complete && !(st = hf_snapshot(&h, &snapshot)) && snapshot) {
+        wn_free(h.dir); /* huggingface_hub has it: use its copy as it is */
+        h.dir = snapshot;
+    } else if (!complete && !st && !(st = scan_present(&h))) {
         if (h.p->offline || env_true("HF_HUB_OFFLINE")) {
             if (!usable(&h))
                 st = not_cached(&h, WN_ERR_NOTFOUND, "offline mode is on (HF_HUB_OFFLINE=1 or params.offline)");
