@@ -202,11 +202,59 @@ static void independent(const char *dir) {
     wn_qrels_free(q);
 }
 
+/* Fault injection: the allocator fails its n-th call, for every n until the whole
+ * sequence succeeds; each failure must be WN_ERR_NOMEM and leak nothing. */
+static long fi_left, fi_live;
+static void *fi_malloc(size_t n, void *ud) {
+    (void)ud;
+    if (fi_left > 0 && --fi_left == 0) return NULL;
+    void *p = malloc(n);
+    if (p) fi_live++;
+    return p;
+}
+static void fi_free(void *p, void *ud) {
+    (void)ud;
+    if (p) fi_live--;
+    free(p);
+}
+
+static void faults(const char *dir) {
+    char qpath[512], rpath[512], opath[512];
+    snprintf(qpath, sizeof qpath, "%s/q.tsv", dir);
+    snprintf(rpath, sizeof rpath, "%s/r.run", dir);
+    snprintf(opath, sizeof opath, "%s/out.run", dir);
+    wn_allocator al = {fi_malloc, NULL, fi_free, NULL};
+    wn_measure ms[3] = {M("ndcg@10"), M("map"), M("p@3")};
+    int done = 0, bad = 0;
+    for (long n = 1; n < 5000 && !done; n++) {
+        wn_set_allocator(&al);
+        fi_left = n;
+        fi_live = 0;
+        wn_qrels *q = NULL;
+        wn_run *r = NULL;
+        wn_eval *e = NULL;
+        wn_status st = wn_qrels_load(qpath, &q);
+        if (st == WN_OK) st = wn_run_load(rpath, &r);
+        if (st == WN_OK) st = wn_evaluate(q, r, 3, ms, &e);
+        if (st == WN_OK) st = wn_run_save(r, opath, "t", 0);
+        if (st == WN_OK) done = 1;
+        else if (st != WN_ERR_NOMEM && bad++ < 5) fprintf(stderr, "fault %ld: status %s: %s\n", n, wn_status_name(st), wn_last_error());
+        wn_eval_free(e);
+        wn_run_free(r);
+        wn_qrels_free(q);
+        CHECK(fi_live == 0, "fault at allocation %ld leaks %ld blocks", n, fi_live);
+        fi_left = 0;
+        wn_set_allocator(NULL);
+    }
+    CHECK(done && !bad, "fault injection: done %d, %d failures were not WN_ERR_NOMEM", done, bad);
+}
+
 int main(void) {
     char dir[] = "/tmp/wn_test_eval_XXXXXX";
     if (!mkdtemp(dir)) return 1;
     parse_cases();
     hand_case(dir);
+    faults(dir);
     bad_inputs(dir);
     independent(dir);
     char cmd[600];

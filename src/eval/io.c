@@ -49,22 +49,28 @@ static wn_status qrels_add(wn_qrels *q, const char *qid, const char *docid, int 
     if (pair_key(kb, kcap, qid, docid, &klen) != WN_OK) return wn_seterr(WN_ERR_NOMEM, "qrels: out of memory");
     int64_t qi, pi;
     int added;
+    /* room first, so that a failure leaves the qrels consistent */
+    size_t nq = (size_t)q->qids.n + 1, np = (size_t)q->pairs.n + 1;
+    if (wn_grow((void **)&q->lists, &q->lists_cap, nq, sizeof *q->lists) != WN_OK ||
+        wn_grow((void **)&q->grades, &q->grades_cap, np, sizeof *q->grades) != WN_OK ||
+        wn_grow((void **)&q->pair_q, &q->pair_q_cap, np, sizeof *q->pair_q) != WN_OK)
+        return wn_seterr(WN_ERR_NOMEM, "qrels: out of memory");
+    int64_t old_q = wn_strmap_find(&q->qids, qid, strlen(qid));
+    if (old_q >= 0) {
+        qrels_list *l = &q->lists[old_q];
+        if (wn_grow((void **)&l->pair, &l->cap, l->n + 1, sizeof *l->pair) != WN_OK)
+            return wn_seterr(WN_ERR_NOMEM, "qrels: out of memory");
+    }
     wn_status st = wn_strmap_intern(&q->pairs, *kb, klen, &pi, &added);
     if (st != WN_OK) return st;
     if (!added)
         return wn_seterr(WN_ERR_FORMAT, "qrels: query '%s' judges document '%s' twice (grades %d and %d)", qid,
                          docid, q->grades[pi], grade);
-    if ((st = wn_strmap_intern(&q->qids, qid, strlen(qid), &qi, &added)) != WN_OK) return st;
-    if (wn_grow((void **)&q->grades, &q->grades_cap, (size_t)pi + 1, sizeof *q->grades) != WN_OK ||
-        wn_grow((void **)&q->pair_q, &q->pair_q_cap, (size_t)pi + 1, sizeof *q->pair_q) != WN_OK)
-        return wn_seterr(WN_ERR_NOMEM, "qrels: out of memory");
     q->grades[pi] = grade;
+    q->pair_q[pi] = -1;
+    if ((st = wn_strmap_intern(&q->qids, qid, strlen(qid), &qi, &added)) != WN_OK) return st; /* pair stays unlisted */
     q->pair_q[pi] = qi;
-    if (added) {
-        if (wn_grow((void **)&q->lists, &q->lists_cap, (size_t)qi + 1, sizeof *q->lists) != WN_OK)
-            return wn_seterr(WN_ERR_NOMEM, "qrels: out of memory");
-        memset(&q->lists[qi], 0, sizeof q->lists[qi]);
-    }
+    if (added) memset(&q->lists[qi], 0, sizeof q->lists[qi]);
     qrels_list *l = &q->lists[qi];
     if (wn_grow((void **)&l->pair, &l->cap, l->n + 1, sizeof *l->pair) != WN_OK)
         return wn_seterr(WN_ERR_NOMEM, "qrels: out of memory");
@@ -163,7 +169,8 @@ wn_status wn_qrels_load(const char *path, wn_qrels **out) {
             st = wn_seterr(st, "%s:%llu: %s", path, (unsigned long long)lr.lineno, msg);
         }
     }
-    if (st == WN_OK && r < 0) st = wn_seterr(WN_ERR_IO, "%s: read error or out of memory", path);
+    if (st == WN_OK && r < 0)
+        st = ferror(f) ? wn_seterr(WN_ERR_IO, "%s: read error", path) : wn_seterr(WN_ERR_NOMEM, "%s: out of memory", path);
     wn_free(kb);
     wn_lines_free(&lr);
     fclose(f);
@@ -205,14 +212,12 @@ wn_status wn_run_add(wn_run *r, const char *qid, const char *docid, double score
         return wn_seterr(WN_ERR_ARG, "wn_run_add: score of document '%s' for query '%s' is not finite", docid, qid);
     int64_t qi, di;
     int added;
-    wn_status st = wn_strmap_intern(&r->qids, qid, strlen(qid), &qi, &added);
+    if (wn_grow((void **)&r->lists, &r->lists_cap, (size_t)r->qids.n + 1, sizeof *r->lists) != WN_OK)
+        return wn_seterr(WN_ERR_NOMEM, "run: out of memory");
+    wn_status st = wn_strmap_intern(&r->docs, docid, strlen(docid), &di, NULL);
     if (st != WN_OK) return st;
-    if (added) {
-        if (wn_grow((void **)&r->lists, &r->lists_cap, (size_t)qi + 1, sizeof *r->lists) != WN_OK)
-            return wn_seterr(WN_ERR_NOMEM, "run: out of memory");
-        memset(&r->lists[qi], 0, sizeof r->lists[qi]);
-    }
-    if ((st = wn_strmap_intern(&r->docs, docid, strlen(docid), &di, NULL)) != WN_OK) return st;
+    if ((st = wn_strmap_intern(&r->qids, qid, strlen(qid), &qi, &added)) != WN_OK) return st;
+    if (added) memset(&r->lists[qi], 0, sizeof r->lists[qi]);
     run_list *l = &r->lists[qi];
     if (wn_grow((void **)&l->e, &l->cap, l->n + 1, sizeof *l->e) != WN_OK)
         return wn_seterr(WN_ERR_NOMEM, "run: out of memory");
@@ -254,7 +259,8 @@ wn_status wn_run_load(const char *path, wn_run **out) {
             st = wn_seterr(st, "%s:%llu: %s", path, (unsigned long long)lr.lineno, msg);
         }
     }
-    if (st == WN_OK && r < 0) st = wn_seterr(WN_ERR_IO, "%s: read error or out of memory", path);
+    if (st == WN_OK && r < 0)
+        st = ferror(f) ? wn_seterr(WN_ERR_IO, "%s: read error", path) : wn_seterr(WN_ERR_NOMEM, "%s: out of memory", path);
     wn_lines_free(&lr);
     fclose(f);
     for (int64_t q = 0; st == WN_OK && q < run->qids.n; q++) {
