@@ -425,7 +425,8 @@ int cmd_demo(int argc, char **argv) {
         fprintf(stderr,
                 "winnow demo: the demo needs both models. Where there is no network: fetch them where there is\n"
                 "  (winnow download %s; winnow download %s) and copy the cache,\n"
-                "  then set WINNOW_CACHE to it; or set HF_ENDPOINT to a reachable mirror of the hub;\n"
+                "  then set WINNOW_CACHE to it (or HF_HUB_CACHE to a huggingface_hub cache that has them);\n"
+                "  or set HF_ENDPOINT to a reachable mirror of the hub;\n"
                 "  or pass --bi-encoder DIR --cross-encoder DIR (HuggingFace model directories).\n",
                 bi_name, ce_name);
         return 1;
