@@ -27,17 +27,9 @@ static const char *const stopwords[33] = {
     "the",  "their", "then",  "there", "these", "they", "this", "to",   "was", "will", "with"};
 
 int bm25_is_stopword(const char *w, int n) {
-    if (n < 1 || n > 5) return 0;
-    int lo = 0, hi = 32;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        const char *s = stopwords[mid];
-        int c = strncmp(w, s, (size_t)n);
-        if (c == 0) c = s[n] ? -1 : 0; /* w is a proper prefix of s: w < s */
-        if (c == 0) return 1;
-        if (c < 0) hi = mid - 1;
-        else lo = mid + 1;
-    }
+    if (n < 1 || n > 5 || w[0] < 'a' || w[0] > 'w') return 0;
+    for (int i = 0; i < 33; i++)
+        if (stopwords[i][0] == w[0] && strncmp(w, stopwords[i], (size_t)n) == 0 && stopwords[i][n] == 0) return 1;
     return 0;
 }
 

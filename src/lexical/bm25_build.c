@@ -72,11 +72,14 @@ static uint64_t hash_id(int64_t id) {
 int64_t bm25_find_term(const wn_bm25 *ix, const char *s, size_t n) {
     if (!ix->term_cap) return -1;
     size_t mask = ix->term_cap - 1;
-    for (size_t i = bm25_hash(s, n) & mask;; i = (i + 1) & mask) {
-        uint32_t v = ix->term_slots[i];
+    uint64_t h = bm25_hash(s, n), tag = h >> 32;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint64_t v = ix->term_slots[i];
         if (!v) return -1;
-        const bm25_term *t = &ix->terms[v - 1];
-        if (t->name_len == n && memcmp(ix->names + t->name_off, s, n) == 0) return v - 1;
+        if ((v >> 32) != tag) continue; /* the tag spares most visits to terms[] */
+        uint32_t id = (uint32_t)v - 1;
+        const bm25_term *t = &ix->terms[id];
+        if (t->name_len == n && memcmp(ix->names + t->name_off, s, n) == 0) return id;
     }
 }
 
@@ -90,18 +93,24 @@ static int64_t find_id(const wn_bm25 *ix, int64_t id) {
     }
 }
 
-static void put_term_slot(uint32_t *slots, size_t cap, uint64_t h, uint32_t v) {
+static void put_id_slot(uint32_t *slots, size_t cap, uint64_t h, uint32_t v) {
     size_t mask = cap - 1, i = h & mask;
     while (slots[i]) i = (i + 1) & mask;
     slots[i] = v;
 }
 
+static void put_tagged_slot(uint64_t *slots, size_t cap, uint64_t h, uint32_t v) {
+    size_t mask = cap - 1, i = h & mask;
+    while (slots[i]) i = (i + 1) & mask;
+    slots[i] = (h >> 32) << 32 | v;
+}
+
 static wn_status resize_terms_table(wn_bm25 *ix, size_t cap) {
-    uint32_t *s = wn_calloc(cap, sizeof *s);
+    uint64_t *s = wn_calloc(cap, sizeof *s);
     if (!s) return wn_seterr(WN_ERR_NOMEM, "bm25: out of memory for a term table of %zu slots", cap);
     for (uint32_t t = 0; t < ix->n_terms; t++) {
         const bm25_term *tm = &ix->terms[t];
-        put_term_slot(s, cap, bm25_hash(ix->names + tm->name_off, tm->name_len), t + 1);
+        put_tagged_slot(s, cap, bm25_hash(ix->names + tm->name_off, tm->name_len), t + 1);
     }
     wn_free(ix->term_slots);
     ix->term_slots = s;
@@ -112,7 +121,7 @@ static wn_status resize_terms_table(wn_bm25 *ix, size_t cap) {
 static wn_status resize_id_table(wn_bm25 *ix, size_t cap) {
     uint32_t *s = wn_calloc(cap, sizeof *s);
     if (!s) return wn_seterr(WN_ERR_NOMEM, "bm25: out of memory for an id table of %zu slots", cap);
-    for (int64_t d = 0; d < ix->n_docs; d++) put_term_slot(s, cap, hash_id(ix->ext_ids[d]), (uint32_t)d + 1);
+    for (int64_t d = 0; d < ix->n_docs; d++) put_id_slot(s, cap, hash_id(ix->ext_ids[d]), (uint32_t)d + 1);
     wn_free(ix->id_slots);
     ix->id_slots = s;
     ix->id_cap = cap;
@@ -356,7 +365,7 @@ static int64_t add_term(wn_bm25 *ix, const char *s, size_t n) {
     t->name_len = (uint32_t)n;
     memcpy(ix->names + ix->n_names, s, n);
     ix->n_names += n;
-    put_term_slot(ix->term_slots, ix->term_cap, bm25_hash(s, n), ix->n_terms + 1);
+    put_tagged_slot(ix->term_slots, ix->term_cap, bm25_hash(s, n), ix->n_terms + 1);
     return ix->n_terms++;
 nomem:
     wn_seterr(WN_ERR_NOMEM, "bm25: out of memory adding a term");
@@ -465,7 +474,7 @@ wn_status wn_bm25_add(wn_bm25 *ix, int64_t id, const char *text) {
     ix->sum_len += c.n_tokens;
     if (c.n_tokens) ix->n_nonempty++;
     ix->n_docs++;
-    put_term_slot(ix->id_slots, ix->id_cap, hash_id(id), doc + 1);
+    put_id_slot(ix->id_slots, ix->id_cap, hash_id(id), doc + 1);
     return WN_OK;
 }
 

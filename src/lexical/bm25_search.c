@@ -41,6 +41,7 @@ typedef struct {
     int n, pos;     /* entries in docs/tfs, current entry */
     uint32_t doc;   /* current document, UINT32_MAX when exhausted */
     uint32_t docs[BM25_BLOCK], tfs[BM25_BLOCK];
+    float one[256]; /* term_score(w, 1, K[norm]): most postings have tf = 1 */
 } cursor;
 
 typedef struct {
@@ -103,6 +104,11 @@ static int on_query_term(void *ud, const char *term, int len) {
 static inline float term_score(float w, uint32_t tf, float K) {
     float f = (float)tf;
     return w * f / (f + K);
+}
+
+static inline float posting_score(const cursor *c, const float *K, uint8_t norm) {
+    uint32_t tf = c->tfs[c->pos];
+    return tf == 1 ? c->one[norm] : term_score(c->w, tf, K[norm]);
 }
 
 static inline uint32_t block_last(const bm25_term *t, uint32_t bi) {
@@ -230,6 +236,7 @@ static wn_status search_one(const wn_bm25 *ix, const float *K, scratch *s, const
         c[i].t = t;
         c[i].w = (float)s->qcounts[i] * idf * k1p1;
         c[i].ub = term_score(c[i].w, t->max_tf, K[t->min_norm]) * 1.00001f;
+        for (int j = 0; j < 256; j++) c[i].one[j] = term_score(c[i].w, 1, K[j]);
         c[i].nb = bm25_n_blocks(t);
         c[i].bi = 0;
         c[i].dec = UINT32_MAX;
@@ -251,7 +258,7 @@ static wn_status search_one(const wn_bm25 *ix, const float *K, scratch *s, const
         double score = 0.0;
         for (int i = e; i < n; i++)
             if (c[i].doc == d) {
-                score += term_score(c[i].w, c[i].tfs[c[i].pos], K[ix->norms[d]]);
+                score += posting_score(&c[i], K, ix->norms[d]);
                 next(&c[i]);
             }
         int pruned = 0;
@@ -266,7 +273,7 @@ static wn_status search_one(const wn_bm25 *ix, const float *K, scratch *s, const
                 break;
             }
             seek(&c[i], d);
-            if (c[i].doc == d) score += term_score(c[i].w, c[i].tfs[c[i].pos], K[ix->norms[d]]);
+            if (c[i].doc == d) score += posting_score(&c[i], K, ix->norms[d]);
         }
         if (pruned) continue;
         hit h = {(float)score, d};

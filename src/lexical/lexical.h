@@ -91,7 +91,7 @@ struct wn_bm25 {
     uint32_t n_terms, cap_terms;
     char *names;          /* all term bytes; owned when cap_names > 0 */
     size_t n_names, cap_names;
-    uint32_t *term_slots; /* term id + 1, 0 = empty, open addressing */
+    uint64_t *term_slots; /* (hash >> 32) << 32 | (term id + 1), 0 = empty, open addressing */
     size_t term_cap;
     /* scratch of wn_bm25_add: the unique terms of the document being added */
     uint32_t *doc_terms, *doc_tfs;

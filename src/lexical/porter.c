@@ -11,8 +11,6 @@
  * Works on code points; anything but a, e, i, o, u (and y after a consonant)
  * is a consonant, as in Lucene (which works on UTF-16 units).
  */
-#include <string.h>
-
 #include "lexical.h"
 
 typedef struct {
@@ -72,8 +70,8 @@ static int cvc(const stemmer *z, int i) {
     return !(c == 'w' || c == 'x' || c == 'y');
 }
 
-static int ends(stemmer *z, const char *s) {
-    int n = (int)strlen(s);
+/* The suffix functions take a string literal's length at compile time (ENDS etc.). */
+static int ends(stemmer *z, const char *s, int n) {
     if (n > z->k + 1) return 0;
     for (int i = 0; i < n; i++)
         if (z->b[z->k - n + 1 + i] != (uint32_t)(unsigned char)s[i]) return 0;
@@ -81,43 +79,46 @@ static int ends(stemmer *z, const char *s) {
     return 1;
 }
 
-static void set_to(stemmer *z, const char *s) {
-    int n = (int)strlen(s);
+static void set_to(stemmer *z, const char *s, int n) {
     for (int i = 0; i < n; i++) z->b[z->j + 1 + i] = (uint32_t)(unsigned char)s[i];
     z->k = z->j + n;
 }
 
-static void replace(stemmer *z, const char *s) {
-    if (measure(z) > 0) set_to(z, s);
+static void replace(stemmer *z, const char *s, int n) {
+    if (measure(z) > 0) set_to(z, s, n);
 }
+
+#define ENDS(z, s) ends(z, s, (int)sizeof(s) - 1)
+#define SET_TO(z, s) set_to(z, s, (int)sizeof(s) - 1)
+#define REPLACE(z, s) replace(z, s, (int)sizeof(s) - 1)
 
 /* Step 1a (plurals) and 1b (-ed, -ing). */
 static void step1ab(stemmer *z) {
     if (z->b[z->k] == 's') {
-        if (ends(z, "sses")) z->k -= 2;
-        else if (ends(z, "ies")) set_to(z, "i");
+        if (ENDS(z, "sses")) z->k -= 2;
+        else if (ENDS(z, "ies")) SET_TO(z, "i");
         else if (z->b[z->k - 1] != 's') z->k--;
     }
-    if (ends(z, "eed")) {
+    if (ENDS(z, "eed")) {
         if (measure(z) > 0) z->k--;
-    } else if ((ends(z, "ed") || ends(z, "ing")) && vowel_in_stem(z)) {
+    } else if ((ENDS(z, "ed") || ENDS(z, "ing")) && vowel_in_stem(z)) {
         z->k = z->j; /* a failing ends() leaves j alone, so j == k below */
-        if (ends(z, "at")) set_to(z, "ate");
-        else if (ends(z, "bl")) set_to(z, "ble");
-        else if (ends(z, "iz")) set_to(z, "ize");
+        if (ENDS(z, "at")) SET_TO(z, "ate");
+        else if (ENDS(z, "bl")) SET_TO(z, "ble");
+        else if (ENDS(z, "iz")) SET_TO(z, "ize");
         else if (double_cons(z, z->k)) {
             z->k--;
             uint32_t c = z->b[z->k];
             if (c == 'l' || c == 's' || c == 'z') z->k++;
         } else if (measure(z) == 1 && cvc(z, z->k)) {
-            set_to(z, "e");
+            SET_TO(z, "e");
         }
     }
 }
 
 /* Step 1c: y -> i when the stem has a vowel. */
 static void step1c(stemmer *z) {
-    if (ends(z, "y") && vowel_in_stem(z)) z->b[z->k] = 'i';
+    if (ENDS(z, "y") && vowel_in_stem(z)) z->b[z->k] = 'i';
 }
 
 /* Step 2: double suffixes to single ones, when m > 0. */
@@ -125,41 +126,41 @@ static void step2(stemmer *z) {
     if (z->k < 1) return;
     switch (z->b[z->k - 1]) {
     case 'a':
-        if (ends(z, "ational")) { replace(z, "ate"); break; }
-        if (ends(z, "tional")) { replace(z, "tion"); break; }
+        if (ENDS(z, "ational")) { REPLACE(z, "ate"); break; }
+        if (ENDS(z, "tional")) { REPLACE(z, "tion"); break; }
         break;
     case 'c':
-        if (ends(z, "enci")) { replace(z, "ence"); break; }
-        if (ends(z, "anci")) { replace(z, "ance"); break; }
+        if (ENDS(z, "enci")) { REPLACE(z, "ence"); break; }
+        if (ENDS(z, "anci")) { REPLACE(z, "ance"); break; }
         break;
     case 'e':
-        if (ends(z, "izer")) { replace(z, "ize"); break; }
+        if (ENDS(z, "izer")) { REPLACE(z, "ize"); break; }
         break;
     case 'l':
-        if (ends(z, "bli")) { replace(z, "ble"); break; } /* departure: the paper has abli -> able */
-        if (ends(z, "alli")) { replace(z, "al"); break; }
-        if (ends(z, "entli")) { replace(z, "ent"); break; }
-        if (ends(z, "eli")) { replace(z, "e"); break; }
-        if (ends(z, "ousli")) { replace(z, "ous"); break; }
+        if (ENDS(z, "bli")) { REPLACE(z, "ble"); break; } /* departure: the paper has abli -> able */
+        if (ENDS(z, "alli")) { REPLACE(z, "al"); break; }
+        if (ENDS(z, "entli")) { REPLACE(z, "ent"); break; }
+        if (ENDS(z, "eli")) { REPLACE(z, "e"); break; }
+        if (ENDS(z, "ousli")) { REPLACE(z, "ous"); break; }
         break;
     case 'o':
-        if (ends(z, "ization")) { replace(z, "ize"); break; }
-        if (ends(z, "ation")) { replace(z, "ate"); break; }
-        if (ends(z, "ator")) { replace(z, "ate"); break; }
+        if (ENDS(z, "ization")) { REPLACE(z, "ize"); break; }
+        if (ENDS(z, "ation")) { REPLACE(z, "ate"); break; }
+        if (ENDS(z, "ator")) { REPLACE(z, "ate"); break; }
         break;
     case 's':
-        if (ends(z, "alism")) { replace(z, "al"); break; }
-        if (ends(z, "iveness")) { replace(z, "ive"); break; }
-        if (ends(z, "fulness")) { replace(z, "ful"); break; }
-        if (ends(z, "ousness")) { replace(z, "ous"); break; }
+        if (ENDS(z, "alism")) { REPLACE(z, "al"); break; }
+        if (ENDS(z, "iveness")) { REPLACE(z, "ive"); break; }
+        if (ENDS(z, "fulness")) { REPLACE(z, "ful"); break; }
+        if (ENDS(z, "ousness")) { REPLACE(z, "ous"); break; }
         break;
     case 't':
-        if (ends(z, "aliti")) { replace(z, "al"); break; }
-        if (ends(z, "iviti")) { replace(z, "ive"); break; }
-        if (ends(z, "biliti")) { replace(z, "ble"); break; }
+        if (ENDS(z, "aliti")) { REPLACE(z, "al"); break; }
+        if (ENDS(z, "iviti")) { REPLACE(z, "ive"); break; }
+        if (ENDS(z, "biliti")) { REPLACE(z, "ble"); break; }
         break;
     case 'g':
-        if (ends(z, "logi")) { replace(z, "log"); break; } /* departure */
+        if (ENDS(z, "logi")) { REPLACE(z, "log"); break; } /* departure */
         break;
     default: break;
     }
@@ -169,19 +170,19 @@ static void step2(stemmer *z) {
 static void step3(stemmer *z) {
     switch (z->b[z->k]) {
     case 'e':
-        if (ends(z, "icate")) { replace(z, "ic"); break; }
-        if (ends(z, "ative")) { replace(z, ""); break; }
-        if (ends(z, "alize")) { replace(z, "al"); break; }
+        if (ENDS(z, "icate")) { REPLACE(z, "ic"); break; }
+        if (ENDS(z, "ative")) { REPLACE(z, ""); break; }
+        if (ENDS(z, "alize")) { REPLACE(z, "al"); break; }
         break;
     case 'i':
-        if (ends(z, "iciti")) { replace(z, "ic"); break; }
+        if (ENDS(z, "iciti")) { REPLACE(z, "ic"); break; }
         break;
     case 'l':
-        if (ends(z, "ical")) { replace(z, "ic"); break; }
-        if (ends(z, "ful")) { replace(z, ""); break; }
+        if (ENDS(z, "ical")) { REPLACE(z, "ic"); break; }
+        if (ENDS(z, "ful")) { REPLACE(z, ""); break; }
         break;
     case 's':
-        if (ends(z, "ness")) { replace(z, ""); break; }
+        if (ENDS(z, "ness")) { REPLACE(z, ""); break; }
         break;
     default: break;
     }
@@ -192,47 +193,47 @@ static void step4(stemmer *z) {
     if (z->k < 1) return;
     switch (z->b[z->k - 1]) {
     case 'a':
-        if (ends(z, "al")) break;
+        if (ENDS(z, "al")) break;
         return;
     case 'c':
-        if (ends(z, "ance")) break;
-        if (ends(z, "ence")) break;
+        if (ENDS(z, "ance")) break;
+        if (ENDS(z, "ence")) break;
         return;
     case 'e':
-        if (ends(z, "er")) break;
+        if (ENDS(z, "er")) break;
         return;
     case 'i':
-        if (ends(z, "ic")) break;
+        if (ENDS(z, "ic")) break;
         return;
     case 'l':
-        if (ends(z, "able")) break;
-        if (ends(z, "ible")) break;
+        if (ENDS(z, "able")) break;
+        if (ENDS(z, "ible")) break;
         return;
     case 'n':
-        if (ends(z, "ant")) break;
-        if (ends(z, "ement")) break;
-        if (ends(z, "ment")) break;
-        if (ends(z, "ent")) break;
+        if (ENDS(z, "ant")) break;
+        if (ENDS(z, "ement")) break;
+        if (ENDS(z, "ment")) break;
+        if (ENDS(z, "ent")) break;
         return;
     case 'o':
-        if (ends(z, "ion") && z->j >= 0 && (z->b[z->j] == 's' || z->b[z->j] == 't')) break;
-        if (ends(z, "ou")) break; /* takes care of -ous */
+        if (ENDS(z, "ion") && z->j >= 0 && (z->b[z->j] == 's' || z->b[z->j] == 't')) break;
+        if (ENDS(z, "ou")) break; /* takes care of -ous */
         return;
     case 's':
-        if (ends(z, "ism")) break;
+        if (ENDS(z, "ism")) break;
         return;
     case 't':
-        if (ends(z, "ate")) break;
-        if (ends(z, "iti")) break;
+        if (ENDS(z, "ate")) break;
+        if (ENDS(z, "iti")) break;
         return;
     case 'u':
-        if (ends(z, "ous")) break;
+        if (ENDS(z, "ous")) break;
         return;
     case 'v':
-        if (ends(z, "ive")) break;
+        if (ENDS(z, "ive")) break;
         return;
     case 'z':
-        if (ends(z, "ize")) break;
+        if (ENDS(z, "ize")) break;
         return;
     default: return;
     }
