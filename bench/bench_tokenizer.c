@@ -28,8 +28,11 @@ typedef struct {
     char **docs;
     int n_docs, ith, nth, mode; /* mode 0 full, 1 encode 256 */
     int64_t pieces;
+    uint32_t hash; /* FNV-1a of all ids in order, with 0xFFFFFFFF after each doc (1 thread) */
     int failed;
 } job;
+
+static uint32_t fnv(uint32_t h, uint32_t v) { return (h ^ v) * 16777619u; }
 
 static void *run(void *p) {
     job *j = p;
@@ -39,7 +42,12 @@ static void *run(void *p) {
             int32_t *v;
             int n;
             if (wn_tokenizer_tokenize(j->t, j->docs[i], &v, &n) != WN_OK) j->failed = 1;
-            else j->pieces += n, wn_free_buffer(v);
+            else {
+                for (int k = 0; k < n; k++) j->hash = fnv(j->hash, (uint32_t)v[k]);
+                j->hash = fnv(j->hash, 0xFFFFFFFFu);
+                j->pieces += n;
+                wn_free_buffer(v);
+            }
         } else {
             int n;
             if (wn_tokenizer_encode(j->t, j->docs[i], NULL, 256, ids, types, 256, &n) != WN_OK) j->failed = 1;
@@ -59,6 +67,8 @@ static double cpu_now(void) {
 
 /* Runs mode on nth threads; returns the best wall seconds of reps, *cpu the best CPU
  * seconds, *pieces the count. */
+static uint32_t ids_hash;
+
 static double timed(const wn_tokenizer *t, char **docs, int n_docs, int mode, int nth, int reps, int64_t *pieces,
                     double *cpu) {
     double best = 1e30;
@@ -69,7 +79,7 @@ static double timed(const wn_tokenizer *t, char **docs, int n_docs, int mode, in
         pthread_t th[8];
         double t0 = wn_now();
         for (int i = 0; i < nth; i++) {
-            jobs[i] = (job){t, docs, n_docs, i, nth, mode, 0, 0};
+            jobs[i] = (job){t, docs, n_docs, i, nth, mode, 0, 2166136261u, 0};
             if (i) pthread_create(&th[i], NULL, run, &jobs[i]);
         }
         run(&jobs[0]);
@@ -85,6 +95,7 @@ static double timed(const wn_tokenizer *t, char **docs, int n_docs, int mode, in
             }
         }
         if (dt < best) best = dt;
+        if (nth == 1 && mode == 0) ids_hash = jobs[0].hash;
     }
     return best;
 }
@@ -177,6 +188,7 @@ int main(int argc, char **argv) {
     double cpu, base = timed(t, docs, n_docs, 0, 1, reps, &pieces, &cpu);
     printf("%-10s %7d %12lld %9.2f %12.0f %8.2f %11.2f\n", "full", 1, (long long)pieces, mb / base, pieces / base, 1.0,
            mb / cpu);
+    printf("ids hash (FNV-1a over all ids, full): %08x\n", ids_hash);
     double s = timed(t, docs, n_docs, 1, 1, reps, &pieces, &cpu);
     printf("%-10s %7d %12lld %9.2f %12.0f %8.2f %11.2f\n", "enc256", 1, (long long)pieces, mb / s, pieces / s, base / s,
            mb / cpu);

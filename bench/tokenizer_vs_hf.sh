@@ -5,7 +5,7 @@
 #   HFTOK=/tmp/hftok/node_modules sh bench/tokenizer_vs_hf.sh [CORPUS_JSONL]
 # (NOMAKE=1 BUILD=DIR: use DIR/bench/bench_tokenizer as it is, without make)
 # Prints both sides' MB/s, pieces/s and MB per CPU second, for full tokenization and
-# truncation to 256; the piece counts of both sides must be equal. The time of HF excludes Node's
+# truncation to 256; the piece counts and the hash of all ids must be equal. The time of HF excludes Node's
 # start and file reading: encodeBatch over all documents, best of 3.
 set -e
 : "${BUILD:=build}" "${HFTOK:=/tmp/hftok/node_modules}"
@@ -34,6 +34,15 @@ const mb = docs.reduce((s, d) => s + Buffer.byteLength(d) + 1, 0) / 1e6;
       const enc = await tok.encodeBatch(docs);
       const dt = Number(process.hrtime.bigint() - t0) / 1e9, c = process.cpuUsage(c0), dc = (c.user + c.system) / 1e6;
       pieces = enc.reduce((s, e) => s + e.getLength() - 2, 0) + (max ? 2 * docs.length : 0);
+      if (!max && r === 0) { // the same FNV-1a over the pieces as bench_tokenizer
+        let h = 2166136261;
+        for (const e of enc) {
+          const ids = e.getIds();
+          for (let k = 1; k < ids.length - 1; k++) h = Math.imul(h ^ ids[k], 16777619) >>> 0;
+          h = Math.imul(h ^ 0xFFFFFFFF, 16777619) >>> 0;
+        }
+        console.log('ids hash (FNV-1a over all ids, full): ' + h.toString(16).padStart(8, '0'));
+      }
       if (dt < best) best = dt;
       if (dc < bestCpu) bestCpu = dc;
     }
