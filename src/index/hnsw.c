@@ -343,6 +343,7 @@ static int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i) {
      * (qbuf and qbuf2 are scratch of link_back and select_heuristic) */
     iquery q = node_query(ix, i, c->qbuf);
     float *qown = NULL;
+    hn *w = NULL;
     if (ix->vs.st != WN_STORAGE_FP32) {
         qown = wn_malloc(sizeof(float) * (size_t)ix->dim);
         if (!qown) goto fail;
@@ -353,7 +354,6 @@ static int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i) {
     for (int lv = L; lv > l; lv--) cur = greedy(ix, kr, c, &q, cur, lv, 1);
     hn *eps = &cur;
     int n_eps = 1;
-    hn *w = NULL;
     for (int lv = WN_MIN(L, l); lv >= 0; lv--) {
         if (search_layer(ix, kr, c, &q, eps, n_eps, h->efc, lv, NULL, 1)) goto fail;
         int n = c->res.n;
@@ -387,6 +387,7 @@ static int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i) {
     }
     return 0;
 fail:
+    wn_free(w);
     wn_free(qown);
     if (hold) pthread_mutex_unlock(&h->glock);
     return -1;

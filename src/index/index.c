@@ -186,6 +186,13 @@ static wn_status add_normalised(wn_index *ix, int64_t n, const float *x, const i
         if (ids[i] >= ix->next_id) ix->next_id = ids[i] + 1;
     if (ix->type == WN_INDEX_HNSW) st = hnsw_add(ix, first, n);
     else if (ix->type >= WN_INDEX_IVF) st = ivf_add(ix, first, n, x);
+    if (st != WN_OK) /* a batch half-linked into the graph or lists is withdrawn: its slots become deleted */
+        for (int64_t i = first; i < first + n; i++)
+            if (!ix_deleted(ix, i)) {
+                ((uint8_t *)ix->del.p)[i] = 1;
+                idmap_del(&ix->map, ix_ids(ix)[i]);
+                ix->n_live--;
+            }
     return st;
 }
 

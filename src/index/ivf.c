@@ -62,15 +62,16 @@ static void assign_worker(void *arg, int ith, int nth) {
     }
 }
 
-static void assign_all(wn_pool *pool, const float *x, size_t ldx, int64_t n, int d, const float *cent, int k, int ip,
-                       int32_t *out) {
+static wn_status assign_all(wn_pool *pool, const float *x, size_t ldx, int64_t n, int d, const float *cent, int k,
+                            int ip, int32_t *out) {
     float *cn = wn_malloc(sizeof(float) * (size_t)k);
+    if (!cn) return wn_seterr(WN_ERR_NOMEM, "ivf: out of memory assigning %lld vectors", (long long)n);
     const dist_kernels *kr = dist_get();
-    if (cn)
-        for (int c = 0; c < k; c++) cn[c] = kr->dot_f32(cent + (size_t)c * d, cent + (size_t)c * d, d);
+    for (int c = 0; c < k; c++) cn[c] = kr->dot_f32(cent + (size_t)c * d, cent + (size_t)c * d, d);
     assign_task t = {x, ldx, n, d, k, cent, cn, ip, out};
-    if (cn) wn_pool_run(pool, assign_worker, &t);
+    wn_pool_run(pool, assign_worker, &t);
     wn_free(cn);
+    return WN_OK;
 }
 
 /* Lloyd's k-means of n rows (d wide, ldx apart) into k centroids; ip: points go to
@@ -86,8 +87,6 @@ static wn_status kmeans(wn_pool *pool, const float *x, size_t ldx, int64_t n, in
     }
     /* init: k distinct sample rows (with repeats only when n < k) */
     uint64_t s = seed;
-    int64_t *perm = (int64_t *)asg; /* reuse as scratch when n is small enough */
-    (void)perm;
     for (int c = 0; c < k; c++) {
         int64_t r = n >= k ? (int64_t)((uint64_t)c * (uint64_t)n / (uint64_t)k + splitmix(&s) % (uint64_t)((n / k) ? n / k : 1))
                            : (int64_t)(splitmix(&s) % (uint64_t)n);
@@ -95,7 +94,10 @@ static wn_status kmeans(wn_pool *pool, const float *x, size_t ldx, int64_t n, in
         memcpy(cent + (size_t)c * d, x + (size_t)r * ldx, sizeof(float) * (size_t)d);
     }
     for (int it = 0; it < KM_ITERS; it++) {
-        assign_all(pool, x, ldx, n, d, cent, k, ip, asg);
+        if (assign_all(pool, x, ldx, n, d, cent, k, ip, asg) != WN_OK) {
+            wn_free(asg), wn_free(cnt), wn_free(sum);
+            return WN_ERR_NOMEM;
+        }
         memset(cnt, 0, sizeof(int64_t) * (size_t)k);
         memset(sum, 0, sizeof(double) * (size_t)k * d);
         for (int64_t i = 0; i < n; i++) {
@@ -218,7 +220,7 @@ wn_status ivf_train(wn_index *ix, int64_t n, const float *x) {
         ((float *)v->cnorm.p)[c] = kr->dot_f32((float *)v->cent.p + (size_t)c * d, (float *)v->cent.p + (size_t)c * d, d);
     if (ix->type == WN_INDEX_IVFPQ) {
         /* residuals of the sample, then one k-means of 256 per subspace */
-        assign_all(pool, sample, (size_t)d, ns, d, v->cent.p, nlist, ip, asg);
+        if ((st = assign_all(pool, sample, (size_t)d, ns, d, v->cent.p, nlist, ip, asg)) != WN_OK) goto done;
         for (int64_t i = 0; i < ns; i++)
             for (int j = 0; j < d; j++) sample[(size_t)i * d + j] -= ((float *)v->cent.p)[(size_t)asg[i] * d + j];
         if ((st = ibuf_reserve(&v->pq, (size_t)v->pq_m * KSUB * v->dsub * 4)) != WN_OK) goto done;
@@ -254,7 +256,8 @@ wn_status ivf_add(wn_index *ix, int64_t first, int64_t n, const float *x) {
         goto done;
     }
     if ((st = index_pool(n < 1024 ? 1 : ix->p.n_threads, &pool)) != WN_OK) goto done;
-    assign_all(pool, x, (size_t)d, n, d, v->cent.p, v->nlist, ix->metric == WN_METRIC_IP, asg);
+    if ((st = assign_all(pool, x, (size_t)d, n, d, v->cent.p, v->nlist, ix->metric == WN_METRIC_IP, asg)) != WN_OK)
+        goto done;
     if (ix->type == WN_INDEX_IVFPQ) {
         for (int64_t i = 0; i < n; i++)
             for (int j = 0; j < d; j++)
