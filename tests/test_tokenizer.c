@@ -274,6 +274,48 @@ static void test_long(const wn_tokenizer *t) {
     free(s);
 }
 
+/* ---- early stop: a single text encoded to max_len is exactly [CLS] + the first
+ * max_len - 2 pieces of the full tokenization + [SEP], on seeded random mixes of
+ * ASCII, punctuation, accents, CJK, emoji, control bytes, invalid UTF-8 and "[SEP]" */
+static void test_early_stop(const wn_tokenizer *t) {
+    static const char *parts[] = {"a", "the ", "Hello", " ", "  ", ",", "!", "\xc3\xa9", "e\xcc\x81", "\xe5\x8d\x9a",
+                                  "\xf0\x9f\xa6\x99", "\x01", "\t", "\xff", "\xc3", "[SEP]", "[SE", "unaffable", "3.14",
+                                  "\xe2\x80\x8d", "\xd0\x9f\xd1\x80\xd0\xb8", "x"};
+    uint64_t seed = 42;
+    int bad = 0;
+    for (int it = 0; it < 300; it++) {
+        char text[2048];
+        size_t o = 0;
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        int n_parts = (int)(seed >> 33) % 120;
+        for (int k = 0; k < n_parts; k++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            const char *p = parts[(seed >> 33) % (sizeof parts / sizeof parts[0])];
+            if (o + strlen(p) + 1 >= sizeof text) break;
+            memcpy(text + o, p, strlen(p));
+            o += strlen(p);
+        }
+        text[o] = 0;
+        int32_t *full, ids[300], ty[300];
+        int n_full, n;
+        if (wn_tokenizer_tokenize(t, text, &full, &n_full) != WN_OK) {
+            bad++;
+            continue;
+        }
+        int max_len = 2 + it % 40;
+        if (wn_tokenizer_encode(t, text, NULL, max_len, ids, ty, 300, &n) != WN_OK) bad++;
+        else {
+            int m = WN_MIN(n_full, max_len - 2);
+            int ok = n == m + 2 && ids[0] == 101 && ids[n - 1] == 102;
+            for (int i = 0; ok && i < m; i++) ok = ids[i + 1] == full[i];
+            if (!ok) bad++;
+            CHECK(ok, "early stop differs on text %d (max_len %d, %d full pieces, %d out)", it, max_len, n_full, n);
+        }
+        wn_free_buffer(full);
+    }
+    CHECK(bad == 0, "%d of 300 random texts differ", bad);
+}
+
 /* ---- concurrent encodes on one tokenizer give the same ids */
 typedef struct {
     const wn_tokenizer *t;
@@ -510,6 +552,7 @@ int main(void) {
     test_hf_cases(t);
     test_minilm(t);
     test_long(t);
+    test_early_stop(t);
     test_threads(t);
     wn_tokenizer_free(t);
     return check_done();
