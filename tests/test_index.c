@@ -6,6 +6,7 @@
  * Data: seeded Gaussian clusters, small enough to stay fast under ASan.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,12 +278,70 @@ static void test_updates_filters(const float *x, const float *q) {
     free(ids), free(truth), free(dist);
 }
 
+static int even_only(void *ud, int64_t id) {
+    (*(int *)ud)++;
+    return id % 2 == 0;
+}
+
+typedef struct {
+    const wn_index *ix;
+    const float *q;
+    int64_t ids[NQ * K];
+    float dist[NQ * K];
+    wn_status st;
+} conc_arg;
+
+static void *conc_search(void *a) {
+    conc_arg *c = a;
+    wn_search_params sp = high_params();
+    for (int rep = 0; rep < 3 && c->st == WN_OK; rep++)
+        for (int i = 0; i < NQ && c->st == WN_OK; i++)
+            c->st = wn_index_search(c->ix, 1, c->q + i * D, K, &sp, c->dist + i * K, c->ids + i * K);
+    return NULL;
+}
+
+/* A callback filter is honoured; searches from 4 threads at once on one index give
+ * the single-threaded results. */
+static void test_callback_concurrent(const float *x, const float *q) {
+    int64_t *ids = malloc(sizeof(int64_t) * NQ * K);
+    float *dist = malloc(sizeof(float) * NQ * K);
+    for (int ti = 0; ti < NTYPES; ti++) {
+        const char *tn = wn_index_type_name(types[ti]);
+        wn_index *ix = build(types[ti], WN_METRIC_COS, WN_STORAGE_FP32, x, N);
+        wn_search_params sp = high_params();
+        int called = 0;
+        sp.filter = even_only;
+        sp.filter_ud = &called;
+        CHECK(wn_index_search(ix, NQ, q, K, &sp, dist, ids) == WN_OK, "%s", wn_last_error());
+        int odd = 0, missing = 0;
+        for (int i = 0; i < NQ * K; i++) odd += ids[i] >= 0 && ids[i] % 2, missing += ids[i] < 0;
+        CHECK(odd == 0 && missing == 0 && called > 0, "%s callback filter: %d odd, %d missing, %d calls", tn, odd,
+              missing, called);
+        sp = high_params();
+        CHECK(wn_index_search(ix, NQ, q, K, &sp, dist, ids) == WN_OK, "%s", wn_last_error());
+        conc_arg args[4];
+        pthread_t th[4];
+        for (int t = 0; t < 4; t++) {
+            args[t].ix = ix, args[t].q = q, args[t].st = WN_OK;
+            pthread_create(&th[t], NULL, conc_search, &args[t]);
+        }
+        for (int t = 0; t < 4; t++) {
+            pthread_join(th[t], NULL);
+            CHECK(args[t].st == WN_OK, "%s concurrent search failed", tn);
+            CHECK(!memcmp(args[t].ids, ids, sizeof(int64_t) * NQ * K), "%s: concurrent results differ (thread %d)", tn, t);
+        }
+        wn_index_free(ix);
+    }
+    free(ids), free(dist);
+}
+
 int main(void) {
     float *x = make_data(N, 1), *q = make_data(NQ, 2);
     test_recall(x, q);
     test_storage(x, q);
     test_edges();
     test_updates_filters(x, q);
+    test_callback_concurrent(x, q);
     free(x), free(q);
     return check_done();
 }
