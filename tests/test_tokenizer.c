@@ -493,6 +493,27 @@ static void test_loading(void) {
         }
         remove_dir(dir);
     }
+    /* max_input_chars_per_word 300: a word of 280 chars is 280 pieces, of 301 [UNK] */
+    dir = make_dir("tokenizer.json",
+                   "{\"model\": {\"max_input_chars_per_word\": 300, \"vocab\": {\"[UNK]\": 0, \"[CLS]\": 1, \"[SEP]\": 2, "
+                   "\"a\": 3, \"##a\": 4}}}",
+                   NULL);
+    CHECK(wn_tokenizer_load(dir, &t) == WN_OK, "load: %s", wn_last_error());
+    if (t) {
+        char word[302];
+        memset(word, 'a', 301);
+        word[301] = 0;
+        int32_t *v;
+        int n;
+        CHECK(wn_tokenizer_tokenize(t, word, &v, &n) == WN_OK && n == 1 && v[0] == 0, "301 chars: %d pieces", n);
+        wn_free_buffer(v);
+        word[280] = 0;
+        CHECK(wn_tokenizer_tokenize(t, word, &v, &n) == WN_OK && n == 280 && v[0] == 3 && v[279] == 4, "280 chars: %d pieces",
+              n);
+        wn_free_buffer(v);
+        wn_tokenizer_free(t);
+    }
+    remove_dir(dir);
     dir = make_dir("tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {}}}", NULL);
     CHECK(wn_tokenizer_load(dir, &t) == WN_ERR_UNSUPPORTED, "BPE must be unsupported");
     CHECK(strstr(wn_last_error(), "BPE"), "error names BPE: %s", wn_last_error());
