@@ -82,7 +82,38 @@ int main(void) {
     float *pooled = malloc(sizeof(float) * (size_t)B * 64);
     CHECK(model_run_ids(m, B, (const int32_t *const *)f.ids, (const int32_t *const *)f.types, f.lens, pooled) == WN_OK, "run");
     compare("tiny-bi pooled (mean)", pooled, want_pooled, (size_t)B * 64, 1e-4);
-    m->pc.normalize = 1;
+    /* the other pooling modes, and several at once (concatenated cls, max, mean, mean_sqrt) */
+    const struct {
+        const char *key;
+        int cls, max, mean, sqrt;
+    } modes[3] = {{"pool_cls", 1, 0, 0, 0}, {"pool_max", 0, 1, 0, 0}, {"pool_mean_sqrt", 0, 0, 0, 1}};
+    for (int k = 0; k < 3; k++) {
+        m->pc.cls = modes[k].cls, m->pc.max = modes[k].max, m->pc.mean = modes[k].mean, m->pc.mean_sqrt = modes[k].sqrt;
+        m->dim = pool_dim(&m->pc, 64);
+        const float *want_k = fixture_tensor(&f, modes[k].key, &n);
+        CHECK(want_k && n == (size_t)B * 64, "fixture %s", modes[k].key);
+        if (!want_k) continue;
+        CHECK(model_run_ids(m, B, (const int32_t *const *)f.ids, (const int32_t *const *)f.types, f.lens, pooled) == WN_OK, "run");
+        char what[64];
+        snprintf(what, sizeof what, "tiny-bi %s", modes[k].key);
+        compare(what, pooled, want_k, n, 1e-4);
+    }
+    m->pc.cls = m->pc.max = m->pc.mean = m->pc.mean_sqrt = 1;
+    m->dim = pool_dim(&m->pc, 64);
+    CHECK(m->dim == 256, "4 modes: dim %d", m->dim);
+    float *cat = malloc(sizeof(float) * (size_t)B * 256);
+    CHECK(model_run_ids(m, B, (const int32_t *const *)f.ids, (const int32_t *const *)f.types, f.lens, cat) == WN_OK, "run");
+    const char *order[4] = {"pool_cls", "pool_max", "pooled", "pool_mean_sqrt"}; /* sentence-transformers' order */
+    for (int k = 0; k < 4; k++) {
+        const float *w = fixture_tensor(&f, order[k], &n);
+        double worst = 0;
+        for (int b = 0; b < B && w; b++)
+            for (int j = 0; j < 64; j++) worst = fmax(worst, fabs(cat[(size_t)b * 256 + k * 64 + j] - w[(size_t)b * 64 + j]));
+        CHECK(w && worst < 1e-4, "concatenated %s: worst %g", order[k], worst);
+    }
+    free(cat);
+    m->pc.cls = m->pc.max = m->pc.mean_sqrt = 0, m->pc.mean = 1, m->pc.normalize = 1;
+    m->dim = 64;
     wn_model_free(m);
 
     /* independent of batch size and threads: 1 thread batch 1, 2 threads batch 7, 1 thread batch 3 */

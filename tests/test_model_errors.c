@@ -4,6 +4,7 @@
  * duplicates), tensors that disagree with config.json (dtype, shape, missing,
  * extra layer), config.json itself, pytorch_model.bin only; and an allocator
  * that fails the N-th call, for every N, returns WN_ERR_NOMEM without leaks. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -106,6 +107,49 @@ static void rewrite(const char *name, int drop, st_dtype dt, int64_t d1, const c
     st_close(&f);
 }
 
+/* Rewrites tmp/model.safetensors with every name prefixed by "bert." and
+ * LayerNorm weight/bias renamed to the older gamma/beta (the same numbers). */
+static void rewrite_names(void) {
+    st_file f;
+    if (st_open(TINY "/model.safetensors", &f) != WN_OK) return;
+    st_out_tensor *o = calloc((size_t)f.n, sizeof *o);
+    char (*names)[160] = calloc((size_t)f.n, sizeof *names);
+    for (int i = 0; i < f.n; i++) {
+        const st_tensor *t = &f.t[i];
+        snprintf(names[i], sizeof names[i], "bert.%s", t->name);
+        char *ln = strstr(names[i], "LayerNorm.");
+        if (ln && !strcmp(ln, "LayerNorm.weight")) strcpy(ln, "LayerNorm.gamma");
+        if (ln && !strcmp(ln, "LayerNorm.bias")) strcpy(ln, "LayerNorm.beta");
+        o[i] = (st_out_tensor){names[i], t->dtype, t->ndim, {0}, t->data};
+        for (int d = 0; d < t->ndim; d++) o[i].shape[d] = t->shape[d];
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.safetensors", tmp);
+    CHECK(st_write(path, o, f.n) == WN_OK, "st_write: %s", wn_last_error());
+    free(o);
+    free(names);
+    st_close(&f);
+}
+
+/* embeds two fixed id sequences with the model in dir */
+static int embed2(const char *dir, float *out) {
+    wn_model_params p = wn_model_default_params();
+    p.n_threads = 1;
+    wn_model *m = NULL;
+    if (model_load_dir(dir, &p, 0, &m) != WN_OK) {
+        CHECK(0, "%s: %s", dir, wn_last_error());
+        return 0;
+    }
+    static const int32_t a[5] = {101, 500, 700, 1100, 102}, b[3] = {101, 1050, 102};
+    const int32_t *ids[2] = {a, b};
+    int lens[2] = {5, 3};
+    wn_status st = model_run_ids(m, 2, ids, NULL, lens, out);
+    CHECK(st == WN_OK, "run: %s", wn_last_error());
+    int dim = m->dim;
+    wn_model_free(m);
+    return st == WN_OK ? dim : 0;
+}
+
 /* fault injection: fail the N-th allocation */
 static long fail_at, n_calls, live;
 static void *fmalloc(size_t n, void *ud) {
@@ -167,6 +211,41 @@ int main(void) {
     expect_load("header longer than file", WN_ERR_FORMAT, "model.safetensors", "longer than the file");
     copy("model.safetensors");
     expect_load("intact copy loads", WN_OK, NULL, NULL);
+
+    /* "bert." prefixes and gamma/beta names load to the same model */
+    float e_ref[2 * 64], e_alt[2 * 64];
+    int d_ref = embed2(TINY, e_ref);
+    rewrite_names();
+    int d_alt = embed2(tmp, e_alt);
+    CHECK(d_ref == 64 && d_alt == 64 && !memcmp(e_ref, e_alt, sizeof e_ref), "renamed tensors give other embeddings");
+    /* no modules.json: a plain HF model, mean pooling without Normalize */
+    rm("modules.json");
+    int d_plain = embed2(tmp, e_alt);
+    double nrm = 0;
+    for (int j = 0; j < 64; j++) nrm += (double)e_alt[j] * e_alt[j];
+    CHECK(d_plain == 64 && fabs(sqrt(nrm) - 1) > 1e-3, "without modules.json the vector must not be normalised (norm %g)", sqrt(nrm));
+    double dot = 0;
+    for (int j = 0; j < 64; j++) dot += (double)e_alt[j] * e_ref[j];
+    CHECK(fabs(dot / sqrt(nrm) - 1) < 1e-5, "without modules.json: mean pooling (cosine to the normalised one %g)", dot / sqrt(nrm));
+    copy("modules.json");
+    copy("model.safetensors");
+    {   /* ids the model does not have: an error, not a read out of bounds */
+        wn_model_params p = wn_model_default_params();
+        wn_model *m = NULL;
+        if (model_load_dir(tmp, &p, 0, &m) == WN_OK) {
+            const int32_t bad_id[3] = {101, 1174, 102}, bad_ty[3] = {0, 2, 0}, ok_id[3] = {101, 5, 102};
+            const int32_t *ids[1] = {bad_id}, *ids2[1] = {ok_id}, *tys[1] = {bad_ty};
+            int lens[1] = {3}, big[1] = {129};
+            float o[64];
+            CHECK(model_run_ids(m, 1, ids, NULL, lens, o) == WN_ERR_ARG && strstr(wn_last_error(), "token id 1174"),
+                  "id past the vocabulary: %s", wn_last_error());
+            CHECK(model_run_ids(m, 1, ids2, tys, lens, o) == WN_ERR_ARG && strstr(wn_last_error(), "token type 2"),
+                  "token type 2: %s", wn_last_error());
+            CHECK(model_run_ids(m, 1, ids2, NULL, big, o) == WN_ERR_ARG && strstr(wn_last_error(), "129 tokens"),
+                  "129 tokens on 128 positions: %s", wn_last_error());
+            wn_model_free(m);
+        } else CHECK(0, "load: %s", wn_last_error());
+    }
 
     /* tensors against config.json */
     rewrite("encoder.layer.1.attention.self.query.weight", 0, ST_N_DTYPES, 60, NULL);

@@ -388,6 +388,12 @@ def main():
         fx.add("layer%d" % i, l)
     fx.add("pooled", pooled)
     fx.add("embedding", normed)
+    # the other sentence-transformers pooling modes, as models/Pooling.py computes them
+    last, lens = layers[-1], [len(a) for a, _ in seqs]
+    rows = torch.split(last, lens)
+    fx.add("pool_cls", torch.stack([r[0] for r in rows]))
+    fx.add("pool_max", torch.stack([r.max(0).values for r in rows]))
+    fx.add("pool_mean_sqrt", torch.stack([r.sum(0) / math.sqrt(len(r)) for r in rows]))
     fx.write(out)
     sums["tiny-bi"] = blob
     # texts for the CLI golden test and the public API (ids from our mini WordPiece)
