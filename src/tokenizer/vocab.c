@@ -294,14 +294,9 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
                        t->max_length);
         goto fail;
     }
-    cJSON_Delete(tj);
-    cJSON_Delete(tc);
-    cJSON_Delete(sm);
-    cJSON_Delete(sb);
-    cJSON_Delete(cfg);
-    wn_free(vpath);
     *out = t;
-    return WN_OK;
+    t = NULL; /* st is WN_OK: the cleanup below frees only the JSON */
+    goto fail;
 nomem:
     st = wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory loading %s", dir);
 fail:
