@@ -235,18 +235,18 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
         (st = read_json(dir, "special_tokens_map.json", &sm, NULL, NULL, NULL)) != WN_OK ||
         (st = read_json(dir, "sentence_bert_config.json", &sb, NULL, NULL, NULL)) != WN_OK ||
         (st = read_json(dir, "config.json", &cfg, NULL, NULL, NULL)) != WN_OK)
-        goto fail;
+        goto done;
 
     const char *unk = "[UNK]", *cls = "[CLS]", *sep = "[SEP]", *pad = "[PAD]", *mask = "[MASK]";
     if (tj) {
-        if ((st = load_tokenizer_json(t, tj, dir, vocab_done, &map_cap, &added_cap, &unk)) != WN_OK) goto fail;
+        if ((st = load_tokenizer_json(t, tj, dir, vocab_done, &map_cap, &added_cap, &unk)) != WN_OK) goto done;
     } else {
         if (!(vpath = wn_path_join(dir, "vocab.txt"))) goto nomem;
         if (!wn_file_exists(vpath)) {
             st = wn_seterr(WN_ERR_NOTFOUND, "tokenizer: %s has neither vocab.txt nor tokenizer.json", dir);
-            goto fail;
+            goto done;
         }
-        if ((st = load_vocab_txt(t, vpath, &map_cap)) != WN_OK) goto fail;
+        if ((st = load_vocab_txt(t, vpath, &map_cap)) != WN_OK) goto done;
     }
     /* BertTokenizerFast.__init__ re-creates the normalizer from these (or their
      * defaults) whenever tokenizer_config.json exists */
@@ -275,14 +275,14 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
         *ids[k] = vocab_find(t, 0, names[k], strlen(names[k]));
         if (*ids[k] < 0) {
             st = wn_seterr(WN_ERR_FORMAT, "tokenizer: %s: the special token %s is not in the vocabulary", dir, names[k]);
-            goto fail;
+            goto done;
         }
     }
     t->pad_id = vocab_find(t, 0, pad, strlen(pad));
     { /* transformers adds the named special tokens to the added tokens too */
         const char *sp[5] = {unk, cls, sep, pad, mask};
         for (int k = 0; k < 5; k++)
-            if ((st = add_added(t, sp[k], vocab_find(t, 0, sp[k], strlen(sp[k])), &added_cap)) != WN_OK) goto fail;
+            if ((st = add_added(t, sp[k], vocab_find(t, 0, sp[k], strlen(sp[k])), &added_cap)) != WN_OK) goto done;
     }
 
     t->max_length = json_int(sb, "max_seq_length", 1, 1e6, 0);
@@ -292,14 +292,14 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
     if (t->max_length < 2) {
         st = wn_seterr(WN_ERR_FORMAT, "tokenizer: %s: max length %d leaves no room for [CLS] and [SEP]", dir,
                        t->max_length);
-        goto fail;
+        goto done;
     }
     *out = t;
-    t = NULL; /* st is WN_OK: the cleanup below frees only the JSON */
-    goto fail;
+    t = NULL; /* st is WN_OK: done frees only the JSON */
+    goto done;
 nomem:
     st = wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory loading %s", dir);
-fail:
+done:
     cJSON_Delete(tj);
     cJSON_Delete(tc);
     cJSON_Delete(sm);
