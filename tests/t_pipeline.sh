@@ -82,6 +82,12 @@ P
 }
 check_json "$T/bm25.json" bm25 "$T/bm25.run" && ok "bm25 metrics = independent check" || bad "bm25 metrics"
 
+"$W" eval --qrels "$T/qrels.tsv" --from-run "$T/bm25.run" --json "$T/fromrun.json" >/dev/null 2>"$T/err" \
+    && $PY -c "
+import json, sys
+a = json.load(open('$T/bm25.json'))['bm25']; b = json.load(open('$T/fromrun.json'))['$T/bm25.run']
+assert all(abs(a[m] - b[m]) < 1e-12 for m in b if m != 'queries'), (a, b)" && ok "eval --from-run = eval" || { bad "--from-run"; cat "$T/err"; }
+
 # ---- bad inputs
 printf '{"_id": "q1", "text": "a"}\n{"_id": "q1", "text": "b"}\n' >"$T/dup.jsonl"
 "$W" eval --index "$T/ix" --queries "$T/dup.jsonl" --qrels "$T/qrels.tsv" 2>"$T/err" >/dev/null

@@ -31,7 +31,9 @@ static void eval_usage(FILE *f) {
             "  --json FILE          {stage: {measure: value, ..., latency_ms: {...}}}\n"
             "  --report FILE.html   a self-contained HTML report\n"
             "  --max-queries N      evaluate only the first N judged queries\n"
-            "  --threads N          model threads\n");
+            "  --threads N          model threads\n"
+            "or: winnow eval --qrels FILE --from-run RUN[,RUN...] [--measures LIST] [--json FILE]\n"
+            "  evaluates existing TREC run files (as trec_eval -c would), one row per run\n");
 }
 
 typedef struct {
@@ -220,11 +222,83 @@ static int write_json(const char *path, stage *sg, int ns, const wn_measure *ms,
 int cli_eval_report(const char *path, const char *title, stage *sg, int ns, const wn_measure *ms, int nm, int64_t nq,
                     const wn_report_shift *shifts, int n_shifts);
 
+/* --from-run: existing run files against qrels, like trec_eval -c */
+static int eval_runs(const char *list, const char *qrpath, const char *measures, const char *json_path) {
+    wn_measure ms[64];
+    int nm = 0;
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", measures);
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        if (nm == 64 || wn_measure_parse(t, &ms[nm]) != 0)
+            return cli_error("eval: unknown measure '%s' (p@k, recall@k, mrr@k, ndcg@k, map, map@k)", t), 2;
+        nm++;
+    }
+    wn_qrels *q;
+    wn_status st = wn_qrels_load(qrpath, &q);
+    if (st != WN_OK) return cli_lib_error("eval", st);
+    FILE *jf = NULL;
+    char jtmp[4096];
+    snprintf(jtmp, sizeof jtmp, "%s.tmp", json_path ? json_path : "");
+    if (json_path && !(jf = fopen(jtmp, "wb"))) {
+        wn_qrels_free(q);
+        return cli_error("eval: cannot write %s", jtmp);
+    }
+    if (jf) fputs("{\n", jf);
+    printf("%-24s", "run");
+    for (int j = 0; j < nm; j++) {
+        char name[32];
+        wn_measure_name(ms[j], name, sizeof name);
+        printf(" %11s", name);
+    }
+    printf("\n");
+    snprintf(buf, sizeof buf, "%s", list);
+    int rc = 0, first = 1;
+    char *save = NULL;
+    for (char *path = strtok_r(buf, ",", &save); path && !rc; path = strtok_r(NULL, ",", &save)) {
+        wn_run *r;
+        wn_eval *e;
+        if ((st = wn_run_load(path, &r)) != WN_OK) {
+            rc = cli_lib_error("eval", st);
+            break;
+        }
+        if ((st = wn_evaluate(q, r, nm, ms, &e)) != WN_OK) {
+            wn_run_free(r);
+            rc = cli_lib_error("eval", st);
+            break;
+        }
+        printf("%-24s", path);
+        for (int j = 0; j < nm; j++) printf(" %11.4f", wn_eval_mean(e, j));
+        printf("\n");
+        if (jf) {
+            fprintf(jf, "%s  ", first ? "" : ",\n");
+            cli_print_json_string(jf, path);
+            fputs(": {", jf);
+            for (int j = 0; j < nm; j++) {
+                char name[32];
+                wn_measure_name(ms[j], name, sizeof name);
+                fprintf(jf, "\"%s\": %.17g, ", name, wn_eval_mean(e, j));
+            }
+            fprintf(jf, "\"queries\": %lld}", (long long)wn_eval_num_queries(e));
+            first = 0;
+        }
+        wn_eval_free(e);
+        wn_run_free(r);
+    }
+    if (jf) {
+        fputs("\n}\n", jf);
+        if (fclose(jf) != 0 && !rc) rc = cli_error("eval: cannot write %s", json_path);
+        if (!rc && rename(jtmp, json_path) != 0) rc = cli_error("eval: cannot write %s", json_path);
+        if (rc) remove(jtmp);
+    }
+    wn_qrels_free(q);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv) {
     cli_pipeline_opts o;
     cli_pipeline_opts_init(&o);
     const char *qpath = NULL, *qrpath = NULL, *run_path = NULL, *json_path = NULL, *report = NULL;
-    const char *measures = DEFAULT_MEASURES, *kcs = NULL;
+    const char *measures = DEFAULT_MEASURES, *kcs = NULL, *from_run = NULL;
     long first_k = 1000, max_q = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -250,6 +324,7 @@ int cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--json")) json_path = val;
         else if (!strcmp(a, "--report")) report = val;
         else if (!strcmp(a, "--measures")) measures = val;
+        else if (!strcmp(a, "--from-run")) from_run = val;
         else if (!strcmp(a, "--k-candidates")) kcs = val;
         else if (!strcmp(a, "--first-k")) {
             if (!cli_parse_int(a, val, 1, 100000, &first_k)) return 2;
@@ -261,8 +336,9 @@ int cmd_eval(int argc, char **argv) {
             return 2;
         }
     }
+    if (from_run && qrpath) return eval_runs(from_run, qrpath, measures, json_path);
     if (!o.index || !qpath || !qrpath) {
-        cli_error("eval: --index, --queries and --qrels are required");
+        cli_error("eval: --index, --queries and --qrels are required (or --qrels and --from-run)");
         eval_usage(stderr);
         return 2;
     }
