@@ -358,11 +358,85 @@ static void test_corrupt(void) {
     unlink(path);
 }
 
+/* Allocation failures (SQLite's fault simulation): the N-th allocation fails, for
+ * every N until a run completes; each call must fail with WN_ERR_NOMEM, leave the
+ * index as it was (a failed add adds nothing), and leak nothing (ASan). */
+static long fail_at, n_allocs;
+static void *f_malloc(size_t n, void *ud) {
+    (void)ud;
+    return ++n_allocs == fail_at ? NULL : malloc(n);
+}
+static void *f_realloc(void *p, size_t n, void *ud) {
+    (void)ud;
+    return ++n_allocs == fail_at ? NULL : realloc(p, n);
+}
+static void f_free(void *p, void *ud) {
+    (void)ud;
+    free(p);
+}
+
+static void fault_doc(int d, char *buf) {
+    size_t o = 0;
+    int len = d == 7 ? 300 : 3 + d % 5; /* one long document */
+    for (int i = 0; i < len; i++) o += (size_t)sprintf(buf + o, "t%d ", (d * 7 + i * 3) % (d == 7 ? 150 : 20));
+}
+
+static void test_faults(void) {
+    wn_allocator a = {f_malloc, f_realloc, f_free, NULL};
+    const char *path = "build/tests/test_bm25_fault.wnbm";
+    enum { ND = 200 };
+    char buf[4096];
+    int done = 0, failures = 0;
+    for (fail_at = 1; !done && fail_at < 100000; fail_at++) {
+        n_allocs = 0;
+        wn_set_allocator(&a);
+        wn_bm25 *ix = NULL, *ld = NULL;
+        int added = 0, ok = 1;
+        wn_status st = wn_bm25_create(NULL, &ix);
+        for (int d = 0; !st && d < ND; d++) {
+            fault_doc(d, buf);
+            st = wn_bm25_add(ix, d, buf);
+            if (!st) added++;
+        }
+        float sc[5];
+        int64_t id[5];
+        int n;
+        if (!st) st = wn_bm25_search(ix, "t1 t3 t5", 5, sc, id, &n);
+        if (!st) st = wn_bm25_save(ix, path);
+        if (!st) st = wn_bm25_load(path, &ld);
+        if (!st) st = wn_bm25_add(ld, ND, "t1 t2 brand new words");
+        if (!st) st = wn_bm25_search_batch(ld, 1, (const char *const[]){"t1 new"}, 5, 1, sc, id, &n);
+        wn_set_allocator(NULL);
+        if (st) {
+            failures++;
+            ok = st == WN_ERR_NOMEM;
+            CHECK(ok, "fail_at %ld: status %d (%s), expected out of memory", fail_at, st, wn_last_error());
+            if (ix) CHECK(wn_bm25_size(ix) == added, "fail_at %ld: size %lld after %d adds", fail_at,
+                          (long long)wn_bm25_size(ix), added);
+            if (ix && added < ND) { /* the index still works and lacks the failed document */
+                int len;
+                CHECK(wn_bm25_doc_length(ix, added, &len) == WN_ERR_NOTFOUND, "fail_at %ld: failed doc present",
+                      fail_at);
+                CHECK(wn_bm25_search(ix, "t1 t3", 5, sc, id, &n) == WN_OK, "fail_at %ld: %s", fail_at, wn_last_error());
+            }
+        } else {
+            done = 1;
+        }
+        wn_bm25_free(ld);
+        wn_bm25_free(ix);
+        if (!ok) break;
+    }
+    CHECK(done, "no complete run up to %ld allocations", fail_at);
+    printf("fault injection: %d failing runs, all clean\n", failures);
+    unlink(path);
+}
+
 int main(void) {
     test_analyzer();
     test_norms();
     test_hand();
     test_random();
     test_corrupt();
+    test_faults();
     return check_done();
 }
