@@ -92,6 +92,67 @@ static void test_gemm(const nn_kernels_t *k, nn_precision prec) {
     fprintf(stderr, "%s prec %d: %d gemm cases\n", k->name, prec, cases);
 }
 
+/* int8 (7-bit per-channel weights, 8-bit per-row activations with a zero point):
+ * 1. exact case: weights integers in [-63, 63] with 63 or -63 in every channel
+ *    (scale 1), activation rows integers spanning exactly [-128, 127] (scale 1,
+ *    zero point 128): quantisation is lossless, so the result must equal the
+ *    float32 oracle's exact integer sums;
+ * 2. random case: within the worst-case quantisation bound
+ *    sum_k |x_k| sw/2 + |w_k| sa/2 + sa sw/4 (sw = max|w|/63, sa = range/255);
+ * and bit-identical for 1, 2 and 3 threads. */
+static void test_int8(const nn_kernels_t *k) {
+    static const int shapes[][3] = {{1, 1, 1}, {7, 9, 7}, {6, 16, 8}, {13, 17, 9}, {97, 385, 383}, {103, 384, 1536},
+                                    {5, 1536, 384}, {400, 40, 384}};
+    for (int si = 0; si < 8; si++) {
+        int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
+        for (int exact = K > 1; exact >= 0; exact--) { /* one value cannot span [-128, 127] */
+            float *x = fill((size_t)M * K, 0), *wt = fill((size_t)N * K, 0), *b = fill(N, exact);
+            if (exact) {
+                for (int i = 0; i < M * K; i++) x[i] = (float)((int)(next() % 256) - 128);
+                for (int m = 0; m < M; m++) x[(size_t)m * K] = -128, x[(size_t)m * K + K - 1] = K > 1 ? 127 : -128;
+                for (int i = 0; i < N * K; i++) wt[i] = (float)((int)(next() % 127) - 63);
+                for (int n = 0; n < N; n++) wt[(size_t)n * K + (n % K)] = n % 2 ? 63 : -63;
+            }
+            nn_weight wr, wv;
+            CHECK(nn_weight_init_for(nn_kernels_ref(), &wr, wt, NN_F32, N, K, NN_PREC_FP32) == WN_OK, "init");
+            CHECK(nn_weight_init_for(k, &wv, wt, NN_F32, N, K, NN_PREC_INT8) == WN_OK, "init");
+            float *o1 = fill((size_t)M * N, 0), *o2 = fill((size_t)M * N, 0), *o3 = fill((size_t)M * N, 0);
+            run_linear(nn_kernels_ref(), x, M, &wr, b, NN_ACT_NONE, o1, 1);
+            run_linear(k, x, M, &wv, b, NN_ACT_NONE, o2, 1);
+            int bad = 0;
+            for (int m = 0; m < M && !bad; m++) {
+                const float *xr = x + (size_t)m * K;
+                float mn = 0, mx = 0;
+                for (int i = 0; i < K; i++) mn = fminf(mn, xr[i]), mx = fmaxf(mx, xr[i]);
+                double sa = (mx - mn) / 255.0;
+                for (int n = 0; n < N && !bad; n++) {
+                    const float *wr_ = wt + (size_t)n * K;
+                    double mw = 0, bound = 0;
+                    for (int i = 0; i < K; i++) mw = fmax(mw, fabs(wr_[i]));
+                    double sw = mw / 63.0;
+                    for (int i = 0; i < K; i++) bound += fabs(xr[i]) * sw / 2 + fabs(wr_[i]) * sa / 2 + sa * sw / 4;
+                    double got = o2[(size_t)m * N + n], want = o1[(size_t)m * N + n];
+                    double tol = exact ? 0 : bound * 1.001 + 1e-5 * (1 + fabs(want));
+                    if (!(fabs(got - want) <= tol)) {
+                        CHECK(0, "%s int8 M=%d N=%d K=%d exact=%d at (%d, %d): %.9g vs %.9g, bound %.3g", k->name, M,
+                              N, K, exact, m, n, got, want, tol);
+                        bad = 1;
+                    }
+                }
+            }
+            for (int nth = 2; nth <= 3; nth++) {
+                run_linear(k, x, M, &wv, b, NN_ACT_NONE, o3, nth);
+                CHECK(memcmp(o2, o3, sizeof(float) * M * N) == 0, "%s int8 M=%d N=%d K=%d: %d threads differ", k->name,
+                      M, N, K, nth);
+            }
+            nn_weight_free(&wr);
+            nn_weight_free(&wv);
+            wn_free_aligned(x), wn_free_aligned(wt), wn_free_aligned(b);
+            wn_free_aligned(o1), wn_free_aligned(o2), wn_free_aligned(o3);
+        }
+    }
+}
+
 /* GELU through a 1x1 linear of weight 1: every x in [-12, 12] in steps of 1/1024
  * and a few beyond, against 0.5 x (1 + erf(x / sqrt2)) in double. Bound: the erfc
  * fit's 1.2e-7 relative plus a few float32 roundings of exp's argument (z^2 up
@@ -214,6 +275,7 @@ int main(void) {
         if (k == nn_kernels_ref()) continue; /* the oracle against itself proves nothing */
         test_gemm(k, NN_PREC_FP32);
         test_gemm(k, NN_PREC_BF16);
+        test_int8(k);
         test_layernorm(k);
         test_attention(k);
     }

@@ -114,8 +114,11 @@ static inline __m256 act256(nn_act act, __m256 v) {
 
 /* ---- packing */
 
+static wn_status pack_int8(nn_weight *w);
+
 static wn_status pack_avx2(nn_weight *w) {
     const int N = w->N, K = w->K, P = (N + NR - 1) / NR;
+    if (w->prec == NN_PREC_INT8) return pack_int8(w);
     if (w->prec == NN_PREC_BF16) {
         uint16_t *pk = wn_malloc_aligned((size_t)P * K * NR * sizeof(uint16_t));
         if (!pk) return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d bf16 weight", N, K);
@@ -260,13 +263,191 @@ static void linear_avx2(const float *x, int M, const nn_weight *w, const float *
     }
 }
 
+
+/* ---- int8: per-output-channel weights, per-row dynamic activations.
+ * Without VNNI, AVX2's byte dot product is vpmaddubsw (u8 x s8, pairs summed
+ * into s16 with saturation) then vpmaddwd by 1 (pairs into s32). To never
+ * saturate, weights use 7 bits (|q| <= 63) and activations 8 bits unsigned with
+ * a zero point: 2 * 255 * 63 = 32130 < 32767. With a_q = round(x / sa) + z,
+ *   sum_k x_k w_k ~ sa sw_n (sum_k a_q,k w_q,k - z colsum_n),
+ * the compensation colsum_n = sum_k w_q,k computed at load (the u8/s8 offset
+ * trick VNNI code uses too). Integer sums are exact, so results do not depend
+ * on the thread count. Layout: panel p, k-quad g: 64 bytes, channel i's 4 bytes
+ * (k = 4g..4g+3) at 4i (channels 0-7 in the first 32 bytes, 8-15 in the next). */
+#define Q_WMAX 63
+#define Q_ROWS_BYTES (MC * 1536)
+
+static int kpad4(int K) { return (K + 3) & ~3; }
+
+static wn_status pack_int8(nn_weight *w) {
+    const int N = w->N, K = w->K, P = (N + NR - 1) / NR, Kp = kpad4(K);
+    int8_t *pk = wn_malloc_aligned((size_t)P * Kp * NR);
+    w->scales = wn_malloc(sizeof(float) * (size_t)P * NR);
+    w->colsum = wn_malloc(sizeof(int32_t) * (size_t)P * NR);
+    if (!pk || !w->scales || !w->colsum) {
+        wn_free_aligned(pk);
+        return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d int8 weight", N, K);
+    }
+    memset(pk, 0, (size_t)P * Kp * NR);
+    for (int n = 0; n < P * NR; n++) {
+        float mx = 0;
+        if (n < N)
+            for (int k = 0; k < K; k++) mx = fmaxf(mx, fabsf(w->w[(size_t)n * K + k]));
+        float sc = mx > 0 ? mx / Q_WMAX : 1.0f, inv = 1.0f / sc;
+        int32_t cs = 0;
+        int p = n / NR, i = n % NR;
+        for (int k = 0; n < N && k < K; k++) {
+            int q = (int)lrintf(w->w[(size_t)n * K + k] * inv);
+            q = q > Q_WMAX ? Q_WMAX : q < -Q_WMAX ? -Q_WMAX : q;
+            pk[(size_t)p * Kp * NR + (size_t)(k / 4) * 64 + (size_t)i * 4 + k % 4] = (int8_t)q;
+            cs += q;
+        }
+        w->scales[n] = sc;
+        w->colsum[n] = cs;
+    }
+    w->packed = pk;
+    return WN_OK;
+}
+
+/* row x (K floats) -> Kp bytes (zero-padded past K), its scale and zero point */
+static void quant_row(const float *x, int K, int Kp, uint8_t *q, float *scale, int32_t *zp) {
+    __m256 vmn = _mm256_set1_ps(0.0f), vmx = vmn; /* the range includes 0, so 0 maps exactly */
+    int k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __m256 v = _mm256_loadu_ps(x + k);
+        vmn = _mm256_min_ps(vmn, v), vmx = _mm256_max_ps(vmx, v);
+    }
+    float mn = -hmax256(_mm256_sub_ps(_mm256_setzero_ps(), vmn)), mx = hmax256(vmx);
+    for (; k < K; k++) mn = fminf(mn, x[k]), mx = fmaxf(mx, x[k]);
+    float sa = (mx - mn) / 255.0f;
+    if (!(sa > 0)) sa = 1.0f;
+    int32_t z = (int32_t)lrintf(-mn / sa);
+    z = z < 0 ? 0 : z > 255 ? 255 : z;
+    const __m256 inv = _mm256_set1_ps(1.0f / sa);
+    const __m256i vz = _mm256_set1_epi32(z), lo = _mm256_setzero_si256(), hi = _mm256_set1_epi32(255);
+    for (k = 0; k + 8 <= K; k += 8) {
+        __m256i v = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k), inv)); /* round to nearest even */
+        v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, vz), lo), hi);
+        __m128i p16 = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64((__m128i *)(q + k), _mm_packus_epi16(p16, p16));
+    }
+    for (; k < K; k++) {
+        int32_t v = (int32_t)lrintf(x[k] / sa) + z;
+        q[k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    for (; k < Kp; k++) q[k] = (uint8_t)z; /* weights are 0 there */
+    *scale = sa;
+    *zp = z;
+}
+
+static inline __attribute__((always_inline)) void ukernel_i8(const int mr, int Kp, const uint8_t *a, size_t lda,
+                                                             const int8_t *b, const float *sa, const int32_t *za,
+                                                             const float *sw, const int32_t *cs, float *c,
+                                                             size_t ldc, int nc, const float *bias, nn_act act) {
+    __m256i m0 = lanes(nc), m1 = lanes(nc - 8);
+    const __m256i ones = _mm256_set1_epi16(1);
+#define IDECL(r) __m256i i##r##0 = _mm256_setzero_si256(), i##r##1 = _mm256_setzero_si256();
+    FOR_ROWS(IDECL)
+#undef IDECL
+    const uint8_t *a0 = a, *a1 = a + (mr > 1) * lda, *a2 = a + (mr > 2) * 2 * lda, *a3 = a + (mr > 3) * 3 * lda;
+    const uint8_t *a4 = a + (mr > 4) * 4 * lda, *a5 = a + (mr > 5) * 5 * lda;
+#define IROW(r)                                                                                      \
+    if (mr > r) {                                                                                    \
+        int32_t qv;                                                                                  \
+        memcpy(&qv, a##r + k, 4);                                                                    \
+        __m256i av = _mm256_set1_epi32(qv);                                                          \
+        i##r##0 = _mm256_add_epi32(i##r##0, _mm256_madd_epi16(_mm256_maddubs_epi16(av, b0), ones));  \
+        i##r##1 = _mm256_add_epi32(i##r##1, _mm256_madd_epi16(_mm256_maddubs_epi16(av, b1), ones));  \
+    }
+    for (int k = 0; k < Kp; k += 4) {
+        __m256i b0 = _mm256_load_si256((const __m256i *)(b + (size_t)k * NR));
+        __m256i b1 = _mm256_load_si256((const __m256i *)(b + (size_t)k * NR + 32));
+        FOR_ROWS(IROW)
+    }
+#undef IROW
+    __m256 s0 = _mm256_loadu_ps(sw), s1 = _mm256_loadu_ps(sw + 8);
+    __m256i cs0 = _mm256_loadu_si256((const __m256i *)cs), cs1 = _mm256_loadu_si256((const __m256i *)(cs + 8));
+    __m256 bb0 = _mm256_setzero_ps(), bb1 = _mm256_setzero_ps();
+    if (bias) {
+        bb0 = _mm256_maskload_ps(bias, m0);
+        bb1 = _mm256_maskload_ps(bias + 8, m1);
+    }
+#define IEPI(r)                                                                                      \
+    if (mr > r) {                                                                                    \
+        __m256i z = _mm256_set1_epi32(za[r]);                                                        \
+        __m256 sr = _mm256_set1_ps(sa[r]);                                                           \
+        __m256 f0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(i##r##0, _mm256_mullo_epi32(z, cs0)));       \
+        __m256 f1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(i##r##1, _mm256_mullo_epi32(z, cs1)));       \
+        f0 = act256(act, _mm256_fmadd_ps(f0, _mm256_mul_ps(sr, s0), bb0));                           \
+        f1 = act256(act, _mm256_fmadd_ps(f1, _mm256_mul_ps(sr, s1), bb1));                           \
+        if (nc == NR) {                                                                              \
+            _mm256_storeu_ps(c + r * ldc, f0);                                                       \
+            _mm256_storeu_ps(c + r * ldc + 8, f1);                                                   \
+        } else {                                                                                     \
+            _mm256_maskstore_ps(c + r * ldc, m0, f0);                                                \
+            _mm256_maskstore_ps(c + r * ldc + 8, m1, f1);                                            \
+        }                                                                                            \
+    }
+    FOR_ROWS(IEPI)
+#undef IEPI
+}
+
+#define UKI(MRV)                                                                                          \
+    static void uki_##MRV(int Kp, const uint8_t *a, size_t lda, const int8_t *b, const float *sa,          \
+                          const int32_t *za, const float *sw, const int32_t *cs, float *c, size_t ldc, int nc, \
+                          const float *bias, nn_act act) {                                                 \
+        ukernel_i8(MRV, Kp, a, lda, b, sa, za, sw, cs, c, ldc, nc, bias, act);                             \
+    }
+UKI(1) UKI(2) UKI(3) UKI(4) UKI(5) UKI(6)
+typedef void (*uki_fn)(int, const uint8_t *, size_t, const int8_t *, const float *, const int32_t *, const float *,
+                       const int32_t *, float *, size_t, int, const float *, nn_act);
+static const uki_fn uk_i8[MR + 1] = {NULL, uki_1, uki_2, uki_3, uki_4, uki_5, uki_6};
+
+/* Tiles of (rows x panels): when there are enough row chunks for every thread,
+ * a tile spans all of N so each row is quantised once; else N is cut too. */
+static void linear_int8(const float *x, int M, const nn_weight *w, const float *bias, nn_act act, float *out,
+                        int ith, int nth) {
+    const int N = w->N, K = w->K, P = (N + NR - 1) / NR, Kp = kpad4(K);
+    int rows = Q_ROWS_BYTES / Kp;
+    rows = rows >= MC ? MC : rows >= MR ? rows - rows % MR : 1;
+    uint8_t aq[Q_ROWS_BYTES + 64];
+    float sa[MC];
+    int32_t za[MC];
+    const int nmt = (M + rows - 1) / rows;
+    const int tp = nmt >= 4 * nth ? P : TILE_PANELS, nnt = (P + tp - 1) / tp;
+    const long ntiles = (long)nmt * nnt;
+    const long t0 = ntiles * ith / nth, t1 = ntiles * (ith + 1) / nth;
+    int have = -1; /* the row chunk quantised in aq */
+    for (long t = t0; t < t1; t++) {
+        int mt = (int)(t / nnt), m0 = mt * rows, m1 = WN_MIN(M, m0 + rows);
+        int p0 = (int)(t % nnt) * tp, p1 = WN_MIN(P, p0 + tp);
+        if (have != mt) {
+            for (int m = m0; m < m1; m++)
+                quant_row(x + (size_t)m * K, K, Kp, aq + (size_t)(m - m0) * Kp, &sa[m - m0], &za[m - m0]);
+            have = mt;
+        }
+        for (int p = p0; p < p1; p++) {
+            int nc = WN_MIN(NR, N - p * NR);
+            const int8_t *bp = (const int8_t *)w->packed + (size_t)p * Kp * NR;
+            const float *bi = bias ? bias + p * NR : NULL;
+            for (int m = m0; m < m1; m += MR) {
+                int mr = WN_MIN(MR, m1 - m);
+                uk_i8[mr](Kp, aq + (size_t)(m - m0) * Kp, (size_t)Kp, bp, sa + (m - m0), za + (m - m0),
+                          w->scales + p * NR, w->colsum + p * NR, out + (size_t)m * N + p * NR, (size_t)N, nc, bi,
+                          act);
+            }
+        }
+    }
+}
+
 static void linear_dispatch(const float *x, int M, const nn_weight *w, const float *bias, nn_act act, float *out,
                             int ith, int nth) {
     if (!w->packed) {
         nn_linear_ref(x, M, w, bias, act, out, ith, nth);
         return;
     }
-    linear_avx2(x, M, w, bias, act, out, ith, nth);
+    if (w->prec == NN_PREC_INT8) linear_int8(x, M, w, bias, act, out, ith, nth);
+    else linear_avx2(x, M, w, bias, act, out, ith, nth);
 }
 
 /* ---- residual + LayerNorm: two passes in float over 8 lanes (mean, then the
