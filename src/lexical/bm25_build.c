@@ -17,7 +17,10 @@
 /* ---- Lucene's SmallFloat.intToByte4 / byte4ToInt: lengths below 24 are exact,
  * larger ones keep 4 significant bits (a float with 3 mantissa bits). Lucene 8's
  * BM25Similarity stores this byte per document and scores with the decoded
- * length, so Anserini's published figures include the rounding: we do the same. */
+ * length, so Anserini's published figures include the rounding: we do the same.
+ * Checked on SciFact's train split (tests/test_bm25_scifact.c): with the one-byte
+ * lengths nDCG@10 is 0.6974, as Lucene 8.7's own run; with exact lengths 0.6971.
+ * The exact lengths stay in the index (lens[]) for wn_bm25_doc_length. */
 
 #define NORM_FREE 24 /* 255 - longToInt4(INT32_MAX) */
 
