@@ -129,6 +129,14 @@ static void test_hand(void) {
     CHECK(wn_bm25_search(ix, "zebra", 5, sc, id, &n) == WN_OK && n == 0, "unknown n %d", n);
     CHECK(wn_bm25_search(ix, "cat", 0, sc, id, &n) == WN_OK && n == 0, "k=0 n %d", n);
     CHECK(wn_bm25_search(ix, "cat", -1, sc, id, &n) == WN_ERR_ARG, "k=-1 accepted");
+    {   /* k far above N allocates nothing of size k */
+        float *big_s = malloc(sizeof(float) * 1000000);
+        int64_t *big_i = malloc(sizeof(int64_t) * 1000000);
+        CHECK(wn_bm25_search(ix, "cat", 1000000, big_s, big_i, &n) == WN_OK && n == 2, "k=1e6: n %d %s", n,
+              wn_last_error());
+        free(big_s);
+        free(big_i);
+    }
     /* duplicate ids: rejected, with the id in the message, and the index unchanged */
     CHECK(wn_bm25_add(ix, 20, "zebra") == WN_ERR_ARG, "duplicate id accepted");
     CHECK(strstr(wn_last_error(), "20") != NULL, "message: %s", wn_last_error());

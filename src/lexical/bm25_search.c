@@ -220,6 +220,7 @@ static wn_status search_one(const wn_bm25 *ix, const float *K, scratch *s, const
     bm25_analyze(query, strlen(query), ix->p.stem, ix->p.stopwords, on_query_term, &q);
     if (s->overflow) return wn_seterr(WN_ERR_NOMEM, "wn_bm25_search: out of memory analyzing the query");
     int n = (int)s->n_q;
+    if (k > ix->n_docs) k = (int)ix->n_docs; /* the heap never needs more */
     if (n == 0 || k <= 0) return WN_OK;
     size_t need = (size_t)n;
     if (wn_grow((void **)&s->cur, &s->cap_cur, need, sizeof *s->cur) ||
