@@ -373,6 +373,8 @@ typedef struct {
     const char *before[WN_REPORT_SHIFT_K], *after[WN_REPORT_SHIFT_K]; /* document ids */
     int after_from[WN_REPORT_SHIFT_K];                                /* first-stage rank of after[i] */
     int before_grade[WN_REPORT_SHIFT_K], after_grade[WN_REPORT_SHIFT_K]; /* -1: unjudged */
+    int has_values;                   /* 1: value_before/after hold the first measure */
+    double value_before, value_after; /* of this query, first stage and re-ranked */
 } wn_report_shift;
 typedef struct {
     const char *title;

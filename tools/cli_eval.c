@@ -215,9 +215,12 @@ static int write_json(const char *path, stage *sg, int ns, const wn_measure *ms,
     return 0;
 }
 
-/* --- shift examples for the report: first queries' top 10 before and after */
+/* --- shift examples for the report: top 10 before and after the deepest re-ranking,
+ * kept for the first MAX_SHIFT queries; the report shows the 2 that re-ranking helped
+ * most and the 2 it hurt most on the first measure (else the first ones). */
 #define N_SHIFT 4
 #define SHIFT_K 10
+#define MAX_SHIFT 2000
 
 int cli_eval_report(const char *path, const char *title, stage *sg, int ns, const wn_measure *ms, int nm, int64_t nq,
                     const wn_report_shift *shifts, int n_shifts);
@@ -371,10 +374,10 @@ int cmd_eval(int argc, char **argv) {
     int ns = 1 + nk, rc = 0;
     wn_hit *first = NULL, *rr = NULL;
     int *qmap = NULL;
-    wn_report_shift shifts[N_SHIFT];
+    wn_report_shift *shifts = NULL, chosen[N_SHIFT];
     char *shift_buf = NULL;
-    int n_shifts = 0;
-    memset(shifts, 0, sizeof shifts);
+    int n_shifts = 0, n_chosen = 0;
+    int64_t *qrels_idx = NULL;
     wn_status st = wn_qrels_load(qrpath, &qrels);
     if (st != WN_OK) {
         rc = cli_lib_error("eval", st);
@@ -389,7 +392,8 @@ int cmd_eval(int argc, char **argv) {
     /* the judged queries, in qrels order */
     int64_t nj = wn_qrels_num_queries(qrels), nq = 0, missing = 0;
     qmap = malloc((size_t)nj * sizeof *qmap);
-    if (!qmap) {
+    qrels_idx = malloc((size_t)nj * sizeof *qrels_idx);
+    if (!qmap || !qrels_idx) {
         rc = cli_error("eval: out of memory");
         goto done;
     }
@@ -404,6 +408,7 @@ int cmd_eval(int argc, char **argv) {
             continue;
         }
         if (max_q && nq == max_q) continue;
+        qrels_idx[nq] = i;
         qmap[nq++] = f;
     }
     if (missing) fprintf(stderr, "%s\n", missing > 1 ? " (and others: they score 0)" : " (it scores 0)");
@@ -427,8 +432,10 @@ int cmd_eval(int argc, char **argv) {
     }
     first = malloc((size_t)first_k * sizeof *first);
     rr = malloc((size_t)first_k * sizeof *rr);
-    shift_buf = calloc(N_SHIFT * 2 * SHIFT_K, 64);
-    if (!first || !rr || !shift_buf) {
+    int max_shift = nq < MAX_SHIFT ? (int)nq : MAX_SHIFT;
+    shift_buf = calloc((size_t)max_shift * 2 * SHIFT_K, 64);
+    shifts = calloc((size_t)max_shift, sizeof *shifts);
+    if (!first || !rr || !shift_buf || !shifts) {
         rc = cli_error("eval: out of memory");
         goto done;
     }
@@ -454,7 +461,7 @@ int cmd_eval(int argc, char **argv) {
                 wn_doc d;
                 if ((st = wn_store_get(store, rr[i].row, &d)) == WN_OK) st = wn_run_add(sg[j].run, qid, d.id, rr[i].score);
             }
-            if (j == ns - 1 && n_shifts < N_SHIFT && n > 0) { /* the deepest re-ranking of the first queries */
+            if (j == ns - 1 && n_shifts < max_shift && qi == n_shifts) { /* the deepest re-ranking */
                 wn_report_shift *sh = &shifts[n_shifts];
                 sh->qid = qid;
                 sh->query = qtext;
@@ -522,7 +529,41 @@ int cmd_eval(int argc, char **argv) {
     if (!rc && report) {
         char t[512];
         snprintf(t, sizeof t, "%s on %s (%lld queries)", fname, o.index, (long long)nq);
-        rc = cli_eval_report(report, t, sg, ns, ms, nm, nq, shifts, n_shifts);
+        /* the queries re-ranking helped most (2) and hurt most (2) on the first measure */
+        int used[N_SHIFT];
+        for (int pass = 0; pass < 2 && ns > 1; pass++)
+            for (int c = 0; c < N_SHIFT / 2; c++) {
+                int best = -1;
+                double bd = 0;
+                for (int i = 0; i < n_shifts; i++) {
+                    int taken = 0;
+                    for (int u = 0; u < n_chosen; u++) taken |= used[u] == i;
+                    double d = wn_eval_value(sg[ns - 1].ev, qrels_idx[i], 0) - wn_eval_value(sg[0].ev, qrels_idx[i], 0);
+                    if (pass) d = -d;
+                    if (!taken && shifts[i].n > 0 && d > bd) {
+                        bd = d;
+                        best = i;
+                    }
+                }
+                if (best >= 0) {
+                    used[n_chosen] = best;
+                    chosen[n_chosen++] = shifts[best];
+                }
+            }
+        for (int i = 0; i < n_shifts && n_chosen < N_SHIFT; i++) {
+            int taken = 0;
+            for (int u = 0; u < n_chosen; u++) taken |= used[u] == i;
+            if (!taken && shifts[i].n > 0) {
+                used[n_chosen] = i;
+                chosen[n_chosen++] = shifts[i];
+            }
+        }
+        for (int c = 0; c < n_chosen && ns > 1; c++) {
+            chosen[c].has_values = 1;
+            chosen[c].value_before = wn_eval_value(sg[0].ev, qrels_idx[used[c]], 0);
+            chosen[c].value_after = wn_eval_value(sg[ns - 1].ev, qrels_idx[used[c]], 0);
+        }
+        rc = cli_eval_report(report, t, sg, ns, ms, nm, nq, chosen, n_chosen);
     }
 done:
     for (int j = 0; j < ns; j++) {
@@ -535,6 +576,8 @@ done:
     free(rr);
     free(qmap);
     free(shift_buf);
+    free(shifts);
+    free(qrels_idx);
     wn_searcher_close(s);
     wn_qrels_free(qrels);
     free_queries(&qs);

@@ -252,6 +252,11 @@ static void shifts(out_t *o, const wn_report *r) {
         esc(o, sh->qid);
         put(o, ": ");
         esc(o, sh->query);
+        if (sh->has_values && r->n_measures > 0) {
+            put(o, " <span class=\"note\">(");
+            esc(o, r->measure_names[0]);
+            put(o, " %.3f &rarr; %.3f)</span>", sh->value_before, sh->value_after);
+        }
         put(o, "</h3>\n<svg width=\"680\" height=\"%d\" viewBox='0 0 680 %d'>\n", h, h);
         put(o, "<text x=\"110\" y=\"18\" class=\"a\" text-anchor=\"middle\">first stage</text><text x=\"560\" y=\"18\" class=\"a\" "
                "text-anchor=middle>re-ranked</text>\n");
