@@ -30,6 +30,21 @@ typedef struct {
     int ith;
 } worker_arg;
 
+/* Waiting: first pause-spin (a forward pass hands out tasks every ~100 us), then
+ * yield the CPU for a while (when the machine is oversubscribed, the thread we
+ * wait for may need this very core), then sleep on the condition variable. */
+#define SPIN_PAUSES 4000
+#define SPIN_YIELDS 400
+static void spin_once(int i) {
+    if (i < SPIN_PAUSES) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    } else {
+        sched_yield();
+    }
+}
+
 static void *worker(void *a) {
     worker_arg wa = *(worker_arg *)a;
     wn_free(a);
@@ -38,11 +53,8 @@ static void *worker(void *a) {
     for (;;) {
         /* spin a little, then sleep */
         int spins = 0;
-        while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen && spins < 20000) {
-            spins++;
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#endif
+        while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen && spins < SPIN_PAUSES + SPIN_YIELDS) {
+            spin_once(spins++);
         }
         pthread_mutex_lock(&p->mu);
         while (atomic_load(&p->gen) == seen && !p->stop) pthread_cond_wait(&p->cv_work, &p->mu);
@@ -114,11 +126,8 @@ void wn_pool_run(wn_pool *p, wn_task_fn fn, void *arg) {
     pthread_mutex_unlock(&p->mu);
     fn(arg, 0, p->n);
     int spins = 0;
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0 && spins < 200000) {
-        spins++;
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
+    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0 && spins < SPIN_PAUSES + SPIN_YIELDS) {
+        spin_once(spins++);
     }
     if (atomic_load(&p->pending) > 0) {
         pthread_mutex_lock(&p->mu);
