@@ -7,13 +7,15 @@
  * Prints one JSON line per measurement on stdout.
  *   bench_ann --base b.fvecs --queries q.fvecs --gt gt.ivecs --type hnsw --metric l2
  *             [--m 16 --efc 200 --nlist N --pq-m M --rerank R --storage fp32 --threads T
- *              --sweep 16,32,64 --label NAME] | --gt-out gt.ivecs
+ *              --sweep 16,32,64 --label NAME --save FILE] | --gt-out gt.ivecs
+ * --save FILE also times save, load (mmap, checks included) and the first query.
  */
 #include "bench_ann_common.h"
 #include "winnow.h"
 
 int main(int argc, char **argv) {
     const char *base = NULL, *queries = NULL, *gtp = NULL, *gt_out = NULL, *label = "winnow", *sweep = "64";
+    const char *save = NULL;
     int type = WN_INDEX_HNSW, metric = WN_METRIC_L2, threads = 2, rerank = 0, k = 10;
     wn_index_params p = wn_index_default_params();
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -33,6 +35,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--threads")) threads = atoi(v);
         else if (!strcmp(a, "--sweep")) sweep = v;
         else if (!strcmp(a, "--label")) label = v;
+        else if (!strcmp(a, "--save")) save = v;
         else {
             fprintf(stderr, "bench_ann: unknown option %s\n", a);
             return 2;
@@ -48,20 +51,43 @@ int main(int argc, char **argv) {
     p.n_threads = threads;
     size_t rss0 = bench_rss();
     wn_index *ix;
-    double t0 = bench_now();
+    double t0 = bench_now(), c0 = bench_process_cpu();
     if (wn_index_create((wn_index_type)type, d, (wn_metric)metric, &p, &ix) != WN_OK ||
         wn_index_add(ix, n, x, NULL) != WN_OK) {
         fprintf(stderr, "bench_ann: %s\n", wn_last_error());
         return 1;
     }
-    double tb = bench_now() - t0;
+    double tb = bench_now() - t0, cb = bench_process_cpu() - c0;
     size_t rss1 = bench_rss(), mapped, heap = wn_index_memory(ix, &mapped);
     size_t vec_bytes = (size_t)n * (size_t)d * (p.storage == WN_STORAGE_FP32 ? 4 : p.storage == WN_STORAGE_FP16 ? 2 : 1);
     printf("{\"lib\": \"%s\", \"what\": \"build\", \"type\": \"%s\", \"n\": %lld, \"dim\": %d, \"threads\": %d, "
-           "\"seconds\": %.3f, \"index_bytes\": %zu, \"vector_bytes\": %zu, \"rss_delta\": %zu}\n",
-           label, wn_index_type_name((wn_index_type)type), (long long)n, d, threads, tb, heap, vec_bytes,
+           "\"seconds\": %.3f, \"cpu_seconds\": %.3f, \"index_bytes\": %zu, \"vector_bytes\": %zu, \"rss_delta\": %zu}\n",
+           label, wn_index_type_name((wn_index_type)type), (long long)n, d, threads, tb, cb, heap, vec_bytes,
            rss1 > rss0 ? rss1 - rss0 : 0);
     fflush(stdout);
+    if (save) { /* persistence: save, then the time until a loaded index has answered one query */
+        t0 = bench_now();
+        if (wn_index_save(ix, save) != WN_OK) {
+            fprintf(stderr, "bench_ann: %s\n", wn_last_error());
+            return 1;
+        }
+        double tsave = bench_now() - t0;
+        wn_index *lx;
+        float d1[10];
+        int64_t i1[10];
+        t0 = bench_now();
+        if (wn_index_load(save, &lx) != WN_OK) {
+            fprintf(stderr, "bench_ann: %s\n", wn_last_error());
+            return 1;
+        }
+        double tload = bench_now() - t0;
+        wn_index_search(lx, 1, q, 10, NULL, d1, i1);
+        double tfirst = bench_now() - t0;
+        printf("{\"lib\": \"%s\", \"what\": \"load\", \"type\": \"%s\", \"save_seconds\": %.3f, "
+               "\"load_seconds\": %.3f, \"load_and_first_query_seconds\": %.3f}\n",
+               label, wn_index_type_name((wn_index_type)type), tsave, tload, tfirst);
+        wn_index_free(lx);
+    }
     float *dist = malloc(sizeof(float) * (size_t)nq * k);
     int64_t *ids = malloc(sizeof(int64_t) * (size_t)nq * k);
     wn_search_params sp = wn_search_default_params();
@@ -101,8 +127,9 @@ int main(int argc, char **argv) {
         sp.n_threads = 1;
         wn_index_search(ix, nq < 50 ? nq : 50, q, k, &sp, dist, ids); /* warm caches */
         t0 = bench_now();
+        c0 = bench_thread_cpu();
         for (int64_t i = 0; i < nq; i++) wn_index_search(ix, 1, q + (size_t)i * d, k, &sp, dist + i * k, ids + i * k);
-        double t1 = bench_now() - t0;
+        double t1 = bench_now() - t0, c1 = bench_thread_cpu() - c0;
         double r = bench_recall(ids, k, gt, gk, nq);
         sp.n_threads = threads;
         t0 = bench_now();
@@ -110,8 +137,9 @@ int main(int argc, char **argv) {
         double tB = bench_now() - t0;
         double rB = bench_recall(ids, k, gt, gk, nq);
         printf("{\"lib\": \"%s\", \"what\": \"search\", \"type\": \"%s\", \"param\": %d, \"k\": %d, \"recall\": %.4f, "
-               "\"qps_single\": %.1f, \"qps_batched\": %.1f, \"recall_batched\": %.4f, \"threads\": %d}\n",
-               label, wn_index_type_name((wn_index_type)type), v, k, r, (double)nq / t1, (double)nq / tB, rB,
+               "\"qps_single\": %.1f, \"qps_single_cpu\": %.1f, \"qps_batched\": %.1f, \"recall_batched\": %.4f, "
+               "\"threads\": %d}\n",
+               label, wn_index_type_name((wn_index_type)type), v, k, r, (double)nq / t1, (double)nq / c1, (double)nq / tB, rB,
                threads);
         fflush(stdout);
     }

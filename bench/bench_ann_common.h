@@ -15,6 +15,19 @@ static double bench_now(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* CPU seconds of this thread / of the whole process: on a shared machine the other
+ * load inflates wall time far more than CPU time, so ratios use both */
+static double bench_thread_cpu(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+static double bench_process_cpu(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 /* .fvecs or .ivecs (4-byte values): n x d, malloc'd; exits on error (benchmark only) */
 static void *bench_read_vecs(const char *path, int64_t *n, int *d) {
     FILE *f = fopen(path, "rb");
