@@ -47,6 +47,8 @@ static void test_analyzer(void) {
                   "a\xf0\x9f\x98\x80" "b \xc2\xa9 2020 #1 *x",
                   "i \xe2\x9d\xa4\xef\xb8\x8f ny \xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd \xf0\x9f\x87\xab\xf0\x9f\x87\xb7 "
                   "\xf0\x9f\x98\x80 b \xc2\xa9 2020 1 x");
+    /* U+202F (narrow no-break space) joins words, as ExtendNumLet (Debian's kwidgetsaddons text) */
+    check_analyze("documentation\xe2\x80\xaf" "for it", "documentation\xe2\x80\xaf" "for");
     check_analyze("", "");
     check_analyze("the of and, to!", "");
     /* options: no stemming keeps the word, no stopwords keeps "the" */

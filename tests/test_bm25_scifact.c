@@ -9,7 +9,7 @@
  *    0.9/0.4, Anserini's bag-of-words query), on the same train split, scores
  *    nDCG@10 = 0.6974 (measured with this repository's eval; the run file is not
  *    shipped). winnow's analyzer gives the same 838,128 tokens as Lucene's on this
- *    corpus, and its scores are Lucene's times (k1 + 1), so the two should agree to
+ *    corpus (checked below by a hash of Lucene's output), and its scores are Lucene's times (k1 + 1), so the two should agree to
  *    rounding of ties: we require |winnow - 0.6974| <= 0.003.
  *  - The published figure for the test split is 0.679 (Pyserini flat, Lucene 8)
  *    and 0.665 (BEIR paper); train and test are drawn from the same claims, so the
@@ -28,6 +28,11 @@
 #define DIR "../shared/data/collections/scifact/"
 #define LUCENE_TRAIN_NDCG10 0.6974
 #define K 100
+/* Lucene 8.7's EnglishAnalyzer on the corpus (bench/LuceneBM25.java analyze, one
+ * line of space-separated terms per document, title + " " + text): its 64-bit
+ * FNV-1a over all lines, and its token count. */
+#define LUCENE_TERMS_FNV 0xa8cd3f7b65e98784ull
+#define LUCENE_TERMS_COUNT 838128
 
 static char *json_str(cJSON *o, const char *key) {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -51,6 +56,7 @@ int main(void) {
     wn_lines_init(&r, f);
     char *text = NULL;
     size_t tcap = 0;
+    uint64_t fnv = 0xcbf29ce484222325ull, n_tokens = 0;
     double t0 = wn_now();
     while (wn_lines_next(&r) == 1) {
         cJSON *o = cJSON_Parse(r.buf);
@@ -65,10 +71,23 @@ int main(void) {
         snprintf(text, need, "%s %s", title, body);
         docids[n_docs] = strdup(json_str(o, "_id"));
         CHECK(wn_bm25_add(ix, (int64_t)n_docs, text) == WN_OK, "%s", wn_last_error());
+        char *terms = NULL;
+        CHECK(wn_bm25_analyze(NULL, text, &terms) == WN_OK, "%s", wn_last_error());
+        for (const char *c = terms; c && *c; c++) {
+            fnv = (fnv ^ (uint8_t)*c) * 0x100000001b3ull;
+            n_tokens += *c == ' ';
+        }
+        if (terms && *terms) n_tokens++;
+        fnv = (fnv ^ (uint8_t)'\n') * 0x100000001b3ull;
+        wn_free_buffer(terms);
         n_docs++;
         cJSON_Delete(o);
     }
     double t_index = wn_now() - t0;
+    CHECK(n_tokens == LUCENE_TERMS_COUNT, "%llu tokens, Lucene's analyzer gives %d", (unsigned long long)n_tokens,
+          LUCENE_TERMS_COUNT);
+    CHECK(fnv == LUCENE_TERMS_FNV, "the analyzed corpus differs from Lucene's (FNV %016llx, Lucene %016llx)",
+          (unsigned long long)fnv, LUCENE_TERMS_FNV);
     wn_lines_free(&r);
     fclose(f);
     wn_free(text);
@@ -123,7 +142,7 @@ int main(void) {
         fflush(stderr);
         printf("SciFact train (%zu queries, %zu docs): nDCG@10 = %.4f, Recall@100 = %.4f "
                "(Lucene 8.7 on train: %.4f; published test: 0.679 Pyserini, 0.665 BEIR); "
-               "index %.2f s, search %.3f s on 2 threads\n",
+               "index + analyzer check %.2f s, search %.3f s on 2 threads\n",
                nq, n_docs, ndcg, rec, LUCENE_TRAIN_NDCG10, t_index, t_search);
         CHECK(fabs(ndcg - LUCENE_TRAIN_NDCG10) <= 0.003, "nDCG@10 %.4f, Lucene %.4f", ndcg, LUCENE_TRAIN_NDCG10);
         CHECK(ndcg >= 0.65 && ndcg <= 0.72, "nDCG@10 %.4f outside [0.65, 0.72]", ndcg);

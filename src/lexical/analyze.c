@@ -96,6 +96,7 @@ static int classify(int32_t c) {
     case 0x37E: case 0x589: case 0x60C: case 0x60D: case 0x66C: case 0x7F8: case 0x2044: case 0xFE10:
     case 0xFE14: case 0xFE50: case 0xFE54: case 0xFF0C: case 0xFF1B: return C_MIDNUM;
     case 0x200D: return C_EXTEND;
+    case 0x202F: return C_CONNECT; /* narrow no-break space is ExtendNumLet in UAX#29 */
     default: break;
     }
     if (c >= 0xA9 && is_pictographic(c)) return C_EMOJI;
