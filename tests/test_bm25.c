@@ -153,6 +153,20 @@ static void test_hand(void) {
     if (n == 2) CHECK_NEAR(sc[0], 1.639444252, 1e-6);
     wn_bm25_free(ix);
     wn_bm25_free(NULL);
+    /* the same collection saved by the first version of the format (WNBM v1) still
+     * loads and scores the same */
+    CHECK(wn_bm25_load("tests/fixtures/bm25_v1.wnbm", &ix) == WN_OK, "%s", wn_last_error());
+    if (ix) {
+        wn_bm25_params q = wn_bm25_params_of(ix);
+        CHECK(q.stem == 0 && q.stopwords == 1 && q.k1 == 0.9f && q.b == 0.4f, "v1 params");
+        CHECK(wn_bm25_search(ix, "cat bird", 5, sc, id, &n) == WN_OK && n == 2 && id[0] == 30 && id[1] == 10,
+              "v1 search");
+        if (n == 2) {
+            CHECK_NEAR(sc[0], 1.639444252, 1e-6);
+            CHECK_NEAR(sc[1], 0.623608167, 1e-6);
+        }
+        wn_bm25_free(ix);
+    }
     /* bad parameters */
     p.b = 1.5f;
     CHECK(wn_bm25_create(&p, &ix) == WN_ERR_ARG, "b = 1.5 accepted");
