@@ -108,6 +108,9 @@ if [ -f "$BI/model.safetensors" ] && [ -f "$CE/model.safetensors" ]; then
     "$W" index --corpus "$T/corpus.jsonl" --out "$T/ixd" --bm25 --dense "$BI" --threads 1 2>"$T/err" && ok "index --bm25 --dense" || { bad "index dense"; cat "$T/err"; }
     "$W" search --index "$T/ixd" --first-stage hybrid --rerank "$CE" --k 3 --shift "cat on a mat" >"$T/out" 2>&1 \
         && grep -q "Re-ranker top-3" "$T/out" && ok "search --shift" || { bad "search --shift"; cat "$T/out"; }
+    "$W" index --corpus "$T/corpus.jsonl" --out "$T/ixc" --dense "$BI" --chunk-tokens 4 --chunk-overlap 1 --threads 1 2>"$T/err" \
+        && grep -q "8 documents, dense into .* (2[0-9] vectors)" "$T/err" && "$W" search --index "$T/ixc" --k 3 --threads 1 "cat" >"$T/out" \
+        && grep -q "^dense" "$T/out" && ok "chunked dense index and search" || { bad "chunked dense"; cat "$T/err" "$T/out"; }
     for fs in dense hybrid; do
         "$W" eval --index "$T/ixd" --queries "$T/queries.jsonl" --qrels "$T/qrels.tsv" --first-stage $fs --rerank "$CE" \
             --k-candidates 2,5 --threads 1 --run "$T/$fs.run" --json "$T/$fs.json" --report "$T/$fs.html" >/dev/null 2>"$T/err" \
