@@ -38,8 +38,31 @@ static void eval_usage(FILE *f) {
 
 typedef struct {
     char **ids, **texts;
+    long *lines; /* (n) line of each query */
+    struct qref {
+        const char *id;
+        int i;
+    } *by_id;    /* (n) sorted by id, for lookups */
     int n;
 } query_set;
+
+static int cmp_qid(const void *a, const void *b) {
+    const struct qref *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : x->i - y->i;
+}
+
+/* the index of query id, or -1 */
+static int find_query(const query_set *q, const char *id) {
+    int lo = 0, hi = q->n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2, c = strcmp(q->by_id[mid].id, id);
+        if (!c) return q->by_id[mid].i;
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
 
 static void free_queries(query_set *q) {
     for (int i = 0; i < q->n; i++) {
@@ -48,6 +71,8 @@ static void free_queries(query_set *q) {
     }
     free(q->ids);
     free(q->texts);
+    free(q->lines);
+    free(q->by_id);
 }
 
 /* BEIR queries.jsonl; malformed lines, empty texts and duplicate ids are errors. */
@@ -82,20 +107,22 @@ static int load_queries(const char *path, query_set *q) {
             const char *t = tx->valuestring;
             while (*t == ' ' || *t == '\t') t++;
             if (!*t) ok = !cli_error("eval: %s:%ld: query '%s' is empty", path, ln, ids);
-            for (int i = 0; ok && i < q->n; i++)
-                if (!strcmp(q->ids[i], ids)) ok = !cli_error("eval: %s:%ld: duplicate query id '%s'", path, ln, ids);
             if (ok) {
                 if (q->n == qcap) {
                     qcap = qcap ? qcap * 2 : 256;
                     char **a = realloc(q->ids, (size_t)qcap * sizeof *a), **b = a ? realloc(q->texts, (size_t)qcap * sizeof *b) : NULL;
+                    long *c = b ? realloc(q->lines, (size_t)qcap * sizeof *c) : NULL;
                     if (a) q->ids = a;
                     if (b) q->texts = b;
-                    if (!a || !b) ok = !cli_error("eval: out of memory");
+                    if (c) q->lines = c;
+                    if (!a || !b || !c) ok = !cli_error("eval: out of memory");
                 }
                 if (ok) {
                     q->ids[q->n] = strdup(ids);
                     q->texts[q->n] = strdup(tx->valuestring);
+                    q->lines[q->n] = ln;
                     q->n++;
+                    if (!q->ids[q->n - 1] || !q->texts[q->n - 1]) ok = !cli_error("eval: out of memory");
                 }
             }
         }
@@ -104,6 +131,20 @@ static int load_queries(const char *path, query_set *q) {
     free(line);
     cli_close_input(f);
     if (ok && !q->n) ok = !cli_error("eval: %s: no queries", path);
+    if (ok && !(q->by_id = malloc((size_t)q->n * sizeof *q->by_id))) ok = !cli_error("eval: out of memory");
+    if (ok) { /* duplicates: adjacent once sorted by id (then by position) */
+        for (int i = 0; i < q->n; i++) {
+            q->by_id[i].id = q->ids[i];
+            q->by_id[i].i = i;
+        }
+        qsort(q->by_id, (size_t)q->n, sizeof *q->by_id, cmp_qid);
+        for (int i = 1; i < q->n && ok; i++) {
+            int a = q->by_id[i - 1].i, b = q->by_id[i].i;
+            if (!strcmp(q->ids[a], q->ids[b]))
+                ok = !cli_error("eval: %s:%ld: duplicate query id '%s' (first at line %ld)", path, q->lines[b], q->ids[b],
+                                q->lines[a]);
+        }
+    }
     if (!ok) free_queries(q);
     return ok;
 }
@@ -399,9 +440,7 @@ int cmd_eval(int argc, char **argv) {
     }
     for (int64_t i = 0; i < nj; i++) {
         const char *id = wn_qrels_query(qrels, i);
-        int f = -1;
-        for (int j = 0; j < qs.n && f < 0; j++)
-            if (!strcmp(qs.ids[j], id)) f = j;
+        int f = find_query(&qs, id);
         if (f < 0) {
             if (!missing++)
                 fprintf(stderr, "winnow eval: warning: %s judges query '%s' that %s does not hold", qrpath, id, qpath);
