@@ -35,7 +35,7 @@ static int read_lines(const char *path, char **lines, int cap, char **buf) {
 int main(void) {
     wn_model_params p = wn_model_default_params();
     p.n_threads = 2;
-    p.max_batch = 4;
+    p.max_batch = 64;
     wn_model *m = NULL;
     wn_status st = wn_model_load(FIX_DIR "/tiny-bi", &p, &m);
     CHECK(st == WN_OK, "load: %s", wn_last_error());
@@ -54,6 +54,25 @@ int main(void) {
     const float *want = fixture_tensor(&f, "embedding", &ne);
     if (want && ne == (size_t)n * wn_model_dim(m)) compare("tiny-bi text embeddings", emb, want, ne, 1e-5);
     else CHECK(0, "fixture size");
+
+    /* more texts than one internal chunk (4096): same vectors, input order kept */
+    {
+        const int N = 4099;
+        const char **many = malloc(sizeof *many * N);
+        float *big = malloc(sizeof(float) * (size_t)N * 64);
+        for (int i = 0; i < N; i++) many[i] = texts[(i * 7) % 3 == 0];
+        st = wn_model_embed(m, N, many, big);
+        CHECK(st == WN_OK, "embed %d: %s", N, wn_last_error());
+        double worst = 0;
+        for (int i = 0; i < N && st == WN_OK; i++) {
+            int t = (i * 7) % 3 == 0;
+            for (int j = 0; j < 64; j++) worst = fmax(worst, fabs(big[(size_t)i * 64 + j] - emb[(size_t)t * 64 + j]));
+        }
+        fprintf(stderr, "%d texts across chunks: worst |diff| to the single call %g\n", N, worst);
+        CHECK(worst <= 1e-6, "%d texts: worst %g", N, worst);
+        free(many);
+        free(big);
+    }
 
     /* invalid UTF-8 is replaced by U+FFFD: same vector as the text with U+FFFD */
     const char *bad[2] = {"caf\xe9 ok \xff", "caf\xef\xbf\xbd ok \xef\xbf\xbd"};

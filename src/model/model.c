@@ -331,30 +331,38 @@ done:
     return st;
 }
 
-/* ---- text in: tokenise everything of this call, then run */
+/* ---- text in: tokenise a chunk of inputs, run it (sorted by length inside the
+ * chunk), repeat; memory stays bounded however many texts a call passes. */
+
+#define TEXT_CHUNK 4096
 
 static wn_status run_text(wn_model *m, int64_t n, const char *const *a, const char *const *b, float *out) {
     if (!m->tok) return wn_seterr(WN_ERR_ARG, "model: loaded without a tokenizer");
     const int cap = m->max_len;
-    int32_t *ids = wn_malloc((size_t)n * cap * sizeof *ids), *types = wn_malloc((size_t)n * cap * sizeof *types);
-    const int32_t **pi = wn_malloc((size_t)n * sizeof *pi), **pt = wn_malloc((size_t)n * sizeof *pt);
-    int *lens = wn_malloc((size_t)n * sizeof *lens);
+    const int64_t chunk = WN_MIN(n, (int64_t)TEXT_CHUNK);
+    int32_t *ids = wn_malloc((size_t)chunk * cap * sizeof *ids), *types = wn_malloc((size_t)chunk * cap * sizeof *types);
+    const int32_t **pi = wn_malloc((size_t)chunk * sizeof *pi), **pt = wn_malloc((size_t)chunk * sizeof *pt);
+    int *lens = wn_malloc((size_t)chunk * sizeof *lens);
     wn_status st = WN_OK;
     if (!ids || !types || !pi || !pt || !lens) {
-        st = wn_seterr(WN_ERR_NOMEM, "model: out of memory tokenising %lld inputs", (long long)n);
+        st = wn_seterr(WN_ERR_NOMEM, "model: out of memory tokenising %lld inputs", (long long)chunk);
         goto done;
     }
-    for (int64_t i = 0; i < n; i++) {
-        if (!a[i] || (b && !b[i])) {
-            st = wn_seterr(WN_ERR_ARG, "model: input %lld is NULL", (long long)i);
-            goto done;
+    for (int64_t s0 = 0; s0 < n; s0 += chunk) {
+        int64_t c = WN_MIN(chunk, n - s0);
+        for (int64_t i = 0; i < c; i++) {
+            const char *ta = a[s0 + i], *tb = b ? b[s0 + i] : NULL;
+            if (!ta || (b && !tb)) {
+                st = wn_seterr(WN_ERR_ARG, "model: input %lld is NULL", (long long)(s0 + i));
+                goto done;
+            }
+            int32_t *ri = ids + (size_t)i * cap, *rt = types + (size_t)i * cap;
+            if ((st = wn_tokenizer_encode(m->tok, ta, tb, cap, ri, rt, cap, &lens[i]))) goto done;
+            pi[i] = ri;
+            pt[i] = rt;
         }
-        int32_t *ri = ids + (size_t)i * cap, *rt = types + (size_t)i * cap;
-        if ((st = wn_tokenizer_encode(m->tok, a[i], b ? b[i] : NULL, cap, ri, rt, cap, &lens[i]))) goto done;
-        pi[i] = ri;
-        pt[i] = rt;
+        if ((st = model_run_ids(m, c, pi, pt, lens, out + (size_t)s0 * m->dim))) goto done;
     }
-    st = model_run_ids(m, n, pi, pt, lens, out);
 done:
     wn_free(ids);
     wn_free(types);
