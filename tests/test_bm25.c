@@ -382,6 +382,102 @@ static void test_corrupt(void) {
     unlink(path);
 }
 
+/* Recomputes every checksum of a WNBM file in place (docs/FORMAT.md), so that a
+ * mutation reaches the structural checks behind them. */
+static uint64_t rd64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+static uint32_t rd32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static uint64_t fold(uint64_t acc, uint64_t h) { return (acc ^ h) * 0x100000001b3ull + 0x9e3779b97f4a7c15ull; }
+static uint64_t hash_clipped(const uint8_t *d, size_t len, uint64_t off, uint64_t n) {
+    if (off > len) return 0;
+    if (n > len - off) n = len - off;
+    return bm25_hash((const char *)d + off, (size_t)n);
+}
+static void reseal(uint8_t *d, size_t len) {
+    uint64_t N = rd64(d + 32), names = rd64(d + 56), off[7], sums[7];
+    uint32_t V = rd32(d + 24);
+    for (int i = 0; i < 7; i++) off[i] = rd64(d + 88 + 8 * i);
+    sums[0] = hash_clipped(d, len, off[0], N * 8);
+    sums[1] = hash_clipped(d, len, off[1], N * 4);
+    sums[2] = hash_clipped(d, len, off[2], N);
+    sums[4] = hash_clipped(d, len, off[4], names);
+    sums[3] = sums[5] = sums[6] = 0;
+    for (uint32_t t = 0; t < V && off[3] + 64 * (uint64_t)(t + 1) <= len; t++) {
+        const uint8_t *r = d + off[3] + 64 * (uint64_t)t;
+        sums[3] = fold(sums[3], bm25_hash((const char *)r, 64));
+        uint64_t po = rd64(r), bo = rd64(r + 8), np = rd32(r + 16), nb = rd32(r + 52);
+        sums[5] = fold(sums[5], hash_clipped(d, len, off[5] + po, np));
+        sums[6] = fold(sums[6], hash_clipped(d, len, off[6] + bo * 16, nb * 16));
+    }
+    for (int i = 0; i < 7; i++) memcpy(d + 144 + 8 * i, &sums[i], 8);
+    uint64_t h = bm25_hash((const char *)d, 248);
+    memcpy(d + 248, &h, 8);
+}
+
+static void fault_doc(int d, char *buf);
+
+/* Mutations behind valid checksums: the reader's structural checks must refuse
+ * what would make search read outside the file; what loads must search safely. */
+static void test_resealed(void) {
+    wn_bm25_params p = wn_bm25_default_params();
+    wn_bm25 *ix;
+    CHECK(wn_bm25_create(&p, &ix) == WN_OK, "%s", wn_last_error());
+    char buf[4096];
+    for (int d = 0; d < 300; d++) {
+        fault_doc(d, buf);
+        wn_bm25_add(ix, d, buf);
+    }
+    const char *path = "build/tests/test_bm25_reseal.wnbm";
+    CHECK(wn_bm25_save(ix, path) == WN_OK, "%s", wn_last_error());
+    wn_bm25_free(ix);
+    char *data = NULL;
+    size_t len = 0;
+    if (wn_read_file(path, &data, &len) != WN_OK) {
+        CHECK(0, "%s", wn_last_error());
+        return;
+    }
+    uint8_t *d = (uint8_t *)data;
+    /* unchanged but resealed: still loads (the checker agrees with the writer) */
+    reseal(d, len);
+    write_bytes(path, data, len);
+    CHECK(wn_bm25_load(path, &ix) == WN_OK, "resealed original: %s", wn_last_error());
+    wn_bm25_free(ix);
+    int loaded = 0, refused = 0;
+    uint64_t start = rd64(d + 88 + 8 * 1); /* lens onwards: lengths, norms, terms, postings, blocks */
+    for (uint64_t o = start; o < len; o += 7) {
+        uint8_t save = d[o];
+        d[o] ^= (uint8_t)(1u << (o % 8));
+        reseal(d, len);
+        write_bytes(path, data, len);
+        wn_status st = wn_bm25_load(path, &ix);
+        CHECK(st == WN_OK || st == WN_ERR_FORMAT, "byte %llu: status %d", (unsigned long long)o, st);
+        if (st == WN_OK) {
+            loaded++;
+            float sc[10];
+            int64_t id[10];
+            int n;
+            const char *qs[3] = {"t1 t3 t5 t7", "t2 t140 t9", "t0"};
+            for (int q = 0; q < 3; q++) CHECK(wn_bm25_search(ix, qs[q], 10, sc, id, &n) == WN_OK, "%s", wn_last_error());
+            wn_bm25_add(ix, 100000, "t1 t2 t3");
+            wn_bm25_free(ix);
+        } else {
+            refused++;
+        }
+        d[o] = save;
+    }
+    printf("resealed mutations: %d refused, %d loaded (padding, names, ids, tf values)\n", refused, loaded);
+    CHECK(refused > loaded, "only %d of %d structural mutations refused", refused, refused + loaded);
+    wn_free(data);
+    unlink(path);
+}
+
 /* Allocation failures (SQLite's fault simulation): the N-th allocation fails, for
  * every N until a run completes; each call must fail with WN_ERR_NOMEM, leave the
  * index as it was (a failed add adds nothing), and leak nothing (ASan). */
@@ -462,5 +558,6 @@ int main(void) {
     test_random();
     test_corrupt();
     test_faults();
+    test_resealed();
     return check_done();
 }

@@ -91,8 +91,9 @@ static void pad_to(writer *w, uint64_t off) {
     while (!w->st && w->pos < off) put(w, zeros, (size_t)WN_MIN(off - w->pos, (uint64_t)64));
 }
 
-/* A checksum over scattered pieces: the same as bm25_hash over their concatenation
- * would be too slow to get right; instead hash each piece and fold. */
+/* The terms, post and blocks sections are written piece by piece (each term's
+ * lists live in their own buffers): their checksums hash each term's piece and
+ * fold the hashes in term order, starting from 0 (docs/FORMAT.md). */
 static uint64_t fold(uint64_t acc, uint64_t h) { return (acc ^ h) * 0x100000001b3ull + 0x9e3779b97f4a7c15ull; }
 
 wn_status wn_bm25_save(const wn_bm25 *ix, const char *path) {
