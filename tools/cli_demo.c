@@ -82,7 +82,6 @@ typedef struct {
     int have_test;
 } demo;
 
-
 /* ---- the two stages */
 
 static double now_s(void) {
