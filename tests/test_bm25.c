@@ -13,6 +13,16 @@
 #include "winnow.h"
 #include "lexical/lexical.h"
 
+/* A scratch file in $BUILD/tests (run_tests.sh exports BUILD; default build). */
+static const char *scratch_path(char *buf, size_t cap, const char *name) {
+    const char *b = getenv("BUILD");
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/tests", b && *b ? b : "build");
+    wn_mkdirs(dir, 0755);
+    snprintf(buf, cap, "%s/%s", dir, name);
+    return buf;
+}
+
 static char *analyze(int stem, int stop, const char *text) {
     wn_bm25_params p = wn_bm25_default_params();
     p.stem = stem;
@@ -231,12 +241,13 @@ static void test_random(void) {
         for (int w = 0; w < RV; w++) df[w] += tf[d][w] > 0;
     }
     float avgdl = (float)(sum / RD);
-    const char *path = "build/tests/test_bm25.wnbm";
+    char pbuf[512], hbuf[512];
+    const char *path = scratch_path(pbuf, sizeof pbuf, "test_bm25.wnbm");
     CHECK(wn_bm25_save(ix, path) == WN_OK, "save: %s", wn_last_error());
     wn_bm25 *ld = NULL;
     CHECK(wn_bm25_load(path, &ld) == WN_OK, "load: %s", wn_last_error());
     /* the second half added to a loaded first half (copy on write) */
-    const char *hpath = "build/tests/test_bm25_half.wnbm";
+    const char *hpath = scratch_path(hbuf, sizeof hbuf, "test_bm25_half.wnbm");
     wn_bm25 *hl = NULL;
     CHECK(wn_bm25_save(half, hpath) == WN_OK, "save: %s", wn_last_error());
     CHECK(wn_bm25_load(hpath, &hl) == WN_OK, "load: %s", wn_last_error());
@@ -341,7 +352,9 @@ static int write_bytes(const char *path, const char *data, size_t n) {
 
 /* Corrupt and truncated files are refused with a format error, never a crash. */
 static void test_corrupt(void) {
-    const char *path = "build/tests/test_bm25.wnbm", *bad = "build/tests/test_bm25_bad.wnbm";
+    char pbuf[512], bbuf[512];
+    const char *path = scratch_path(pbuf, sizeof pbuf, "test_bm25.wnbm"),
+               *bad = scratch_path(bbuf, sizeof bbuf, "test_bm25_bad.wnbm");
     char *data = NULL;
     size_t len = 0;
     if (wn_read_file(path, (void *)&data, &len) != WN_OK) {
@@ -376,7 +389,8 @@ static void test_corrupt(void) {
     write_bytes(bad, data, len);
     CHECK(wn_bm25_load(bad, &ix) == WN_ERR_FORMAT && strstr(wn_last_error(), "version 9"), "version: %s",
           wn_last_error());
-    CHECK(wn_bm25_load("build/tests/no_such_file.wnbm", &ix) == WN_ERR_NOTFOUND, "missing file");
+    char nbuf[512];
+    CHECK(wn_bm25_load(scratch_path(nbuf, sizeof nbuf, "no_such_file.wnbm"), &ix) == WN_ERR_NOTFOUND, "missing file");
     wn_free(data);
     unlink(bad);
     unlink(path);
@@ -434,7 +448,8 @@ static void test_resealed(void) {
         fault_doc(d, buf);
         wn_bm25_add(ix, d, buf);
     }
-    const char *path = "build/tests/test_bm25_reseal.wnbm";
+    char pbuf[512];
+    const char *path = scratch_path(pbuf, sizeof pbuf, "test_bm25_reseal.wnbm");
     CHECK(wn_bm25_save(ix, path) == WN_OK, "%s", wn_last_error());
     wn_bm25_free(ix);
     char *data = NULL;
@@ -503,7 +518,8 @@ static void fault_doc(int d, char *buf) {
 
 static void test_faults(void) {
     wn_allocator a = {f_malloc, f_realloc, f_free, NULL};
-    const char *path = "build/tests/test_bm25_fault.wnbm";
+    char pbuf[512];
+    const char *path = scratch_path(pbuf, sizeof pbuf, "test_bm25_fault.wnbm");
     enum { ND = 200 };
     char buf[4096];
     int done = 0, failures = 0;

@@ -34,6 +34,16 @@
 #define LUCENE_TERMS_FNV 0xa8cd3f7b65e98784ull
 #define LUCENE_TERMS_COUNT 838128
 
+/* A scratch file in $BUILD/tests (run_tests.sh exports BUILD; default build). */
+static const char *scratch_path(char *buf, size_t cap, const char *name) {
+    const char *b = getenv("BUILD");
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/tests", b && *b ? b : "build");
+    wn_mkdirs(dir, 0755);
+    snprintf(buf, cap, "%s/%s", dir, name);
+    return buf;
+}
+
 static char *json_str(cJSON *o, const char *key) {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsString(v) ? v->valuestring : "";
@@ -148,7 +158,8 @@ int main(void) {
         CHECK(ndcg >= 0.65 && ndcg <= 0.72, "nDCG@10 %.4f outside [0.65, 0.72]", ndcg);
     }
     /* save -> load gives the same first query */
-    const char *path = "build/tests/scifact.wnbm";
+    char pbuf[512];
+    const char *path = scratch_path(pbuf, sizeof pbuf, "scifact.wnbm");
     wn_bm25 *ld = NULL;
     CHECK(wn_bm25_save(ix, path) == WN_OK && wn_bm25_load(path, &ld) == WN_OK, "%s", wn_last_error());
     if (ld && nq) {
