@@ -258,6 +258,29 @@ static void dense(const char *dir) {
         }
         CHECK(r[4].row == h[4].row && r[5].row == h[5].row && r[4].score < r[3].score, "tail kept in order below the head");
         wn_searcher_close(s);
+        /* interpolation 1: only the first stage's (min-max) score counts, so its order stays;
+         * 0.5: (minmax(logit) + minmax(first)) / 2, computed here */
+        for (int ip = 0; ip < 2; ip++) {
+            pp.interpolate = ip ? 0.5f : 1.0f;
+            CHECK(wn_searcher_open(ix, &pp, &s) == WN_OK, "open: %s", wn_last_error());
+            if (!s) continue;
+            CHECK(wn_searcher_rerank(s, q, h, n, 4, r, &secs) == WN_OK, "rerank interpolated");
+            float lo = logit[0], hi = logit[0], flo = h[0].score, fhi = h[0].score;
+            for (int i = 1; i < 4; i++) {
+                lo = fminf(lo, logit[i]);
+                hi = fmaxf(hi, logit[i]);
+                flo = fminf(flo, h[i].score);
+                fhi = fmaxf(fhi, h[i].score);
+            }
+            for (int i = 0; i < 4; i++) {
+                int j = r[i].first_rank - 1;
+                if (!ip) CHECK(j == i, "interpolate 1: position %d comes from rank %d", i, j);
+                else if (j >= 0 && j < 4)
+                    CHECK_NEAR(r[i].score, 0.5 * (logit[j] - lo) / (hi - lo) + 0.5 * (h[j].score - flo) / (fhi - flo), 1e-5);
+            }
+            wn_searcher_close(s);
+        }
+        pp.interpolate = 0;
         /* hybrid: RRF of BM25 and dense */
         pp.first_stage = WN_FIRST_HYBRID;
         pp.rerank_model = NULL;
