@@ -40,6 +40,8 @@ struct wn_qrels {
     size_t lists_cap;
 };
 
+/* "qid\tdocid", the key of a judgment, into *buf (grown as needed); *len its length. */
+wn_status qrels_pair_key(char **buf, size_t *cap, const char *qid, const char *docid, size_t *len);
 /* Sorts a list the trec_eval way: score descending, then document id descending. */
 void run_sort_list(const wn_run *r, run_list *l);
 /* WN_ERR_FORMAT naming the document when a sorted list holds one twice. */

@@ -32,8 +32,7 @@ void wn_qrels_free(wn_qrels *q) {
     wn_free(q);
 }
 
-/* "qid\tdocid" in buf (grown as needed). */
-static wn_status pair_key(char **buf, size_t *cap, const char *qid, const char *docid, size_t *len) {
+wn_status qrels_pair_key(char **buf, size_t *cap, const char *qid, const char *docid, size_t *len) {
     size_t lq = strlen(qid), ld = strlen(docid);
     if (wn_grow((void **)buf, cap, lq + ld + 2, 1) != WN_OK) return WN_ERR_NOMEM;
     memcpy(*buf, qid, lq);
@@ -46,7 +45,7 @@ static wn_status pair_key(char **buf, size_t *cap, const char *qid, const char *
 static wn_status qrels_add(wn_qrels *q, const char *qid, const char *docid, int grade, char **kb, size_t *kcap) {
     if (!*qid || !*docid) return wn_seterr(WN_ERR_ARG, "qrels: empty query or document id");
     size_t klen;
-    if (pair_key(kb, kcap, qid, docid, &klen) != WN_OK) return wn_seterr(WN_ERR_NOMEM, "qrels: out of memory");
+    if (qrels_pair_key(kb, kcap, qid, docid, &klen) != WN_OK) return wn_seterr(WN_ERR_NOMEM, "qrels: out of memory");
     int64_t qi, pi;
     int added;
     /* room first, so that a failure leaves the qrels consistent */
@@ -374,13 +373,9 @@ wn_status wn_run_save(const wn_run *r, const char *path, const char *tag, int ma
 
 int wn_qrels_grade(const wn_qrels *q, const char *qid, const char *docid) {
     if (!q || !qid || !docid) return -1;
-    size_t lq = strlen(qid), ld = strlen(docid);
-    char stackbuf[256], *kb = lq + ld + 2 <= sizeof stackbuf ? stackbuf : wn_malloc(lq + ld + 2);
-    if (!kb) return -1;
-    memcpy(kb, qid, lq);
-    kb[lq] = '\t';
-    memcpy(kb + lq + 1, docid, ld + 1);
-    int64_t p = wn_strmap_find(&q->pairs, kb, lq + 1 + ld);
-    if (kb != stackbuf) wn_free(kb);
+    char *kb = NULL;
+    size_t kcap = 0, klen;
+    int64_t p = qrels_pair_key(&kb, &kcap, qid, docid, &klen) == WN_OK ? wn_strmap_find(&q->pairs, kb, klen) : -1;
+    wn_free(kb);
     return p >= 0 ? q->grades[p] : -1;
 }

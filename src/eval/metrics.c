@@ -157,13 +157,7 @@ wn_status wn_evaluate(const wn_qrels *q, const wn_run *r, int n, const wn_measur
             if (wn_grow((void **)&grades, &gcap, n_ret + 1, sizeof *grades) != WN_OK) goto nomem;
             for (size_t i = 0; i < n_ret; i++) {
                 size_t klen;
-                const char *doc = wn_strmap_str(&r->docs, rl->e[i].doc);
-                size_t lq = strlen(qid), ld = strlen(doc);
-                if (wn_grow((void **)&kb, &kcap, lq + ld + 2, 1) != WN_OK) goto nomem;
-                memcpy(kb, qid, lq);
-                kb[lq] = '\t';
-                memcpy(kb + lq + 1, doc, ld + 1);
-                klen = lq + 1 + ld;
+                if (qrels_pair_key(&kb, &kcap, qid, wn_strmap_str(&r->docs, rl->e[i].doc), &klen) != WN_OK) goto nomem;
                 int64_t p = wn_strmap_find(&q->pairs, kb, klen);
                 grades[i] = p >= 0 ? q->grades[p] : -1;
             }

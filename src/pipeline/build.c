@@ -138,20 +138,24 @@ done:
     return st;
 }
 
+wn_status pipeline_join(char **buf, size_t *cap, const char *title, const char *text, size_t *len) {
+    size_t tl = strlen(title), xl = strlen(text), n = 0;
+    if (wn_grow((void **)buf, cap, tl + xl + 2, 1) != WN_OK) return wn_seterr(WN_ERR_NOMEM, "out of memory joining a document");
+    if (tl) {
+        memcpy(*buf, title, tl);
+        n = tl;
+        if (xl) (*buf)[n++] = ' ';
+    }
+    memcpy(*buf + n, text, xl + 1);
+    *len = n + xl;
+    return WN_OK;
+}
+
 static wn_status add_doc(builder *b, const wn_doc *d, int64_t row) {
-    size_t tl = strlen(d->title), xl = strlen(d->text);
     wn_status st = WN_OK;
     if (b->bm25 || (b->model && b->p->chunk_tokens <= 0)) {
-        if (wn_grow((void **)&b->buf, &b->buf_cap, tl + xl + 2, 1) != WN_OK)
-            return wn_seterr(WN_ERR_NOMEM, "index: out of memory");
-        size_t len = 0;
-        if (tl) {
-            memcpy(b->buf, d->title, tl);
-            len = tl;
-            if (xl) b->buf[len++] = ' ';
-        }
-        memcpy(b->buf + len, d->text, xl + 1);
-        len += xl;
+        size_t len;
+        if ((st = pipeline_join(&b->buf, &b->buf_cap, d->title, d->text, &len)) != WN_OK) return st;
         if (b->bm25 && (st = wn_bm25_add(b->bm25, row, b->buf)) != WN_OK) return st;
         if (b->model && b->p->chunk_tokens <= 0) return add_vector_text(b, b->buf, len, row);
     }

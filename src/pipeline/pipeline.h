@@ -11,4 +11,8 @@
 /* Removes an index directory's known files and the directory (best effort). */
 void pipeline_remove_dir(const char *dir);
 
+/* The text a document is indexed and re-ranked as: title + " " + text (either alone
+ * when the other is empty), into *buf (grown as needed; *buf may be NULL with *cap 0). */
+wn_status pipeline_join(char **buf, size_t *cap, const char *title, const char *text, size_t *len);
+
 #endif

@@ -285,16 +285,8 @@ wn_status wn_searcher_rerank(wn_searcher *s, const char *query, const wn_hit *ca
     for (int i = 0; i < m && st == WN_OK; i++) {
         wn_doc d;
         if ((st = wn_store_get(s->store, cand[i].row, &d)) != WN_OK) break;
-        size_t tl = strlen(d.title), xl = strlen(d.text);
-        texts[i] = wn_malloc(tl + xl + 2);
-        if (!texts[i]) {
-            st = wn_seterr(WN_ERR_NOMEM, "search: out of memory");
-            break;
-        }
-        memcpy(texts[i], d.title, tl);
-        size_t o = tl;
-        if (tl && xl) texts[i][o++] = ' ';
-        memcpy(texts[i] + o, d.text, xl + 1);
+        size_t cap = 0, len;
+        if ((st = pipeline_join(&texts[i], &cap, d.title, d.text, &len)) != WN_OK) break;
         s->qs[i] = query;
         s->ds[i] = texts[i];
     }
