@@ -287,9 +287,32 @@ static void test_failures(void) {
     CHECK(!exists_in(p, "config.json") || same_file(p, "acme/drop", "config.json"), "partial config.json");
 }
 
+/* Temp files of a download killed half way: those of a dead process go, a live one's stay. */
+static void test_stale_temps(void) {
+    char mdir[512], dead[700], live[700], dir[512];
+    snprintf(mdir, sizeof mdir, "%s/acme--redir/main", cache);
+    WN_ASSERT(wn_mkdirs(mdir, 0755) == WN_OK);
+    pid_t child = fork();
+    WN_ASSERT(child >= 0);
+    if (child == 0) _exit(0);
+    waitpid(child, NULL, 0); /* a pid that is certainly no process now */
+    snprintf(dead, sizeof dead, "%s/model.safetensors.tmp.%ld.0", mdir, (long)child);
+    snprintf(live, sizeof live, "%s/vocab.txt.tmp.%ld.0", mdir, (long)getppid());
+    FILE *f = fopen(dead, "w");
+    WN_ASSERT(f && fputs("half", f) >= 0 && fclose(f) == 0);
+    f = fopen(live, "w");
+    WN_ASSERT(f && fputs("busy", f) >= 0 && fclose(f) == 0);
+    wn_hub_params p = params();
+    CHECK(wn_hub_resolve("acme/redir", &p, dir, sizeof dir) == WN_OK, "acme/redir: %s", wn_last_error());
+    CHECK(access(dead, F_OK) != 0, "a dead process's temp file stayed");
+    CHECK(access(live, F_OK) == 0, "a live process's temp file was removed");
+    unlink(live);
+}
+
 static void test_redirect_and_token(void) {
     wn_hub_params p = params();
     char dir[512];
+    test_stale_temps(); /* downloads acme/redir */
     CHECK(wn_hub_resolve("acme/redir", &p, dir, sizeof dir) == WN_OK, "acme/redir: %s", wn_last_error());
     CHECK(same_file(dir, "acme/redir", "model.safetensors"), "redirected model.safetensors differs");
     CHECK(log_has("GET /cdn/acme/redir/model.safetensors"), "the redirect was not followed");

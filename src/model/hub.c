@@ -18,7 +18,8 @@
  * $HF_HOME/hub, else ~/.cache/huggingface/hub): a model that Python's
  * sentence-transformers already fetched is used from there as it is, read-only.
  *
- * What it does not do: resume a broken download (it starts the file again), check
+ * What it does not do: resume a broken download (it starts the file again, and
+ * removes the temp files of downloads whose process is gone), check
  * for newer commits of a branch (delete the revision's directory to refresh), read
  * pytorch_model.bin (winnow reads safetensors only), or guess at legacy ids without
  * an owner ("bert-base-uncased").
@@ -30,11 +31,15 @@
  * curl_global_init(CURL_GLOBAL_DEFAULT) first, as libcurl's documentation says.
  */
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "util/util.h"
 
@@ -526,10 +531,36 @@ done:
     return st;
 }
 
+/* Removes the temp files ("<file>.tmp.<pid>.<n>", wn_atomic_open's names) that a
+ * process killed in mid-download left in dir: those whose process is gone. A live
+ * process's temp file is its download in progress, and stays. */
+static void remove_stale_temps(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        long pid;
+        unsigned n;
+        char end;
+        if (!t || sscanf(t, ".tmp.%ld.%u%c", &pid, &n, &end) != 2 || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char *path = wn_path_join(dir, e->d_name);
+        if (path) unlink(path);
+        wn_free(path);
+    }
+    closedir(d);
+}
+
 /* Fetches what is missing, then writes the manifest. */
 static wn_status download(hub *h) {
     wn_status st = wn_mkdirs(h->dir, 0755);
     if (st) return st;
+    remove_stale_temps(h->dir);
+    char *pooling = wn_path_join(h->dir, "1_Pooling");
+    if (!pooling) return wn_seterr(WN_ERR_NOMEM, "hub: out of memory");
+    remove_stale_temps(pooling);
+    wn_free(pooling);
     if ((st = hub_open(h))) return st;
     for (int i = 0; i < N_HUB_FILES; i++) {
         if (h->got[i] == 1) continue;
