@@ -67,7 +67,7 @@ static double tick_step(double range, int want) {
 }
 
 static void table(out_t *o, const wn_report *r) {
-    put(o, "<h2>Metrics per stage</h2>\n<table><tr><th>stage</th>");
+    put(o, "<h2>Metrics per stage</h2>\n<div style=\"overflow-x:auto\"><table><tr><th>stage</th>");
     for (int j = 0; j < r->n_measures; j++) {
         put(o, "<th>");
         esc(o, r->measure_names[j]);
@@ -98,7 +98,7 @@ static void table(out_t *o, const wn_report *r) {
         wn_free(c);
         put(o, "</tr>\n");
     }
-    put(o, "</table>\n<p class=\"note\">Means over %lld judged queries (trec_eval conventions). Latency: this stage alone, "
+    put(o, "</table></div>\n<p class=\"note\">Means over %lld judged queries (trec_eval conventions). Latency: this stage alone, "
            "per query, in milliseconds; a re-ranking stage excludes its first stage.</p>\n",
         r->n_stages ? (long long)r->stages[0].n_queries : 0LL);
 }
@@ -229,8 +229,10 @@ static void latency_chart(out_t *o, const wn_report *r) {
         for (int64_t i = 0; i < n; i += step)
             put(o, "%.1f,%.1f ", xmap(c[i], xmin, xmax, xlog), ymap((double)(i + 1) / (double)n, 0, 1));
         put(o, "%.1f,%.1f'/>\n", xmap(c[n - 1], xmin, xmax, xlog), ymap(1, 0, 1));
-        put(o, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"4\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" class=\"t\">", X1 - 150, Y1 - 14 - 16 * (r->n_stages - 1 - s), COLOR(s),
-            X1 - 130, Y1 - 9 - 16 * (r->n_stages - 1 - s));
+        /* the legend above the plot, one entry per stage, 8 a row */
+        int lx = X0 + (s % 8) * 84, ly = 8 + (s / 8) * 14;
+        put(o, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"4\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" class=\"t\">", lx, ly, COLOR(s),
+            lx + 18, ly + 5);
         esc(o, st->name);
         put(o, "</text>\n");
         wn_free(c);
