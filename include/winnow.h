@@ -291,6 +291,11 @@ wn_status wn_bm25_analyze(const wn_bm25_params *p, const char *text, char **out)
 wn_status wn_bm25_doc_length(const wn_bm25 *ix, int64_t id, int *len);
 /* The parameters the index was built with (those stored in the file after a load). */
 wn_bm25_params wn_bm25_params_of(const wn_bm25 *ix);
+/* Why document id scores what it does for query: its length, then one line per
+ * known query term (count, df, idf, tf, score), then "total S" (S equals the
+ * search score). *out allocated by winnow (wn_free_buffer); WN_ERR_NOTFOUND if id
+ * is absent. Linear in N: for people, not loops. */
+wn_status wn_bm25_explain(const wn_bm25 *ix, const char *query, int64_t id, char **out);
 
 /* ---------------------------------------------------------------- evaluation */
 /* (section owned by src/eval) */

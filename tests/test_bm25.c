@@ -154,6 +154,15 @@ static void test_hand(void) {
     CHECK(strstr(wn_last_error(), "20") != NULL, "message: %s", wn_last_error());
     CHECK(wn_bm25_size(ix) == 3, "size after duplicate %lld", (long long)wn_bm25_size(ix));
     CHECK(wn_bm25_search(ix, "zebra", 5, sc, id, &n) == WN_OK && n == 0, "zebra indexed by a rejected add");
+    char *ex = NULL;
+    CHECK(wn_bm25_explain(ix, "cat bird zebra", 30, &ex) == WN_OK, "%s", wn_last_error());
+    if (ex) {
+        const char *tot = strstr(ex, "total ");
+        CHECK(tot && fabs(atof(tot + 6) - 1.639444252) < 1e-6, "explain:\n%s", ex);
+        CHECK(strstr(ex, "bird: count 1, df 1") && strstr(ex, "tf 2"), "explain:\n%s", ex);
+        wn_free_buffer(ex);
+    }
+    CHECK(wn_bm25_explain(ix, "cat", 99, &ex) == WN_ERR_NOTFOUND, "explain of a missing id");
     int len = -1;
     CHECK(wn_bm25_doc_length(ix, 30, &len) == WN_OK && len == 5, "doc length %d", len);
     CHECK(wn_bm25_doc_length(ix, 31, &len) == WN_ERR_NOTFOUND, "doc length of a missing id");
@@ -177,6 +186,20 @@ static void test_hand(void) {
         }
         wn_bm25_free(ix);
     }
+    /* an empty index searches, saves and loads */
+    CHECK(wn_bm25_create(NULL, &ix) == WN_OK, "%s", wn_last_error());
+    char ebuf[512];
+    const char *epath = scratch_path(ebuf, sizeof ebuf, "test_bm25_empty.wnbm");
+    CHECK(wn_bm25_search(ix, "cat", 5, sc, id, &n) == WN_OK && n == 0, "empty index n %d", n);
+    CHECK(wn_bm25_save(ix, epath) == WN_OK, "%s", wn_last_error());
+    wn_bm25_free(ix);
+    ix = NULL;
+    CHECK(wn_bm25_load(epath, &ix) == WN_OK && wn_bm25_size(ix) == 0, "%s", wn_last_error());
+    CHECK(ix && wn_bm25_search(ix, "cat", 5, sc, id, &n) == WN_OK && n == 0, "loaded empty index n %d", n);
+    CHECK(ix && wn_bm25_add(ix, 1, "cat") == WN_OK && wn_bm25_search(ix, "cat", 5, sc, id, &n) == WN_OK && n == 1,
+          "add to a loaded empty index: %s", wn_last_error());
+    wn_bm25_free(ix);
+    unlink(epath);
     /* bad parameters */
     p.b = 1.5f;
     CHECK(wn_bm25_create(&p, &ix) == WN_ERR_ARG, "b = 1.5 accepted");
@@ -297,6 +320,14 @@ static void test_random(void) {
             int n = -1;
             CHECK(wn_bm25_search(ixs[v], queries[q], K, sc, id, &n) == WN_OK, "%s", wn_last_error());
             CHECK(n == nref, "query %d variant %d: %d hits, brute force %d", q, v, n, nref);
+            if (v == 0 && n > 0 && q % 10 == 0) { /* explain agrees with search */
+                char *ex = NULL;
+                CHECK(wn_bm25_explain(ixs[v], queries[q], id[n - 1], &ex) == WN_OK, "%s", wn_last_error());
+                const char *tot = ex ? strstr(ex, "total ") : NULL;
+                CHECK(tot && (float)atof(tot + 6) == sc[n - 1], "explain total %s vs %.9g", tot ? tot : "-",
+                      (double)sc[n - 1]);
+                wn_free_buffer(ex);
+            }
             for (int r = 0; r < n && r < nref; r++) {
                 /* ids must agree unless the brute force has a near tie there */
                 int tie = (r > 0 && fabsf(all[r].s - all[r - 1].s) < 1e-5f) ||

@@ -334,7 +334,7 @@ static int64_t add_term(wn_bm25 *ix, const char *s, size_t n) {
         return -1;
     }
     if ((size_t)(ix->n_terms + 1) * 2 > ix->term_cap && resize_terms_table(ix, ix->term_cap * 2)) return -1;
-    if (!ix->cap_names && ix->n_names) { /* mapped names: copy */
+    if (!ix->cap_names && ix->names) { /* mapped names (maybe none): copy */
         size_t cap = ix->n_names * 2 + 1024;
         char *nn = wn_malloc(cap);
         if (!nn) goto nomem;
@@ -347,7 +347,7 @@ static int64_t add_term(wn_bm25 *ix, const char *s, size_t n) {
         return -1;
     }
     if (wn_grow((void **)&ix->names, &ix->cap_names, ix->n_names + n, 1)) goto nomem;
-    if (!ix->cap_terms && ix->n_terms) {
+    if (!ix->cap_terms && ix->terms) {
         size_t cap = (size_t)ix->n_terms * 2 + 64;
         bm25_term *nt = wn_malloc(cap * sizeof *nt);
         if (!nt) goto nomem;

@@ -26,6 +26,7 @@
  */
 #include <stdatomic.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -395,4 +396,71 @@ wn_status wn_bm25_search_batch(const wn_bm25 *ix, int64_t nq, const char *const 
     if (atomic_load(&b->failed)) st = wn_seterr(b->st, "%s", b->msg);
     wn_free(b);
     return st;
+}
+
+/* ---- explain */
+
+static int appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) return -1;
+        if (*buf && *len + (size_t)n < *cap) {
+            *len += (size_t)n;
+            return 0;
+        }
+        if (wn_grow((void **)buf, cap, *len + (size_t)n + 1, 1)) return -1;
+    }
+}
+
+wn_status wn_bm25_explain(const wn_bm25 *ix, const char *query, int64_t id, char **out) {
+    if (out) *out = NULL;
+    if (!ix || !query || !out) return wn_seterr(WN_ERR_ARG, "wn_bm25_explain: a NULL argument");
+    int64_t doc = -1;
+    for (int64_t d = 0; d < ix->n_docs && doc < 0; d++) /* linear: explain is for people, not loops */
+        if (ix->ext_ids[d] == id) doc = d;
+    if (doc < 0) return wn_seterr(WN_ERR_NOTFOUND, "wn_bm25_explain: no document with id %lld", (long long)id);
+    float K[256];
+    norm_table(ix, K);
+    scratch s = {0};
+    qctx q = {ix, &s};
+    bm25_analyze(query, strlen(query), ix->p.stem, ix->p.stopwords, on_query_term, &q);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int bad = s.overflow;
+    uint8_t norm = ix->norms[doc];
+    double N = (double)ix->n_nonempty, total = 0.0;
+    float avgdl = ix->n_nonempty ? (float)((double)ix->sum_len / N) : 1.0f;
+    bad |= appendf(&buf, &len, &cap, "doc %lld: length %u (as Lucene's norm: %u), avgdl %.9g, N %lld, k1 %.9g, b %.9g\n",
+                   (long long)id, ix->lens[doc], bm25_norm_to_len(norm), (double)avgdl, (long long)ix->n_nonempty,
+                   (double)ix->p.k1, (double)ix->p.b);
+    uint32_t docs[BM25_BLOCK], tfs[BM25_BLOCK];
+    for (size_t i = 0; i < s.n_q && !bad; i++) {
+        const bm25_term *t = &ix->terms[s.qterms[i]];
+        uint32_t tf = 0;
+        for (uint32_t bi = 0; bi < bm25_n_blocks(t); bi++) {
+            uint32_t last = bi < t->n_blocks ? t->blocks[bi].last_doc : t->last_doc;
+            if (last < (uint32_t)doc) continue;
+            int n = bm25_decode_block(t, bi, docs, tfs);
+            for (int j = 0; j < n; j++)
+                if (docs[j] == (uint32_t)doc) tf = tfs[j];
+            break;
+        }
+        float idf = (float)log(1.0 + (N - t->df + 0.5) / (t->df + 0.5));
+        float w = (float)s.qcounts[i] * idf * (ix->p.k1 + 1.0f);
+        float c = tf ? term_score(w, tf, K[norm]) : 0.0f;
+        total += c;
+        bad |= appendf(&buf, &len, &cap, "  %.*s: count %u, df %u, idf %.9g, tf %u, score %.9g\n", (int)t->name_len,
+                       ix->names + t->name_off, s.qcounts[i], t->df, (double)idf, tf, (double)c);
+    }
+    bad |= appendf(&buf, &len, &cap, "total %.9g\n", (double)(float)total);
+    scratch_free(&s);
+    if (bad) {
+        wn_free(buf);
+        return wn_seterr(WN_ERR_NOMEM, "wn_bm25_explain: out of memory");
+    }
+    *out = buf;
+    return WN_OK;
 }
