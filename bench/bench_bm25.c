@@ -119,8 +119,23 @@ int main(int argc, char **argv) {
         fclose(f);
     }
     remove(path);
-    printf("winnow-extra batch2_s=%.4f save_s=%.4f load_s=%.4f file_mb=%.1f\n", t_batch, t_save, t_load,
-           (double)bytes / 1e6);
+    /* lengths, in analyzed terms */
+    double doc_terms = 0, query_terms = 0;
+    for (size_t i = 0; i < docs.n; i++) {
+        int len = 0;
+        wn_bm25_doc_length(ix, atoll(docs.id[i]), &len);
+        doc_terms += len;
+    }
+    for (size_t q = 0; q < qs.n; q++) {
+        char *terms = NULL;
+        if (wn_bm25_analyze(NULL, qs.text[q], &terms) == WN_OK && *terms) {
+            query_terms += 1;
+            for (const char *c = terms; *c; c++) query_terms += *c == ' ';
+        }
+        wn_free_buffer(terms);
+    }
+    printf("winnow-extra batch2_s=%.4f save_s=%.4f load_s=%.4f file_mb=%.1f avg_doc_terms=%.1f avg_query_terms=%.2f\n",
+           t_batch, t_save, t_load, (double)bytes / 1e6, doc_terms / (double)docs.n, query_terms / (double)qs.n);
     if (argc > 4) {
         FILE *o = fopen(argv[4], "w");
         for (size_t q = 0; o && q < qs.n; q++)
