@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "winnow.h"
@@ -34,13 +35,14 @@
 #define LUCENE_TERMS_FNV 0xa8cd3f7b65e98784ull
 #define LUCENE_TERMS_COUNT 838128
 
-/* A scratch file in $BUILD/tests (run_tests.sh exports BUILD; default build). */
+/* A scratch file in $BUILD/tests (run_tests.sh exports BUILD; default build), named
+ * by the process id. */
 static const char *scratch_path(char *buf, size_t cap, const char *name) {
     const char *b = getenv("BUILD");
     char dir[256];
     snprintf(dir, sizeof dir, "%s/tests", b && *b ? b : "build");
     wn_mkdirs(dir, 0755);
-    snprintf(buf, cap, "%s/%s", dir, name);
+    snprintf(buf, cap, "%s/%ld_%s", dir, (long)getpid(), name); /* parallel runs share the tree */
     return buf;
 }
 
