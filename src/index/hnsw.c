@@ -208,6 +208,7 @@ static int search_layer(const wn_index *ix, const dist_kernels *kr, hctx *c, con
         if ((!f || sfilter_ok(f, eps[e].i)) && hheap_push(&c->res, -eps[e].d, eps[e].i)) return -1;
     }
     const char *vbase = ix->vs.data.p;
+    const float *norms = vstore_norms(&ix->vs);
     size_t row = ix->vs.row;
     while (c->cand.n) {
         hn cn = hheap_pop(&c->cand);
@@ -224,6 +225,7 @@ static int search_layer(const wn_index *ix, const dist_kernels *kr, hctx *c, con
                 __builtin_prefetch(tag + nb[j + 1]);
                 __builtin_prefetch(vbase + (size_t)nb[j + 1] * row);
                 __builtin_prefetch(vbase + (size_t)nb[j + 1] * row + 64);
+                __builtin_prefetch(norms + nb[j + 1]); /* L2 = qn - 2 q.x + |x|^2 */
             }
             int32_t e = nb[j];
             if (tag[e] == cur) continue;
