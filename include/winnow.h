@@ -294,7 +294,7 @@ wn_bm25_params wn_bm25_params_of(const wn_bm25 *ix);
 /* Why document id scores what it does for query: its length, then one line per
  * known query term (count, df, idf, tf, score), then "total S" (S equals the
  * search score). *out allocated by winnow (wn_free_buffer); WN_ERR_NOTFOUND if id
- * is absent. Linear in N: for people, not loops. */
+ * is absent. */
 wn_status wn_bm25_explain(const wn_bm25 *ix, const char *query, int64_t id, char **out);
 
 /* ---------------------------------------------------------------- evaluation */

@@ -342,6 +342,22 @@ static void test_random(void) {
         }
     }
     free(all);
+    {   /* a long query: every word ten times scores ten times the single query */
+        char *lq = malloc(RV * 10 * 8), *sq = malloc(RV * 8);
+        size_t o = 0, o1 = 0;
+        for (int r = 0; r < 10; r++)
+            for (int w = 0; w < RV; w++) o += (size_t)sprintf(lq + o, "w%d ", (w * 7 + r) % RV);
+        for (int w = 0; w < RV; w++) o1 += (size_t)sprintf(sq + o1, "w%d ", w);
+        float s10[K], s1[K];
+        int64_t i10[K], i1x[K];
+        int n10 = 0, n1x = 0;
+        CHECK(wn_bm25_search(ix, lq, K, s10, i10, &n10) == WN_OK && wn_bm25_search(ix, sq, K, s1, i1x, &n1x) == WN_OK,
+              "%s", wn_last_error());
+        CHECK(n10 == K && n1x == K, "long query: %d and %d hits", n10, n1x);
+        for (int r = 0; r < n10 && r < n1x; r++) CHECK(fabsf(s10[r] - 10 * s1[r]) <= 1e-4f * s10[r], "rank %d", r);
+        free(lq);
+        free(sq);
+    }
     /* batch on 1 and 2 threads equals the single searches */
     float *s1 = malloc(sizeof(float) * NQ * K), *s2 = malloc(sizeof(float) * NQ * K);
     int64_t *i1 = malloc(sizeof(int64_t) * NQ * K), *i2 = malloc(sizeof(int64_t) * NQ * K);

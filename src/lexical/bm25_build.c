@@ -86,7 +86,7 @@ int64_t bm25_find_term(const wn_bm25 *ix, const char *s, size_t n) {
     }
 }
 
-static int64_t find_id(const wn_bm25 *ix, int64_t id) {
+int64_t bm25_find_doc(const wn_bm25 *ix, int64_t id) {
     if (!ix->id_cap) return -1;
     size_t mask = ix->id_cap - 1;
     for (size_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
@@ -143,7 +143,7 @@ wn_status bm25_rehash(wn_bm25 *ix) {
     if (!st) {
         /* duplicates in a file would make find_id ambiguous: refuse them */
         for (int64_t d = 0; d < ix->n_docs; d++)
-            if (find_id(ix, ix->ext_ids[d]) != d)
+            if (bm25_find_doc(ix, ix->ext_ids[d]) != d)
                 return wn_seterr(WN_ERR_FORMAT, "bm25: document id %lld appears twice in the index",
                                  (long long)ix->ext_ids[d]);
     }
@@ -446,7 +446,7 @@ static wn_status reserve_docs(wn_bm25 *ix) {
 
 wn_status wn_bm25_add(wn_bm25 *ix, int64_t id, const char *text) {
     if (!ix || !text) return wn_seterr(WN_ERR_ARG, "wn_bm25_add: %s is NULL", ix ? "text" : "the index");
-    int64_t prev = find_id(ix, id);
+    int64_t prev = bm25_find_doc(ix, id);
     if (prev >= 0)
         return wn_seterr(WN_ERR_ARG, "wn_bm25_add: document id %lld is already in the index (document #%lld of %lld)",
                          (long long)id, (long long)prev + 1, (long long)ix->n_docs);
@@ -483,7 +483,7 @@ wn_status wn_bm25_add(wn_bm25 *ix, int64_t id, const char *text) {
 
 wn_status wn_bm25_doc_length(const wn_bm25 *ix, int64_t id, int *len) {
     *len = 0;
-    int64_t d = ix ? find_id(ix, id) : -1;
+    int64_t d = ix ? bm25_find_doc(ix, id) : -1;
     if (d < 0) return wn_seterr(WN_ERR_NOTFOUND, "wn_bm25_doc_length: no document with id %lld", (long long)id);
     *len = (int)ix->lens[d];
     return WN_OK;

@@ -82,11 +82,10 @@ static int on_query_term(void *ud, const char *term, int len) {
     scratch *s = q->s;
     int64_t t = bm25_find_term(q->ix, term, (size_t)len);
     if (t < 0 || q->ix->terms[t].df == 0) return 0; /* unknown terms score nothing */
-    for (size_t i = 0; i < s->n_q; i++)
-        if (s->qterms[i] == (uint32_t)t) {
-            s->qcounts[i]++;
-            return 0;
-        }
+    if (s->n_q && s->qterms[s->n_q - 1] == (uint32_t)t) { /* "the the": cheap case of a repeat */
+        s->qcounts[s->n_q - 1]++;
+        return 0;
+    }
     if (s->n_q + 1 > s->cap_q) {
         size_t c1 = s->cap_q, c2 = s->cap_q;
         if (wn_grow((void **)&s->qterms, &c1, s->n_q + 1, sizeof *s->qterms) ||
@@ -100,6 +99,40 @@ static int on_query_term(void *ud, const char *term, int len) {
     s->qcounts[s->n_q] = 1;
     s->n_q++;
     return 0;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Analyzes query into s->qterms / s->qcounts: unique known terms with their count
+ * (sorted by term id: O(q log q) however long the query). */
+static wn_status query_terms(const wn_bm25 *ix, scratch *s, const char *query) {
+    s->n_q = 0;
+    s->overflow = 0;
+    qctx q = {ix, s};
+    bm25_analyze(query, strlen(query), ix->p.stem, ix->p.stopwords, on_query_term, &q);
+    if (s->overflow) return wn_seterr(WN_ERR_NOMEM, "bm25: out of memory analyzing the query");
+    if (s->n_q < 2) return WN_OK;
+    /* pack (term, count) into 64 bits to sort both together */
+    uint64_t *pk = wn_malloc(s->n_q * sizeof *pk);
+    if (!pk) return wn_seterr(WN_ERR_NOMEM, "bm25: out of memory analyzing the query");
+    for (size_t i = 0; i < s->n_q; i++) pk[i] = (uint64_t)s->qterms[i] << 32 | s->qcounts[i];
+    qsort(pk, s->n_q, sizeof *pk, cmp_u64);
+    size_t m = 0;
+    for (size_t i = 0; i < s->n_q; i++) {
+        uint32_t t = (uint32_t)(pk[i] >> 32), c = (uint32_t)pk[i];
+        if (m && s->qterms[m - 1] == t) {
+            s->qcounts[m - 1] += c;
+        } else {
+            s->qterms[m] = t;
+            s->qcounts[m++] = c;
+        }
+    }
+    s->n_q = m;
+    wn_free(pk);
+    return WN_OK;
 }
 
 static inline float term_score(float w, uint32_t tf, float K) {
@@ -215,11 +248,8 @@ static void norm_table(const wn_bm25 *ix, float *K) {
 static wn_status search_one(const wn_bm25 *ix, const float *K, scratch *s, const char *query, int k, float *scores,
                             int64_t *ids, int *n_out) {
     *n_out = 0;
-    s->n_q = 0;
-    s->overflow = 0;
-    qctx q = {ix, s};
-    bm25_analyze(query, strlen(query), ix->p.stem, ix->p.stopwords, on_query_term, &q);
-    if (s->overflow) return wn_seterr(WN_ERR_NOMEM, "wn_bm25_search: out of memory analyzing the query");
+    wn_status st = query_terms(ix, s, query);
+    if (st) return st;
     int n = (int)s->n_q;
     if (k > ix->n_docs) k = (int)ix->n_docs; /* the heap never needs more */
     if (n == 0 || k <= 0) return WN_OK;
@@ -418,18 +448,19 @@ static int appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
 wn_status wn_bm25_explain(const wn_bm25 *ix, const char *query, int64_t id, char **out) {
     if (out) *out = NULL;
     if (!ix || !query || !out) return wn_seterr(WN_ERR_ARG, "wn_bm25_explain: a NULL argument");
-    int64_t doc = -1;
-    for (int64_t d = 0; d < ix->n_docs && doc < 0; d++) /* linear: explain is for people, not loops */
-        if (ix->ext_ids[d] == id) doc = d;
+    int64_t doc = bm25_find_doc(ix, id);
     if (doc < 0) return wn_seterr(WN_ERR_NOTFOUND, "wn_bm25_explain: no document with id %lld", (long long)id);
     float K[256];
     norm_table(ix, K);
     scratch s = {0};
-    qctx q = {ix, &s};
-    bm25_analyze(query, strlen(query), ix->p.stem, ix->p.stopwords, on_query_term, &q);
+    wn_status st = query_terms(ix, &s, query);
+    if (st) {
+        scratch_free(&s);
+        return st;
+    }
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    int bad = s.overflow;
+    int bad = 0;
     uint8_t norm = ix->norms[doc];
     double N = (double)ix->n_nonempty, total = 0.0;
     float avgdl = ix->n_nonempty ? (float)((double)ix->sum_len / N) : 1.0f;

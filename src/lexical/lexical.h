@@ -106,6 +106,8 @@ wn_status bm25_alloc(const wn_bm25_params *p, wn_bm25 **out);
 uint64_t bm25_hash(const char *s, size_t n);
 /* Term id of the UTF-8 string s (n bytes), or -1. */
 int64_t bm25_find_term(const wn_bm25 *ix, const char *s, size_t n);
+/* Internal id of the document with external id, or -1. */
+int64_t bm25_find_doc(const wn_bm25 *ix, int64_t id);
 /* Rebuilds the term and id hash tables from terms[] and ext_ids[] (after load). */
 wn_status bm25_rehash(wn_bm25 *ix);
 
