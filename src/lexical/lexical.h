@@ -8,7 +8,7 @@
  * bm25_search.c top k by MaxScore over block-max postings, batch search on a pool
  * bm25_io.c     save / load of the "WNBM" file (docs/FORMAT.md)
  *
- * Names: N documents, V terms, B_ postings per block (128). Documents have an
+ * Names: N documents, V terms, BM25_BLOCK (128) postings per block. Documents have an
  * internal id (uint32, order of addition) and an external int64 id.
  */
 #ifndef WN_LEXICAL_H

@@ -5,8 +5,9 @@
  * PorterStemmer (and so Anserini) keeps: step 2 maps "bli" -> "ble" (the paper:
  * "abli" -> "able") and adds "logi" -> "log"; and words of one or two
  * characters are not stemmed. Why not Debian's libstemmer "porter": it is
- * the paper's algorithm without those departures ("is"/"us" lose their "s",
- * "biology"-type words differ), and it allocates outside winnow's allocator.
+ * the paper's algorithm without those departures (checked: it stems "us" to "u",
+ * "possibly" to "possibli" and "archaeology" to "archaeologi", where Lucene gives
+ * "us", "possibl" and "archaeolog"), and it allocates outside winnow's allocator.
  *
  * Works on code points; anything but a, e, i, o, u (and y after a consonant)
  * is a consonant, as in Lucene (which works on UTF-16 units).
