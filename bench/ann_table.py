@@ -9,12 +9,13 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 for ds in sorted({r["data"] for r in rows}):
     R = [r for r in rows if r["data"] == ds]
     print(f"\n### {ds}\n")
-    print("| build | type | n x dim | threads | wall s | CPU s | index MB | vectors MB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| build | type | n x dim | threads | wall s | CPU s | index MB | vectors MB | RSS growth MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in R:
         if r["what"] == "build":
             print(f"| {r['lib']} | {r['type']} | {r['n']} x {r['dim']} | {r['threads']} | {r['seconds']:.1f} | "
-                  f"{r.get('cpu_seconds', 0):.1f} | {r['index_bytes'] / 1e6:.1f} | {r.get('vector_bytes', 0) / 1e6:.1f} |")
+                  f"{r.get('cpu_seconds', 0):.1f} | {r['index_bytes'] / 1e6:.1f} | {r.get('vector_bytes', 0) / 1e6:.1f} | "
+                  f"{r.get('rss_delta', 0) / 1e6:.1f} |")
     print("\n| search | type | ef / nprobe | recall@10 | QPS 1 thread, 1 query/call (wall) | same, per CPU s | QPS batched (all threads) |")
     print("|---|---|---|---|---|---|---|")
     for r in R:
@@ -30,7 +31,7 @@ for ds in sorted({r["data"] for r in rows}):
     wb, hb = get("winnow", "hnsw"), get("hnswlib", "hnsw")
     if wb and hb:
         print(f"\n- HNSW build time winnow/hnswlib = {wb[0]['seconds'] / hb[0]['seconds']:.2f} (target <= 0.8); "
-              f"memory {wb[0]['index_bytes'] / hb[0]['index_bytes']:.2f} (target <= 1)")
+              f"memory {wb[0]['index_bytes'] / hb[0]['index_bytes']:.2f}, RSS growth {wb[0]['rss_delta'] / hb[0]['rss_delta']:.2f} (target <= 1)")
     def best_qps(lib, typ, rmin):
         s = [r for r in get(lib, typ, "search") if r["recall"] >= rmin]
         return max((r.get("qps_single", 0) for r in s), default=0)

@@ -47,9 +47,12 @@ int main(int argc, char **argv) {
     for (auto &t : th) t.join();
     double tb = bench_now() - t0, cb = bench_process_cpu() - c0;
     size_t rss1 = bench_rss();
-    // hnswlib's own memory: level-0 block (vectors + links + labels) and upper links
+    // hnswlib's own memory: level-0 block (vectors + links + labels), upper links, and
+    // per element the upper-links pointer, level, lock and label-map entry (the map's
+    // node and bucket estimated at 32 + 8 bytes, libstdc++'s layout)
     size_t bytes = h->max_elements_ * h->size_data_per_element_;
     for (int64_t i = 0; i < n; i++) bytes += h->element_levels_[i] * h->size_links_per_element_;
+    bytes += h->max_elements_ * (sizeof(void *) + sizeof(int) + sizeof(std::mutex)) + h->label_lookup_.size() * 40;
     printf("{\"lib\": \"hnswlib\", \"what\": \"build\", \"type\": \"hnsw\", \"n\": %lld, \"dim\": %d, \"threads\": %d, "
            "\"seconds\": %.3f, \"cpu_seconds\": %.3f, \"index_bytes\": %zu, \"rss_delta\": %zu}\n",
            (long long)n, d, threads, tb, cb, bytes, rss1 > rss0 ? rss1 - rss0 : 0);

@@ -179,7 +179,7 @@ static wn_status add_normalised(wn_index *ix, int64_t n, const float *x, const i
     memset((char *)ix->del.p + ix->del.len, 0, (size_t)n);
     ix->del.len += (size_t)n;
     for (int64_t i = 0; i < n; i++)
-        if ((st = idmap_put(&ix->map, ids[i], first + i)) != WN_OK) return st;
+        if (ids[i] != first + i && (st = idmap_put(&ix->map, ids[i], first + i)) != WN_OK) return st;
     ix->n += n;
     ix->n_live += n;
     for (int64_t i = 0; i < n; i++)
@@ -211,7 +211,7 @@ wn_status wn_index_add(wn_index *ix, int64_t n, const float *x, const int64_t *i
                                (long long)i);
                 goto done;
             }
-            if (idmap_get(&ix->map, ids[i]) >= 0 || idmap_get(&seen, ids[i]) >= 0) {
+            if (ix_slot_of(ix, ids[i]) >= 0 || idmap_get(&seen, ids[i]) >= 0) {
                 st = wn_seterr(WN_ERR_ARG, "index: add: id %lld (vector %lld) is already in the index", (long long)ids[i],
                                (long long)i);
                 goto done;
@@ -298,7 +298,7 @@ static void remove_slot(wn_index *ix, int64_t slot) {
 static wn_status make_del_owned(wn_index *ix) { return ibuf_reserve(&ix->del, ix->del.len); }
 
 wn_status wn_index_remove(wn_index *ix, int64_t id) {
-    int64_t slot = idmap_get(&ix->map, id);
+    int64_t slot = ix_slot_of(ix, id);
     if (slot < 0) return wn_seterr(WN_ERR_NOTFOUND, "index: remove: id %lld is not in the index", (long long)id);
     wn_status st = make_del_owned(ix);
     if (st != WN_OK) return st;
@@ -309,7 +309,7 @@ wn_status wn_index_remove(wn_index *ix, int64_t id) {
 }
 
 wn_status wn_index_replace(wn_index *ix, int64_t id, const float *x) {
-    int64_t slot = idmap_get(&ix->map, id);
+    int64_t slot = ix_slot_of(ix, id);
     if (slot < 0) return wn_seterr(WN_ERR_NOTFOUND, "index: replace: id %lld is not in the index", (long long)id);
     wn_status st = check_finite("replace", 1, ix->dim, x);
     if (st != WN_OK) return st;
@@ -320,7 +320,7 @@ wn_status wn_index_replace(wn_index *ix, int64_t id, const float *x) {
     if (st != WN_OK) { /* restore the old vector */
         ((uint8_t *)ix->del.p)[slot] = 0;
         ix->n_live++;
-        idmap_put(&ix->map, id, slot);
+        if (slot != id && idmap_put(&ix->map, id, slot) != WN_OK) st = WN_ERR_NOMEM;
     }
     return st;
 }

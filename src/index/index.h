@@ -150,6 +150,13 @@ struct wn_index {
 
 static inline const int64_t *ix_ids(const wn_index *ix) { return (const int64_t *)ix->ids.p; }
 static inline int ix_deleted(const wn_index *ix, int64_t slot) { return ((const uint8_t *)ix->del.p)[slot]; }
+/* The live slot of external id (-1: none). A slot whose id equals its number (ids
+ * given by the index, the common case) needs no map entry: the map holds only the
+ * others, which saves 16+ bytes per vector. */
+static inline int64_t ix_slot_of(const wn_index *ix, int64_t id) {
+    if (id >= 0 && id < ix->n && ix_ids(ix)[id] == id && !ix_deleted(ix, id)) return id;
+    return idmap_get(&ix->map, id);
+}
 
 /* ---- search context of one thread: filter + top-k heap */
 typedef struct {

@@ -303,12 +303,13 @@ wn_status wn_index_load(const char *path, wn_index **out) {
             goto fail;
         }
         if (d) continue;
-        if (idmap_get(&ix->map, id) >= 0) {
+        live++;
+        if (id == i) continue; /* found without the map */
+        if (idmap_get(&ix->map, id) >= 0 || (id < n && ix_ids(ix)[id] == id && !((const uint8_t *)ix->del.p)[id])) {
             st = wn_seterr(WN_ERR_FORMAT, "%s: id %lld is stored twice", path, (long long)id);
             goto fail;
         }
         if ((st = idmap_put(&ix->map, id, i)) != WN_OK) goto fail;
-        live++;
     }
     if (live != n_live) {
         st = wn_seterr(WN_ERR_FORMAT, "%s: %lld live slots, the header says %lld", path, (long long)live,
