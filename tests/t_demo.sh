@@ -35,7 +35,7 @@ while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 export HF_ENDPOINT="http://127.0.0.1:$(cat "$T/port")"
 
 # 1. the default models, downloaded from the (local) hub
-"$W" demo --threads 2 >"$T/out" 2>"$T/err" || fail "demo from the hub: exit $? ($(cat "$T/err"))"
+"$W" demo --threads 2 --docs 60 --queries 4 --out "$T/o1" >"$T/out" 2>"$T/err" || fail "demo from the hub: exit $? ($(cat "$T/err"))"
 python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo from the hub: output (above)"
 for m in sentence-transformers--all-MiniLM-L6-v2 cross-encoder--ms-marco-MiniLM-L-6-v2; do
     [ -f "$T/cache/$m/main/.winnow-complete" ] || fail "$m is not complete in the cache"
@@ -44,10 +44,10 @@ grep -q "GET /sentence-transformers/all-MiniLM-L6-v2/resolve/main/model.safetens
     fail "the bi-encoder was not fetched from the hub"
 
 # 2. local directories, no hub
-"$W" demo --bi-encoder "$FX/tiny-bi" --cross-encoder "$FX/tiny-ce" >"$T/out" 2>"$T/err" ||
+"$W" demo --bi-encoder "$FX/tiny-bi" --cross-encoder "$FX/tiny-ce" --no-collection --out "$T/o2" >"$T/out" 2>"$T/err" ||
     fail "demo with directories: exit $? ($(cat "$T/err"))"
 python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo with directories: output (above)"
-"$W" demo --bi-encoder "$FX/tiny-bi" --cross-encoder "$FX/tiny-ce" --section rank-shift >"$T/out" 2>&1 ||
+"$W" demo --bi-encoder "$FX/tiny-bi" --cross-encoder "$FX/tiny-ce" --section rank-shift --out "$T/o2" >"$T/out" 2>&1 ||
     fail "--section rank-shift: exit $?"
 grep -q "^Rank shift" "$T/out" && ! grep -q "^Stage 1" "$T/out" || fail "--section rank-shift printed other sections"
 
@@ -60,7 +60,7 @@ expect_err "is a cross-encoder, not a bi-encoder" "wrong role"
 
 # 4. the hub gone: the cache still serves; an empty cache fails fast, saying what to do
 kill "$PID"; wait "$PID" 2>/dev/null; PID=
-"$W" demo >"$T/out" 2>"$T/err" || fail "demo from the cache, hub gone: exit $? ($(cat "$T/err"))"
+"$W" demo --no-collection --out "$T/o4" >"$T/out" 2>"$T/err" || fail "demo from the cache, hub gone: exit $? ($(cat "$T/err"))"
 python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo from the cache: output (above)"
 start=$(date +%s)
 WINNOW_CACHE="$T/empty" "$W" demo >"$T/out" 2>"$T/err"; rc=$?
@@ -83,7 +83,7 @@ expect_err "offline mode is on" "offline"
 #    ms-marco-MiniLM-L-6-v2/), the notebook's own printed numbers
 SEED=../shared/seed/expected.json
 if [ -n "$WINNOW_MODELS" ] && [ -d "$WINNOW_MODELS/all-MiniLM-L6-v2" ] && [ -f "$SEED" ]; then
-    "$W" demo --bi-encoder "$WINNOW_MODELS/all-MiniLM-L6-v2" --cross-encoder "$WINNOW_MODELS/ms-marco-MiniLM-L-6-v2" \
+    "$W" demo --bi-encoder "$WINNOW_MODELS/all-MiniLM-L6-v2" --cross-encoder "$WINNOW_MODELS/ms-marco-MiniLM-L-6-v2" --out "$T/o5" \
         >"$T/out" 2>"$T/err" || fail "demo with the real weights: exit $? ($(cat "$T/err"))"
     python3 tests/tools/check_demo.py "$T/out" "$SEED" || fail "demo with the real weights: output (above)"
 else

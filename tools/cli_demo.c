@@ -6,13 +6,19 @@
  *   2. cross-encoder re-ranking of those 5, with logits;
  *   3. evaluation over the 5 queries: P@3 and MRR of both stages, k_candidates = 5,
  *      and the average latency of each stage per query;
- *   4. the rank shift of "Why use a re-ranker with dense retrieval?", before and after.
+ *   4. the rank shift of "Why use a re-ranker with dense retrieval?", before and after;
+ *
+ * then the notebook's exercises on a real collection (tools/demo_collection.c: 100+
+ * documents, the k sweep, HNSW/IVF against brute force, BM25 and hybrid) and a
+ * self-contained HTML report (tools/demo_report.c) whose path ends the output.
  *
  * Each section is one function taking the loaded demo; a new section is a function
  * and a row in `sections` (run in order; `--section NAME` runs one). The corpus and
- * queries are the notebook's own, embedded here: the demo reads nothing but the two
+ * queries are the notebook's own, embedded here: this part reads nothing but the two
  * models, which come from the hub cache (downloaded once) or from --bi-encoder /
- * --cross-encoder directories. It uses include/winnow.h only.
+ * --cross-encoder directories. The collection is --collection DIR, by default
+ * ../shared/data/collections/cisi when it exists (else those sections say they are
+ * skipped and how to enable them). It uses include/winnow.h only.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -21,11 +27,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "demo.h"
 
 #define DEMO_BI_ENCODER "sentence-transformers/all-MiniLM-L6-v2"
 #define DEMO_CROSS_ENCODER "cross-encoder/ms-marco-MiniLM-L-6-v2"
 #define DEMO_MAX_K 64
+#define DEMO_COLLECTION "../shared/data/collections/cisi"
+#define DEMO_OUT "winnow-demo"
+#define DEMO_DOCS 200
+#define DEMO_QUERIES 10
+#define DEMO_K_CAND 20
 
 /* The notebook's corpus and queries (with the id of each query's one relevant document). */
 typedef struct {
@@ -80,6 +91,7 @@ typedef struct {
     int bold;            /* stdout is a terminal */
     demo_run test;       /* the notebook's test query, shared by the first two sections */
     int have_test;
+    demo_ctx x;          /* what the collection sections and the report share */
 } demo;
 
 /* ---- the two stages */
@@ -168,11 +180,13 @@ static wn_status run_query(demo *d, const char *query, demo_run *r) {
 
 /* ---- printing */
 
-static void heading(const demo *d, const char *fmt, const char *arg) {
-    fputs(d->bold ? "\n\033[1m" : "\n", stdout);
+void demo_heading(const demo_ctx *x, const char *fmt, const char *arg) {
+    fputs(x->bold ? "\n\033[1m" : "\n", stdout);
     printf(fmt, arg);
-    fputs(d->bold ? "\033[0m\n" : "\n", stdout);
+    fputs(x->bold ? "\033[0m\n" : "\n", stdout);
 }
+
+static void heading(const demo *d, const char *fmt, const char *arg) { demo_heading(&d->x, fmt, arg); }
 
 /* text, cut to the terminal's width after col columns already printed (ASCII or
  * UTF-8: the cut never splits a character), then a newline. */
@@ -277,6 +291,17 @@ static int section_evaluate(demo *d) {
            rr_bi / n, ms_bi / n, d->n_docs);
     printf("  + re-ranker    %6.3f  %6.3f   %8.2f ms  (score %d pairs; both stages %.2f ms)\n", p_re / n, rr_re / n,
            ms_re / n, d->k, (ms_bi + ms_re) / n);
+    demo_ctx *x = &d->x;
+    x->seed_done = 1;
+    x->seed_k = d->k;
+    x->seed_docs = d->n_docs;
+    x->seed_queries = d->n_queries;
+    x->seed_p_bi = p_bi / n;
+    x->seed_p_re = p_re / n;
+    x->seed_mrr_bi = rr_bi / n;
+    x->seed_mrr_re = rr_re / n;
+    x->seed_ms_bi = ms_bi / n;
+    x->seed_ms_re = ms_re / n;
     if (d->queries == seed_queries && d->k == 5)
         printf("  (the notebook, with the published weights: P@3 1.000 -> 1.000, MRR 0.900 -> 1.000)\n");
     return 0;
@@ -307,6 +332,13 @@ static int section_rank_shift(demo *d) {
     return 0;
 }
 
+/* The exercises on a collection (tools/demo_collection.c) and the report. */
+static int section_collection(demo *d) { return demo_collection(&d->x); }
+static int section_k_sweep(demo *d) { return demo_k_sweep(&d->x); }
+static int section_ann(demo *d) { return demo_ann_vs_flat(&d->x); }
+static int section_bm25_hybrid(demo *d) { return demo_bm25_hybrid(&d->x); }
+static int section_report(demo *d) { return demo_report(&d->x); }
+
 static const struct {
     const char *name;
     int (*fn)(demo *d);
@@ -315,6 +347,11 @@ static const struct {
     {"rerank", section_rerank},
     {"evaluate", section_evaluate},
     {"rank-shift", section_rank_shift},
+    {"collection", section_collection},
+    {"k-sweep", section_k_sweep},
+    {"ann", section_ann},
+    {"bm25-hybrid", section_bm25_hybrid},
+    {"report", section_report},
 };
 enum { N_SECTIONS = sizeof sections / sizeof sections[0] };
 
@@ -323,15 +360,27 @@ enum { N_SECTIONS = sizeof sections / sizeof sections[0] };
 static void demo_usage(FILE *f) {
     fprintf(f,
             "usage: winnow demo [--bi-encoder M] [--cross-encoder M] [--k N] [--threads N]\n"
-            "                   [--offline] [--section NAME]\n"
+            "                   [--collection DIR | --no-collection] [--docs N] [--queries N]\n"
+            "                   [--k-candidates N] [--out DIR] [--offline] [--section NAME]\n"
             "The seed notebook end to end on its 8 documents and 5 queries: bi-encoder top-5,\n"
-            "cross-encoder re-ranking, P@3 / MRR / latency of both stages, and a rank shift.\n"
+            "cross-encoder re-ranking, P@3 / MRR / latency of both stages, and a rank shift;\n"
+            "then its exercises on a real collection: dense and re-ranked P@3 / MRR@10 /\n"
+            "nDCG@10 with per-stage latency, the k sweep (5, 10, 20, 50), HNSW and IVF against\n"
+            "brute force, BM25 and hybrid first stages; and an HTML report.\n"
             "  --bi-encoder M     hub id or directory (default " DEMO_BI_ENCODER ")\n"
             "  --cross-encoder M  hub id or directory (default " DEMO_CROSS_ENCODER ")\n"
             "  --k N              candidates re-ranked per query (k_candidates, default 5)\n"
             "  --threads N        threads per model (default: all CPUs)\n"
+            "  --collection DIR   BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv\n"
+            "                     (default " DEMO_COLLECTION " when it exists)\n"
+            "  --no-collection    the seed notebook only\n"
+            "  --docs N           use the collection's first N documents (default %d)\n"
+            "  --queries N        at most N queries with a relevant document among them (default %d)\n"
+            "  --k-candidates N   candidates re-ranked after each first stage (default %d)\n"
+            "  --out DIR          where report.html, results.json, runs/ go (default " DEMO_OUT ")\n"
             "  --offline          use the cache only (as HF_HUB_OFFLINE=1)\n"
-            "  --section NAME     run one section:");
+            "  --section NAME     run one section:",
+            DEMO_DOCS, DEMO_QUERIES, DEMO_K_CAND);
     for (int i = 0; i < N_SECTIONS; i++) fprintf(f, " %s", sections[i].name);
     fprintf(f,
             "\nModels come from $WINNOW_CACHE (default ~/.cache/winnow), downloaded once from\n"
@@ -369,7 +418,9 @@ static int load(const char *role, const char *name, const char *dir, wn_model_ki
 
 int cmd_demo(int argc, char **argv) {
     const char *bi_name = DEMO_BI_ENCODER, *ce_name = DEMO_CROSS_ENCODER, *only = NULL;
-    long k = 5, threads = 0;
+    const char *coll = NULL, *out_dir = DEMO_OUT;
+    long k = 5, threads = 0, docs = DEMO_DOCS, nq = DEMO_QUERIES, kc = DEMO_K_CAND;
+    int no_coll = 0;
     wn_hub_params hp = wn_hub_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -382,6 +433,18 @@ int cmd_demo(int argc, char **argv) {
             bi_name = argv[++i];
         } else if (v && !strcmp(a, "--cross-encoder")) {
             ce_name = argv[++i];
+        } else if (!strcmp(a, "--no-collection")) {
+            no_coll = 1;
+        } else if (v && !strcmp(a, "--collection")) {
+            coll = argv[++i];
+        } else if (v && !strcmp(a, "--out")) {
+            out_dir = argv[++i];
+        } else if (v && !strcmp(a, "--docs")) {
+            if (!cli_parse_int("--docs", argv[++i], 1, 10000000, &docs)) return 2;
+        } else if (v && !strcmp(a, "--queries")) {
+            if (!cli_parse_int("--queries", argv[++i], 1, 1000000, &nq)) return 2;
+        } else if (v && !strcmp(a, "--k-candidates")) {
+            if (!cli_parse_int("--k-candidates", argv[++i], 1, 50, &kc)) return 2;
         } else if (v && !strcmp(a, "--section")) {
             only = argv[++i];
         } else if (v && !strcmp(a, "--k")) {
@@ -414,8 +477,23 @@ int cmd_demo(int argc, char **argv) {
     d.k = (int)(k < d.n_docs ? k : d.n_docs);
     d.k_eval = 3;
     d.bold = isatty(STDOUT_FILENO);
+    demo_ctx *x = &d.x;
+    x->bold = d.bold;
+    x->threads = (int)threads;
+    x->bi_name = bi_name;
+    x->ce_name = ce_name;
+    x->out_dir = out_dir;
+    x->max_docs = (int)docs;
+    x->max_queries = (int)nq;
+    x->k_cand = (int)kc;
+    x->coll_explicit = coll != NULL;
+    x->coll_path = no_coll ? NULL : coll ? coll : DEMO_COLLECTION;
+    if (no_coll)
+        snprintf(x->coll_note, sizeof x->coll_note,
+                 "--no-collection: the exercises on a collection did not run (drop it, or pass --collection DIR).");
     struct winsize ws;
     if (d.bold && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40) d.width = ws.ws_col;
+    x->width = d.width;
 
     static char bi_dir[4096], ce_dir[4096];
     int bad = resolve("bi-encoder", bi_name, &hp, bi_dir, sizeof bi_dir);
@@ -437,6 +515,9 @@ int cmd_demo(int argc, char **argv) {
         load("cross-encoder", ce_name, ce_dir, WN_MODEL_CROSSENCODER, &mp, &d.ce))
         goto done;
     d.dim = wn_model_dim(d.bi);
+    x->bi = d.bi;
+    x->ce = d.ce;
+    x->dim = d.dim;
     d.doc_emb = malloc((size_t)d.n_docs * (size_t)d.dim * sizeof *d.doc_emb);
     if (!d.doc_emb) {
         cli_error("demo: out of memory");
@@ -469,6 +550,7 @@ int cmd_demo(int argc, char **argv) {
     for (int i = 0; i < N_SECTIONS && !rc; i++)
         if (sec < 0 || sec == i) rc = sections[i].fn(&d);
 done:
+    demo_collection_free(x);
     free(d.doc_emb);
     wn_model_free(d.bi);
     wn_model_free(d.ce);

@@ -15,7 +15,7 @@ import re
 import sys
 
 TOL, TIE = 2e-4, 5e-5
-HEADINGS = r"^(Stage \d|Evaluation|Rank shift)"
+HEADINGS = r"^(Stage \d|Evaluation|Rank shift|Collection|k sweep|ANN vs|BM25 and|Report)"
 fails = []
 
 

@@ -1,0 +1,77 @@
+/* demo.h - what the parts of `winnow demo` share: tools/cli_demo.c (the seed notebook
+ * and the command), tools/demo_collection.c (the exercises on a BEIR collection) and
+ * tools/demo_report.c (the HTML report). Uses include/winnow.h only. */
+#ifndef WN_DEMO_H
+#define WN_DEMO_H
+
+#include "cli.h"
+
+#define DEMO_MAX_STAGES 12
+#define DEMO_MAX_SWEEP 8
+#define DEMO_MAX_ANN 4
+
+/* One stage over the collection's queries: means over queries. */
+typedef struct {
+    char name[40];    /* "dense", "dense + rerank@20", ... */
+    char run[48];     /* run file under DIR/runs/ */
+    int k;            /* candidates re-ranked; 0 for a first stage */
+    double p3, mrr10, ndcg10;
+    double first_ms;  /* first stage per query (for a re-ranked stage: its first stage's) */
+    double rerank_ms; /* re-ranking per query (0 for a first stage) */
+} demo_stage;
+
+/* One k of the sweep (dense first stage, then re-ranking of the top k). */
+typedef struct {
+    int k;
+    double p3, ndcg10, rerank_ms, total_ms;
+} demo_sweep;
+
+/* One vector index against brute force on the collection's embeddings. */
+typedef struct {
+    char name[16], params[64];
+    double build_s, ms_per_query, recall10;
+} demo_ann;
+
+typedef struct demo_coll demo_coll; /* the loaded collection (demo_collection.c) */
+
+typedef struct {
+    wn_model *bi, *ce;
+    int dim;
+    int bold, width;       /* stdout is a terminal; its columns (0: do not cut) */
+    int threads;           /* per model; 0: all CPUs */
+    const char *bi_name, *ce_name;
+    const char *out_dir;   /* the report's directory */
+    /* the seed notebook's evaluation, when it ran */
+    int seed_done, seed_k, seed_docs, seed_queries;
+    double seed_p_bi, seed_p_re, seed_mrr_bi, seed_mrr_re, seed_ms_bi, seed_ms_re;
+    /* the collection: where, how much */
+    const char *coll_path; /* NULL: none (skipped) */
+    int coll_explicit;     /* --collection given (absence is an error) */
+    int max_docs, max_queries, k_cand;
+    int coll_state;        /* 0 not loaded, 1 loaded, -1 skipped or failed */
+    char coll_note[512];   /* why skipped, for the report */
+    demo_coll *coll;
+    int n_docs, n_queries, n_judged; /* loaded documents, evaluated queries, their relevant docs */
+    double embed_s;
+    demo_stage stages[DEMO_MAX_STAGES];
+    int n_stages;
+    demo_sweep sweep[DEMO_MAX_SWEEP];
+    int n_sweep;
+    demo_ann ann[DEMO_MAX_ANN];
+    int n_ann;
+} demo_ctx;
+
+void demo_heading(const demo_ctx *x, const char *fmt, const char *arg);
+
+/* The sections on the collection: 0 ok (also when skipped, saying so), 1 failed
+ * (message printed). Each loads the collection first if need be. */
+int demo_collection(demo_ctx *x);
+int demo_k_sweep(demo_ctx *x);
+int demo_ann_vs_flat(demo_ctx *x);
+int demo_bm25_hybrid(demo_ctx *x);
+void demo_collection_free(demo_ctx *x);
+
+/* Writes DIR/report.html and DIR/results.json (atomically); 0 ok, 1 failed (printed). */
+int demo_report(demo_ctx *x);
+
+#endif
