@@ -79,7 +79,69 @@ WINNOW_CACHE="$T/empty" HF_HUB_OFFLINE=1 "$W" demo >/dev/null 2>"$T/err"; rc=$?
 [ $rc -eq 1 ] || fail "offline, no models: exit $rc, want 1"
 expect_err "offline mode is on" "offline"
 
-# 5. with the real weights (WINNOW_MODELS=/dir holding all-MiniLM-L6-v2/ and
+# 5. the exercises on a collection made here (BEIR layout, graded qrels, judgments past
+#    the --docs cut, a query with no relevant document inside it, one without qrels):
+#    metrics against tests/tools/trec_eval.py, the dense run against brute-force cosine
+#    of `winnow embed`, re-ranked runs against `winnow score`, hybrid against RRF.
+python3 - "$T/coll" <<'PY'
+import json, os, random, sys
+d = sys.argv[1]; os.makedirs(d + "/qrels", exist_ok=True)
+rng = random.Random(7)
+words = ("retrieval dense sparse index vector search query document model rank score attention token "
+         "sentence embedding graph cluster neighbor fast slow exact approximate library book catalog "
+         "classification subject author citation journal science information system user study").split()
+docs = []
+for i in range(120):
+    w = [rng.choice(words) for _ in range(rng.randint(6, 18))]
+    docs.append({"_id": "d%d" % i, "title": " ".join(w[:2]) if i % 3 else "", "text": " ".join(w)})
+qs = [{"_id": "q%d" % i, "text": " ".join(rng.choice(words) for _ in range(rng.randint(2, 5)))} for i in range(10)]
+qs.append({"_id": "qout", "text": "zzz unrelated"})
+with open(d + "/corpus.jsonl", "w") as f:
+    f.writelines(json.dumps(x) + "\n" for x in docs)
+with open(d + "/queries.jsonl", "w") as f:
+    f.writelines(json.dumps(x) + "\n" for x in [qs[-1]] + qs[:-1] + [{"_id": "qnone", "text": "no judgments"}])
+with open(d + "/qrels/test.tsv", "w") as f:
+    f.write("query-id\tcorpus-id\tscore\n")
+    for q in qs[:-1]:
+        qw = set(q["text"].split())
+        for x in docs:
+            n = len(qw & set(x["text"].split()))
+            if n >= 1: f.write("%s\t%s\t%d\n" % (q["_id"], x["_id"], 2 if n >= 2 else rng.choice([0, 1])))
+    f.write("qout\td115\t1\n")
+PY
+"$W" demo --bi-encoder "$FX/tiny-bi" --cross-encoder "$FX/tiny-ce" --collection "$T/coll" --docs 100 --queries 6 \
+    --out "$T/oc" >"$T/out" 2>"$T/err" || fail "demo --collection: exit $? ($(cat "$T/err"))"
+for h in "Collection - 100 documents, 6 queries" "k sweep" "ANN vs brute force" "BM25 and hybrid" "Report - $T/oc/report.html"; do
+    grep -qF "$h" "$T/out" || fail "demo --collection: no '$h' in the output"
+done
+[ "$(tail -n 1 "$T/out")" = "Report - $T/oc/report.html" ] || fail "demo --collection: the report's path is not the last line"
+python3 tests/tools/check_demo_collection.py "$T/oc" "$T/coll" --docs 100 --queries 6 --winnow "$W" \
+    --bi "$FX/tiny-bi" --ce "$FX/tiny-ce" || fail "demo --collection: runs and metrics (above)"
+grep -q "<svg" "$T/oc/report.html" || fail "report: no inline SVG"
+grep -Eq "(src|href)=\"(https?:)?//" "$T/oc/report.html" && fail "report: loads a network asset"
+python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo --collection: seed output (above)"
+#    the default collection (../shared) when this tree has it: a small cut, metrics only
+if [ -d ../shared/data/collections/cisi ]; then
+    python3 tests/tools/check_demo_collection.py "$T/o1" ../shared/data/collections/cisi --docs 60 --queries 4 ||
+        fail "demo on the default collection: runs and metrics (above)"
+else
+    echo "t_demo: ../shared/data/collections/cisi is absent: the default-collection check is SKIPPED"
+fi
+#    no collection: said and skipped, exit 0, report still written; a bad --collection fails
+mkdir -p "$T/elsewhere"
+(cd "$T/elsewhere" && "$OLDPWD/$W" demo --bi-encoder "$OLDPWD/$FX/tiny-bi" --cross-encoder "$OLDPWD/$FX/tiny-ce" \
+    >"$T/out" 2>"$T/err") || fail "demo without ../shared: exit $?, want 0 ($(cat "$T/err"))"
+grep -q "Collection - skipped" "$T/out" && grep -q -- "--collection DIR" "$T/out" || fail "demo without ../shared: skip not said"
+[ -s "$T/elsewhere/winnow-demo/report.html" ] || fail "demo without ../shared: no winnow-demo/report.html"
+"$W" demo --bi-encoder "$FX/tiny-bi" --cross-encoder "$FX/tiny-ce" --collection "$T/nope" --out "$T/o6" >/dev/null 2>"$T/err"
+[ $? -eq 1 ] || fail "--collection missing: want exit 1"
+expect_err "$T/nope: not a directory" "--collection missing"
+mkdir -p "$T/half" && cp "$T/coll/corpus.jsonl" "$T/half/"
+"$W" demo --bi-encoder "$FX/tiny-bi" --cross-encoder "$FX/tiny-ce" --collection "$T/half" --out "$T/o6" >/dev/null 2>"$T/err"
+[ $? -eq 1 ] || fail "--collection without queries: want exit 1"
+expect_err "lacks $T/half/queries.jsonl" "--collection without queries"
+
+# 6. with the real weights (WINNOW_MODELS=/dir holding all-MiniLM-L6-v2/ and
 #    ms-marco-MiniLM-L-6-v2/), the notebook's own printed numbers
 SEED=../shared/seed/expected.json
 if [ -n "$WINNOW_MODELS" ] && [ -d "$WINNOW_MODELS/all-MiniLM-L6-v2" ] && [ -f "$SEED" ]; then
