@@ -9,6 +9,7 @@
  *   bench_encoder run DIR THREADS PREC [REPS]   checks PREC against fp32, then times
  *   bench_encoder check DIR THREADS PREC        only the outputs and the check
  *   bench_encoder rss DIR THREADS PREC one batch of 32 x 256, prints peak RSS
+ *   bench_encoder loop DIR THREADS PREC LEN N   bi_LEN N times (for perf)
  *
  * Workloads (B batch, T tokens incl. [CLS]/[SEP]): bi_T (32 sequences of T
  * tokens, T = 16..256), lat (1 x 16), ce (100 pairs of 128 tokens), cisi (the
@@ -466,6 +467,19 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "run") || !strcmp(argv[1], "check"))
         run(argv[2], threads, prec, argc > 5 ? atoi(argv[5]) : 5, !strcmp(argv[1], "run"));
     else if (!strcmp(argv[1], "rss")) rss(argv[2], threads, prec);
+    else if (!strcmp(argv[1], "loop") && argc > 6) { /* for perf: bi_LEN, N times */
+        char bidir[1024], name[64];
+        snprintf(bidir, sizeof bidir, "%s/bi", argv[2]);
+        snprintf(name, sizeof name, "ids_bi_%d.txt", atoi(argv[5]));
+        wn_model *bi = load(bidir, threads, prec);
+        seqs s = read_ids(path2(argv[2], name));
+        float *o = malloc(sizeof(float) * s.n * bi->dim);
+        double t = time_ids(bi, &s, NULL, atoi(argv[6]), o);
+        printf("%s len %s: %.1f seq/s (median)\n", argv[4], argv[5], s.n / t);
+        free(o);
+        free_seqs(&s);
+        wn_model_free(bi);
+    }
     else return 2;
     return 0;
 }

@@ -483,6 +483,22 @@ static void add_layernorm_avx2(const float *x, const float *res, int m0, int m1,
     }
 }
 
+/* 8 x 8 transpose in registers: r[i][j] -> r[j][i] */
+static inline void transpose8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xee);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20), r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20), r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20), r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20), r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
 /* ---- attention for one (sequence, head). The head's keys are packed
  * transposed (HD x Lp, Lp = L rounded up to 8, zero-padded) so scores for 8
  * keys are 8 lanes; probabilities live in one row of T floats; the context
@@ -496,10 +512,16 @@ static void attention_head_avx2(const float *base, int T, int L, int H, int h, i
     const int Lp = (L + 7) & ~7, nv = HD / 8;
     const size_t ld = (size_t)3 * H;
     float *kt = scratch, *p = scratch + (size_t)HD * Lp;
-    for (int j = 0; j < Lp; j++) {
-        const float *k = base + (size_t)j * ld + H + (size_t)h * HD;
-        for (int d = 0; d < HD; d++) kt[(size_t)d * Lp + j] = j < L ? k[d] : 0.0f;
-    }
+    /* transpose the keys 8 x 8 at a time (HD is a multiple of 8 here) */
+    for (int j0 = 0; j0 < Lp; j0 += 8)
+        for (int d0 = 0; d0 < HD; d0 += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = j0 + i < L ? _mm256_loadu_ps(base + (size_t)(j0 + i) * ld + H + (size_t)h * HD + d0)
+                                  : _mm256_setzero_ps();
+            transpose8(r);
+            for (int i = 0; i < 8; i++) _mm256_storeu_ps(kt + (size_t)(d0 + i) * Lp + j0, r[i]);
+        }
     const __m256 scale = _mm256_set1_ps(1.0f / sqrtf((float)HD));
     const __m256i tail = lanes(L - (Lp - 8));
     for (int i = 0; i < T; i++) {
@@ -548,10 +570,39 @@ static void attention_head_avx2(const float *base, int T, int L, int H, int h, i
             sum = _mm256_add_ps(sum, e);
         }
         __m256 inv = _mm256_set1_ps(1.0f / hsum256(sum));
-        /* context: two rows of v at a time into two sets of accumulators */
+        const float *vb = base + 2 * H + (size_t)h * HD;
+        if (nv == 4) { /* HD 32 (MiniLM): 8 accumulators in registers, two rows of v at a time */
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            int j = 0;
+            for (; j + 2 <= L; j += 2) {
+                __m256 p0 = _mm256_broadcast_ss(p + j), p1 = _mm256_broadcast_ss(p + j + 1);
+                const float *v0 = vb + (size_t)j * ld, *v1 = v0 + ld;
+                a0 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0), a0);
+                a1 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 8), a1);
+                a2 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 16), a2);
+                a3 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 24), a3);
+                b0 = _mm256_fmadd_ps(p1, _mm256_loadu_ps(v1), b0);
+                b1 = _mm256_fmadd_ps(p1, _mm256_loadu_ps(v1 + 8), b1);
+                b2 = _mm256_fmadd_ps(p1, _mm256_loadu_ps(v1 + 16), b2);
+                b3 = _mm256_fmadd_ps(p1, _mm256_loadu_ps(v1 + 24), b3);
+            }
+            if (j < L) {
+                __m256 p0 = _mm256_broadcast_ss(p + j);
+                const float *v0 = vb + (size_t)j * ld;
+                a0 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0), a0);
+                a1 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 8), a1);
+                a2 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 16), a2);
+                a3 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 24), a3);
+            }
+            _mm256_storeu_ps(o, _mm256_mul_ps(_mm256_add_ps(a0, b0), inv));
+            _mm256_storeu_ps(o + 8, _mm256_mul_ps(_mm256_add_ps(a1, b1), inv));
+            _mm256_storeu_ps(o + 16, _mm256_mul_ps(_mm256_add_ps(a2, b2), inv));
+            _mm256_storeu_ps(o + 24, _mm256_mul_ps(_mm256_add_ps(a3, b3), inv));
+            continue;
+        }
+        /* other head sizes: the same order of sums, accumulators in an array */
         __m256 c0[NN_ATTN_MAX_HD / 8], c1[NN_ATTN_MAX_HD / 8];
         for (int v = 0; v < nv; v++) c0[v] = c1[v] = _mm256_setzero_ps();
-        const float *vb = base + 2 * H + (size_t)h * HD;
         int j = 0;
         for (; j + 2 <= L; j += 2) {
             __m256 p0 = _mm256_broadcast_ss(p + j), p1 = _mm256_broadcast_ss(p + j + 1);
