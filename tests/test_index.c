@@ -92,9 +92,9 @@ static wn_index *build(wn_index_type t, wn_metric m, wn_storage st, const float 
     p.storage = st;
     p.n_threads = 2;
     p.m = 12;
-    p.ef_construction = 100;
+    p.ef_construction = 60;
     p.nlist = 32;
-    p.pq_m = D / 4;
+    p.pq_m = D / 8;
     wn_index *ix = NULL;
     wn_status s = wn_index_create(t, D, m, &p, &ix);
     CHECK(s == WN_OK, "create %s/%s: %s", wn_index_type_name(t), wn_metric_name(m), wn_last_error());
