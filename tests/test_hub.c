@@ -475,6 +475,42 @@ static void test_server_gone(void) {
     CHECK(secs < 5, "a refused connection took %.1f s", secs);
 }
 
+/* A long endpoint (a mirror under a deep path): every file is already in the cache
+ * but the manifest is not, so it is written with no request; its endpoint line holds
+ * the whole URL (it once went through a 512-byte line buffer and overran it). */
+static void test_long_endpoint(void) {
+    char ep[800], dir[1024], path[1200];
+    int k = snprintf(ep, sizeof ep, "http://127.0.0.1:9/");
+    memset(ep + k, 'p', 700);
+    ep[k + 700] = 0;
+    const char *files[] = {"config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json",
+                           "special_tokens_map.json", "modules.json", "sentence_bert_config.json",
+                           "1_Pooling/config.json", "config_sentence_transformers.json", "model.safetensors"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/acme--long/main/%s", cache, files[i]);
+        char *slash = strrchr(path, '/');
+        *slash = 0;
+        WN_ASSERT(wn_mkdirs(path, 0755) == WN_OK);
+        *slash = '/';
+        FILE *f = fopen(path, "w");
+        WN_ASSERT(f);
+        fputs("x\n", f);
+        fclose(f);
+    }
+    wn_hub_params p = params();
+    p.endpoint = ep;
+    CHECK(wn_hub_resolve("acme/long", &p, dir, sizeof dir) == WN_OK, "long endpoint: %s", wn_last_error());
+    snprintf(path, sizeof path, "%s/acme--long/main/.winnow-complete", cache);
+    char *text = NULL;
+    CHECK(wn_read_file(path, &text, NULL) == WN_OK, "manifest: %s", wn_last_error());
+    char want[sizeof ep + 40];
+    snprintf(want, sizeof want, "\nendpoint %s\nfile config.json 2\n", ep);
+    CHECK(text && strstr(text, want), "manifest lacks the whole endpoint line: '%.80s...'", text ? text : "");
+    wn_free(text);
+    p.offline = 1; /* now the manifest alone answers */
+    CHECK(wn_hub_resolve("acme/long", &p, dir, sizeof dir) == WN_OK, "long endpoint, cached: %s", wn_last_error());
+}
+
 int main(void) {
     if (system("python3 -c 'import http.server' >/dev/null 2>&1") != 0) SKIP_TEST("python3 is not installed");
     /* the server is on 127.0.0.1: no proxy may come between, no token or setting of the user's may leak in */
@@ -530,6 +566,7 @@ int main(void) {
     test_faults();
     stop_server(pid);
     test_server_gone();
+    test_long_endpoint();
 
     nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return check_done();

@@ -34,6 +34,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -252,6 +253,23 @@ static int usable(const hub *h) {
            (h->got[file_index("vocab.txt")] == 1 || h->got[file_index("tokenizer.json")] == 1);
 }
 
+/* One formatted manifest line, however long (the endpoint has no length limit). */
+__attribute__((format(printf, 2, 3))) static wn_status put_line(wn_atomic_file *af, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return wn_seterr(WN_ERR_IO, "hub: cannot format a manifest line");
+    char *line = wn_malloc((size_t)n + 1);
+    if (!line) return wn_seterr(WN_ERR_NOMEM, "hub: out of memory");
+    va_start(ap, fmt);
+    vsnprintf(line, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    wn_status st = wn_atomic_write(af, line, (size_t)n);
+    wn_free(line);
+    return st;
+}
+
 static wn_status write_manifest(hub *h) {
     char *path = wn_path_join(h->dir, HUB_MANIFEST);
     if (!path) return wn_seterr(WN_ERR_NOMEM, "hub: out of memory");
@@ -259,16 +277,13 @@ static wn_status write_manifest(hub *h) {
     wn_status st = wn_atomic_open(&af, path);
     wn_free(path);
     if (st) return st;
-    char line[512];
-    int n = snprintf(line, sizeof line, "%s %d\nrepo %s\nrevision %s\nendpoint %s\n", HUB_MANIFEST_MAGIC,
-                     HUB_MANIFEST_VERSION, h->repo, h->revision, h->endpoint);
-    st = wn_atomic_write(&af, line, (size_t)n);
+    st = put_line(&af, "%s %d\nrepo %s\nrevision %s\nendpoint %s\n", HUB_MANIFEST_MAGIC, HUB_MANIFEST_VERSION,
+                  h->repo, h->revision, h->endpoint);
     for (int i = 0; i < N_HUB_FILES && !st; i++) {
         if (h->got[i] == 1)
-            n = snprintf(line, sizeof line, "file %s %lld\n", hub_files[i].name, (long long)h->size[i]);
+            st = put_line(&af, "file %s %lld\n", hub_files[i].name, (long long)h->size[i]);
         else
-            n = snprintf(line, sizeof line, "absent %s\n", hub_files[i].name);
-        st = wn_atomic_write(&af, line, (size_t)n);
+            st = put_line(&af, "absent %s\n", hub_files[i].name);
     }
     if (st) {
         wn_atomic_abort(&af);
