@@ -34,9 +34,9 @@
 #define DEMO_MAX_K 64
 #define DEMO_COLLECTION "../shared/data/collections/cisi"
 #define DEMO_OUT "winnow-demo"
-#define DEMO_DOCS 200
-#define DEMO_QUERIES 10
-#define DEMO_K_CAND 20
+#define DEMO_DOCS 150
+#define DEMO_QUERIES 6
+#define DEMO_K_CAND 10
 
 /* The notebook's corpus and queries (with the id of each query's one relevant document). */
 typedef struct {
@@ -371,6 +371,7 @@ static void demo_usage(FILE *f) {
             "  --cross-encoder M  hub id or directory (default " DEMO_CROSS_ENCODER ")\n"
             "  --k N              candidates re-ranked per query (k_candidates, default 5)\n"
             "  --threads N        threads per model (default: all CPUs)\n"
+            "  --precision P      fp32 (default, exact), bf16 or int8 for both models (faster)\n"
             "  --collection DIR   BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv\n"
             "                     (default " DEMO_COLLECTION " when it exists)\n"
             "  --no-collection    the seed notebook only\n"
@@ -421,6 +422,7 @@ int cmd_demo(int argc, char **argv) {
     const char *coll = NULL, *out_dir = DEMO_OUT;
     long k = 5, threads = 0, docs = DEMO_DOCS, nq = DEMO_QUERIES, kc = DEMO_K_CAND;
     int no_coll = 0;
+    wn_precision prec = WN_PREC_FP32;
     wn_hub_params hp = wn_hub_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -435,6 +437,15 @@ int cmd_demo(int argc, char **argv) {
             ce_name = argv[++i];
         } else if (!strcmp(a, "--no-collection")) {
             no_coll = 1;
+        } else if (v && !strcmp(a, "--precision")) {
+            const char *pv = argv[++i];
+            if (!strcmp(pv, "fp32")) prec = WN_PREC_FP32;
+            else if (!strcmp(pv, "bf16")) prec = WN_PREC_BF16;
+            else if (!strcmp(pv, "int8")) prec = WN_PREC_INT8;
+            else {
+                cli_error("demo: --precision must be fp32, bf16 or int8, got '%s'", pv);
+                return 2;
+            }
         } else if (v && !strcmp(a, "--collection")) {
             coll = argv[++i];
         } else if (v && !strcmp(a, "--out")) {
@@ -511,6 +522,7 @@ int cmd_demo(int argc, char **argv) {
     int rc = 1;
     wn_model_params mp = wn_model_default_params();
     mp.n_threads = (int)threads;
+    mp.precision = prec;
     if (load("bi-encoder", bi_name, bi_dir, WN_MODEL_BIENCODER, &mp, &d.bi) ||
         load("cross-encoder", ce_name, ce_dir, WN_MODEL_CROSSENCODER, &mp, &d.ce))
         goto done;
@@ -542,10 +554,11 @@ int cmd_demo(int argc, char **argv) {
     if (strcmp(ce_name, ce_dir)) printf("                 %s\n", ce_dir);
     printf("  corpus         %d documents embedded in %.1f ms; %d queries with one relevant document each\n",
            d.n_docs, embed_ms, d.n_queries);
+    x->precision = prec == WN_PREC_BF16 ? "bf16" : prec == WN_PREC_INT8 ? "int8" : "fp32";
     if (threads)
-        printf("  run            %s kernels, %ld thread%s per model\n", wn_isa_name(wn_cpu_isa()), threads,
-               threads > 1 ? "s" : "");
-    else printf("  run            %s kernels, all CPUs\n", wn_isa_name(wn_cpu_isa()));
+        printf("  run            %s kernels, %s, %ld thread%s per model\n", wn_isa_name(wn_cpu_isa()), x->precision,
+               threads, threads > 1 ? "s" : "");
+    else printf("  run            %s kernels, %s, all CPUs\n", wn_isa_name(wn_cpu_isa()), x->precision);
     rc = 0;
     for (int i = 0; i < N_SECTIONS && !rc; i++)
         if (sec < 0 || sec == i) rc = sections[i].fn(&d);

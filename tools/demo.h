@@ -40,6 +40,7 @@ typedef struct {
     int bold, width;       /* stdout is a terminal; its columns (0: do not cut) */
     int threads;           /* per model; 0: all CPUs */
     const char *bi_name, *ce_name;
+    const char *precision; /* "fp32", "bf16", "int8" */
     const char *out_dir;   /* the report's directory */
     /* the seed notebook's evaluation, when it ran */
     int seed_done, seed_k, seed_docs, seed_queries;

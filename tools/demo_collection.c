@@ -503,12 +503,16 @@ static int rerank_stage(demo_ctx *x, const char *name, const char *file, int k, 
         return oom();
     }
     wn_status st = WN_OK;
+    cli_progress bar; /* full-size cross-encoders take seconds per query */
+    cli_progress_init(&bar);
     for (int q = 0; q < Q && !st; q++) {
         const int64_t *in = first + (size_t)q * P;
         int n = hits_of(in, P);
         for (int i = n; i < P; i++) rows[(size_t)q * P + i] = -1;
         st = rerank(x, q, in, n, k, rows + (size_t)q * P, &ms[q]);
+        cli_progress_cb(&bar, "re-ranking", (uint64_t)q + 1, (uint64_t)Q);
     }
+    cli_progress_end(&bar);
     int rc = st ? cli_lib_error("demo", st) : add_stage(x, name, file, k, rows, first_ms, ms, out_copy);
     free(rows);
     free(ms);

@@ -128,7 +128,7 @@ static void write_html(FILE *f, const demo_ctx *x) {
     esc(f, x->bi_name);
     fprintf(f, "</code> (%d dimensions), cross-encoder <code>", x->dim);
     esc(f, x->ce_name);
-    fprintf(f, "</code>; %s kernels, ", wn_isa_name(wn_cpu_isa()));
+    fprintf(f, "</code>; %s kernels, %s, ", wn_isa_name(wn_cpu_isa()), x->precision ? x->precision : "fp32");
     if (x->threads) fprintf(f, "%d thread%s per model", x->threads, x->threads > 1 ? "s" : "");
     else fprintf(f, "all CPUs");
     fprintf(f, "; winnow %s, %s.</p>\n", wn_version(), date);
