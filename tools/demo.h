@@ -58,6 +58,8 @@ typedef struct {
     int n_stages;
     demo_sweep sweep[DEMO_MAX_SWEEP];
     int n_sweep;
+    int sweep_first_set; /* the sweep's first stage alone */
+    double sweep_first_p3, sweep_first_ndcg;
     demo_ann ann[DEMO_MAX_ANN];
     int n_ann;
 } demo_ctx;

@@ -575,6 +575,9 @@ int demo_k_sweep(demo_ctx *x) {
     printf("      k      P@3  nDCG@10  rerank ms  total ms\n");
     printf("  first  %7.3f  %7.3f  %9.2f  %8.2f   (dense, no re-ranking)\n", d->p3, d->ndcg10, 0.0, d->first_ms);
     x->n_sweep = 0;
+    x->sweep_first_set = 1;
+    x->sweep_first_p3 = d->p3;
+    x->sweep_first_ndcg = d->ndcg10;
     for (size_t i = 0; i < sizeof sweep_ks / sizeof *sweep_ks; i++) {
         int k = sweep_ks[i];
         if (k > c->depth) break;

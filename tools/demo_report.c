@@ -42,7 +42,19 @@ static void sweep_plot(FILE *f, const demo_ctx *x) {
         if (lo < ymin) ymin = lo;
         if (hi > ymax) ymax = hi;
     }
-    xmax = xmax > 0 ? xmax * 1.08 : 1;
+    /* x ticks at a round step (1, 2 or 5 times a power of ten), 4 or 5 of them */
+    double raw = (xmax > 0 ? xmax * 1.1 : 1) / 4, mag = pow(10, floor(log10(raw))), step = mag;
+    if (raw > 5 * mag) step = 10 * mag;
+    else if (raw > 2 * mag) step = 5 * mag;
+    else if (raw > mag) step = 2 * mag;
+    xmax = ceil((xmax > 0 ? xmax * 1.1 : 1) / step) * step;
+    int nxt = (int)(xmax / step + 0.5);
+    if (x->sweep_first_set) {
+        double lo = x->sweep_first_ndcg < x->sweep_first_p3 ? x->sweep_first_ndcg : x->sweep_first_p3;
+        double hi = x->sweep_first_ndcg > x->sweep_first_p3 ? x->sweep_first_ndcg : x->sweep_first_p3;
+        if (lo < ymin) ymin = lo;
+        if (hi > ymax) ymax = hi;
+    }
     ymin = floor(ymin * 10 - 0.5) / 10;
     ymax = ceil(ymax * 10 + 0.5) / 10;
     if (ymin < 0) ymin = 0;
@@ -56,19 +68,30 @@ static void sweep_plot(FILE *f, const demo_ctx *x) {
     fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"#fafafa\" stroke=\"#999\"/>\n", ML, MT, w,
             h);
     for (int i = 0; i <= 4; i++) {
-        double yv = ymin + (ymax - ymin) * i / 4, xv = xmax * i / 4;
+        double yv = ymin + (ymax - ymin) * i / 4;
         fprintf(f, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>", ML, ML + w, Y(yv), Y(yv));
         fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">%.2f</text>\n", ML - 6,
                 Y(yv) + 4, yv);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">%.0f</text>\n", X(xv),
-                MT + h + 16, xv);
     }
+    for (int i = 0; i <= nxt; i++)
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">%g</text>\n", X(step * i),
+                MT + h + 16, step * i);
     fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"12\">re-rank time per query (ms)</text>\n",
             ML + w / 2, PH - 8);
     fprintf(f, "<text x=\"14\" y=\"%.1f\" font-size=\"12\" transform=\"rotate(-90 14 %.1f)\" "
                "text-anchor=\"middle\">quality</text>\n",
             MT + h / 2, MT + h / 2);
     const char *color[2] = {"#1f6fb4", "#d9641e"}, *label[2] = {"nDCG@10", "P@3"};
+    if (x->sweep_first_set) /* the first stage alone, for reference */
+        for (int s = 0; s < 2; s++) {
+            double yv = Y(s ? x->sweep_first_p3 : x->sweep_first_ndcg);
+            fprintf(f, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-dasharray=\"5 4\" "
+                       "opacity=\"0.7\"/>",
+                    ML, ML + w, yv, yv, color[s]);
+            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"10\" fill=\"%s\">dense alone: %s "
+                       "%.3f</text>\n",
+                    ML + w - 4, yv - 4, color[s], label[s], s ? x->sweep_first_p3 : x->sweep_first_ndcg);
+        }
     for (int s = 0; s < 2; s++) {
         fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", color[s]);
         for (int i = 0; i < x->n_sweep; i++)
@@ -171,7 +194,8 @@ static void write_html(FILE *f, const demo_ctx *x) {
         stage_bars(f, x);
     }
     if (x->n_sweep) {
-        fprintf(f, "<h2>k sweep: quality against re-rank time (dense first stage)</h2>\n");
+        fprintf(f, "<h2>k sweep: quality against re-rank time (dense first stage)</h2>\n<p class=\"note\">Re-ranking "
+                   "the dense top k for k_candidates in 5, 10, 20, 50; dashed: the dense ranking alone.</p>\n");
         sweep_plot(f, x);
         fprintf(f, "<table><tr><th>k_candidates</th><th>P@3</th><th>nDCG@10</th><th>re-rank ms</th>"
                    "<th>total ms</th></tr>\n");
