@@ -126,14 +126,15 @@ static void test_reference_ids(const wn_tokenizer *t) {
 
 /* ---- 1b. HuggingFace tokenizers (Rust, via its Node binding) on awkward inputs,
  * pairs and truncation lengths: tests/fixtures/tokenizer/hf_cases.jsonl, written by
- * make_hf_cases.js beside it. Cased lines use the same tokenizer.json with the
+ * make_hf_cases.js beside it; and random pairs truncated at small lengths,
+ * trunc_pairs.jsonl (make_trunc_pairs.js). Cased lines use the same tokenizer.json with the
  * normalizer's lowercase false (and no tokenizer_config.json). */
-static void test_hf_cases(const wn_tokenizer *uncased) {
+static void test_hf_cases(const wn_tokenizer *uncased, const char *path, int min_cases) {
     char *tj, *data;
     size_t n;
     if (wn_read_file(MINILM "/tokenizer.json", &tj, &n) != WN_OK ||
-        wn_read_file("tests/fixtures/tokenizer/hf_cases.jsonl", &data, &n) != WN_OK) {
-        CHECK(0, "cannot read the HF cases: %s", wn_last_error());
+        wn_read_file(path, &data, &n) != WN_OK) {
+        CHECK(0, "cannot read the HF cases %s: %s", path, wn_last_error());
         return;
     }
     char *low = strstr(tj, "\"lowercase\": true");
@@ -171,15 +172,15 @@ static void test_hf_cases(const wn_tokenizer *uncased) {
             size_t o = 0;
             for (int i = 0; i < k && o < 2000; i++) o += (size_t)snprintf(got + o, sizeof got - o, "%d,", ids[i]);
             char *w = cJSON_PrintUnformatted(want);
-            CHECK(ok, "HF case %d (%s, max %d) \"%.60s\" / \"%.40s\": got [%.500s] (%s), want %.500s", n_cases,
+            CHECK(ok, "%s case %d (%s, max %d) \"%.60s\" / \"%.40s\": got [%.500s] (%s), want %.500s", path, n_cases,
                   is_cased ? "cased" : "uncased", max, a->valuestring, cJSON_IsString(b) ? b->valuestring : "", got,
                   wn_status_name(st), w);
             free(w);
         }
         cJSON_Delete(j);
     }
-    fprintf(stderr, "HF tokenizers cases: %d of %d match\n", n_ok, n_cases);
-    CHECK(n_cases > 250, "only %d HF cases read", n_cases);
+    fprintf(stderr, "HF tokenizers cases (%s): %d of %d match\n", path, n_ok, n_cases);
+    CHECK(n_cases >= min_cases, "only %d cases read from %s", n_cases, path);
     free(ids);
     free(types);
     wn_free(data);
@@ -272,6 +273,54 @@ static void test_long(const wn_tokenizer *t) {
     double t2 = wn_now();
     fprintf(stderr, "1 MB line: single %.1f ms, pair %.1f ms\n", (t1 - t0) * 1e3, (t2 - t1) * 1e3);
     free(s);
+}
+
+/* ---- pair truncation against the HF tokenizer on a grid: every length of a and b
+ * (0..20 tokens) and max_len 3..22, tests/fixtures/tokenizer/trunc_grid.txt written
+ * by make_trunc_grid.js beside it. Where a and b both reach max_len the HF tokenizer
+ * calls it a tie (b gets the odd token even when a is longer). */
+static void test_trunc_grid(const wn_tokenizer *t) {
+    char *data;
+    if (wn_read_file("tests/fixtures/tokenizer/trunc_grid.txt", &data, NULL) != WN_OK) {
+        CHECK(0, "cannot read the truncation grid: %s", wn_last_error());
+        return;
+    }
+    int rows = 0, bad = 0;
+    for (char *line = data, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = 0;
+        int max_len, la, off;
+        if (sscanf(line, "%d %d%n", &max_len, &la, &off) != 2) {
+            CHECK(0, "trunc_grid.txt: bad line '%.40s'", line);
+            break;
+        }
+        char a[128] = "", b[128] = "";
+        for (int i = 0; i < la; i++) strcat(a, i ? " the" : "the");
+        const char *p = line + off;
+        for (int lb = 0; lb <= 20; lb++) {
+            int ka, kb, used;
+            if (sscanf(p, " %d,%d%n", &ka, &kb, &used) != 2) {
+                CHECK(0, "trunc_grid.txt: line '%.20s...' has %d entries", line, lb);
+                break;
+            }
+            p += used;
+            b[0] = 0;
+            for (int i = 0; i < lb; i++) strcat(b, i ? " cat" : "cat");
+            int32_t ids[64], ty[64];
+            int n, got_a = 0, got_b = 0;
+            wn_status st = wn_tokenizer_encode(t, a, b, max_len, ids, ty, 64, &n);
+            for (int i = 0; i < n; i++) {
+                got_a += ids[i] == 1996;
+                got_b += ids[i] == 4937;
+            }
+            rows++;
+            if (st != WN_OK || got_a != ka || got_b != kb) bad++;
+            CHECK(st == WN_OK && got_a == ka && got_b == kb, "max_len %d, a %d, b %d tokens: kept %d + %d, HF keeps %d + %d",
+                  max_len, la, lb, got_a, got_b, ka, kb);
+        }
+    }
+    CHECK(rows == 20 * 21 * 21, "%d grid cases read", rows);
+    fprintf(stderr, "truncation grid: %d of %d pairs as HF\n", rows - bad, rows);
+    wn_free(data);
 }
 
 /* ---- early stop: a single text encoded to max_len is exactly [CLS] + the first
@@ -570,9 +619,11 @@ int main(void) {
     fprintf(stderr, "loaded %s in %.1f ms\n", MINILM, (wn_now() - t0) * 1e3);
     if (!t) return check_done();
     test_reference_ids(t);
-    test_hf_cases(t);
+    test_hf_cases(t, "tests/fixtures/tokenizer/hf_cases.jsonl", 251);
+    test_hf_cases(t, "tests/fixtures/tokenizer/trunc_pairs.jsonl", 240);
     test_minilm(t);
     test_long(t);
+    test_trunc_grid(t);
     test_early_stop(t);
     test_threads(t);
     wn_tokenizer_free(t);

@@ -64,11 +64,16 @@ typedef struct {
     int total;      /* chars in the word */
     int run_start;  /* reordering of combining marks does not go left of this */
     tok_buf *out;
+    int64_t limit;  /* once out holds this many pieces, later words are dropped (< 0: none) */
 } word_state;
 
+/* Ends the word: its pieces go out whole, unless earlier words already reached the
+ * limit (so a run stops after the word that reaches it, as the HF tokenizer does). */
 static wn_status flush(word_state *w) {
     if (!w->total) return WN_OK;
-    wn_status st = wordpiece_word(w->t, w->cp, w->n, w->total, w->out);
+    wn_status st = w->limit >= 0 && (int64_t)w->out->n >= w->limit
+                       ? WN_OK
+                       : wordpiece_word(w->t, w->cp, w->n, w->total, w->out);
     w->n = w->total = w->run_start = 0;
     return st;
 }
@@ -153,7 +158,7 @@ static uint32_t decode(const unsigned char *s, size_t n, int *k) {
 
 wn_status basic_tokenize(const wn_tokenizer *t, const char *text, size_t len, int64_t limit, uint32_t *word,
                          tok_buf *out) {
-    word_state w = {t, word, 0, t->max_chars_per_word + 1, 0, 0, out};
+    word_state w = {t, word, 0, t->max_chars_per_word + 1, 0, 0, out, limit};
     const unsigned char *s = (const unsigned char *)text;
     wn_status st = WN_OK;
     for (size_t i = 0; i < len;) {
