@@ -118,6 +118,7 @@ done
 python3 tests/tools/check_demo_collection.py "$T/oc" "$T/coll" --docs 100 --queries 6 --winnow "$W" \
     --bi "$FX/tiny-bi" --ce "$FX/tiny-ce" || fail "demo --collection: runs and metrics (above)"
 grep -q "<svg" "$T/oc/report.html" || fail "report: no inline SVG"
+grep -q "<svg" "$T/oc/eval-report.html" || fail "eval-report.html (wn_report_write): missing or without SVG"
 grep -Eq "(src|href)=\"(https?:)?//" "$T/oc/report.html" && fail "report: loads a network asset"
 python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo --collection: seed output (above)"
 #    the default collection (../shared) when this tree has it: a small cut, metrics only

@@ -23,7 +23,7 @@ typedef struct {
 /* One k of the sweep (dense first stage, then re-ranking of the top k). */
 typedef struct {
     int k;
-    double p3, ndcg10, rerank_ms, total_ms;
+    double p3, mrr10, ndcg10, rerank_ms, total_ms;
 } demo_sweep;
 
 /* One vector index against brute force on the collection's embeddings. */
@@ -58,6 +58,7 @@ typedef struct {
     int n_stages;
     demo_sweep sweep[DEMO_MAX_SWEEP];
     int n_sweep;
+    char eval_report[4200]; /* DIR/eval-report.html */
     int sweep_first_set; /* the sweep's first stage alone */
     double sweep_first_p3, sweep_first_ndcg;
     demo_ann ann[DEMO_MAX_ANN];
@@ -73,6 +74,9 @@ int demo_k_sweep(demo_ctx *x);
 int demo_ann_vs_flat(demo_ctx *x);
 int demo_bm25_hybrid(demo_ctx *x);
 void demo_collection_free(demo_ctx *x);
+/* The eval module's HTML report (wn_report_write) of the dense stage and the k sweep
+ * at path; 0 ok or nothing to write, 1 failed (printed). */
+int demo_eval_report(demo_ctx *x, const char *path);
 
 /* Writes DIR/report.html and DIR/results.json (atomically); 0 ok, 1 failed (printed). */
 int demo_report(demo_ctx *x);

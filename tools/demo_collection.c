@@ -52,6 +52,8 @@ struct demo_coll {
     double *lex_ms;
     int64_t *hyb;                /* (Q, P) RRF of dense and BM25 */
     double *hyb_ms;
+    int64_t *sweep_rows;         /* (DEMO_MAX_SWEEP, Q, P) the sweep's re-ranked rows */
+    double *sweep_ms;            /* (DEMO_MAX_SWEEP, Q) their re-rank ms per query */
     float *logit;                /* (Q, D) cross-encoder logit of (query, doc), NAN: not yet scored */
     double *pair_ms;             /* (Q, D) its share of the scoring call that computed it */
 };
@@ -178,6 +180,8 @@ void demo_collection_free(demo_ctx *x) {
     free(c->hyb_ms);
     free(c->logit);
     free(c->pair_ms);
+    free(c->sweep_rows);
+    free(c->sweep_ms);
     free(c);
     x->coll = NULL;
 }
@@ -490,9 +494,10 @@ static int add_stage(demo_ctx *x, const char *name, const char *file, int k, con
     return 0;
 }
 
-/* Re-ranks every query's first stage at k into a stage (or a copy). */
+/* Re-ranks every query's first stage at k into a stage (or a copy); keep_rows
+ * (Q x P) and keep_ms (Q), when not NULL, get the rankings and times. */
 static int rerank_stage(demo_ctx *x, const char *name, const char *file, int k, const int64_t *first,
-                        const double *first_ms, demo_stage *out_copy) {
+                        const double *first_ms, demo_stage *out_copy, int64_t *keep_rows, double *keep_ms) {
     demo_coll *c = x->coll;
     int Q = x->n_queries, P = c->depth;
     int64_t *rows = malloc((size_t)Q * P * sizeof *rows);
@@ -514,6 +519,8 @@ static int rerank_stage(demo_ctx *x, const char *name, const char *file, int k, 
     }
     cli_progress_end(&bar);
     int rc = st ? cli_lib_error("demo", st) : add_stage(x, name, file, k, rows, first_ms, ms, out_copy);
+    if (!rc && keep_rows) memcpy(keep_rows, rows, (size_t)Q * P * sizeof *rows);
+    if (!rc && keep_ms) memcpy(keep_ms, ms, (size_t)Q * sizeof *ms);
     free(rows);
     free(ms);
     return rc;
@@ -554,7 +561,7 @@ int demo_collection(demo_ctx *x) {
     char file[32];
     snprintf(file, sizeof file, "dense_rerank%d", x->k_cand);
     if (add_stage(x, dense, "dense", 0, c->dense, c->dense_ms, NULL, NULL) ||
-        rerank_stage(x, rr, file, x->k_cand, c->dense, c->dense_ms, NULL))
+        rerank_stage(x, rr, file, x->k_cand, c->dense, c->dense_ms, NULL, NULL, NULL))
         return 1;
     const char *names[] = {dense, rr};
     stage_table(x, names, 2);
@@ -575,6 +582,10 @@ int demo_k_sweep(demo_ctx *x) {
     printf("      k      P@3  nDCG@10  rerank ms  total ms\n");
     printf("  first  %7.3f  %7.3f  %9.2f  %8.2f   (dense, no re-ranking)\n", d->p3, d->ndcg10, 0.0, d->first_ms);
     x->n_sweep = 0;
+    int Q = x->n_queries;
+    if (!c->sweep_rows && (!(c->sweep_rows = malloc((size_t)DEMO_MAX_SWEEP * Q * c->depth * sizeof(int64_t))) ||
+                           !(c->sweep_ms = malloc((size_t)DEMO_MAX_SWEEP * Q * sizeof(double)))))
+        return oom();
     x->sweep_first_set = 1;
     x->sweep_first_p3 = d->p3;
     x->sweep_first_ndcg = d->ndcg10;
@@ -585,10 +596,13 @@ int demo_k_sweep(demo_ctx *x) {
         snprintf(name, sizeof name, "sweep k=%d", k);
         snprintf(file, sizeof file, "sweep_k%d", k);
         demo_stage s;
-        if (rerank_stage(x, name, file, k, c->dense, c->dense_ms, &s)) return 1;
+        if (rerank_stage(x, name, file, k, c->dense, c->dense_ms, &s, c->sweep_rows + (size_t)x->n_sweep * Q * c->depth,
+                         c->sweep_ms + (size_t)x->n_sweep * Q))
+            return 1;
         demo_sweep *w = &x->sweep[x->n_sweep++];
         w->k = k;
         w->p3 = s.p3;
+        w->mrr10 = s.mrr10;
         w->ndcg10 = s.ndcg10;
         w->rerank_ms = s.rerank_ms;
         w->total_ms = s.first_ms + s.rerank_ms;
@@ -751,12 +765,12 @@ int demo_bm25_hybrid(demo_ctx *x) {
     snprintf(fh, sizeof fh, "hybrid_rerank%d", x->k_cand);
     snprintf(fd, sizeof fd, "dense_rerank%d", x->k_cand);
     if (add_stage(x, "bm25", "bm25", 0, c->lex, c->lex_ms, NULL, NULL) ||
-        rerank_stage(x, rb, fb, x->k_cand, c->lex, c->lex_ms, NULL) ||
+        rerank_stage(x, rb, fb, x->k_cand, c->lex, c->lex_ms, NULL, NULL, NULL) ||
         add_stage(x, "hybrid (RRF)", "hybrid", 0, c->hyb, c->hyb_ms, NULL, NULL) ||
-        rerank_stage(x, rh, fh, x->k_cand, c->hyb, c->hyb_ms, NULL))
+        rerank_stage(x, rh, fh, x->k_cand, c->hyb, c->hyb_ms, NULL, NULL, NULL))
         goto done;
     if (!find_stage(x, "dense") && add_stage(x, "dense", "dense", 0, c->dense, c->dense_ms, NULL, NULL)) goto done;
-    if (!find_stage(x, rd) && rerank_stage(x, rd, fd, x->k_cand, c->dense, c->dense_ms, NULL)) goto done;
+    if (!find_stage(x, rd) && rerank_stage(x, rd, fd, x->k_cand, c->dense, c->dense_ms, NULL, NULL, NULL)) goto done;
     const char *names[] = {"bm25", rb, "dense", rd, "hybrid (RRF)", rh};
     stage_table(x, names, 6);
     printf("  (BM25 k1=0.9 b=0.4 on title + text; hybrid: reciprocal rank fusion, k=60, of the dense and\n"
@@ -768,5 +782,77 @@ done:
     free(b);
     free(f);
     free(sc);
+    return rc;
+}
+
+/* DIR/eval-report.html through the eval module's generator (wn_report_write): the
+ * dense stage and the k sweep with latency distributions, and the rank shifts of
+ * the first two queries at the sweep's k = 10 (or its first k). */
+int demo_eval_report(demo_ctx *x, const char *path) {
+    demo_coll *c = x->coll;
+    if (x->coll_state <= 0 || !c || !x->n_sweep || !c->sweep_rows) return 0;
+    int Q = x->n_queries, P = c->depth, ns = x->n_sweep + 1;
+    const char *names[3] = {"p@3", "mrr@10", "ndcg@10"};
+    double *vals = malloc((size_t)ns * 3 * sizeof *vals), *lat = malloc((size_t)ns * Q * sizeof *lat);
+    double *tot = malloc((size_t)ns * Q * sizeof *tot);
+    wn_report_stage *st = calloc((size_t)ns, sizeof *st);
+    char (*sname)[24] = malloc((size_t)ns * sizeof *sname);
+    int rc = 1;
+    if (!vals || !lat || !tot || !st || !sname) {
+        oom();
+        goto done;
+    }
+    const demo_stage *d = find_stage(x, "dense");
+    vals[0] = d ? d->p3 : x->sweep_first_p3;
+    vals[1] = d ? d->mrr10 : 0;
+    vals[2] = d ? d->ndcg10 : x->sweep_first_ndcg;
+    for (int q = 0; q < Q; q++) lat[q] = c->dense_ms[q] / 1e3;
+    st[0] = (wn_report_stage){"dense", 0, vals, lat, NULL, Q};
+    int shift_k = 0;
+    for (int i = 0; i < x->n_sweep; i++) {
+        const demo_sweep *w = &x->sweep[i];
+        double *v = vals + (size_t)(i + 1) * 3, *l = lat + (size_t)(i + 1) * Q, *t = tot + (size_t)(i + 1) * Q;
+        v[0] = w->p3;
+        v[1] = w->mrr10;
+        v[2] = w->ndcg10;
+        for (int q = 0; q < Q; q++) {
+            l[q] = c->sweep_ms[(size_t)i * Q + q] / 1e3;
+            t[q] = l[q] + c->dense_ms[q] / 1e3;
+        }
+        snprintf(sname[i + 1], sizeof sname[i + 1], "rerank@%d", w->k);
+        st[i + 1] = (wn_report_stage){sname[i + 1], w->k, v, l, t, Q};
+        if (w->k == 10) shift_k = i;
+    }
+    wn_report_shift sh[2];
+    int nsh = Q < 2 ? Q : 2;
+    memset(sh, 0, sizeof sh);
+    for (int s = 0; s < nsh; s++) {
+        const int64_t *before = c->dense + (size_t)s * P, *after = c->sweep_rows + ((size_t)shift_k * Q + s) * P;
+        sh[s].qid = c->q_ids[s];
+        sh[s].query = c->q_texts[s];
+        int n = hits_of(before, P);
+        sh[s].n = n < WN_REPORT_SHIFT_K ? n : WN_REPORT_SHIFT_K;
+        for (int i = 0; i < sh[s].n; i++) {
+            sh[s].before[i] = c->doc_ids[before[i]];
+            sh[s].after[i] = c->doc_ids[after[i]];
+            sh[s].after_from[i] = 0;
+            for (int j = 0; j < P && before[j] >= 0; j++)
+                if (before[j] == after[i]) sh[s].after_from[i] = j + 1;
+            sh[s].before_grade[i] = wn_qrels_grade(c->qrels, c->q_ids[s], sh[s].before[i]);
+            sh[s].after_grade[i] = wn_qrels_grade(c->qrels, c->q_ids[s], sh[s].after[i]);
+        }
+    }
+    char title[256];
+    snprintf(title, sizeof title, "winnow demo: %s, %d documents, %d queries (dense, then re-ranked)", x->coll_path,
+             x->n_docs, Q);
+    wn_report r = {title, 3, names, ns, st, nsh, sh};
+    wn_status err = wn_report_write(&r, path);
+    rc = err ? cli_lib_error("demo", err) : 0;
+done:
+    free(vals);
+    free(lat);
+    free(tot);
+    free(st);
+    free(sname);
     return rc;
 }

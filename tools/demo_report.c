@@ -202,7 +202,8 @@ static void write_html(FILE *f, const demo_ctx *x) {
         for (int i = 0; i < x->n_sweep; i++)
             fprintf(f, "<tr><td>%d</td><td>%.3f</td><td>%.3f</td><td>%.2f</td><td>%.2f</td></tr>\n", x->sweep[i].k,
                     x->sweep[i].p3, x->sweep[i].ndcg10, x->sweep[i].rerank_ms, x->sweep[i].total_ms);
-        fprintf(f, "</table>\n");
+        fprintf(f, "</table>\n<p>Latency distributions and rank shifts of this sweep: "
+                   "<a href=\"eval-report.html\">eval-report.html</a> (the <code>winnow eval --report</code> page).</p>\n");
     }
     if (x->n_ann) {
         fprintf(f, "<h2>Approximate nearest neighbours against brute force</h2>\n<table><tr><th>index</th>"
@@ -291,6 +292,8 @@ int demo_report(demo_ctx *x) {
     char html[4200], json[4200];
     snprintf(html, sizeof html, "%s/report.html", x->out_dir);
     snprintf(json, sizeof json, "%s/results.json", x->out_dir);
+    snprintf(x->eval_report, sizeof x->eval_report, "%s/eval-report.html", x->out_dir);
+    if (demo_eval_report(x, x->eval_report)) return 1;
     if (write_atomic(json, write_json, x) || write_atomic(html, write_html, x)) return 1;
     demo_heading(x, "Report - %s", html);
     return 0;
