@@ -127,7 +127,8 @@ static void test_reference_ids(const wn_tokenizer *t) {
 /* ---- 1b. HuggingFace tokenizers (Rust, via its Node binding) on awkward inputs,
  * pairs and truncation lengths: tests/fixtures/tokenizer/hf_cases.jsonl, written by
  * make_hf_cases.js beside it; and random pairs truncated at small lengths,
- * trunc_pairs.jsonl (make_trunc_pairs.js). Cased lines use the same tokenizer.json with the
+ * trunc_pairs.jsonl (make_trunc_pairs.js); and every non-ASCII punctuation, control and
+ * format character between letters, unicode_cases.jsonl (make_unicode_cases.js). Cased lines use the same tokenizer.json with the
  * normalizer's lowercase false (and no tokenizer_config.json). */
 static void test_hf_cases(const wn_tokenizer *uncased, const char *path, int min_cases) {
     char *tj, *data;
@@ -621,6 +622,7 @@ int main(void) {
     test_reference_ids(t);
     test_hf_cases(t, "tests/fixtures/tokenizer/hf_cases.jsonl", 251);
     test_hf_cases(t, "tests/fixtures/tokenizer/trunc_pairs.jsonl", 240);
+    test_hf_cases(t, "tests/fixtures/tokenizer/unicode_cases.jsonl", 1035);
     test_minilm(t);
     test_long(t);
     test_trunc_grid(t);
