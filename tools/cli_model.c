@@ -1,4 +1,5 @@
 /* cli_model.c - shared by cli_embed.c and cli_score.c (see cli_model.h). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,7 @@ int cli_chunk_next(cli_chunk *c, const char *cmd) {
     char *line = NULL;
     size_t lcap = 0;
     ssize_t len;
+    errno = 0;
     while (c->n < c->cap && (len = getline(&line, &lcap, c->in)) >= 0) {
         c->lineno++;
         if (len && line[len - 1] == '\n') line[--len] = 0;
@@ -91,9 +93,10 @@ int cli_chunk_next(cli_chunk *c, const char *cmd) {
         c->off[c->n++] = c->buf_len;
         c->buf_len += (size_t)len + 1;
     }
+    int err = errno;
     free(line);
     if (ferror(c->in)) {
-        cli_error("%s: error reading %s", cmd, c->name);
+        cli_error("%s: error reading %s: %s", cmd, c->name, strerror(err));
         return -1;
     }
     for (int i = 0; i < c->n; i++) c->lines[i] = c->buf + c->off[i];

@@ -1,6 +1,7 @@
 /* cli_tokenize.c - winnow tokenize --model M [--pair] [--max-length N] [FILE]: one
  * JSON line {"ids":[...],"type_ids":[...]} per input line, special tokens included,
  * truncated to the model's limit (or N). With --pair each line is query<TAB>document. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,7 +114,7 @@ int cmd_tokenize(int argc, char **argv) {
         print_ints(stdout, types, n);
         fputs("}\n", stdout);
     }
-    if (!rc && ferror(in)) rc = cli_error("tokenize: error reading %s", name);
+    if (!rc && ferror(in)) rc = cli_error("tokenize: error reading %s: %s", name, strerror(errno));
     if (!rc && (fflush(stdout) != 0 || ferror(stdout))) rc = cli_error("tokenize: error writing the output");
     free(line);
     free(ids);
