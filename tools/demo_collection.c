@@ -552,10 +552,11 @@ int demo_collection(demo_ctx *x) {
     char title[160], dense[40], rr[40];
     snprintf(title, sizeof title, "Collection - %d documents, %d queries (exercise 1)", x->n_docs, x->n_queries);
     demo_heading(x, "%s", title);
-    printf("  from %s: the first %d documents and the %d queries (of queries.jsonl, at most %d)\n", x->coll_path,
-           x->n_docs, x->n_queries, x->max_queries);
-    printf("  with a relevant document among them (%d relevant judgments); embedded in %.2f s (%.0f docs/s)\n\n",
-           x->n_judged, x->embed_s, x->embed_s > 0 ? x->n_docs / x->embed_s : 0.0);
+    printf("  source     %s (its first %d documents: --docs)\n", x->coll_path, x->n_docs);
+    printf("  queries    %d (at most --queries %d) with a relevant document among them; %d relevant judgments\n",
+           x->n_queries, x->max_queries, x->n_judged);
+    printf("  embedding  %.2f s (%.0f docs/s) into a flat cosine index\n\n", x->embed_s,
+           x->embed_s > 0 ? x->n_docs / x->embed_s : 0.0);
     snprintf(dense, sizeof dense, "dense");
     snprintf(rr, sizeof rr, "dense + rerank@%d", x->k_cand);
     char file[32];
