@@ -146,7 +146,7 @@ expect_err "lacks $T/half/queries.jsonl" "--collection without queries"
 #    ms-marco-MiniLM-L-6-v2/), the notebook's own printed numbers
 SEED=../shared/seed/expected.json
 if [ -n "$WINNOW_MODELS" ] && [ -d "$WINNOW_MODELS/all-MiniLM-L6-v2" ] && [ -f "$SEED" ]; then
-    "$W" demo --bi-encoder "$WINNOW_MODELS/all-MiniLM-L6-v2" --cross-encoder "$WINNOW_MODELS/ms-marco-MiniLM-L-6-v2" --out "$T/o5" \
+    "$W" demo --bi-encoder "$WINNOW_MODELS/all-MiniLM-L6-v2" --cross-encoder "$WINNOW_MODELS/ms-marco-MiniLM-L-6-v2" --out "$T/o5" --no-collection \
         >"$T/out" 2>"$T/err" || fail "demo with the real weights: exit $? ($(cat "$T/err"))"
     python3 tests/tools/check_demo.py "$T/out" "$SEED" || fail "demo with the real weights: output (above)"
 else
