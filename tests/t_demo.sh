@@ -116,7 +116,7 @@ for h in "Collection - 100 documents, 6 queries" "k sweep" "ANN vs brute force" 
 done
 [ "$(tail -n 1 "$T/out")" = "Report - $T/oc/report.html" ] || fail "demo --collection: the report's path is not the last line"
 python3 tests/tools/check_demo_collection.py "$T/oc" "$T/coll" --docs 100 --queries 6 --winnow "$W" \
-    --bi "$FX/tiny-bi" --ce "$FX/tiny-ce" || fail "demo --collection: runs and metrics (above)"
+    --bi "$FX/tiny-bi" --ce "$FX/tiny-ce" --stdout "$T/out" || fail "demo --collection: runs and metrics (above)"
 grep -q "<svg" "$T/oc/report.html" || fail "report: no inline SVG"
 grep -q "<svg" "$T/oc/eval-report.html" || fail "eval-report.html (wn_report_write): missing or without SVG"
 grep -Eq "(src|href)=\"(https?:)?//" "$T/oc/report.html" && fail "report: loads a network asset"

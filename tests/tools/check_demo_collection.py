@@ -65,6 +65,7 @@ def main():
     ap.add_argument("--winnow")
     ap.add_argument("--bi")
     ap.add_argument("--ce")
+    ap.add_argument("--stdout", help="what the demo printed: its tables must show results.json's numbers")
     a = ap.parse_args()
 
     res = json.load(open(os.path.join(a.out, "results.json"), encoding="utf-8"))
@@ -98,6 +99,17 @@ def main():
             if m in s:
                 v = measure(qrels, run, m)
                 check(abs(v - s[m]) <= 1e-6, "%s %s: demo %.9f, trec_eval.py %.9f" % (name, m, s[m], v))
+    if a.stdout:
+        printed = open(a.stdout, encoding="utf-8").read().splitlines()
+        for s in res["stages"]:
+            rows = [l.split()[-6:-3] for l in printed if l.startswith("  ") and l[2:24].rstrip() == s["name"] and len(l.split()) >= 7]
+            check(rows, "stdout: no table row for %s" % s["name"])
+            for r in rows:
+                want_r = ["%.3f" % s[m] for m in ("p@3", "mrr@10", "ndcg@10")]
+                check(r == want_r, "stdout: %s printed %s, results.json %s" % (s["name"], r, want_r))
+        for w in res["sweep"]:
+            rows = [l.split()[1:3] for l in printed if l.split()[:1] == [str(w["k"])] and len(l.split()) == 5]
+            check(rows == [["%.3f" % w["p@3"], "%.3f" % w["ndcg@10"]]], "stdout: sweep k=%d printed %s" % (w["k"], rows))
     ann = {x["index"]: x for x in res["ann"]}
     check(set(ann) == {"flat", "hnsw", "ivf"}, "ann: indexes %s" % sorted(ann))
     check(ann.get("flat", {}).get("recall@10") == 1, "ann: flat recall@10 %s, must be 1" % ann.get("flat", {}).get("recall@10"))
