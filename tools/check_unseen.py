@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """check_unseen.py - end to end on models and texts the fixtures never had: new
 shapes (hidden 96, 6 heads, 3 layers, intermediate 200), new seeds, F32/BF16/F16
-weights, mean/CLS/max pooling, cross-encoders at max_len 48, texts with accents, CJK,
+weights, mean/CLS/max pooling and all four concatenated, cross-encoders at max_len 48, texts with accents, CJK,
 a 150-char word, a 2500-char line; ids from `winnow tokenize`, outputs of
 `winnow embed` / `winnow score` (batch 1/7/1000, threads 1/2, --activation sigmoid)
 against the PyTorch model of tools/make_reference.py. Prints the worst |diff| per
@@ -26,22 +26,28 @@ def cli(args, inp):
     r = subprocess.run([W] + args + [inp], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return [json.loads(l) for l in r.stdout.splitlines()]
-for name, dtype, pool, maxpos, seed in [("bi_f32_mean", "F32", "mean", 64, 901), ("bi_bf16_cls", "BF16", "cls", 40, 902), ("bi_f16_max", "F16", "max", 96, 903)]:
+for name, dtype, pool, maxpos, seed in [("bi_f32_mean", "F32", "mean", 64, 901), ("bi_bf16_cls", "BF16", "cls", 40, 902),
+                                        ("bi_f16_max", "F16", "max", 96, 903), ("bi_f32_concat", "F32", "cls+max+mean+sqrt", 64, 904)]:
     spec = R.spec_of(vocab=len(vocab), hidden=96, heads=6, layers=3, inter=200, max_pos=maxpos, dtype=dtype, seed=seed)
     w, blob = R.build_weights(spec)
     m = R.Bert(spec, w).eval()
     d = os.path.join(TMP, name)
     R.write_model_dir(d, spec, blob, vocab)
     pc = json.load(open(d + "/1_Pooling/config.json"))
-    pc["pooling_mode_mean_tokens"] = pool == "mean"; pc["pooling_mode_cls_token"] = pool == "cls"; pc["pooling_mode_max_tokens"] = pool == "max"
+    modes = pool.split("+")
+    pc["pooling_mode_mean_tokens"] = "mean" in modes; pc["pooling_mode_cls_token"] = "cls" in modes
+    pc["pooling_mode_max_tokens"] = "max" in modes; pc["pooling_mode_mean_sqrt_len_tokens"] = "sqrt" in modes
     json.dump(pc, open(d + "/1_Pooling/config.json", "w"))
     toks = cli(["tokenize", "--model", d], TMP + "/texts.txt")
     seqs = [(t["ids"], t["type_ids"]) for t in toks]
     layers, pooled, normed, _ = R.run(spec, m, seqs)
     last = layers[-1]; lens = [len(a) for a, _ in seqs]; rows = torch.split(last, lens)
-    if pool == "cls": p = torch.stack([r[0] for r in rows])
-    elif pool == "max": p = torch.stack([r.max(0).values for r in rows])
-    else: p = pooled
+    parts = []  # sentence-transformers' Pooling concatenates in this order
+    if "cls" in modes: parts.append(torch.stack([r[0] for r in rows]))
+    if "max" in modes: parts.append(torch.stack([r.max(0).values for r in rows]))
+    if "mean" in modes: parts.append(pooled)
+    if "sqrt" in modes: parts.append(torch.stack([r.sum(0) / math.sqrt(len(r)) for r in rows]))
+    p = torch.cat(parts, dim=1)
     ref = F.normalize(p, p=2, dim=1, eps=1e-12)
     for b, th in ((1, 1), (7, 2), (1000, 2)):
         got = torch.tensor([e["embedding"] for e in cli(["embed", "--model", d, "--batch", str(b), "--threads", str(th)], TMP + "/texts.txt")], dtype=torch.float64)
