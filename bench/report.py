@@ -73,14 +73,14 @@ def ratio(a, b):
 
 cols = [("winnow", "fp32"), ("winnow", "bf16"), ("winnow", "int8"), ("ort", "fp32"), ("ort", "int8"),
         ("pytorch", "fp32")]
-hdr = "%-22s" % "" + "".join("%10s" % ("%s %s" % (e if e != "pytorch" else "torch", p)) for e, p in cols)
+hdr = "%-22s" % "" + "".join("%12s" % ("%s %s" % (e if e != "pytorch" else "torch", p)) for e, p in cols)
 hdr += " | fp32/ORT bf16/ORT int8/ORTi8 fp32/torch"
 print(hdr)
 
 
 def line(label, what, L, inverse=False):
     v = {c: g(c[0], c[1], what, L) for c in cols}
-    s = "%-22s" % label + "".join("%10s" % f(v[c], 8, 2 if inverse else 1) for c in cols)
+    s = "%-22s" % label + "".join("%12s" % f(v[c], 10, 2 if inverse else 1) for c in cols)
     if inverse:  # latency: smaller is better, ratio = theirs / ours
         r = lambda a, b: ratio(b, a)
     else:
