@@ -8,7 +8,7 @@
 
 #define DEMO_MAX_STAGES 12
 #define DEMO_MAX_SWEEP 8
-#define DEMO_MAX_ANN 4
+#define DEMO_MAX_ANN 6
 
 /* One stage over the collection's queries: means over queries. */
 typedef struct {

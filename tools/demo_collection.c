@@ -648,44 +648,51 @@ int demo_ann_vs_flat(demo_ctx *x) {
     }
     printf("  index  parameters                build s  ms/query  recall@10\n");
     x->n_ann = 0;
-    wn_search_params sp = wn_search_default_params();
-    sp.n_threads = 1;
+    /* each index built once, then searched with a small and the default setting */
     const wn_index_type types[] = {WN_INDEX_FLAT, WN_INDEX_HNSW, WN_INDEX_IVF};
     for (int t = 0; t < 3; t++) {
         wn_index_params ip = wn_index_default_params();
         ip.n_threads = 1;
-        demo_ann *a = &x->ann[x->n_ann];
-        memset(a, 0, sizeof *a);
-        snprintf(a->name, sizeof a->name, "%s", wn_index_type_name(types[t]));
-        if (types[t] == WN_INDEX_HNSW)
-            snprintf(a->params, sizeof a->params, "M=%d efC=%d ef=%d", ip.m, ip.ef_construction, sp.ef);
-        else if (types[t] == WN_INDEX_IVF) {
-            ip.nlist = (int)ceil(sqrt((double)D));
-            snprintf(a->params, sizeof a->params, "nlist=%d nprobe=%d", ip.nlist, sp.nprobe);
-        } else snprintf(a->params, sizeof a->params, "exact");
+        if (types[t] == WN_INDEX_IVF) ip.nlist = (int)ceil(sqrt((double)D));
         double t0 = now_s();
         wn_status st = wn_index_create(types[t], x->dim, WN_METRIC_COS, &ip, &ix);
         if (!st) st = wn_index_add(ix, D, c->doc_emb, NULL);
-        a->build_s = now_s() - t0;
-        if (!st) st = time_search(ix, Q, c->q_emb, &sp, dist, t ? got : truth, &a->ms_per_query);
+        double build_s = now_s() - t0;
+        for (int v = 0; v < (t ? 2 : 1) && !st && x->n_ann < DEMO_MAX_ANN; v++) {
+            wn_search_params sp = wn_search_default_params();
+            sp.n_threads = 1;
+            demo_ann *a = &x->ann[x->n_ann];
+            memset(a, 0, sizeof *a);
+            snprintf(a->name, sizeof a->name, "%s", wn_index_type_name(types[t]));
+            if (types[t] == WN_INDEX_HNSW) {
+                if (!v) sp.ef = 16;
+                snprintf(a->params, sizeof a->params, "M=%d efC=%d ef=%d", ip.m, ip.ef_construction, sp.ef);
+            } else if (types[t] == WN_INDEX_IVF) {
+                if (!v) sp.nprobe = 1;
+                snprintf(a->params, sizeof a->params, "nlist=%d nprobe=%d", ip.nlist, sp.nprobe);
+            } else snprintf(a->params, sizeof a->params, "exact");
+            a->build_s = build_s;
+            st = time_search(ix, Q, c->q_emb, &sp, dist, t ? got : truth, &a->ms_per_query);
+            if (st) break;
+            int found = 0, want = 0;
+            for (int q = 0; q < Q; q++)
+                for (int i = 0; i < K; i++) {
+                    int64_t id = (t ? got : truth)[(size_t)q * K + i];
+                    if (truth[(size_t)q * K + i] >= 0) want++;
+                    for (int j = 0; j < K && id >= 0; j++)
+                        if (truth[(size_t)q * K + j] == id) {
+                            found++;
+                            break;
+                        }
+                }
+            a->recall10 = want ? (double)found / want : 0;
+            printf("  %-6s %-24s %8.3f  %8.4f  %9.3f\n", a->name, a->params, a->build_s, a->ms_per_query, a->recall10);
+            x->n_ann++;
+        }
         if (st) {
             cli_lib_error("demo", st);
             goto done;
         }
-        int found = 0, want = 0;
-        for (int q = 0; q < Q; q++)
-            for (int i = 0; i < K; i++) {
-                int64_t id = (t ? got : truth)[(size_t)q * K + i];
-                if (truth[(size_t)q * K + i] >= 0) want++;
-                for (int j = 0; j < K && id >= 0; j++)
-                    if (truth[(size_t)q * K + j] == id) {
-                        found++;
-                        break;
-                    }
-            }
-        a->recall10 = want ? (double)found / want : 0;
-        printf("  %-6s %-24s %8.3f  %8.4f  %9.3f\n", a->name, a->params, a->build_s, a->ms_per_query, a->recall10);
-        x->n_ann++;
         wn_index_free(ix);
         ix = NULL;
     }
