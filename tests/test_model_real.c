@@ -9,16 +9,15 @@
 #include "model_fixture.h"
 
 typedef struct {
-    int layer;
-    float *out; /* real-token rows of the sequences, concatenated */
+    float *out; /* per layer (0 = embeddings), the real-token rows of the sequences, concatenated */
     const int *lens;
-    int T;
+    int n_layers, rows;
 } layer_tap;
 
 static void grab_layer(void *ud, int layer, const float *x, int B, int T, int H) {
     layer_tap *t = ud;
-    if (layer != t->layer) return;
-    size_t r = 0;
+    if (layer >= t->n_layers) return;
+    size_t r = (size_t)layer * t->rows;
     for (int b = 0; b < B; b++)
         for (int i = 0; i < t->lens[b]; i++, r++) memcpy(t->out + r * H, x + ((size_t)b * T + i) * H, sizeof(float) * H);
 }
@@ -57,28 +56,38 @@ static double run_one(const char *name, const char *key, double tol, int max_bat
             snprintf(what, sizeof what, "%s %s (%d tok)", name, key, tok);
             worst = compare(what, got, want, n, tol);
         }
-        /* the first layer's output of the first two sequences, if the fixture has it */
+        /* every layer's output (0 = embeddings) of the first two sequences, compared
+         * layer by layer so a mismatch names its layer; older fixtures: layer 1 only */
         size_t nl = 0;
-        const float *want_l1 = fixture_tensor(&f, "layer1_head", &nl);
-        if (want_l1 && f.n >= 2) {
-            const int H = m->cfg.hidden_size, T = WN_MAX(f.lens[0], f.lens[1]);
+        const float *want_l = fixture_tensor(&f, "layers_head", &nl);
+        int first = 0, n_layers = m->cfg.num_hidden_layers + 1;
+        if (!want_l) {
+            want_l = fixture_tensor(&f, "layer1_head", &nl);
+            first = 1;
+            n_layers = 2;
+        }
+        if (want_l && f.n >= 2) {
+            const int H = m->cfg.hidden_size, T = WN_MAX(f.lens[0], f.lens[1]), rows = f.lens[0] + f.lens[1];
+            CHECK(nl == (size_t)(n_layers - first) * rows * H, "layer outputs: %zu values for %d layers of %d x %d", nl,
+                  n_layers - first, rows, H);
             int32_t *ids = calloc((size_t)2 * T, sizeof *ids), *ty = calloc((size_t)2 * T, sizeof *ty);
             for (int b = 0; b < 2; b++) {
                 memcpy(ids + (size_t)b * T, f.ids[b], sizeof(int32_t) * (size_t)f.lens[b]);
                 memcpy(ty + (size_t)b * T, f.types[b], sizeof(int32_t) * (size_t)f.lens[b]);
             }
-            float *got = calloc(nl, sizeof *got);
-            layer_tap lt = {1, got, f.lens, T};
+            float *got_l = calloc((size_t)n_layers * rows * H, sizeof *got_l);
+            layer_tap lt = {got_l, f.lens, n_layers, rows};
             m->tap = grab_layer;
             m->tap_ud = &lt;
             const float *hidden;
             CHECK(bert_forward(m, 2, T, ids, ty, f.lens, &hidden) == WN_OK, "forward: %s", wn_last_error());
             m->tap = NULL;
-            CHECK(nl == (size_t)(f.lens[0] + f.lens[1]) * H, "layer1_head: %zu values", nl);
-            char what[80];
-            snprintf(what, sizeof what, "%s layer 1 (2 seq)", name);
-            compare(what, got, want_l1, nl, 1e-4);
-            free(got);
+            for (int l = first; l < n_layers && nl == (size_t)(n_layers - first) * rows * H; l++) {
+                char what[80];
+                snprintf(what, sizeof what, "%s layer %d (2 seq)", name, l);
+                compare(what, got_l + (size_t)l * rows * H, want_l + (size_t)(l - first) * rows * H, (size_t)rows * H, 1e-4);
+            }
+            free(got_l);
             free(ids);
             free(ty);
         }

@@ -444,8 +444,10 @@ def main():
             fx.add("logits", logits)
         else:
             fx.add("embedding", normed)
-            # the first layer's output of the two shortest sequences, to localise a mismatch
-            fx.add("layer1_head", layers[1][: lens[0] + lens[1]])
+        # every layer's output (0 = embeddings) of the first two sequences, so a
+        # mismatch names its layer (not for the BF16 one: its second sequence is long)
+        if name != "real_ce_bf16":
+            fx.add("layers_head", torch.stack([l[: lens[0] + lens[1]] for l in layers]))
         fx.write(out)
         print("%s: %d sequences, lengths %s" % (name, len(lens), lens))
 
