@@ -3,7 +3,8 @@
  * cross-encoder logits within 1e-3, P@3 and MRR exactly, the rank shift, and the
  * published sentence-transformers examples (cosine matrix to 4 digits, the Berlin
  * logits). Needs WINNOW_MODELS=/dir holding all-MiniLM-L6-v2/ and
- * ms-marco-MiniLM-L-6-v2/ with their model.safetensors; SKIPPED otherwise. */
+ * ms-marco-MiniLM-L-6-v2/ with their model.safetensors; SKIPPED when it is not set,
+ * FAILED when it is set but a model.safetensors is missing. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,9 +72,11 @@ int main(void) {
     snprintf(bi_dir, sizeof bi_dir, "%s/all-MiniLM-L6-v2", dir);
     snprintf(ce_dir, sizeof ce_dir, "%s/ms-marco-MiniLM-L-6-v2", dir);
     snprintf(path, sizeof path, "%s/model.safetensors", bi_dir);
-    if (!wn_file_exists(path)) SKIP_TEST("%s is missing", path);
+    /* WINNOW_MODELS set means the weights are meant to be there: a wrong path fails */
+    CHECK(wn_file_exists(path), "WINNOW_MODELS=%s but %s is missing", dir, path);
     snprintf(path, sizeof path, "%s/model.safetensors", ce_dir);
-    if (!wn_file_exists(path)) SKIP_TEST("%s is missing", path);
+    CHECK(wn_file_exists(path), "WINNOW_MODELS=%s but %s is missing", dir, path);
+    if (check_failures) return check_done();
     char *text;
     size_t len;
     if (wn_read_file(EXPECTED, &text, &len) != WN_OK) SKIP_TEST("%s is not readable", EXPECTED);
