@@ -127,8 +127,7 @@ static void test_reference_ids(const wn_tokenizer *t) {
 /* ---- 1b. HuggingFace tokenizers (Rust, via its Node binding) on awkward inputs,
  * pairs and truncation lengths: tests/fixtures/tokenizer/hf_cases.jsonl, written by
  * make_hf_cases.js beside it; and random pairs truncated at small lengths,
- * trunc_pairs.jsonl (make_trunc_pairs.js); and every non-ASCII punctuation, control and
- * format character between letters, unicode_cases.jsonl (make_unicode_cases.js). Cased lines use the same tokenizer.json with the
+ * trunc_pairs.jsonl (make_trunc_pairs.js). Cased lines use the same tokenizer.json with the
  * normalizer's lowercase false (and no tokenizer_config.json). */
 static void test_hf_cases(const wn_tokenizer *uncased, const char *path, int min_cases) {
     char *tj, *data;
@@ -274,6 +273,56 @@ static void test_long(const wn_tokenizer *t) {
     double t2 = wn_now();
     fprintf(stderr, "1 MB line: single %.1f ms, pair %.1f ms\n", (t1 - t0) * 1e3, (t2 - t1) * 1e3);
     free(s);
+}
+
+/* ---- every non-ASCII punctuation, control, format and mark character between two
+ * letters, "q<c>q", against the HF tokenizer (tests/fixtures/tokenizer/unicode_chars.txt,
+ * make_unicode_chars.js): its Unicode tables are older than utf8proc's */
+static void test_unicode_chars(const wn_tokenizer *t) {
+    char *data;
+    if (wn_read_file("tests/fixtures/tokenizer/unicode_chars.txt", &data, NULL) != WN_OK) {
+        CHECK(0, "cannot read unicode_chars.txt: %s", wn_last_error());
+        return;
+    }
+    int n_cases = 0, n_ok = 0;
+    for (char *line = data, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = 0;
+        char *sp = strchr(line, ' ');
+        if (!sp) {
+            CHECK(0, "unicode_chars.txt: bad line '%.40s'", line);
+            break;
+        }
+        unsigned long c = strtoul(line, NULL, 16);
+        char text[8] = "q";
+        size_t k = 1;
+        if (c < 0x800) {
+            text[k++] = (char)(0xC0 | (c >> 6));
+        } else if (c < 0x10000) {
+            text[k++] = (char)(0xE0 | (c >> 12));
+            text[k++] = (char)(0x80 | ((c >> 6) & 0x3F));
+        } else {
+            text[k++] = (char)(0xF0 | (c >> 18));
+            text[k++] = (char)(0x80 | ((c >> 12) & 0x3F));
+            text[k++] = (char)(0x80 | ((c >> 6) & 0x3F));
+        }
+        text[k++] = (char)(0x80 | (c & 0x3F));
+        text[k++] = 'q';
+        text[k] = 0;
+        int32_t ids[16], ty[16];
+        int n;
+        char got[160];
+        size_t o = 0;
+        got[0] = 0;
+        if (wn_tokenizer_encode(t, text, NULL, 0, ids, ty, 16, &n) == WN_OK)
+            for (int i = 0; i < n && o < sizeof got - 12; i++) o += (size_t)snprintf(got + o, sizeof got - o, i ? ",%d" : "%d", ids[i]);
+        int ok = !strcmp(got, sp + 1);
+        n_cases++;
+        n_ok += ok;
+        CHECK(ok, "U+%04lX between letters: got %s, HF gives %s", c, got, sp + 1);
+    }
+    fprintf(stderr, "unicode chars: %d of %d as HF\n", n_ok, n_cases);
+    CHECK(n_cases == 3579, "%d characters read from unicode_chars.txt", n_cases);
+    wn_free(data);
 }
 
 /* ---- pair truncation against the HF tokenizer on a grid: every length of a and b
@@ -622,7 +671,7 @@ int main(void) {
     test_reference_ids(t);
     test_hf_cases(t, "tests/fixtures/tokenizer/hf_cases.jsonl", 251);
     test_hf_cases(t, "tests/fixtures/tokenizer/trunc_pairs.jsonl", 240);
-    test_hf_cases(t, "tests/fixtures/tokenizer/unicode_cases.jsonl", 1035);
+    test_unicode_chars(t);
     test_minilm(t);
     test_long(t);
     test_trunc_grid(t);
