@@ -378,8 +378,9 @@ static void graph_worker(void *arg, int ith, int nth) {
     wn_free(h.i);
 }
 
-wn_status index_search_internal(const wn_index *ix, int64_t nq, const float *q, int k, const wn_search_params *sp,
-                                float *dist, int64_t *slots) {
+/* Searches in the internal convention (slots, internal distances) into dist/slots. */
+static wn_status index_search_internal(const wn_index *ix, int64_t nq, const float *q, int k,
+                                       const wn_search_params *sp, float *dist, int64_t *slots) {
     float *qn = wn_malloc((size_t)(nq ? nq : 1) * sizeof(float));
     if (!qn) return wn_seterr(WN_ERR_NOMEM, "index: out of memory for %lld queries", (long long)nq);
     const dist_kernels *kr = dist_get();

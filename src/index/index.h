@@ -196,7 +196,6 @@ wn_status hnsw_add(wn_index *ix, int64_t first, int64_t n);
 /* One query: K best slots into h (sorted later by the caller). */
 wn_status hnsw_search1(const wn_index *ix, const dist_kernels *kr, const iquery *q, int k, int ef, const sfilter *f,
                        topk *h);
-wn_status hnsw_prepare_load(wn_index *ix);
 
 wn_status ivf_init(wn_index *ix);
 void ivf_free(ivf *v);
@@ -206,9 +205,6 @@ wn_status ivf_add(wn_index *ix, int64_t first, int64_t n, const float *x);
 wn_status ivf_search1(const wn_index *ix, const dist_kernels *kr, const iquery *q, int k, const wn_search_params *sp,
                       const sfilter *f, topk *h);
 
-/* Searches in the internal convention (slots, internal distances) into dist/slots. */
-wn_status index_search_internal(const wn_index *ix, int64_t nq, const float *q, int k, const wn_search_params *sp,
-                                float *dist, int64_t *slots);
 /* Builds a pool of n threads (0: all CPUs), or NULL for one thread. */
 wn_status index_pool(int n_threads, wn_pool **out);
 
