@@ -278,6 +278,41 @@ static void test_updates_filters(const float *x, const float *q) {
     free(ids), free(truth), free(dist);
 }
 
+/* Deleting 40% passes the compaction threshold (30%): the graph and lists are
+ * rebuilt from the live vectors; ids, counts and recall over what is left hold. */
+static void test_compaction(const float *x, const float *q) {
+    int64_t *ids = malloc(sizeof(int64_t) * NQ * K), *truth = malloc(sizeof(int64_t) * NQ * K);
+    float *dist = malloc(sizeof(float) * NQ * K);
+    uint8_t live[(N + 7) / 8];
+    memset(live, 0, sizeof live);
+    for (int i = 0; i < N; i++)
+        if (i % 5 >= 2) live[i >> 3] |= (uint8_t)(1 << (i & 7));
+    for (int i = 0; i < NQ; i++) brute(WN_METRIC_L2, x, N, q + i * D, K, live, truth + i * K);
+    for (int ti = 0; ti < NTYPES; ti++) {
+        const char *tn = wn_index_type_name(types[ti]);
+        wn_index *ix = build(types[ti], WN_METRIC_L2, WN_STORAGE_FP32, x, N);
+        size_t before = wn_index_memory(ix, NULL);
+        for (int i = 0; i < N; i++)
+            if (i % 5 < 2) CHECK(wn_index_remove(ix, i) == WN_OK, "%s remove %d: %s", tn, i, wn_last_error());
+        CHECK(wn_index_count(ix) == N - 2 * N / 5, "%s count %lld", tn, (long long)wn_index_count(ix));
+        CHECK(wn_index_memory(ix, NULL) < before, "%s: no compaction (%zu bytes, %zu before)", tn,
+              wn_index_memory(ix, NULL), before);
+        wn_search_params sp = high_params();
+        CHECK(wn_index_search(ix, NQ, q, K, &sp, dist, ids) == WN_OK, "%s", wn_last_error());
+        int bad = 0;
+        for (int i = 0; i < NQ * K; i++) bad += ids[i] < 0 || ids[i] % 5 < 2;
+        CHECK(bad == 0, "%s: %d deleted or missing ids after compaction", tn, bad);
+        double r = recall(ids, truth, NQ, K);
+        fprintf(stderr, "after 40%% deletes recall@%d %s = %.4f\n", K, tn, r);
+        CHECK(r >= 0.97, "%s recall after compaction %.4f", tn, r);
+        int64_t back = 0;
+        CHECK(wn_index_add(ix, 1, x, &back) == WN_OK, "%s re-add id 0: %s", tn, wn_last_error());
+        CHECK(wn_index_search(ix, 1, x, 1, &sp, dist, ids) == WN_OK && ids[0] == 0, "%s re-added id 0 not found", tn);
+        wn_index_free(ix);
+    }
+    free(ids), free(truth), free(dist);
+}
+
 static int even_only(void *ud, int64_t id) {
     (*(int *)ud)++;
     return id % 2 == 0;
@@ -342,6 +377,7 @@ int main(void) {
     test_edges();
     test_updates_filters(x, q);
     test_callback_concurrent(x, q);
+    test_compaction(x, q);
     free(x), free(q);
     return check_done();
 }
