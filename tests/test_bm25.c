@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "faults.h"
 #include "winnow.h"
 #include "lexical/lexical.h"
 
@@ -546,20 +547,6 @@ static void test_resealed(void) {
 /* Allocation failures (SQLite's fault simulation): the N-th allocation fails, for
  * every N until a run completes; each call must fail with WN_ERR_NOMEM, leave the
  * index as it was (a failed add adds nothing), and leak nothing (ASan). */
-static long fail_at, n_allocs;
-static void *f_malloc(size_t n, void *ud) {
-    (void)ud;
-    return ++n_allocs == fail_at ? NULL : malloc(n);
-}
-static void *f_realloc(void *p, size_t n, void *ud) {
-    (void)ud;
-    return ++n_allocs == fail_at ? NULL : realloc(p, n);
-}
-static void f_free(void *p, void *ud) {
-    (void)ud;
-    free(p);
-}
-
 static void fault_doc(int d, char *buf) {
     size_t o = 0;
     int len = d == 7 ? 300 : 3 + d % 5; /* one long document */
@@ -567,15 +554,17 @@ static void fault_doc(int d, char *buf) {
 }
 
 static void test_faults(void) {
-    wn_allocator a = {f_malloc, f_realloc, f_free, NULL};
+    fault_alloc f = {0};
+    wn_allocator a = fault_allocator(&f, 1);
+    long fail_at;
     char pbuf[512];
     const char *path = scratch_path(pbuf, sizeof pbuf, "test_bm25_fault.wnbm");
     enum { ND = 200 };
     char buf[4096];
     int done = 0, failures = 0;
     for (fail_at = 1; !done && fail_at < 100000; fail_at++) {
-        n_allocs = 0;
         wn_set_allocator(&a);
+        fault_arm(&f, fail_at);
         wn_bm25 *ix = NULL, *ld = NULL;
         int added = 0, ok = 1;
         wn_status st = wn_bm25_create(NULL, &ix);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "faults.h"
 #include "winnow.h"
 
 static wn_measure M(const char *s) {
@@ -204,32 +205,18 @@ static void independent(const char *dir) {
 
 /* Fault injection: the allocator fails its n-th call, for every n until the whole
  * sequence succeeds; each failure must be WN_ERR_NOMEM and leak nothing. */
-static long fi_left, fi_live;
-static void *fi_malloc(size_t n, void *ud) {
-    (void)ud;
-    if (fi_left > 0 && --fi_left == 0) return NULL;
-    void *p = malloc(n);
-    if (p) fi_live++;
-    return p;
-}
-static void fi_free(void *p, void *ud) {
-    (void)ud;
-    if (p) fi_live--;
-    free(p);
-}
-
 static void faults(const char *dir) {
     char qpath[512], rpath[512], opath[512];
     snprintf(qpath, sizeof qpath, "%s/q.tsv", dir);
     snprintf(rpath, sizeof rpath, "%s/r.run", dir);
     snprintf(opath, sizeof opath, "%s/out.run", dir);
-    wn_allocator al = {fi_malloc, NULL, fi_free, NULL};
+    fault_alloc f = {0};
+    wn_allocator al = fault_allocator(&f, 0);
     wn_measure ms[3] = {M("ndcg@10"), M("map"), M("p@3")};
     int done = 0, bad = 0;
     for (long n = 1; n < 5000 && !done; n++) {
         wn_set_allocator(&al);
-        fi_left = n;
-        fi_live = 0;
+        fault_arm(&f, n);
         wn_qrels *q = NULL;
         wn_run *r = NULL;
         wn_eval *e = NULL;
@@ -242,8 +229,8 @@ static void faults(const char *dir) {
         wn_eval_free(e);
         wn_run_free(r);
         wn_qrels_free(q);
-        CHECK(fi_live == 0, "fault at allocation %ld leaks %ld blocks", n, fi_live);
-        fi_left = 0;
+        CHECK(fault_live(&f) == 0, "fault at allocation %ld leaks %ld blocks", n, fault_live(&f));
+        fault_arm(&f, 0);
         wn_set_allocator(NULL);
     }
     CHECK(done && !bad, "fault injection: done %d, %d failures were not WN_ERR_NOMEM", done, bad);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "faults.h"
 #include "util/util.h"
 #include "winnow.h"
 
@@ -408,23 +409,6 @@ static void test_hf_cache(void) {
  * optional: util's fsync of the directory after a rename) as success with every file
  * whole; never a temp file left, never a leak (ASan's leak check at exit). A small
  * repo: every commit costs two fsyncs. */
-typedef struct {
-    long calls, fail_at;
-} faulty;
-
-static void *faulty_malloc(size_t n, void *ud) {
-    faulty *f = ud;
-    return ++f->calls == f->fail_at ? NULL : malloc(n);
-}
-static void *faulty_realloc(void *p, size_t n, void *ud) {
-    faulty *f = ud;
-    return ++f->calls == f->fail_at ? NULL : realloc(p, n);
-}
-static void faulty_free(void *p, void *ud) {
-    (void)ud;
-    free(p);
-}
-
 static void test_faults(void) {
     const char *need[] = {"config.json", "model.safetensors", "vocab.txt"};
     int done = 0;
@@ -438,12 +422,13 @@ static void test_faults(void) {
         snprintf(mdir, sizeof mdir, "%s/acme--small/main", fcache);
         wn_hub_params p = params();
         p.cache_dir = fcache;
-        faulty f = {0, n};
-        wn_allocator al = {faulty_malloc, faulty_realloc, faulty_free, &f};
+        fault_alloc f = {0};
+        wn_allocator al = fault_allocator(&f, 1);
         wn_set_allocator(&al);
+        fault_arm(&f, n);
         wn_status st = wn_hub_resolve("acme/small", &p, dir, sizeof dir);
         wn_set_allocator(NULL);
-        if (f.calls < n) { /* no allocation failed: this is the success */
+        if (!fault_reached(&f)) { /* no allocation failed: this is the success */
             CHECK(st == WN_OK, "fault %ld: no failure injected, yet %s: %s", n, wn_status_name(st), wn_last_error());
             done = 1;
         } else if (st != WN_OK) {

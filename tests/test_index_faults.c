@@ -5,28 +5,14 @@
  * (WN_ERR_NOMEM, or an error with a message) and nothing may leak: the count of
  * live blocks returns to zero (ASan checks the rest).
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "faults.h"
 #include "winnow.h"
-
-static atomic_long calls, fail_at, live;
-
-static void *f_malloc(size_t n, void *ud) {
-    (void)ud;
-    if (atomic_fetch_add(&calls, 1) == atomic_load(&fail_at)) return NULL;
-    void *p = malloc(n);
-    if (p) atomic_fetch_add(&live, 1);
-    return p;
-}
-static void f_free(void *p, void *ud) {
-    (void)ud;
-    if (p) atomic_fetch_sub(&live, 1), free(p);
-}
 
 enum { N = 300, D = 8 };
 
@@ -60,17 +46,16 @@ int main(void) {
     for (int i = 0; i < N * D; i++) x[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) / 16777216.0f;
     char path[64];
     snprintf(path, sizeof path, "/tmp/wn_test_index_faults.%d", (int)getpid());
-    wn_allocator a = {f_malloc, NULL, f_free, NULL};
+    fault_alloc f = {0};
+    wn_allocator a = fault_allocator(&f, 0);
     wn_set_allocator(&a);
     for (int t = 0; t < 4; t++) {
         int n_fail = 0;
         for (long k = 0;; k++) {
-            atomic_store(&calls, 0);
-            atomic_store(&fail_at, k);
+            fault_arm(&f, k + 1); /* k counts from 0 */
             wn_status st = scenario((wn_index_type)t, x, path);
-            CHECK(atomic_load(&live) == 0, "type %d, failing call %ld: %ld blocks leaked", t, k, atomic_load(&live));
-            atomic_store(&live, 0);
-            if (atomic_load(&calls) <= k) { /* the scenario made fewer calls: it ran through */
+            CHECK(fault_live(&f) == 0, "type %d, failing call %ld: %ld blocks leaked", t, k, fault_live(&f));
+            if (!fault_reached(&f)) { /* the scenario made fewer calls: it ran through */
                 CHECK(st == WN_OK, "type %d: clean run failed: %s", t, wn_last_error());
                 break;
             }

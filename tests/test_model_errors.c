@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "faults.h"
 #include "model/model.h"
 
 #define TINY "tests/fixtures/model/tiny-bi"
@@ -150,25 +151,6 @@ static int embed2(const char *dir, float *out) {
     return st == WN_OK ? dim : 0;
 }
 
-/* fault injection: fail the N-th allocation */
-static long fail_at, n_calls, live;
-static void *fmalloc(size_t n, void *ud) {
-    (void)ud;
-    if (++n_calls == fail_at) return NULL;
-    live++;
-    return malloc(n);
-}
-static void *frealloc(void *p, size_t n, void *ud) {
-    (void)ud;
-    if (++n_calls == fail_at) return NULL;
-    if (!p) live++;
-    return realloc(p, n);
-}
-static void ffree(void *p, void *ud) {
-    (void)ud;
-    if (p) live--;
-    free(p);
-}
 
 int main(void) {
     CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
@@ -295,27 +277,27 @@ int main(void) {
     copy("model.safetensors");
     copy("vocab.txt");
     copy("tokenizer_config.json");
-    wn_allocator al = {fmalloc, frealloc, ffree, NULL};
+    fault_alloc f = {0};
+    wn_allocator al = fault_allocator(&f, 1);
     wn_set_allocator(&al);
     int n_nomem = 0, n_ok = 0;
-    for (fail_at = 1; fail_at < 100000; fail_at++) {
-        n_calls = 0;
-        live = 0;
+    for (long fail_at = 1; fail_at < 100000; fail_at++) {
+        fault_arm(&f, fail_at);
         wn_model_params p = wn_model_default_params();
         p.n_threads = 1;
         wn_model *m = NULL;
         wn_status st = model_load_dir(tmp, &p, 1, &m);
         if (st == WN_OK) {
             wn_model_free(m);
-            CHECK(live == 0, "load succeeded, %ld blocks live after free", live);
-            if (n_calls < fail_at) {
+            CHECK(fault_live(&f) == 0, "load succeeded, %ld blocks live after free", fault_live(&f));
+            if (!fault_reached(&f)) {
                 n_ok++;
                 break; /* no allocation left to fail */
             }
             continue;
         }
         CHECK(st == WN_ERR_NOMEM, "allocation %ld failing gave %s: %s", fail_at, wn_status_name(st), wn_last_error());
-        CHECK(live == 0, "allocation %ld failing leaked %ld blocks", fail_at, live);
+        CHECK(fault_live(&f) == 0, "allocation %ld failing leaked %ld blocks", fail_at, fault_live(&f));
         n_nomem++;
     }
     wn_set_allocator(NULL);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "faults.h"
 #include "winnow.h"
 
 static void write_file(const char *path, const char *text) {
@@ -157,31 +158,17 @@ static void corpus_cases(const char *dir) {
 
 /* Fault injection over the corpus readers: the allocator fails its n-th call, for
  * every n until a whole read succeeds; failures are WN_ERR_NOMEM and leak nothing. */
-static long fi_left, fi_live;
-static void *fi_malloc(size_t n, void *ud) {
-    (void)ud;
-    if (fi_left > 0 && --fi_left == 0) return NULL;
-    void *p = malloc(n);
-    if (p) fi_live++;
-    return p;
-}
-static void fi_free(void *p, void *ud) {
-    (void)ud;
-    if (p) fi_live--;
-    free(p);
-}
-
 static void corpus_faults(const char *dir) {
     char p[512];
     snprintf(p, sizeof p, "%s/fi.jsonl", dir);
     write_file(p, "{\"_id\": \"a\", \"title\": \"T\", \"text\": \"alpha\", \"metadata\": {\"x\": 1}}\n"
                   "{\"_id\": 7, \"text\": \"beta \xff\"}\n");
-    wn_allocator al = {fi_malloc, NULL, fi_free, NULL};
+    fault_alloc f = {0};
+    wn_allocator al = fault_allocator(&f, 0);
     int done = 0, bad = 0;
     for (long n = 1; n < 2000 && !done; n++) {
         wn_set_allocator(&al);
-        fi_left = n;
-        fi_live = 0;
+        fault_arm(&f, n);
         wn_corpus *c = NULL;
         wn_status st = wn_corpus_open(p, NULL, &c);
         int docs = 0, got = 1;
@@ -197,8 +184,8 @@ static void corpus_faults(const char *dir) {
         } else if (st != WN_ERR_NOMEM && st != WN_ERR_FORMAT && bad++ < 5) { /* cJSON reports its OOM as a parse failure */
             fprintf(stderr, "fault %ld: %s: %s\n", n, wn_status_name(st), wn_last_error());
         }
-        CHECK(fi_live == 0, "fault at allocation %ld leaks %ld blocks", n, fi_live);
-        fi_left = 0;
+        CHECK(fault_live(&f) == 0, "fault at allocation %ld leaks %ld blocks", n, fault_live(&f));
+        fault_arm(&f, 0);
         wn_set_allocator(NULL);
     }
     CHECK(done && !bad, "corpus fault injection: done %d, bad %d", done, bad);

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "faults.h"
 #include "util/util.h"
 
 #define MINILM "../shared/models/all-MiniLM-L6-v2"
@@ -620,23 +621,15 @@ static void test_loading(void) {
 }
 
 /* ---- allocation failures: every failing call returns NOMEM and leaks nothing */
-static long fail_at, n_calls;
-static void *fail_malloc(size_t n, void *ud) {
-    (void)ud;
-    if (++n_calls == fail_at) return NULL;
-    return malloc(n);
-}
-static void plain_free(void *p, void *ud) {
-    (void)ud;
-    free(p);
-}
 static void test_nomem(void) {
     char *dir = make_dir("vocab.txt", hf_vocab, "tokenizer_config.json", "{\"do_lower_case\": true}", NULL);
-    wn_allocator al = {fail_malloc, NULL, plain_free, NULL};
+    fault_alloc f = {0};
+    wn_allocator al = fault_allocator(&f, 0);
     /* fail the 1st, 2nd, ... allocation until a run makes fewer calls than that */
+    long fail_at;
     for (fail_at = 1;; fail_at++) {
-        n_calls = 0;
         wn_set_allocator(&al);
+        fault_arm(&f, fail_at);
         wn_tokenizer *t = NULL;
         wn_status st = wn_tokenizer_load(dir, &t);
         int32_t ids[16], ty[16];
@@ -648,7 +641,7 @@ static void test_nomem(void) {
         CHECK(st == WN_OK || st == WN_ERR_NOMEM, "failing allocation %ld: status %s (%s)", fail_at, wn_status_name(st),
               wn_last_error());
         CHECK(st != WN_OK || n == 9, "failing allocation %ld: %d ids", fail_at, n);
-        if (n_calls < fail_at) break;
+        if (!fault_reached(&f)) break;
     }
     CHECK(fail_at > 10, "only %ld allocations", fail_at);
     remove_dir(dir);
