@@ -96,6 +96,26 @@ static void pad_to(writer *w, uint64_t off) {
  * fold the hashes in term order, starting from 0 (docs/FORMAT.md). */
 static uint64_t fold(uint64_t acc, uint64_t h) { return (acc ^ h) * 0x100000001b3ull + 0x9e3779b97f4a7c15ull; }
 
+/* A term's record in the file (padding zeroed: it is checksummed); post and blocks
+ * are where its postings and blocks start in their sections. */
+static wnbm_term term_record(const bm25_term *t, uint64_t post, uint64_t blocks) {
+    wnbm_term r;
+    memset(&r, 0, sizeof r);
+    r.post_off = post;
+    r.block_off = blocks;
+    r.n_post = t->n_post;
+    r.df = t->df;
+    r.name_off = t->name_off;
+    r.name_len = t->name_len;
+    r.last_doc = t->last_doc;
+    r.max_tf = t->max_tf;
+    r.min_norm = t->min_norm;
+    r.tail_max_tf = t->tail_max_tf;
+    r.tail_min_norm = t->tail_min_norm;
+    r.n_blocks = t->n_blocks;
+    return r;
+}
+
 wn_status wn_bm25_save(const wn_bm25 *ix, const char *path) {
     if (!ix || !path) return wn_seterr(WN_ERR_ARG, "wn_bm25_save: %s is NULL", ix ? "path" : "the index");
     if (((const union { uint16_t u; uint8_t b[2]; }){.u = 1}).b[0] != 1)
@@ -133,20 +153,7 @@ wn_status wn_bm25_save(const wn_bm25 *ix, const char *path) {
     post = blocks = 0;
     for (uint32_t i = 0; i < ix->n_terms; i++) {
         const bm25_term *t = &ix->terms[i];
-        wnbm_term r;
-        memset(&r, 0, sizeof r);
-        r.post_off = post;
-        r.block_off = blocks;
-        r.n_post = t->n_post;
-        r.df = t->df;
-        r.name_off = t->name_off;
-        r.name_len = t->name_len;
-        r.last_doc = t->last_doc;
-        r.max_tf = t->max_tf;
-        r.min_norm = t->min_norm;
-        r.tail_max_tf = t->tail_max_tf;
-        r.tail_min_norm = t->tail_min_norm;
-        r.n_blocks = t->n_blocks;
+        wnbm_term r = term_record(t, post, blocks);
         st_terms = fold(st_terms, bm25_hash((const char *)&r, sizeof r));
         st_post = fold(st_post, bm25_hash((const char *)t->post, t->n_post));
         st_blocks = fold(st_blocks, bm25_hash((const char *)t->blocks, t->n_blocks * sizeof(bm25_block)));
@@ -172,20 +179,7 @@ wn_status wn_bm25_save(const wn_bm25 *ix, const char *path) {
     post = blocks = 0;
     for (uint32_t i = 0; i < ix->n_terms && !w.st; i++) {
         const bm25_term *t = &ix->terms[i];
-        wnbm_term r;
-        memset(&r, 0, sizeof r);
-        r.post_off = post;
-        r.block_off = blocks;
-        r.n_post = t->n_post;
-        r.df = t->df;
-        r.name_off = t->name_off;
-        r.name_len = t->name_len;
-        r.last_doc = t->last_doc;
-        r.max_tf = t->max_tf;
-        r.min_norm = t->min_norm;
-        r.tail_max_tf = t->tail_max_tf;
-        r.tail_min_norm = t->tail_min_norm;
-        r.n_blocks = t->n_blocks;
+        wnbm_term r = term_record(t, post, blocks);
         put(&w, &r, sizeof r);
         post += t->n_post;
         blocks += t->n_blocks;
