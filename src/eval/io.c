@@ -97,6 +97,27 @@ const char *wn_qrels_judged(const wn_qrels *q, int64_t i, int64_t j, int *grade)
     return strchr(k, '\t') + 1;
 }
 
+/* ---- reading the text files */
+
+static wn_status open_input(const char *path, FILE **f) {
+    *f = fopen(path, "rb");
+    if (!*f) return wn_seterr(errno == ENOENT ? WN_ERR_NOTFOUND : WN_ERR_IO, "%s: %s", path, strerror(errno));
+    return WN_OK;
+}
+
+/* The line reader stopped early (wn_lines_next < 0): a read error or out of memory. */
+static wn_status read_failed(FILE *f, const char *path) {
+    return ferror(f) ? wn_seterr(WN_ERR_IO, "%s: read error", path) : wn_seterr(WN_ERR_NOMEM, "%s: out of memory", path);
+}
+
+/* Prefixes the last error with "path:line: " ("path: " for line 0); returns st. */
+static wn_status located(wn_status st, const char *path, unsigned long long line) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", wn_last_error());
+    if (line) return wn_seterr(st, "%s:%llu: %s", path, line, msg);
+    return wn_seterr(st, "%s: %s", path, msg);
+}
+
 /* Splits s in place on spaces and tabs into at most max fields; returns the count
  * (max + 1 when there are more). */
 static int split(char *s, char **f, int max) {
@@ -127,10 +148,11 @@ static int parse_int(const char *s, int *out) {
 
 wn_status wn_qrels_load(const char *path, wn_qrels **out) {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return wn_seterr(errno == ENOENT ? WN_ERR_NOTFOUND : WN_ERR_IO, "%s: %s", path, strerror(errno));
+    FILE *f;
+    wn_status st = open_input(path, &f);
+    if (st != WN_OK) return st;
     wn_qrels *q = NULL;
-    wn_status st = wn_qrels_create(&q);
+    st = wn_qrels_create(&q);
     wn_line_reader lr;
     wn_lines_init(&lr, f);
     char *kb = NULL;
@@ -162,14 +184,9 @@ wn_status wn_qrels_load(const char *path, wn_qrels **out) {
         }
         ncols = n;
         st = qrels_add(q, fl[0], fl[n == 3 ? 1 : 2], grade, &kb, &kcap);
-        if (st != WN_OK) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", wn_last_error());
-            st = wn_seterr(st, "%s:%llu: %s", path, (unsigned long long)lr.lineno, msg);
-        }
+        if (st != WN_OK) st = located(st, path, lr.lineno);
     }
-    if (st == WN_OK && r < 0)
-        st = ferror(f) ? wn_seterr(WN_ERR_IO, "%s: read error", path) : wn_seterr(WN_ERR_NOMEM, "%s: out of memory", path);
+    if (st == WN_OK && r < 0) st = read_failed(f, path);
     wn_free(kb);
     wn_lines_free(&lr);
     fclose(f);
@@ -228,10 +245,11 @@ wn_status wn_run_add(wn_run *r, const char *qid, const char *docid, double score
 
 wn_status wn_run_load(const char *path, wn_run **out) {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return wn_seterr(errno == ENOENT ? WN_ERR_NOTFOUND : WN_ERR_IO, "%s: %s", path, strerror(errno));
+    FILE *f;
+    wn_status st = open_input(path, &f);
+    if (st != WN_OK) return st;
     wn_run *run = NULL;
-    wn_status st = wn_run_create(&run);
+    st = wn_run_create(&run);
     wn_line_reader lr;
     wn_lines_init(&lr, f);
     int r = 0;
@@ -252,24 +270,15 @@ wn_status wn_run_load(const char *path, wn_run **out) {
             break;
         }
         st = wn_run_add(run, fl[0], fl[2], score);
-        if (st != WN_OK) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", wn_last_error());
-            st = wn_seterr(st, "%s:%llu: %s", path, (unsigned long long)lr.lineno, msg);
-        }
+        if (st != WN_OK) st = located(st, path, lr.lineno);
     }
-    if (st == WN_OK && r < 0)
-        st = ferror(f) ? wn_seterr(WN_ERR_IO, "%s: read error", path) : wn_seterr(WN_ERR_NOMEM, "%s: out of memory", path);
+    if (st == WN_OK && r < 0) st = read_failed(f, path);
     wn_lines_free(&lr);
     fclose(f);
     for (int64_t q = 0; st == WN_OK && q < run->qids.n; q++) {
         run_sort_list(run, &run->lists[q]);
         st = run_check_dups(run, q);
-        if (st != WN_OK) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", wn_last_error());
-            st = wn_seterr(st, "%s: %s", path, msg);
-        }
+        if (st != WN_OK) st = located(st, path, 0);
     }
     if (st != WN_OK) {
         wn_run_free(run);
