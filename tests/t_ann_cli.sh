@@ -8,10 +8,8 @@
 W="$BUILD/winnow"
 [ -x "$W" ] || { echo "t_ann_cli: $W is not built"; exit 1; }
 command -v python3 >/dev/null || { echo "SKIPPED: python3 is absent"; exit 77; }
-T=$(mktemp -d /tmp/wn_t_ann_cli.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "${0%/*}/lib.sh"
+t_tmp ann_cli
 
 python3 - "$T" <<'PY'
 import random, struct, sys

@@ -12,27 +12,15 @@ EXP=tests/fixtures/demo/tiny_expected.json
 command -v python3 >/dev/null 2>&1 || { echo "SKIPPED: python3 is not installed"; exit 77; }
 [ -d "$FX/tiny-bi" ] && [ -d "$FX/tiny-ce" ] || { echo "SKIPPED: no tiny fixture models in $FX"; exit 77; }
 [ -x "$W" ] || { echo "t_demo: $W is not built"; exit 1; }
-T=$(mktemp -d /tmp/wn_t_demo.XXXXXX)
-PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "${0%/*}/lib.sh"
+t_tmp demo
 expect_err() { grep -qF -- "$1" "$T/err" || fail "$2: stderr lacks '$1':"; }
 
-unset HF_TOKEN HF_HUB_OFFLINE
-export HF_HUB_CACHE="$T/hf"   # never the user's huggingface_hub cache
-export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 WINNOW_CACHE="$T/cache"
 mkdir -p "$T/hub/sentence-transformers" "$T/hub/cross-encoder"
 cp -r "$FX/tiny-bi" "$T/hub/sentence-transformers/all-MiniLM-L6-v2"
 cp -r "$FX/tiny-ce" "$T/hub/cross-encoder/ms-marco-MiniLM-L-6-v2"
 
-python3 tools/hub_test_server.py "$T/hub" --port-file "$T/port" --log "$T/log" --max-seconds 120 &
-PID=$!
-i=0
-while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -s "$T/port" ] || { echo "SKIPPED: the test hub server did not start"; exit 77; }
-export HF_ENDPOINT="http://127.0.0.1:$(cat "$T/port")"
+hub_start "$T/hub" 120 # caches in $T, never the user's huggingface_hub cache
 
 # 1. the default models, downloaded from the (local) hub
 "$W" demo --threads 2 --docs 60 --queries 4 --out "$T/o1" >"$T/out" 2>"$T/err" || fail "demo from the hub: exit $? ($(cat "$T/err"))"
@@ -59,7 +47,7 @@ grep -q "^Rank shift" "$T/out" && ! grep -q "^Stage 1" "$T/out" || fail "--secti
 expect_err "is a cross-encoder, not a bi-encoder" "wrong role"
 
 # 4. the hub gone: the cache still serves; an empty cache fails fast, saying what to do
-kill "$PID"; wait "$PID" 2>/dev/null; PID=
+hub_stop
 "$W" demo --no-collection --out "$T/o4" >"$T/out" 2>"$T/err" || fail "demo from the cache, hub gone: exit $? ($(cat "$T/err"))"
 python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo from the cache: output (above)"
 start=$(date +%s)

@@ -8,10 +8,8 @@
 W="$BUILD/winnow"
 FX=tests/fixtures/model
 [ -x "$W" ] || { echo "t_embed_cli: $W is not built"; exit 1; }
-T=$(mktemp -d /tmp/wn_t_embed.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "${0%/*}/lib.sh"
+t_tmp embed
 expect_err() { grep -qF -- "$1" "$T/err" || { fail "$2: stderr lacks '$1':"; cat "$T/err"; }; }
 
 # numbers of two JSON-lines files, pairwise, |a - b| <= tol; prints the worst

@@ -6,27 +6,15 @@
 W="$BUILD/winnow"
 command -v python3 >/dev/null 2>&1 || { echo "SKIPPED: python3 is not installed"; exit 77; }
 [ -x "$W" ] || { echo "t_hub_cli: $W is not built"; exit 1; }
-T=$(mktemp -d /tmp/wn_t_hub_cli.XXXXXX)
-PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "${0%/*}/lib.sh"
+t_tmp hub_cli
 
-unset HF_TOKEN HF_HUB_OFFLINE
-export HF_HUB_CACHE="$T/hf"   # never the user's huggingface_hub cache
-export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 WINNOW_CACHE="$T/cache"
 mkdir -p "$T/hub/acme/tiny"
 printf '{"model_type": "bert"}\n' > "$T/hub/acme/tiny/config.json"
 head -c 5000 /dev/urandom > "$T/hub/acme/tiny/model.safetensors"
 printf '[PAD]\n[UNK]\n' > "$T/hub/acme/tiny/vocab.txt"
 
-python3 tools/hub_test_server.py "$T/hub" --port-file "$T/port" --log "$T/log" --max-seconds 60 &
-PID=$!
-i=0
-while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -s "$T/port" ] || { echo "SKIPPED: the test hub server did not start"; exit 77; }
-export HF_ENDPOINT="http://127.0.0.1:$(cat "$T/port")"
+hub_start "$T/hub" 60 # caches in $T, never the user's huggingface_hub cache
 
 out=$("$W" download acme/tiny 2>"$T/err") || fail "download acme/tiny: exit $? ($(cat "$T/err"))"
 [ "$out" = "$T/cache/acme--tiny/main" ] || fail "download printed '$out'"
@@ -46,7 +34,7 @@ grep -q "winnow download: hub: HTTP 404 for $HF_ENDPOINT/acme/nothere/resolve/ma
 "$W" download ../x >/dev/null 2>"$T/err"; [ $? -eq 1 ] || fail "bad id: want exit 1"
 grep -q "no such directory, and not a hub id" "$T/err" || fail "bad id: $(cat "$T/err")"
 
-kill "$PID"; wait "$PID" 2>/dev/null; PID=
+hub_stop
 out=$("$W" download acme/tiny) || fail "cached, server gone: exit $?"
 [ "$out" = "$T/cache/acme--tiny/main" ] || fail "cached, server gone: printed '$out'"
 "$W" download acme/other >/dev/null 2>"$T/err"; [ $? -eq 1 ] || fail "not cached, server gone: want exit 1"

@@ -9,10 +9,8 @@ W="$BUILD/winnow"
 F=tests/fixtures/tokenizer
 M=$F/tiny
 [ -x "$W" ] || { echo "t_tokenize_cli: $W is not built"; exit 1; }
-T=$(mktemp -d /tmp/wn_t_tokenize_cli.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "${0%/*}/lib.sh"
+t_tmp tokenize_cli
 golden() { # name expected command...
     name=$1 exp=$2
     shift 2

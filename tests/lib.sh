@@ -1,0 +1,32 @@
+# lib.sh - helpers sourced by the tests/t_*.sh scripts (`. "${0%/*}/lib.sh"`); not a
+# test itself, so not named t_*.sh (tests/run_tests.sh runs every one of those).
+
+# t_tmp NAME: a scratch directory $T (/tmp/wn_t_NAME.XXXXXX), removed on exit with
+# the test hub server stopped if one runs; $fails counts fail calls.
+t_tmp() {
+    T=$(mktemp -d "/tmp/wn_t_$1.XXXXXX")
+    PID=
+    fails=0
+    trap t_cleanup EXIT
+}
+t_cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# t_done: the exit status: 1 with the count if anything failed.
+t_done() { [ $fails -eq 0 ] || { echo "$fails failures"; exit 1; }; }
+
+# hub_start DIR SECONDS: tools/hub_test_server.py serving DIR on 127.0.0.1 for at most
+# SECONDS, with every hub client setting pointed at it and the caches inside $T
+# (never the user's); HF_ENDPOINT is its address. Skips the test if it does not start.
+hub_start() {
+    unset HF_TOKEN HF_HUB_OFFLINE
+    export HF_HUB_CACHE="$T/hf"
+    export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 WINNOW_CACHE="$T/cache"
+    python3 tools/hub_test_server.py "$1" --port-file "$T/port" --log "$T/log" --max-seconds "$2" &
+    PID=$!
+    i=0
+    while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    [ -s "$T/port" ] || { echo "SKIPPED: the test hub server did not start"; exit 77; }
+    export HF_ENDPOINT="http://127.0.0.1:$(cat "$T/port")"
+}
+hub_stop() { kill "$PID"; wait "$PID" 2>/dev/null; PID=; }
