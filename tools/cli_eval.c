@@ -266,17 +266,27 @@ static int write_json(const char *path, stage *sg, int ns, const wn_measure *ms,
 int cli_eval_report(const char *path, const char *title, stage *sg, int ns, const wn_measure *ms, int nm, int64_t nq,
                     const wn_report_shift *shifts, int n_shifts);
 
+/* A comma-separated list of measures into ms[MAX_MEASURES]; 0 (after saying why)
+ * on an unknown name or too many. */
+#define MAX_MEASURES 64
+static int parse_measures(const char *list, wn_measure *ms, int *nm) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", list);
+    *nm = 0;
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        if (*nm == MAX_MEASURES || wn_measure_parse(t, &ms[*nm]) != 0)
+            return cli_error("eval: unknown measure '%s' (p@k, recall@k, mrr@k, ndcg@k, map, map@k)", t), 0;
+        (*nm)++;
+    }
+    return 1;
+}
+
 /* --from-run: existing run files against qrels, like trec_eval -c */
 static int eval_runs(const char *list, const char *qrpath, const char *measures, const char *json_path) {
-    wn_measure ms[64];
-    int nm = 0;
+    wn_measure ms[MAX_MEASURES];
+    int nm;
+    if (!parse_measures(measures, ms, &nm)) return 2;
     char buf[4096];
-    snprintf(buf, sizeof buf, "%s", measures);
-    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
-        if (nm == 64 || wn_measure_parse(t, &ms[nm]) != 0)
-            return cli_error("eval: unknown measure '%s' (p@k, recall@k, mrr@k, ndcg@k, map, map@k)", t), 2;
-        nm++;
-    }
     wn_qrels *q;
     wn_status st = wn_qrels_load(qrpath, &q);
     if (st != WN_OK) return cli_lib_error("eval", st);
@@ -388,15 +398,10 @@ int cmd_eval(int argc, char **argv) {
     }
     if (kcs && !o.p.rerank_model) return cli_error("eval: --k-candidates needs --rerank MODEL"), 2;
     /* measures and depths */
-    wn_measure ms[64];
-    int nm = 0;
+    wn_measure ms[MAX_MEASURES];
+    int nm;
+    if (!parse_measures(measures, ms, &nm)) return 2;
     char buf[512];
-    snprintf(buf, sizeof buf, "%s", measures);
-    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
-        if (nm == 64 || wn_measure_parse(t, &ms[nm]) != 0)
-            return cli_error("eval: unknown measure '%s' (p@k, recall@k, mrr@k, ndcg@k, map, map@k)", t), 2;
-        nm++;
-    }
     int kc[MAX_K], nk = 0;
     if (o.p.rerank_model) {
         snprintf(buf, sizeof buf, "%s", kcs ? kcs : "100");
