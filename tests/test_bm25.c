@@ -10,20 +10,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "scratch.h"
 #include "faults.h"
 #include "winnow.h"
 #include "lexical/lexical.h"
-
-/* A scratch file in $BUILD/tests (run_tests.sh exports BUILD; default build), named
- * by the process id. */
-static const char *scratch_path(char *buf, size_t cap, const char *name) {
-    const char *b = getenv("BUILD");
-    char dir[256];
-    snprintf(dir, sizeof dir, "%s/tests", b && *b ? b : "build");
-    wn_mkdirs(dir, 0755);
-    snprintf(buf, cap, "%s/%ld_%s", dir, (long)getpid(), name); /* parallel runs share the tree */
-    return buf;
-}
 
 static char *analyze(int stem, int stop, const char *text) {
     wn_bm25_params p = wn_bm25_default_params();

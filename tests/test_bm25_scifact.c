@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "scratch.h"
 #include "winnow.h"
 #include "util/util.h"
 
@@ -34,17 +35,6 @@
  * FNV-1a over all lines, and its token count. */
 #define LUCENE_TERMS_FNV 0xa8cd3f7b65e98784ull
 #define LUCENE_TERMS_COUNT 838128
-
-/* A scratch file in $BUILD/tests (run_tests.sh exports BUILD; default build), named
- * by the process id. */
-static const char *scratch_path(char *buf, size_t cap, const char *name) {
-    const char *b = getenv("BUILD");
-    char dir[256];
-    snprintf(dir, sizeof dir, "%s/tests", b && *b ? b : "build");
-    wn_mkdirs(dir, 0755);
-    snprintf(buf, cap, "%s/%ld_%s", dir, (long)getpid(), name); /* parallel runs share the tree */
-    return buf;
-}
 
 static char *json_str(cJSON *o, const char *key) {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);

@@ -1,0 +1,22 @@
+/* scratch.h - scratch_path for the tests that keep a file in $BUILD/tests (a header:
+ * every .c file in tests/ that is not test_*.c is linked into every test binary). */
+#ifndef WN_TEST_SCRATCH_H
+#define WN_TEST_SCRATCH_H
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+/* A scratch file in $BUILD/tests (run_tests.sh exports BUILD; default build), named
+ * by the process id. */
+static inline const char *scratch_path(char *buf, size_t cap, const char *name) {
+    const char *b = getenv("BUILD");
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/tests", b && *b ? b : "build");
+    wn_mkdirs(dir, 0755);
+    snprintf(buf, cap, "%s/%ld_%s", dir, (long)getpid(), name); /* parallel runs share the tree */
+    return buf;
+}
+
+#endif
