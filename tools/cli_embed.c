@@ -32,38 +32,19 @@ int cmd_embed(int argc, char **argv) {
         if (k < 0) return 2;
         if (k > 0) {
             i += k - 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error("embed: unknown option or missing value '%s'", argv[i]);
-            embed_usage(stderr);
-            return 2;
-        } else if (!o.file) {
-            o.file = argv[i];
-        } else {
-            cli_error("embed: one input file at a time ('%s' and '%s')", o.file, argv[i]);
+        } else if (cli_model_arg("embed", argv[i], &o, embed_usage)) {
             return 2;
         }
     }
-    if (!o.model) {
-        cli_error("embed: --model is required");
-        embed_usage(stderr);
-        return 2;
-    }
     wn_model *m;
-    wn_status st = cli_model_load(&o, &m);
-    if (st != WN_OK) return cli_lib_error("embed", st);
-    if (wn_model_kind_of(m) != WN_MODEL_BIENCODER) {
-        wn_model_free(m);
-        return cli_error("embed: %s is a cross-encoder (it scores query<TAB>document pairs): use winnow score", o.model);
-    }
-    FILE *in = cli_open_input(o.file);
-    if (!in) {
-        wn_model_free(m);
-        return 1;
-    }
+    FILE *in;
+    int rc = cli_model_open("embed", &o, WN_MODEL_BIENCODER, "is a cross-encoder (it scores query<TAB>document pairs): use winnow score", embed_usage, &m, &in);
+    if (rc) return rc;
+    wn_status st;
     const int dim = wn_model_dim(m);
     float *out = malloc((size_t)CHUNK * dim * sizeof *out);
     cli_chunk c;
-    int rc = 0, r;
+    int r;
     if (!out || !cli_chunk_init(&c, in, o.file ? o.file : "stdin", CHUNK)) rc = cli_error("embed: out of memory");
     while (!rc && (r = cli_chunk_next(&c, "embed")) != 0) {
         if (r < 0) {

@@ -43,6 +43,41 @@ wn_status cli_model_load(const cli_model_opts *o, wn_model **m) {
     return st;
 }
 
+int cli_model_arg(const char *cmd, const char *arg, cli_model_opts *o, void (*usage)(FILE *)) {
+    if (arg[0] == '-' && arg[1]) {
+        cli_error("%s: unknown option or missing value '%s'", cmd, arg);
+        usage(stderr);
+        return 2;
+    }
+    if (o->file) {
+        cli_error("%s: one input file at a time ('%s' and '%s')", cmd, o->file, arg);
+        return 2;
+    }
+    o->file = arg;
+    return 0;
+}
+
+int cli_model_open(const char *cmd, const cli_model_opts *o, wn_model_kind want, const char *wrong,
+                   void (*usage)(FILE *), wn_model **m, FILE **in) {
+    if (!o->model) {
+        cli_error("%s: --model is required", cmd);
+        usage(stderr);
+        return 2;
+    }
+    wn_status st = cli_model_load(o, m);
+    if (st != WN_OK) return cli_lib_error(cmd, st);
+    if (wn_model_kind_of(*m) != want) {
+        wn_model_free(*m);
+        return cli_error("%s: %s %s", cmd, o->model, wrong);
+    }
+    *in = cli_open_input(o->file);
+    if (!*in) {
+        wn_model_free(*m);
+        return 1;
+    }
+    return 0;
+}
+
 int cli_chunk_init(cli_chunk *c, FILE *in, const char *name, int cap) {
     memset(c, 0, sizeof *c);
     c->in = in;

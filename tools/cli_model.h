@@ -19,6 +19,14 @@ typedef struct {
 int cli_model_opt(const char *cmd, int argc, char **argv, int i, cli_model_opts *o);
 /* Loads o->model (directory or hub id), with a progress bar for downloads. */
 wn_status cli_model_load(const cli_model_opts *o, wn_model **m);
+/* argv[i] that is no common option: an unknown option (usage to stderr) or the one
+ * input FILE into o->file. Returns 0, or 2 (printed) for a usage error. */
+int cli_model_arg(const char *cmd, const char *arg, cli_model_opts *o, void (*usage)(FILE *));
+/* After the arguments: --model is required; loads it, checks that it is of kind want
+ * (else "CMD: MODEL <wrong>"), and opens the input (stdin without FILE). Returns 0 with
+ * *m and *in to free and close, or the exit code (printed). */
+int cli_model_open(const char *cmd, const cli_model_opts *o, wn_model_kind want, const char *wrong,
+                   void (*usage)(FILE *), wn_model **m, FILE **in);
 
 /* Up to cap lines of in; lines[] point into one buffer valid until the next call. */
 typedef struct {

@@ -41,40 +41,21 @@ int cmd_score(int argc, char **argv) {
                 return 2;
             }
             sigmoid = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error("score: unknown option or missing value '%s'", argv[i]);
-            score_usage(stderr);
-            return 2;
-        } else if (!o.file) {
-            o.file = argv[i];
-        } else {
-            cli_error("score: one input file at a time ('%s' and '%s')", o.file, argv[i]);
+        } else if (cli_model_arg("score", argv[i], &o, score_usage)) {
             return 2;
         }
     }
-    if (!o.model) {
-        cli_error("score: --model is required");
-        score_usage(stderr);
-        return 2;
-    }
     wn_model *m;
-    wn_status st = cli_model_load(&o, &m);
-    if (st != WN_OK) return cli_lib_error("score", st);
-    if (wn_model_kind_of(m) != WN_MODEL_CROSSENCODER) {
-        wn_model_free(m);
-        return cli_error("score: %s is a bi-encoder (it embeds texts): use winnow embed", o.model);
-    }
-    FILE *in = cli_open_input(o.file);
-    if (!in) {
-        wn_model_free(m);
-        return 1;
-    }
+    FILE *in;
+    int rc = cli_model_open("score", &o, WN_MODEL_CROSSENCODER, "is a bi-encoder (it embeds texts): use winnow embed", score_usage, &m, &in);
+    if (rc) return rc;
+    wn_status st;
     const int nl = wn_model_num_labels(m);
     const char *name = o.file ? o.file : "stdin";
     float *out = malloc((size_t)CHUNK * nl * sizeof *out);
     const char **docs = malloc((size_t)CHUNK * sizeof *docs);
     cli_chunk c;
-    int rc = 0, r;
+    int r;
     if (!out || !docs || !cli_chunk_init(&c, in, name, CHUNK)) rc = cli_error("score: out of memory");
     while (!rc && (r = cli_chunk_next(&c, "score")) != 0) {
         if (r < 0) {
