@@ -112,6 +112,18 @@ static int read_links(const hnsw *h, int64_t i, int lv, int32_t *out) {
     return n;
 }
 
+/* The links of i on layer lv: *nb points at them and the count is returned. While
+ * building they are copied into c->nb under i's lock; a search reads them in place. */
+static inline int neighbors(const hnsw *h, hctx *c, int64_t i, int lv, int building, const int32_t **nb) {
+    if (building) {
+        *nb = c->nb;
+        return read_links(h, i, lv, c->nb);
+    }
+    const int32_t *l = links_of(h, i, lv);
+    *nb = l + 1;
+    return l[0];
+}
+
 /* ---------------------------------------------------------------- visited lists */
 
 static void hctx_free(hctx *c) {
@@ -213,13 +225,8 @@ static int search_layer(const wn_index *ix, const dist_kernels *kr, hctx *c, con
     while (c->cand.n) {
         hn cn = hheap_pop(&c->cand);
         if (c->res.n >= ef && cn.d > -c->res.a[0].d) break;
-        int nn;
         const int32_t *nb;
-        if (building) nn = read_links(h, cn.i, lv, c->nb), nb = c->nb;
-        else {
-            const int32_t *l = links_of(h, cn.i, lv);
-            nn = l[0], nb = l + 1;
-        }
+        int nn = neighbors(h, c, cn.i, lv, building, &nb);
         for (int j = 0; j < nn; j++) {
             if (j + 1 < nn) {
                 __builtin_prefetch(tag + nb[j + 1]);
@@ -248,13 +255,8 @@ static hn greedy(const wn_index *ix, const dist_kernels *kr, hctx *c, const ique
     const hnsw *h = &ix->h;
     for (int changed = 1; changed;) {
         changed = 0;
-        int nn;
         const int32_t *nb;
-        if (building) nn = read_links(h, cur.i, lv, c->nb), nb = c->nb;
-        else {
-            const int32_t *l = links_of(h, cur.i, lv);
-            nn = l[0], nb = l + 1;
-        }
+        int nn = neighbors(h, c, cur.i, lv, building, &nb);
         for (int j = 0; j < nn; j++) {
             float d = ix_dist(ix, kr, q, nb[j]);
             if (d < cur.d) cur = (hn){d, nb[j]}, changed = 1;
