@@ -111,6 +111,21 @@ static void table(out_t *o, const wn_report *r) {
 #define Y0 30
 #define Y1 (H - 50)
 
+/* An x axis over [*xmin, *xmax] (xmin > 0): logarithmic, widened to whole decades,
+ * when the data spans more than 20x (returns 1); else linear, padded by pad of the
+ * span on each side (returns 0). */
+static int x_range(double *xmin, double *xmax, double pad) {
+    if (*xmax / *xmin > 20) {
+        *xmin = pow(10, floor(log10(*xmin)));
+        *xmax = pow(10, ceil(log10(*xmax)));
+        return 1;
+    }
+    double d = (*xmax - *xmin) * pad + 1e-3;
+    *xmin = fmax(0, *xmin - d);
+    *xmax += d;
+    return 0;
+}
+
 static void axes(out_t *o, double xmin, double xmax, double ymin, double ymax, int xlog, const char *xl, const char *yl) {
     put(o, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>\n", X0, Y0, X1 - X0, Y1 - Y0);
     if (xlog) {
@@ -166,15 +181,7 @@ static void quality_chart(out_t *o, const wn_report *r) {
         ymin = fmin(ymin, ys[s]);
         ymax = fmax(ymax, ys[s]);
     }
-    int xlog = xmax / xmin > 20;
-    if (xlog) {
-        xmin = pow(10, floor(log10(xmin)));
-        xmax = pow(10, ceil(log10(xmax)));
-    } else {
-        double pad = (xmax - xmin) * 0.1 + 1e-3;
-        xmin = fmax(0, xmin - pad);
-        xmax += pad;
-    }
+    int xlog = x_range(&xmin, &xmax, 0.1);
     double pad = (ymax - ymin) * 0.15 + 0.01;
     ymin = fmax(0, ymin - pad);
     ymax = fmin(1, ymax + pad);
@@ -207,15 +214,7 @@ static void latency_chart(out_t *o, const wn_report *r) {
             xmin = fmin(xmin, v);
             xmax = fmax(xmax, v);
         }
-    int xlog = xmax / xmin > 20;
-    if (xlog) {
-        xmin = pow(10, floor(log10(xmin)));
-        xmax = pow(10, ceil(log10(xmax)));
-    } else {
-        double pad = (xmax - xmin) * 0.05 + 1e-3;
-        xmin = fmax(0, xmin - pad);
-        xmax += pad;
-    }
+    int xlog = x_range(&xmin, &xmax, 0.05);
     axes(o, xmin, xmax, 0, 1, xlog, "latency per query, ms (this stage alone)", "fraction of queries");
     for (int s = 0; s < r->n_stages; s++) {
         const wn_report_stage *st = &r->stages[s];
