@@ -18,10 +18,22 @@
 
 static size_t attn_floats(const wn_model *m, int T) { return nn_attention_scratch(T, wn_pool_size(m->pool)); }
 
-size_t bert_scratch_floats(const wn_model *m, int B, int T) {
+/* The feed-forward runs over chunks of this many rows, so its (rows, I) output
+ * stays small whatever the batch; every row is computed alone by the kernels,
+ * so the chunk size never changes a result. */
+#define BERT_FFN_ROWS 512
+static int ffn_rows(const wn_model *m, int BT) { return WN_MIN(BT, m->ffn_rows > 0 ? m->ffn_rows : BERT_FFN_ROWS); }
+
+/* x (BT, H), big (BT, 3H): qkv, then the sublayers' outputs; ctx (BT, H), then
+ * the attention block's output; inter (chunk, I); attention; head (2 B H); one
+ * embedding row (H). */
+static size_t head_offset(const wn_model *m, int B, int T) {
     size_t BT = (size_t)B * T, H = (size_t)m->cfg.hidden_size, I = (size_t)m->cfg.intermediate_size;
-    /* x, tmp, qkv (3H), ctx, inter, attention, head (2 * B * H), one embedding row (H) */
-    return BT * (6 * H + I) + attn_floats(m, T) + 2 * (size_t)B * H + H + 64;
+    return BT * 5 * H + (size_t)ffn_rows(m, (int)BT) * I + attn_floats(m, T);
+}
+
+size_t bert_scratch_floats(const wn_model *m, int B, int T) {
+    return head_offset(m, B, T) + 2 * (size_t)B * m->cfg.hidden_size + (size_t)m->cfg.hidden_size + 64;
 }
 
 /* Adds row r of a (rows, H) table stored as dt to dst. */
@@ -47,13 +59,14 @@ wn_status bert_forward(wn_model *m, int B, int T, const int32_t *ids, const int3
         m->scratch = s;
         m->scratch_cap = need;
     }
-    float *x = m->scratch;            /* (BT, H) */
-    float *tmp = x + (size_t)BT * H;  /* (BT, H) */
-    float *qkv = tmp + (size_t)BT * H;  /* (BT, 3H) */
+    const int CH = ffn_rows(m, BT);
+    float *x = m->scratch;                /* (BT, H) */
+    float *qkv = x + (size_t)BT * H;      /* (BT, 3H); its first (BT, H) is tmp once attention is done */
+    float *tmp = qkv;
     float *ctx = qkv + (size_t)BT * 3 * H; /* (BT, H) */
-    float *inter = ctx + (size_t)BT * H;   /* (BT, I) */
-    float *att = inter + (size_t)BT * I;
-    float *row = att + attn_floats(m, T) + 2 * (size_t)B * H; /* (H) */
+    float *inter = ctx + (size_t)BT * H;   /* (CH, I) */
+    float *att = inter + (size_t)CH * I;
+    float *row = m->scratch + head_offset(m, B, T) + 2 * (size_t)B * H; /* (H) */
 
     /* embeddings: (word + token type) + position, in HF's order of additions */
     for (int b = 0; b < B; b++)
@@ -79,12 +92,15 @@ wn_status bert_forward(wn_model *m, int B, int T, const int32_t *ids, const int3
         nn_linear(m->pool, x, BT, &ly->qkv, ly->qkv_b, NN_ACT_NONE, qkv);
         nn_attention(m->pool, qkv, B, T, NH, HD, len, ctx, att);
         nn_linear(m->pool, ctx, BT, &ly->ao, ly->ao_b, NN_ACT_NONE, tmp);
-        nn_add_layernorm(m->pool, tmp, x, BT, H, ly->ln1_g, ly->ln1_b, c->layer_norm_eps, tmp);
-        float *sw = x; x = tmp; tmp = sw;
-        nn_linear(m->pool, x, BT, &ly->inter, ly->inter_b, NN_ACT_GELU, inter);
-        nn_linear(m->pool, inter, BT, &ly->out, ly->out_b, NN_ACT_NONE, tmp);
-        nn_add_layernorm(m->pool, tmp, x, BT, H, ly->ln2_g, ly->ln2_b, c->layer_norm_eps, tmp);
-        sw = x; x = tmp; tmp = sw;
+        float *h1 = ctx; /* the context is consumed: the attention block's output goes there */
+        nn_add_layernorm(m->pool, tmp, x, BT, H, ly->ln1_g, ly->ln1_b, c->layer_norm_eps, h1);
+        for (int r = 0; r < BT; r += CH) {
+            int n = WN_MIN(CH, BT - r);
+            size_t o = (size_t)r * H;
+            nn_linear(m->pool, h1 + o, n, &ly->inter, ly->inter_b, NN_ACT_GELU, inter);
+            nn_linear(m->pool, inter, n, &ly->out, ly->out_b, NN_ACT_NONE, tmp + o);
+            nn_add_layernorm(m->pool, tmp + o, h1 + o, n, H, ly->ln2_g, ly->ln2_b, c->layer_norm_eps, x + o);
+        }
         if (m->tap) m->tap(m->tap_ud, l + 1, x, B, T, H);
     }
     *hidden = x;
@@ -134,7 +150,7 @@ void bert_head(wn_model *m, int B, int T, const float *hidden, const int *len, f
         return;
     }
     /* BertPooler: tanh(W h[CLS] + b); then the classifier on it */
-    float *cls = m->scratch + (size_t)B * T * (6 * (size_t)H + m->cfg.intermediate_size) + attn_floats(m, T);
+    float *cls = m->scratch + head_offset(m, B, T);
     float *pooled = cls + (size_t)B * H;
     for (int b = 0; b < B; b++) memcpy(cls + (size_t)b * H, hidden + (size_t)b * T * H, sizeof(float) * H);
     nn_linear(m->pool, cls, B, &m->pooler, m->pooler_b, NN_ACT_TANH, pooled);

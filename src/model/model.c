@@ -6,6 +6,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "model.h"
 
@@ -116,6 +118,28 @@ static wn_status linear(const wn_model *m, const char *name, int N, int K, const
     return nn_weight_init(w, t->data, nn_dt(t->dtype), N, K, m->prec);
 }
 
+/* Peak memory: once the weights are packed (or converted) the stacked f32 query/
+ * key/value copy and the mapped pages of every tensor but the embeddings (read
+ * directly each batch) are no longer read. The file mapping is private and
+ * read-only, so MADV_DONTNEED only drops pages: a later read would fault them
+ * back in from the file, never see zeros. */
+static void release_sources(wn_model *m) {
+    int packed = 1;
+    for (int l = 0; l < m->cfg.num_hidden_layers; l++) packed &= m->layer[l].qkv.w == NULL;
+    if (packed) {
+        wn_free_aligned(m->qkv_w);
+        m->qkv_w = NULL;
+    }
+    if (!m->st.map) return;
+    const uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    for (int i = 0; i < m->st.n; i++) {
+        const st_tensor *t = &m->st.t[i];
+        if (t->data == m->word || t->data == m->pos || t->data == m->type) continue;
+        uintptr_t a = ((uintptr_t)t->data + pg - 1) & ~(pg - 1), b = ((uintptr_t)t->data + (t->end - t->begin)) & ~(pg - 1);
+        if (b > a) (void)madvise((void *)a, b - a, MADV_DONTNEED);
+    }
+}
+
 static wn_status load_weights(wn_model *m) {
     const bert_config *c = &m->cfg;
     const int H = c->hidden_size, I = c->intermediate_size, L = c->num_hidden_layers, NL = c->num_labels;
@@ -181,6 +205,7 @@ static wn_status load_weights(wn_model *m) {
         if ((st = vec(m, "classifier.bias", NL, "num_labels", &v, &m->cls_b))) return st;
     }
     WN_ASSERT((size_t)(v - m->vec) == n_vec);
+    release_sources(m);
     return WN_OK;
 }
 

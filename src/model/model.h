@@ -54,6 +54,7 @@ struct wn_model {
 
     float *scratch;       /* activations of one batch, grown to the largest (B, T) seen */
     size_t scratch_cap;   /* floats */
+    int ffn_rows;         /* rows per feed-forward chunk; 0: the default (tests vary it) */
 
     bert_tap_fn tap;
     void *tap_ud;

@@ -35,7 +35,9 @@ struct nn_kernels_s;
 typedef struct {
     int N, K;
     nn_precision prec;
-    const float *w;   /* (N, K) float32 view, may point into a mapped file */
+    const float *w;   /* (N, K) float32 view, may point into a mapped file; NULL once
+                         packed (kernels with a pack step read only packed: the caller's
+                         data is then free to go, and no f32 copy is kept) */
     void *owned;      /* storage this struct allocated (converted or packed) */
     void *packed;     /* ISA-specific layout, or NULL */
     float *scales;    /* int8: per output channel */

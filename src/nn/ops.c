@@ -64,6 +64,11 @@ wn_status nn_weight_init_for(const nn_kernels_t *k, nn_weight *w, const void *da
             return s;
         }
     }
+    if (w->packed) { /* the kernels that packed it read only the packed copy: drop the f32 view */
+        wn_free_aligned(w->owned);
+        w->owned = NULL;
+        w->w = NULL;
+    }
     return WN_OK;
 }
 
