@@ -21,6 +21,59 @@
 /* M links per node on layers > 0, M0 = 2M on layer 0, efc ef_construction. */
 enum { MAX_LEVEL = 15 };
 
+/* Speed: the search and insert code below is written once as always-inline
+ * functions taking a constant `simd` flag and instantiated twice: generic (the
+ * distance through ix_dist and the kernel table) and, on x86-64, as functions
+ * compiled for AVX2 + FMA where the fp32 dot product is inlined into the loops
+ * (no call per distance). The AVX2 copy runs when the kernels are not the scalar
+ * reference (so WN_FORCE_SCALAR=1 still checks the generic path) and storage is fp32. */
+#define HN_INLINE static inline __attribute__((always_inline))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HN_AVX2 1
+#define HN_TARGET __attribute__((target("avx2,fma")))
+
+/* Dot product with 4 accumulators (the order of dist_avx2.c's dot_f32). */
+HN_TARGET static inline float hn_dot_avx2(const float *a, const float *b, int d) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int i = 0;
+    for (; i + 32 <= d; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+    }
+    for (; i + 8 <= d; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    __m256 v = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    float s = _mm_cvtss_f32(h);
+    for (; i < d; i++) s += a[i] * b[i];
+    return s;
+}
+#endif
+
+/* The distance of query q to slot i: ix_dist, with the dot product inlined when simd. */
+HN_INLINE float hdist(const wn_index *ix, const dist_kernels *kr, const iquery *q, int64_t i, int simd) {
+#ifdef HN_AVX2
+    if (simd) {
+        float dot = hn_dot_avx2(q->x, (const float *)vstore_row(&ix->vs, i), ix->dim);
+        if (ix->metric != WN_METRIC_L2) { /* the same augmented-space rule as ix_dist */
+            if (q->aug != 0) {
+                float t = ix->h.phi2 - vstore_norms(&ix->vs)[i];
+                return -dot - q->aug * (t > 0 ? sqrtf(t) : 0);
+            }
+            return -dot;
+        }
+        float d = q->qn - 2 * dot + vstore_norms(&ix->vs)[i];
+        return d > 0 ? d : 0;
+    }
+#endif
+    (void)simd;
+    return ix_dist(ix, kr, q, i);
+}
+
 
 typedef struct {
     float d;
@@ -33,13 +86,16 @@ typedef struct {
     int n, cap;
 } hheap;
 
-static int hheap_push(hheap *h, float d, int32_t i) {
-    if (h->n == h->cap) {
-        int cap = h->cap ? h->cap * 2 : 256;
-        hn *a = wn_realloc(h->a, (size_t)cap * sizeof *a);
-        if (!a) return -1;
-        h->a = a, h->cap = cap;
-    }
+static int hheap_grow(hheap *h) {
+    int cap = h->cap ? h->cap * 2 : 256;
+    hn *a = wn_realloc(h->a, (size_t)cap * sizeof *a);
+    if (!a) return -1;
+    h->a = a, h->cap = cap;
+    return 0;
+}
+
+static inline int hheap_push(hheap *h, float d, int32_t i) {
+    if (h->n == h->cap && hheap_grow(h)) return -1;
     int c = h->n++;
     while (c > 0) {
         int p = (c - 1) / 2;
@@ -51,7 +107,7 @@ static int hheap_push(hheap *h, float d, int32_t i) {
     return 0;
 }
 
-static hn hheap_pop(hheap *h) {
+static inline hn hheap_pop(hheap *h) {
     hn top = h->a[0], last = h->a[--h->n];
     int c = 0;
     for (;;) {
@@ -204,8 +260,8 @@ static iquery node_query(const wn_index *ix, int64_t i, float *buf) {
 /* SEARCH-LAYER(q, ep, ef, lc): the ef nearest found on layer lv, left in c->res as
  * a max-heap (keys -d). With a filter f, every node is traversed but only those
  * f accepts enter the results. building: links are read under node locks. */
-static int search_layer(const wn_index *ix, const dist_kernels *kr, hctx *c, const iquery *q, const hn *eps, int n_eps,
-                        int ef, int lv, const sfilter *f, int building) {
+HN_INLINE int search_layer(const wn_index *ix, const dist_kernels *kr, hctx *c, const iquery *q, const hn *eps, int n_eps,
+                        int ef, int lv, const sfilter *f, int building, int simd) {
     const hnsw *h = &ix->h;
     uint32_t *tag = c->tag;
     if (++c->cur == 0) {
@@ -237,7 +293,7 @@ static int search_layer(const wn_index *ix, const dist_kernels *kr, hctx *c, con
             int32_t e = nb[j];
             if (tag[e] == cur) continue;
             tag[e] = cur;
-            float d = ix_dist(ix, kr, q, e);
+            float d = hdist(ix, kr, q, e, simd);
             if (c->res.n < ef || d < -c->res.a[0].d) {
                 if (hheap_push(&c->cand, d, e)) return -1;
                 if (!f || sfilter_ok(f, e)) {
@@ -251,14 +307,15 @@ static int search_layer(const wn_index *ix, const dist_kernels *kr, hctx *c, con
 }
 
 /* Greedy descent on one layer (Algorithm 2 with ef = 1). */
-static hn greedy(const wn_index *ix, const dist_kernels *kr, hctx *c, const iquery *q, hn cur, int lv, int building) {
+HN_INLINE hn greedy(const wn_index *ix, const dist_kernels *kr, hctx *c, const iquery *q, hn cur, int lv, int building,
+                   int simd) {
     const hnsw *h = &ix->h;
     for (int changed = 1; changed;) {
         changed = 0;
         const int32_t *nb;
         int nn = neighbors(h, c, cur.i, lv, building, &nb);
         for (int j = 0; j < nn; j++) {
-            float d = ix_dist(ix, kr, q, nb[j]);
+            float d = hdist(ix, kr, q, nb[j], simd);
             if (d < cur.d) cur = (hn){d, nb[j]}, changed = 1;
         }
     }
@@ -272,20 +329,35 @@ static int cmp_hn(const void *a, const void *b) {
     return x->d < y->d ? -1 : x->d > y->d ? 1 : x->i - y->i;
 }
 
+/* Sorts by (d, i): a total order, so the result equals qsort's with cmp_hn.
+ * Insertion sort for the short lists of link_back, qsort beyond. */
+static void sort_hn(hn *a, int n) {
+    if (n > 48) {
+        qsort(a, (size_t)n, sizeof *a, cmp_hn);
+        return;
+    }
+    for (int j = 1; j < n; j++) {
+        hn x = a[j];
+        int r = j;
+        while (r > 0 && (a[r - 1].d > x.d || (a[r - 1].d == x.d && a[r - 1].i > x.i))) a[r] = a[r - 1], r--;
+        a[r] = x;
+    }
+}
+
 /* SELECT-NEIGHBORS-HEURISTIC(q, C, M): cand (distances to q) sorted ascending;
  * keeps a candidate only if it is closer to q than to every one kept so far,
  * which spreads links over directions (extendCandidates and
  * keepPrunedConnections off, as in the paper's recommended setting and hnswlib).
  * Returns the count kept, moved to the front of cand. */
-static int select_heuristic(const wn_index *ix, const dist_kernels *kr, hctx *c, hn *cand, int n, int M) {
-    qsort(cand, (size_t)n, sizeof *cand, cmp_hn);
+HN_INLINE int select_heuristic(const wn_index *ix, const dist_kernels *kr, hctx *c, hn *cand, int n, int M, int simd) {
+    sort_hn(cand, n);
     if (n <= M) return n;
     int kept = 0;
     for (int j = 0; j < n && kept < M; j++) {
         iquery e = node_query(ix, cand[j].i, c->qbuf2);
         int good = 1;
         for (int r = 0; r < kept && good; r++)
-            if (ix_dist(ix, kr, &e, cand[r].i) < cand[j].d) good = 0;
+            if (hdist(ix, kr, &e, cand[r].i, simd) < cand[j].d) good = 0;
         if (good) cand[kept++] = cand[j];
     }
     return kept;
@@ -300,7 +372,8 @@ static int ensure_sel(hctx *c, int n) {
 }
 
 /* Adds the link e -> i on layer lv; shrinks e's list with Algorithm 4 when full. */
-static int link_back(const wn_index *ix, const dist_kernels *kr, hctx *c, int32_t e, int32_t i, float d_ei, int lv) {
+HN_INLINE int link_back(const wn_index *ix, const dist_kernels *kr, hctx *c, int32_t e, int32_t i, float d_ei, int lv,
+                        int simd) {
     const hnsw *h = &ix->h;
     int Mmax = lv == 0 ? h->M0 : h->M;
     if (ensure_sel(c, Mmax + 1)) return -1;
@@ -317,9 +390,9 @@ static int link_back(const wn_index *ix, const dist_kernels *kr, hctx *c, int32_
         l[0] = n + 1;
     } else {
         iquery qe = node_query(ix, e, c->qbuf);
-        for (int j = 0; j < n; j++) c->sel[j] = (hn){ix_dist(ix, kr, &qe, l[1 + j]), l[1 + j]};
+        for (int j = 0; j < n; j++) c->sel[j] = (hn){hdist(ix, kr, &qe, l[1 + j], simd), l[1 + j]};
         c->sel[n] = (hn){d_ei, i};
-        int kept = select_heuristic(ix, kr, c, c->sel, n + 1, Mmax);
+        int kept = select_heuristic(ix, kr, c, c->sel, n + 1, Mmax, simd);
         for (int j = 0; j < kept; j++) l[1 + j] = c->sel[j].i;
         l[0] = kept;
     }
@@ -330,7 +403,7 @@ static int link_back(const wn_index *ix, const dist_kernels *kr, hctx *c, int32_
 /* ---------------------------------------------------------------- Algorithm 1 */
 
 /* INSERT(hnsw, q, M, Mmax, efConstruction, mL) for slot i, whose level is set. */
-static int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i) {
+HN_INLINE int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i, int simd) {
     hnsw *h = &ix->h;
     int l = level_of(h, i);
     pthread_mutex_lock(&h->glock);
@@ -354,12 +427,12 @@ static int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i) {
         memcpy(qown, c->qbuf, sizeof(float) * (size_t)ix->dim);
         q.x = qown;
     }
-    hn cur = {ix_dist(ix, kr, &q, ep), (int32_t)ep};
-    for (int lv = L; lv > l; lv--) cur = greedy(ix, kr, c, &q, cur, lv, 1);
+    hn cur = {hdist(ix, kr, &q, ep, simd), (int32_t)ep};
+    for (int lv = L; lv > l; lv--) cur = greedy(ix, kr, c, &q, cur, lv, 1, simd);
     hn *eps = &cur;
     int n_eps = 1;
     for (int lv = WN_MIN(L, l); lv >= 0; lv--) {
-        if (search_layer(ix, kr, c, &q, eps, n_eps, h->efc, lv, NULL, 1)) goto fail;
+        if (search_layer(ix, kr, c, &q, eps, n_eps, h->efc, lv, NULL, 1, simd)) goto fail;
         int n = c->res.n;
         wn_free(w);
         w = wn_malloc(sizeof(hn) * (size_t)(n ? n : 1));
@@ -369,7 +442,7 @@ static int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i) {
         /* neighbours: Algorithm 4 over a copy (w stays the entry set of the next layer) */
         if (ensure_sel(c, n + 1)) goto fail;
         memcpy(c->sel, w, sizeof(hn) * (size_t)n);
-        int nsel = select_heuristic(ix, kr, c, c->sel, n, h->M);
+        int nsel = select_heuristic(ix, kr, c, c->sel, n, h->M, simd);
         int32_t mine[512];
         float md[512];
         lock_node(h, i);
@@ -380,7 +453,7 @@ static int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i) {
         li[0] = cnt;
         unlock_node(h, i);
         for (int j = 0; j < cnt; j++)
-            if (link_back(ix, kr, c, mine[j], i, md[j], lv)) goto fail;
+            if (link_back(ix, kr, c, mine[j], i, md[j], lv, simd)) goto fail;
         eps = w, n_eps = n;
     }
     wn_free(w);
@@ -395,6 +468,23 @@ fail:
     wn_free(qown);
     if (hold) pthread_mutex_unlock(&h->glock);
     return -1;
+}
+
+static int insert_generic(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i) { return insert(ix, kr, c, i, 0); }
+#ifdef HN_AVX2
+HN_TARGET static int insert_avx2(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i) {
+    return insert(ix, kr, c, i, 1);
+}
+#endif
+
+/* 1 when the AVX2 instantiation applies: fp32 rows and SIMD kernels selected. */
+static int use_simd(const wn_index *ix, const dist_kernels *kr) {
+#ifdef HN_AVX2
+    return ix->vs.st == WN_STORAGE_FP32 && kr != dist_ref() && wn_cpu_isa() >= WN_ISA_AVX2;
+#else
+    (void)ix, (void)kr;
+    return 0;
+#endif
 }
 
 /* ---------------------------------------------------------------- build */
@@ -440,6 +530,10 @@ static void build_worker(void *arg, int ith, int nth) {
     build_task *t = arg;
     wn_index *ix = t->ix;
     const dist_kernels *kr = dist_get();
+    int (*ins)(wn_index *, const dist_kernels *, hctx *, int32_t) = insert_generic;
+#ifdef HN_AVX2
+    if (use_simd(ix, kr)) ins = insert_avx2;
+#endif
     hctx *c = visited_get(ix);
     if (!c) {
         atomic_store(&t->failed, 1);
@@ -448,7 +542,7 @@ static void build_worker(void *arg, int ith, int nth) {
     for (;;) {
         int64_t j = atomic_fetch_add(&t->next, 1);
         if (j >= t->n || atomic_load(&t->failed)) break;
-        if (insert(ix, kr, c, (int32_t)(t->first + j))) {
+        if (ins(ix, kr, c, (int32_t)(t->first + j))) {
             atomic_store(&t->failed, 1);
             break;
         }
@@ -512,7 +606,26 @@ static int64_t count_allowed(const sfilter *f) {
     return n;
 }
 
-/* K-NN-SEARCH(hnsw, q, K, ef): greedy descent to layer 1, Algorithm 2 on layer 0. */
+/* K-NN-SEARCH(hnsw, q, K, ef): greedy descent to layer 1, Algorithm 2 on layer 0;
+ * the ef best are left in c->res. */
+HN_INLINE int knn(const wn_index *ix, const dist_kernels *kr, hctx *c, const iquery *q, int ef, const sfilter *f,
+                  int simd) {
+    const hnsw *h = &ix->h;
+    hn cur = {hdist(ix, kr, q, h->entry, simd), (int32_t)h->entry};
+    for (int lv = h->max_level; lv > 0; lv--) cur = greedy(ix, kr, c, q, cur, lv, 0, simd);
+    return search_layer(ix, kr, c, q, &cur, 1, ef, 0, f, 0, simd);
+}
+static int knn_generic(const wn_index *ix, const dist_kernels *kr, hctx *c, const iquery *q, int ef, const sfilter *f) {
+    return knn(ix, kr, c, q, ef, f, 0);
+}
+#ifdef HN_AVX2
+HN_TARGET static int knn_avx2(const wn_index *ix, const dist_kernels *kr, hctx *c, const iquery *q, int ef,
+                              const sfilter *f) {
+    return knn(ix, kr, c, q, ef, f, 1);
+}
+#endif
+
+/* The caller's entry point: the ef best of knn into the caller's top-k. */
 wn_status hnsw_search1(const wn_index *ix, const dist_kernels *kr, const iquery *q, int k, int ef, const sfilter *f,
                        topk *out) {
     const hnsw *h = &ix->h;
@@ -528,11 +641,14 @@ wn_status hnsw_search1(const wn_index *ix, const dist_kernels *kr, const iquery 
     }
     hctx *c = visited_get(ix);
     if (!c) return wn_seterr(WN_ERR_NOMEM, "hnsw: out of memory for search scratch");
-    hn cur = {ix_dist(ix, kr, q, h->entry), (int32_t)h->entry};
-    for (int lv = h->max_level; lv > 0; lv--) cur = greedy(ix, kr, c, q, cur, lv, 0);
+    int rc;
+#ifdef HN_AVX2
+    if (use_simd(ix, kr)) rc = knn_avx2(ix, kr, c, q, ef, f->any_filter ? f : NULL);
+    else
+#endif
+        rc = knn_generic(ix, kr, c, q, ef, f->any_filter ? f : NULL);
     wn_status st = WN_OK;
-    if (search_layer(ix, kr, c, q, &cur, 1, ef, 0, f->any_filter ? f : NULL, 0))
-        st = wn_seterr(WN_ERR_NOMEM, "hnsw: out of memory in search");
+    if (rc) st = wn_seterr(WN_ERR_NOMEM, "hnsw: out of memory in search");
     for (int j = 0; st == WN_OK && j < c->res.n; j++)
         if (-c->res.a[j].d < topk_worst(out)) topk_push(out, -c->res.a[j].d, c->res.a[j].i);
     visited_put(ix, c);
