@@ -9,13 +9,14 @@
  *             [--m 16 --efc 200 --nlist N --pq-m M --rerank R --storage fp32 --threads T
  *              --sweep 16,32,64 --label NAME --save FILE] | --gt-out gt.ivecs
  * --save FILE also times save, load (mmap, checks included) and the first query.
+ * --load FILE skips the build and searches a saved index (for search-only tuning).
  */
 #include "bench_ann_common.h"
 #include "winnow.h"
 
 int main(int argc, char **argv) {
     const char *base = NULL, *queries = NULL, *gtp = NULL, *gt_out = NULL, *label = "winnow", *sweep = "64";
-    const char *save = NULL;
+    const char *save = NULL, *load = NULL;
     int type = WN_INDEX_HNSW, metric = WN_METRIC_L2, threads = 2, rerank = 0, k = 10;
     wn_index_params p = wn_index_default_params();
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -36,6 +37,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--sweep")) sweep = v;
         else if (!strcmp(a, "--label")) label = v;
         else if (!strcmp(a, "--save")) save = v;
+        else if (!strcmp(a, "--load")) load = v;
         else {
             fprintf(stderr, "bench_ann: unknown option %s\n", a);
             return 2;
@@ -52,8 +54,9 @@ int main(int argc, char **argv) {
     size_t rss0 = bench_rss();
     wn_index *ix;
     double t0 = bench_now(), c0 = bench_process_cpu();
-    if (wn_index_create((wn_index_type)type, d, (wn_metric)metric, &p, &ix) != WN_OK ||
-        wn_index_add(ix, n, x, NULL) != WN_OK) {
+    if (load ? wn_index_load(load, &ix) != WN_OK
+             : (wn_index_create((wn_index_type)type, d, (wn_metric)metric, &p, &ix) != WN_OK ||
+                wn_index_add(ix, n, x, NULL) != WN_OK)) {
         fprintf(stderr, "bench_ann: %s\n", wn_last_error());
         return 1;
     }

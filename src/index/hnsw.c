@@ -131,7 +131,7 @@ struct visited {
     int64_t n;
     hheap cand, res;
     hn *sel;       /* selection buffer */
-    int32_t *nb;   /* copy of a link list */
+    int32_t *nb;   /* copy of a link list, then (at nb + M0 + 2) the unvisited ones of it */
     float *qbuf;   /* decoded vector (fp16 / int8 storage) */
     float *qbuf2;
     int cap_sel;
@@ -204,7 +204,7 @@ static struct visited *visited_get(const wn_index *ix) {
         if (!v) return NULL;
         v->n = ix->n + ix->n / 4 + 64;
         v->tag = wn_calloc((size_t)v->n, sizeof *v->tag);
-        v->nb = wn_malloc(sizeof(int32_t) * (size_t)(ix->h.M0 + 2));
+        v->nb = wn_malloc(sizeof(int32_t) * 2 * (size_t)(ix->h.M0 + 2));
         v->qbuf = wn_malloc(sizeof(float) * (size_t)ix->dim);
         v->qbuf2 = wn_malloc(sizeof(float) * (size_t)ix->dim);
         if (!v->tag || !v->nb || !v->qbuf || !v->qbuf2) {
@@ -283,16 +283,23 @@ HN_INLINE int search_layer(const wn_index *ix, const dist_kernels *kr, hctx *c, 
         if (c->res.n >= ef && cn.d > -c->res.a[0].d) break;
         const int32_t *nb;
         int nn = neighbors(h, c, cn.i, lv, building, &nb);
+        /* first the unvisited neighbours (tags set now: each node is scored once),
+         * then their distances with the whole next row prefetched */
+        int32_t *todo = c->nb + h->M0 + 2;
+        int nt = 0;
+        for (int j = 0; j < nn; j++) __builtin_prefetch(tag + nb[j]);
         for (int j = 0; j < nn; j++) {
-            if (j + 1 < nn) {
-                __builtin_prefetch(tag + nb[j + 1]);
-                __builtin_prefetch(vbase + (size_t)nb[j + 1] * row);
-                __builtin_prefetch(vbase + (size_t)nb[j + 1] * row + 64);
-                __builtin_prefetch(norms + nb[j + 1]); /* L2 = qn - 2 q.x + |x|^2 */
-            }
             int32_t e = nb[j];
-            if (tag[e] == cur) continue;
-            tag[e] = cur;
+            if (tag[e] != cur) tag[e] = cur, todo[nt++] = e;
+        }
+        if (nt) __builtin_prefetch(vbase + (size_t)todo[0] * row), __builtin_prefetch(norms + todo[0]);
+        for (int j = 0; j < nt; j++) {
+            if (j + 1 < nt) {
+                const char *nx = vbase + (size_t)todo[j + 1] * row;
+                __builtin_prefetch(nx), __builtin_prefetch(nx + 64), __builtin_prefetch(nx + 128);
+                __builtin_prefetch(norms + todo[j + 1]); /* L2 = qn - 2 q.x + |x|^2 */
+            }
+            int32_t e = todo[j];
             float d = hdist(ix, kr, q, e, simd);
             if (c->res.n < ef || d < -c->res.a[0].d) {
                 if (hheap_push(&c->cand, d, e)) return -1;
@@ -390,7 +397,13 @@ HN_INLINE int link_back(const wn_index *ix, const dist_kernels *kr, hctx *c, int
         l[0] = n + 1;
     } else {
         iquery qe = node_query(ix, e, c->qbuf);
-        for (int j = 0; j < n; j++) c->sel[j] = (hn){hdist(ix, kr, &qe, l[1 + j], simd), l[1 + j]};
+        for (int j = 0; j < n; j++) {
+            if (j + 1 < n) {
+                const char *nx = (const char *)vstore_row(&ix->vs, l[2 + j]);
+                __builtin_prefetch(nx), __builtin_prefetch(nx + 64), __builtin_prefetch(nx + 128);
+            }
+            c->sel[j] = (hn){hdist(ix, kr, &qe, l[1 + j], simd), l[1 + j]};
+        }
         c->sel[n] = (hn){d_ei, i};
         int kept = select_heuristic(ix, kr, c, c->sel, n + 1, Mmax, simd);
         for (int j = 0; j < kept; j++) l[1 + j] = c->sel[j].i;
