@@ -1,5 +1,6 @@
-/* scratch.h - scratch_path for the tests that keep a file in $BUILD/tests (a header:
- * every .c file in tests/ that is not test_*.c is linked into every test binary). */
+/* scratch.h - the tests' scratch files: scratch_path (a file in $BUILD/tests) and
+ * write_file (a header: every .c file in tests/ that is not test_*.c is linked into
+ * every test binary). */
 #ifndef WN_TEST_SCRATCH_H
 #define WN_TEST_SCRATCH_H
 #include <stdio.h>
@@ -17,6 +18,13 @@ static inline const char *scratch_path(char *buf, size_t cap, const char *name) 
     wn_mkdirs(dir, 0755);
     snprintf(buf, cap, "%s/%ld_%s", dir, (long)getpid(), name); /* parallel runs share the tree */
     return buf;
+}
+
+/* Writes text to path (a fixture the test then reads back). */
+static inline void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    fputs(text, f);
+    fclose(f);
 }
 
 #endif

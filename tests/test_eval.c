@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "scratch.h"
 #include "faults.h"
 #include "winnow.h"
 
@@ -18,12 +19,6 @@ static wn_measure M(const char *s) {
         exit(1);
     }
     return m;
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    fputs(text, f);
-    fclose(f);
 }
 
 /* Hand-computed case.

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "scratch.h"
 #include "winnow.h"
 
 #define BI "tests/fixtures/model/tiny-bi"
@@ -53,12 +54,6 @@ static void fusion(void) {
     CHECK_NEAR(out[3].score, (-sqrt(1.5) - 1) / 2, 1e-5);
     CHECK(wn_fuse(WN_FUSE_RRF, 60, 1.5f, a, 3, b, 2, out, &n) == WN_ERR_ARG, "weight 1.5 accepted");
     CHECK(wn_fuse(WN_FUSE_RRF, 60, .5f, a, 0, b, 0, out, &n) == WN_OK && n == 0, "empty lists");
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    fputs(text, f);
-    fclose(f);
 }
 
 static const char *docs[][3] = {

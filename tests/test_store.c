@@ -8,14 +8,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "scratch.h"
 #include "faults.h"
 #include "winnow.h"
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    fputs(text, f);
-    fclose(f);
-}
 
 static void store_cases(const char *dir) {
     char sdir[512];
