@@ -240,11 +240,15 @@ static void linear_avx2(const float *x, int M, const nn_weight *w, const float *
     const int bf16 = w->prec == NN_PREC_BF16;
     const size_t esz = bf16 ? sizeof(uint16_t) : sizeof(float);
     const uk_fn *uk = bf16 ? uk_b16 : uk_f32;
-    const int nmt = (M + MC - 1) / MC, nnt = (P + TILE_PANELS - 1) / TILE_PANELS;
+    /* nmt row tiles of (about) equal size, in whole MR blocks: with tiles of a
+     * fixed MC the last one is short, and at M = 512 on 2 threads one thread got
+     * 288 rows and the other 224. Row tiling never changes an element's sum. */
+    const int nmt = (M + MC - 1) / MC, nnt = (P + TILE_PANELS - 1) / TILE_PANELS, nb = (M + MR - 1) / MR;
     const long ntiles = (long)nmt * nnt;
     const long t0 = ntiles * ith / nth, t1 = ntiles * (ith + 1) / nth;
     for (long t = t0; t < t1; t++) {
-        int m0 = (int)(t / nnt) * MC, m1 = WN_MIN(M, m0 + MC);
+        const int mt = (int)(t / nnt);
+        int m0 = MR * (int)((long)nb * mt / nmt), m1 = WN_MIN(M, MR * (int)((long)nb * (mt + 1) / nmt));
         int p0 = (int)(t % nnt) * TILE_PANELS, p1 = WN_MIN(P, p0 + TILE_PANELS);
         for (int kb = 0; kb < K; kb += KC) {
             int kc = WN_MIN(KC, K - kb);
