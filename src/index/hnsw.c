@@ -458,8 +458,14 @@ HN_INLINE int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i, i
         int nsel = select_heuristic(ix, kr, c, c->sel, n, h->M, simd);
         int32_t mine[512];
         float md[512];
+        /* A concurrent insert may already have linked itself into i's list on this
+         * layer (it found i through a higher layer): keep those links, or i loses
+         * them while they keep pointing at i (recall fell to ~0.97 on 2 threads). */
+        int32_t prior[512];
         lock_node(h, i);
         int32_t *li = links_of(h, i, lv);
+        int n_prior = li[0];
+        memcpy(prior, li + 1, sizeof(int32_t) * (size_t)n_prior);
         int cnt = 0;
         for (int j = 0; j < nsel; j++)
             if (c->sel[j].i != i) mine[cnt] = c->sel[j].i, md[cnt] = c->sel[j].d, li[1 + cnt] = c->sel[j].i, cnt++;
@@ -467,6 +473,9 @@ HN_INLINE int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i, i
         unlock_node(h, i);
         for (int j = 0; j < cnt; j++)
             if (link_back(ix, kr, c, mine[j], i, md[j], lv, simd)) goto fail;
+        for (int j = 0; j < n_prior; j++)
+            if (prior[j] != i && link_back(ix, kr, c, i, prior[j], hdist(ix, kr, &q, prior[j], simd), lv, simd))
+                goto fail;
         eps = w, n_eps = n;
     }
     wn_free(w);
