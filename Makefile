@@ -15,7 +15,7 @@ SANITIZE ?= 0
 OPT     ?= -O2
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -fPIC -pthread \
               -Iinclude -Isrc -fno-strict-aliasing
-LDLIBS  = -lcjson -lutf8proc -lcurl -lstemmer -lsqlite3 -lm -lpthread
+LDLIBS  = -lcjson -lutf8proc -lcurl -lsqlite3 -lm -lpthread
 
 ifeq ($(SANITIZE),1)
 BUILD   = build-asan
