@@ -130,6 +130,33 @@ int main(void) {
         wn_model_free(m2);
     }
 
+    /* batches split between threads (each thread runs whole forward passes over
+     * its share once a batch has MODEL_SPLIT_MIN_PER_THREAD sequences per thread):
+     * the fixture's sequences 4 times over, on 2 and 3 threads, give the
+     * single-thread embeddings bit for bit */
+    {
+        const int R = 4, NR_ = R * B;
+        const int32_t **ids4 = malloc(sizeof(*ids4) * NR_), **ty4 = malloc(sizeof(*ty4) * NR_);
+        int *len4 = malloc(sizeof(int) * NR_);
+        for (int i = 0; i < NR_; i++) ids4[i] = f.ids[i % B], ty4[i] = f.types[i % B], len4[i] = f.lens[i % B];
+        CHECK(NR_ >= MODEL_SPLIT_MIN_PER_THREAD * 3, "%d sequences are too few to split on 3 threads", NR_);
+        for (int th = 2; th <= 3; th++) {
+            wn_model *m3 = load(FIX_DIR "/tiny-bi", th, 32);
+            if (!m3) continue;
+            float *e3 = malloc(sizeof(float) * (size_t)NR_ * 64);
+            CHECK(model_run_ids(m3, NR_, ids4, ty4, len4, e3) == WN_OK, "run: %s", wn_last_error());
+            CHECK(m3->part_ws != NULL, "%d threads: the batch of %d was not split", th, NR_);
+            for (int r = 0; r < R; r++) {
+                char what[64];
+                snprintf(what, sizeof what, "split on %d threads, copy %d", th, r);
+                compare(what, e3 + (size_t)r * B * 64, emb, (size_t)B * 64, 0);
+            }
+            free(e3);
+            wn_model_free(m3);
+        }
+        free(ids4), free(ty4), free(len4);
+    }
+
     /* the C generator writes the bytes make_reference.py wrote */
     char tmp[] = "/tmp/wn_model_XXXXXX";
     CHECK(mkdtemp(tmp) != NULL, "mkdtemp");

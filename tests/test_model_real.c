@@ -92,7 +92,7 @@ static double run_one(const char *name, const char *key, double tol, int max_bat
             free(ty);
         }
         fprintf(stderr, "  %s: write+load %.2fs, forward %.2fs (batch %d, %d threads)\n", name, t1 - t0, wn_now() - t1,
-                max_batch, wn_pool_size(m->pool));
+                max_batch, wn_pool_size(m->ws.pool));
         free(got);
         wn_model_free(m);
     }

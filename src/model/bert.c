@@ -16,7 +16,7 @@
 
 /* Dimensions: B batch, T tokens, H hidden, NH heads, I intermediate. */
 
-static size_t attn_floats(const wn_model *m, int T) { return nn_attention_scratch(T, wn_pool_size(m->pool)); }
+static size_t attn_floats(const bert_ws *ws, int T) { return nn_attention_scratch(T, wn_pool_size(ws->pool)); }
 
 /* The feed-forward runs over chunks of this many rows, so its (rows, I) output
  * stays small whatever the batch; every row is computed alone by the kernels,
@@ -27,13 +27,24 @@ static int ffn_rows(const wn_model *m, int BT) { return WN_MIN(BT, m->ffn_rows >
 /* x (BT, H), big (BT, 3H): qkv, then the sublayers' outputs; ctx (BT, H), then
  * the attention block's output; inter (chunk, I); attention; head (2 B H); one
  * embedding row (H). */
-static size_t head_offset(const wn_model *m, int B, int T) {
+static size_t head_offset(const wn_model *m, const bert_ws *ws, int B, int T) {
     size_t BT = (size_t)B * T, H = (size_t)m->cfg.hidden_size, I = (size_t)m->cfg.intermediate_size;
-    return BT * 5 * H + (size_t)ffn_rows(m, (int)BT) * I + attn_floats(m, T);
+    return BT * 5 * H + (size_t)ffn_rows(m, (int)BT) * I + attn_floats(ws, T);
 }
 
-size_t bert_scratch_floats(const wn_model *m, int B, int T) {
-    return head_offset(m, B, T) + 2 * (size_t)B * m->cfg.hidden_size + (size_t)m->cfg.hidden_size + 64;
+size_t bert_scratch_floats(const wn_model *m, const bert_ws *ws, int B, int T) {
+    return head_offset(m, ws, B, T) + 2 * (size_t)B * m->cfg.hidden_size + (size_t)m->cfg.hidden_size + 64;
+}
+
+wn_status bert_reserve(const wn_model *m, bert_ws *ws, int B, int T) {
+    size_t need = bert_scratch_floats(m, ws, B, T);
+    if (need <= ws->cap) return WN_OK;
+    float *s = wn_malloc_aligned(need * sizeof(float));
+    if (!s) return wn_seterr(WN_ERR_NOMEM, "model: out of memory for the activations of %d x %d tokens", B, T);
+    wn_free_aligned(ws->scratch);
+    ws->scratch = s;
+    ws->cap = need;
+    return WN_OK;
 }
 
 /* Adds row r of a (rows, H) table stored as dt to dst. */
@@ -46,27 +57,27 @@ static void add_row(const unsigned char *table, st_dtype dt, int64_t r, int H, f
 
 wn_status bert_forward(wn_model *m, int B, int T, const int32_t *ids, const int32_t *types, const int *len,
                        const float **hidden) {
+    return bert_forward_ws(m, &m->ws, B, T, ids, types, len, hidden);
+}
+
+wn_status bert_forward_ws(wn_model *m, bert_ws *ws, int B, int T, const int32_t *ids, const int32_t *types,
+                          const int *len, const float **hidden) {
     const bert_config *c = &m->cfg;
     const int H = c->hidden_size, NH = c->num_attention_heads, HD = H / NH, I = c->intermediate_size;
     const int BT = B * T;
     if (T > c->max_position_embeddings)
         return wn_seterr(WN_ERR_ARG, "model: %d tokens, the model has %d positions", T, c->max_position_embeddings);
-    size_t need = bert_scratch_floats(m, B, T);
-    if (need > m->scratch_cap) {
-        float *s = wn_malloc_aligned(need * sizeof(float));
-        if (!s) return wn_seterr(WN_ERR_NOMEM, "model: out of memory for the activations of %d x %d tokens", B, T);
-        wn_free_aligned(m->scratch);
-        m->scratch = s;
-        m->scratch_cap = need;
-    }
+    wn_status st = bert_reserve(m, ws, B, T);
+    if (st) return st;
+    wn_pool *pool = ws->pool;
     const int CH = ffn_rows(m, BT);
-    float *x = m->scratch;                /* (BT, H) */
+    float *x = ws->scratch;               /* (BT, H) */
     float *qkv = x + (size_t)BT * H;      /* (BT, 3H); its first (BT, H) is tmp once attention is done */
     float *tmp = qkv;
     float *ctx = qkv + (size_t)BT * 3 * H; /* (BT, H) */
     float *inter = ctx + (size_t)BT * H;   /* (CH, I) */
     float *att = inter + (size_t)CH * I;
-    float *row = m->scratch + head_offset(m, B, T) + 2 * (size_t)B * H; /* (H) */
+    float *row = ws->scratch + head_offset(m, ws, B, T) + 2 * (size_t)B * H; /* (H) */
 
     /* embeddings: (word + token type) + position, in HF's order of additions */
     for (int b = 0; b < B; b++)
@@ -84,22 +95,22 @@ wn_status bert_forward(wn_model *m, int B, int T, const int32_t *ids, const int3
             add_row(m->type, m->type_dt, ty, H, row, e);
             add_row(m->pos, m->pos_dt, t, H, row, e);
         }
-    nn_add_layernorm(m->pool, x, NULL, BT, H, m->emb_g, m->emb_b, c->layer_norm_eps, x);
+    nn_add_layernorm(pool, x, NULL, BT, H, m->emb_g, m->emb_b, c->layer_norm_eps, x);
     if (m->tap) m->tap(m->tap_ud, 0, x, B, T, H);
 
     for (int l = 0; l < c->num_hidden_layers; l++) {
         const bert_layer *ly = &m->layer[l];
-        nn_linear(m->pool, x, BT, &ly->qkv, ly->qkv_b, NN_ACT_NONE, qkv);
-        nn_attention(m->pool, qkv, B, T, NH, HD, len, ctx, att);
-        nn_linear(m->pool, ctx, BT, &ly->ao, ly->ao_b, NN_ACT_NONE, tmp);
+        nn_linear(pool, x, BT, &ly->qkv, ly->qkv_b, NN_ACT_NONE, qkv);
+        nn_attention(pool, qkv, B, T, NH, HD, len, ctx, att);
+        nn_linear(pool, ctx, BT, &ly->ao, ly->ao_b, NN_ACT_NONE, tmp);
         float *h1 = ctx; /* the context is consumed: the attention block's output goes there */
-        nn_add_layernorm(m->pool, tmp, x, BT, H, ly->ln1_g, ly->ln1_b, c->layer_norm_eps, h1);
+        nn_add_layernorm(pool, tmp, x, BT, H, ly->ln1_g, ly->ln1_b, c->layer_norm_eps, h1);
         for (int r = 0; r < BT; r += CH) {
             int n = WN_MIN(CH, BT - r);
             size_t o = (size_t)r * H;
-            nn_linear(m->pool, h1 + o, n, &ly->inter, ly->inter_b, NN_ACT_GELU, inter);
-            nn_linear(m->pool, inter, n, &ly->out, ly->out_b, NN_ACT_NONE, tmp + o);
-            nn_add_layernorm(m->pool, tmp + o, h1 + o, n, H, ly->ln2_g, ly->ln2_b, c->layer_norm_eps, x + o);
+            nn_linear(pool, h1 + o, n, &ly->inter, ly->inter_b, NN_ACT_GELU, inter);
+            nn_linear(pool, inter, n, &ly->out, ly->out_b, NN_ACT_NONE, tmp + o);
+            nn_add_layernorm(pool, tmp + o, h1 + o, n, H, ly->ln2_g, ly->ln2_b, c->layer_norm_eps, x + o);
         }
         if (m->tap) m->tap(m->tap_ud, l + 1, x, B, T, H);
     }
@@ -144,15 +155,19 @@ static void pool_one(const wn_model *m, const float *h, int n, float *out) {
 }
 
 void bert_head(wn_model *m, int B, int T, const float *hidden, const int *len, float *out) {
+    bert_head_ws(m, &m->ws, B, T, hidden, len, out);
+}
+
+void bert_head_ws(wn_model *m, bert_ws *ws, int B, int T, const float *hidden, const int *len, float *out) {
     const int H = m->cfg.hidden_size;
     if (m->kind == WN_MODEL_BIENCODER) {
         for (int b = 0; b < B; b++) pool_one(m, hidden + (size_t)b * T * H, len[b], out + (size_t)b * m->dim);
         return;
     }
     /* BertPooler: tanh(W h[CLS] + b); then the classifier on it */
-    float *cls = m->scratch + head_offset(m, B, T);
+    float *cls = ws->scratch + head_offset(m, ws, B, T);
     float *pooled = cls + (size_t)B * H;
     for (int b = 0; b < B; b++) memcpy(cls + (size_t)b * H, hidden + (size_t)b * T * H, sizeof(float) * H);
-    nn_linear(m->pool, cls, B, &m->pooler, m->pooler_b, NN_ACT_TANH, pooled);
-    nn_linear(m->pool, pooled, B, &m->classifier, m->cls_b, NN_ACT_NONE, out);
+    nn_linear(ws->pool, cls, B, &m->pooler, m->pooler_b, NN_ACT_TANH, pooled);
+    nn_linear(ws->pool, pooled, B, &m->classifier, m->cls_b, NN_ACT_NONE, out);
 }

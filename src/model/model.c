@@ -38,9 +38,12 @@ void wn_model_free(wn_model *m) {
     wn_free(m->layer);
     wn_free_aligned(m->vec);
     wn_free_aligned(m->qkv_w);
-    wn_free_aligned(m->scratch);
+    wn_free_aligned(m->ws.scratch);
+    if (m->part_ws)
+        for (int i = 0; i < wn_pool_size(m->ws.pool); i++) wn_free_aligned(m->part_ws[i].scratch);
+    wn_free(m->part_ws);
     wn_tokenizer_free(m->tok);
-    wn_pool_free(m->pool);
+    wn_pool_free(m->ws.pool);
     st_close(&m->st);
     wn_free(m);
 }
@@ -263,7 +266,7 @@ wn_status model_load_dir(const char *dir, const wn_model_params *p, int with_tok
     }
     if ((st = open_weights(dir, &m->st))) goto fail;
     if ((st = load_weights(m))) goto fail;
-    if ((st = wn_pool_create(p->n_threads, &m->pool))) goto fail;
+    if ((st = wn_pool_create(WN_MIN(p->n_threads, MODEL_MAX_THREADS), &m->ws.pool))) goto fail;
     m->max_len = m->cfg.max_position_embeddings;
     if (m->pc.max_seq_len > 0) m->max_len = WN_MIN(m->max_len, m->pc.max_seq_len);
     if (with_tokenizer) {
@@ -304,6 +307,121 @@ static int cmp_len(const void *a, const void *b, void *ud) {
     return i < j ? -1 : i > j;
 }
 
+/* One padded batch: the sorted inputs order[0..B) on ws, outputs to out in
+ * input order. bids, btypes: room for B * (longest) tokens; blen B; bout B * dim. */
+typedef struct {
+    const int32_t *const *ids, *const *types;
+    const int *lens;
+    float *out;
+} run_io;
+
+static wn_status run_batch(wn_model *m, bert_ws *ws, const run_io *io, const int64_t *order, int B, int32_t *bids,
+                           int32_t *btypes, int *blen, float *bout) {
+    int T = io->lens[order[B - 1]];
+    memset(bids, 0, (size_t)B * T * sizeof *bids);
+    memset(btypes, 0, (size_t)B * T * sizeof *btypes);
+    for (int b = 0; b < B; b++) {
+        int64_t i = order[b];
+        blen[b] = io->lens[i];
+        memcpy(bids + (size_t)b * T, io->ids[i], (size_t)io->lens[i] * sizeof *bids);
+        if (io->types && io->types[i]) memcpy(btypes + (size_t)b * T, io->types[i], (size_t)io->lens[i] * sizeof *btypes);
+    }
+    const float *hidden;
+    wn_status st = bert_forward_ws(m, ws, B, T, bids, btypes, blen, &hidden);
+    if (st) return st;
+    bert_head_ws(m, ws, B, T, hidden, blen, bout);
+    for (int b = 0; b < B; b++)
+        memcpy(io->out + (size_t)order[b] * m->dim, bout + (size_t)b * m->dim, (size_t)m->dim * sizeof *io->out);
+    return WN_OK;
+}
+
+/* A batch split between the pool's threads: part p is order[cut[p]..cut[p+1]),
+ * run by thread p alone on m->part_ws[p], with its own input buffers. */
+typedef struct {
+    wn_model *m;
+    const run_io *io;
+    const int64_t *order;
+    int cut[MODEL_MAX_THREADS + 1];
+    int32_t *bids[MODEL_MAX_THREADS], *btypes[MODEL_MAX_THREADS];
+    int *blen[MODEL_MAX_THREADS];
+    float *bout[MODEL_MAX_THREADS];
+    wn_status st[MODEL_MAX_THREADS];
+} split_task;
+
+static void split_run(void *arg, int ith, int nth) {
+    split_task *t = arg;
+    (void)nth;
+    int a = t->cut[ith], b = t->cut[ith + 1];
+    if (a < b)
+        t->st[ith] = run_batch(t->m, &t->m->part_ws[ith], t->io, t->order + a, b - a, t->bids[ith], t->btypes[ith],
+                               t->blen[ith], t->bout[ith]);
+}
+
+/* Every id and type in range (what bert_forward checks; a split batch checks
+ * first, on the calling thread, where the error message belongs). */
+static wn_status check_ids(const wn_model *m, const run_io *io, const int64_t *order, int B) {
+    for (int b = 0; b < B; b++) {
+        int64_t i = order[b];
+        for (int t = 0; t < io->lens[i]; t++) {
+            int32_t id = io->ids[i][t], ty = io->types && io->types[i] ? io->types[i][t] : 0;
+            if (id < 0 || id >= m->cfg.vocab_size)
+                return wn_seterr(WN_ERR_ARG, "model: token id %d at position %d is outside the vocabulary (%d)", id, t,
+                                 m->cfg.vocab_size);
+            if (ty < 0 || ty >= m->cfg.type_vocab_size)
+                return wn_seterr(WN_ERR_ARG, "model: token type %d at position %d, the model has %d", ty, t,
+                                 m->cfg.type_vocab_size);
+        }
+    }
+    return WN_OK;
+}
+
+/* Runs the sorted batch order[0..B) split between nth threads: cuts balance the
+ * parts' padded tokens (each part pads to its own longest). Every sequence's
+ * result is computed alone by the kernels, so it is the same bit for bit as in
+ * an unsplit batch. */
+static wn_status run_split(wn_model *m, const run_io *io, const int64_t *order, int B, int nth) {
+    split_task *t = wn_calloc(1, sizeof *t);
+    if (!t) return wn_seterr(WN_ERR_NOMEM, "model: out of memory");
+    wn_status st = check_ids(m, io, order, B);
+    if (st) goto done;
+    if (!m->part_ws) {
+        m->part_ws = wn_calloc((size_t)nth, sizeof *m->part_ws);
+        if (!m->part_ws) {
+            st = wn_seterr(WN_ERR_NOMEM, "model: out of memory");
+            goto done;
+        }
+    }
+    t->m = m, t->io = io, t->order = order;
+    int64_t total = 0, acc = 0;
+    for (int b = 0; b < B; b++) total += io->lens[order[b]];
+    t->cut[0] = 0;
+    for (int p = 1, b = 0; p < nth; p++) { /* the first index whose cumulative tokens pass p/nth of them */
+        while (b < B - (nth - p) && (acc + io->lens[order[b]]) * nth <= total * p) acc += io->lens[order[b++]];
+        if (b < t->cut[p - 1] + 1) acc += io->lens[order[b++]]; /* every part non-empty */
+        t->cut[p] = b;
+    }
+    t->cut[nth] = B;
+    for (int p = 0; p < nth && !st; p++) {
+        int Bp = t->cut[p + 1] - t->cut[p], Tp = io->lens[order[t->cut[p + 1] - 1]];
+        if ((st = bert_reserve(m, &m->part_ws[p], Bp, Tp))) break;
+        t->bids[p] = wn_malloc((size_t)Bp * Tp * sizeof(int32_t));
+        t->btypes[p] = wn_malloc((size_t)Bp * Tp * sizeof(int32_t));
+        t->blen[p] = wn_malloc((size_t)Bp * sizeof(int));
+        t->bout[p] = wn_malloc((size_t)Bp * m->dim * sizeof(float));
+        if (!t->bids[p] || !t->btypes[p] || !t->blen[p] || !t->bout[p])
+            st = wn_seterr(WN_ERR_NOMEM, "model: out of memory");
+    }
+    if (!st) {
+        wn_pool_run(m->ws.pool, split_run, t);
+        for (int p = 0; p < nth && !st; p++)
+            if (t->st[p]) st = wn_seterr(t->st[p], "model: a split batch failed (part %d of %d)", p + 1, nth);
+    }
+done:
+    for (int p = 0; p < nth; p++) wn_free(t->bids[p]), wn_free(t->btypes[p]), wn_free(t->blen[p]), wn_free(t->bout[p]);
+    wn_free(t);
+    return st;
+}
+
 wn_status model_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const int32_t *const *types,
                         const int *lens, float *out) {
     if (n <= 0) return WN_OK;
@@ -312,10 +430,11 @@ wn_status model_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const
             return wn_seterr(WN_ERR_ARG, "model: input %lld has %d tokens (1 to %d allowed)", (long long)i, lens[i],
                              m->cfg.max_position_embeddings);
     int64_t *order = wn_malloc((size_t)n * sizeof *order);
-    const int B0 = m->max_batch;
+    const int B0 = m->max_batch, nth = wn_pool_size(m->ws.pool);
     int *blen = wn_malloc((size_t)B0 * sizeof *blen);
     int32_t *bids = NULL, *btypes = NULL;
     float *bout = wn_malloc((size_t)B0 * m->dim * sizeof *bout);
+    run_io io = {ids, types, lens, out};
     wn_status st = WN_OK;
     if (!order || !blen || !bout) {
         st = wn_seterr(WN_ERR_NOMEM, "model: out of memory");
@@ -326,26 +445,17 @@ wn_status model_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const
     size_t id_cap = 0, ty_cap = 0;
     for (int64_t s = 0; s < n; s += B0) {
         int B = (int)WN_MIN((int64_t)B0, n - s);
-        int T = lens[order[s + B - 1]];
-        size_t need = (size_t)B * T;
+        if (nth > 1 && B >= MODEL_SPLIT_MIN_PER_THREAD * nth && !m->tap) {
+            if ((st = run_split(m, &io, order + s, B, nth))) goto done;
+            continue;
+        }
+        size_t need = (size_t)B * lens[order[s + B - 1]];
         if ((st = wn_grow((void **)&bids, &id_cap, need, sizeof *bids)) ||
             (st = wn_grow((void **)&btypes, &ty_cap, need, sizeof *btypes))) {
             st = wn_seterr(WN_ERR_NOMEM, "model: out of memory");
             goto done;
         }
-        memset(bids, 0, need * sizeof *bids);
-        memset(btypes, 0, need * sizeof *btypes);
-        for (int b = 0; b < B; b++) {
-            int64_t i = order[s + b];
-            blen[b] = lens[i];
-            memcpy(bids + (size_t)b * T, ids[i], (size_t)lens[i] * sizeof *bids);
-            if (types && types[i]) memcpy(btypes + (size_t)b * T, types[i], (size_t)lens[i] * sizeof *btypes);
-        }
-        const float *hidden;
-        if ((st = bert_forward(m, B, T, bids, btypes, blen, &hidden))) goto done;
-        bert_head(m, B, T, hidden, blen, bout);
-        for (int b = 0; b < B; b++)
-            memcpy(out + (size_t)order[s + b] * m->dim, bout + (size_t)b * m->dim, (size_t)m->dim * sizeof *out);
+        if ((st = run_batch(m, &m->ws, &io, order + s, B, bids, btypes, blen, bout))) goto done;
     }
 done:
     wn_free(order);

@@ -29,6 +29,22 @@ typedef struct {
  * l = 1..L with the (B*T, H) hidden states; tests compare them with PyTorch. */
 typedef void (*bert_tap_fn)(void *ud, int layer, const float *x, int B, int T, int H);
 
+/* Where a forward pass runs: the threads its kernels split each operation over
+ * (NULL: the calling thread alone) and its activations block, grown on demand. */
+typedef struct {
+    wn_pool *pool;
+    float *scratch;
+    size_t cap; /* floats */
+} bert_ws;
+
+/* Batches of at least this many sequences per thread are split between the
+ * threads, each running whole forward passes over its share (no hand-off per
+ * operation); smaller ones split each operation instead. */
+#ifndef MODEL_SPLIT_MIN_PER_THREAD /* a build may set it (benchmarks compare) */
+#define MODEL_SPLIT_MIN_PER_THREAD 4
+#endif
+#define MODEL_MAX_THREADS 64
+
 struct wn_model {
     bert_config cfg;
     pool_config pc;
@@ -52,8 +68,8 @@ struct wn_model {
     float *vec;           /* one block holding every bias and LayerNorm vector as f32 */
     float *qkv_w;         /* (L, 3H, H) the fused projections */
 
-    float *scratch;       /* activations of one batch, grown to the largest (B, T) seen */
-    size_t scratch_cap;   /* floats */
+    bert_ws ws;           /* the pool and the activations of one batch (largest (B, T) seen) */
+    bert_ws *part_ws;     /* per thread, for batches split between threads (NULL until then) */
     int ffn_rows;         /* rows per feed-forward chunk; 0: the default (tests vary it) */
 
     bert_tap_fn tap;
@@ -70,14 +86,20 @@ wn_status model_load_dir(const char *dir, const wn_model_params *p, int with_tok
 wn_status model_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const int32_t *const *types,
                         const int *lens, float *out);
 
-/* bert.c: floats of scratch one batch of (B, T) needs. */
-size_t bert_scratch_floats(const wn_model *m, int B, int T);
+/* bert.c: floats of scratch one batch of (B, T) needs on ws's threads. */
+size_t bert_scratch_floats(const wn_model *m, const bert_ws *ws, int B, int T);
+/* Grows ws->scratch to what (B, T) needs. */
+wn_status bert_reserve(const wn_model *m, bert_ws *ws, int B, int T);
 /* The encoder over B sequences padded to T (ids, types: (B*T); len: (B)); the
- * final hidden states (B*T, H) are left in scratch, their address in *hidden. */
+ * final hidden states (B*T, H) are left in ws's scratch, their address in
+ * *hidden. bert_forward runs on the model's own workspace (m->ws). */
+wn_status bert_forward_ws(wn_model *m, bert_ws *ws, int B, int T, const int32_t *ids, const int32_t *types,
+                          const int *len, const float **hidden);
 wn_status bert_forward(wn_model *m, int B, int T, const int32_t *ids, const int32_t *types, const int *len,
                        const float **hidden);
 /* From hidden states to outputs: pooling (+ normalize) or pooler + classifier;
  * out: B * m->dim floats. */
+void bert_head_ws(wn_model *m, bert_ws *ws, int B, int T, const float *hidden, const int *len, float *out);
 void bert_head(wn_model *m, int B, int T, const float *hidden, const int *len, float *out);
 
 #endif
