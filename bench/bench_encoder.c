@@ -10,6 +10,7 @@
  *   bench_encoder check DIR THREADS PREC        only the outputs and the check
  *   bench_encoder rss DIR THREADS PREC one batch of 32 x 256, prints peak RSS
  *   bench_encoder loop DIR THREADS PREC LEN N   bi_LEN N times (for perf)
+ *   bench_encoder serve DIR THREADS PREC       timings on request (bench/encoders_drive.py)
  *
  * Workloads (B batch, T tokens incl. [CLS]/[SEP]): bi_T (32 sequences of T
  * tokens, T = 16..256), lat (1 x 16), ce (100 pairs of 128 tokens), cisi (the
@@ -450,6 +451,58 @@ static void rss(const char *dir, int threads, nn_precision prec) {
     wn_model_free(bi);
 }
 
+/* serve: the interleaved driver's worker (bench/encoders_drive.py). Loads both
+ * models once, then reads commands "WHAT LEN REPS" from stdin (bi 16..256, lat
+ * 16, ce 128, cisi 0) and answers each with one JSON line (the median of REPS
+ * timed runs after a warm-up; cisi: one pass over the corpus, tokenisation
+ * included). "quit" or end of input ends it. */
+static void serve(const char *dir, int threads, nn_precision prec) {
+    const char *P = pname(prec);
+    char bidir[1024], cedir[1024], line[256], what[32], name[128];
+    snprintf(bidir, sizeof bidir, "%s/bi", dir);
+    snprintf(cedir, sizeof cedir, "%s/ce", dir);
+    wn_model *bi = load(bidir, threads, prec), *ce = load(cedir, threads, prec);
+    const int D = bi->dim;
+    corpus c = {0};
+    int have_cisi = 0;
+    seqs sce = read_ids(path2(dir, "ids_ce.txt")), tce = read_ids(path2(dir, "types_ce.txt"));
+    float *o = malloc(sizeof(float) * NB * D), *oce = malloc(sizeof(float) * NCE), *emb = NULL;
+    printf("{\"engine\":\"winnow\",\"prec\":\"%s\",\"what\":\"ready\"}\n", P);
+    fflush(stdout);
+    while (fgets(line, sizeof line, stdin)) {
+        int len = 0, reps = 1;
+        if (sscanf(line, "%31s %d %d", what, &len, &reps) < 1 || !strcmp(what, "quit")) break;
+        if (!strcmp(what, "bi") || !strcmp(what, "lat")) {
+            if (!strcmp(what, "bi")) snprintf(name, sizeof name, "ids_bi_%d.txt", len);
+            else snprintf(name, sizeof name, "ids_lat.txt");
+            seqs s = read_ids(path2(dir, name));
+            double t = time_ids(bi, &s, NULL, reps, o);
+            if (!strcmp(what, "bi")) emit(P, "bi", len, s.n / t, "seq/s");
+            else emit(P, "lat", len, t * 1e3, "ms");
+            free_seqs(&s);
+        } else if (!strcmp(what, "ce")) {
+            double t = time_ids(ce, &sce, (const int32_t *const *)tce.ids, reps, oce);
+            emit(P, "ce", len, sce.n / t, "pairs/s");
+        } else if (!strcmp(what, "cisi")) {
+            if (!have_cisi) {
+                load_cisi(&c);
+                emb = malloc(sizeof(float) * (size_t)c.n * D);
+                have_cisi = 1;
+            }
+            double t0 = wn_now();
+            if (wn_model_embed(bi, c.n, (const char *const *)c.text, emb)) die("embed cisi");
+            emit(P, "cisi", 0, c.n / (wn_now() - t0), "docs/s");
+        } else {
+            printf("{\"engine\":\"winnow\",\"prec\":\"%s\",\"what\":\"error\",\"why\":\"unknown command\"}\n", P);
+            fflush(stdout);
+        }
+    }
+    free_seqs(&sce), free_seqs(&tce);
+    free(o), free(oce), free(emb);
+    wn_model_free(bi);
+    wn_model_free(ce);
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: bench_encoder setup DIR | run|check DIR THREADS fp32|bf16|int8 [REPS] | rss DIR THREADS PREC\n");
@@ -467,6 +520,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "run") || !strcmp(argv[1], "check"))
         run(argv[2], threads, prec, argc > 5 ? atoi(argv[5]) : 5, !strcmp(argv[1], "run"));
     else if (!strcmp(argv[1], "rss")) rss(argv[2], threads, prec);
+    else if (!strcmp(argv[1], "serve")) serve(argv[2], threads, prec);
     else if (!strcmp(argv[1], "loop") && argc > 6) { /* for perf: bi_LEN, N times */
         char bidir[1024], name[64];
         snprintf(bidir, sizeof bidir, "%s/bi", argv[2]);

@@ -9,16 +9,20 @@
 # Each precision's outputs are checked against fp32 before it is timed, and
 # winnow's fp32 outputs against PyTorch's. Prints a table with ratios.
 #
-#   sh bench/encoders.sh            (THREADS=2 REPS=5 WN_BENCH_DIR=/tmp/winnow-encoders)
+#   sh bench/encoders.sh    (THREADS=2 REPS=3 ROUNDS=3 WN_BENCH_DIR=/tmp/winnow-encoders)
 #
 # Needs ~1 GB in WN_BENCH_DIR and, the first time, Debian's python3-torch and
 # python3-onnx and the npm package (installed here if missing). The machine may
-# be shared: ratios come from one run, but absolute numbers are noisy.
+# be shared: the timings are interleaved (bench/encoders_drive.py: every engine
+# is a worker that has its models loaded, asked in turn workload by workload,
+# ROUNDS times), so engines are compared seconds apart on the same machine
+# state; the table shows each engine's best round and the per-round ratios.
 set -e
 cd "$(dirname "$0")/.."
 DIR=${WN_BENCH_DIR:-/tmp/winnow-encoders}
 THREADS=${THREADS:-2}
-REPS=${REPS:-5}
+REPS=${REPS:-3}
+ROUNDS=${ROUNDS:-3}
 PY=/usr/bin/python3
 $PY -c 'import torch' 2>/dev/null || apt-get install -y python3-torch
 $PY -c 'import onnx' 2>/dev/null || apt-get install -y python3-onnx
@@ -33,11 +37,9 @@ $B setup "$DIR"
 $PY bench/ref_torch.py export "$DIR" 2>"$DIR/export.log" || { cat "$DIR/export.log"; exit 1; }
 R="$DIR/results.jsonl"
 : >"$R"
-echo "winnow ..." >&2
-for p in fp32 bf16 int8; do $B run "$DIR" "$THREADS" $p "$REPS" >>"$R"; done
+echo "checks: winnow fp32, bf16, int8 on CISI; peak RSS ..." >&2
+for p in fp32 bf16 int8; do $B check "$DIR" "$THREADS" $p >>"$R"; done
 for p in fp32 bf16 int8; do $B rss "$DIR" "$THREADS" $p >>"$R"; done
-echo "ONNX Runtime ..." >&2
-node bench/ort/run.js "$DIR" "$THREADS" "$REPS" >>"$R"
-echo "PyTorch ..." >&2
-$PY bench/ref_torch.py run "$DIR" "$THREADS" "$REPS" >>"$R" 2>>"$DIR/export.log"
+echo "timings: winnow, ONNX Runtime, PyTorch interleaved, $ROUNDS rounds ..." >&2
+$PY bench/encoders_drive.py "$DIR" "$THREADS" "$REPS" "$ROUNDS" >>"$R"
 $PY bench/report.py "$DIR"

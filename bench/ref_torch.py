@@ -148,7 +148,10 @@ def emit(what, length, value, unit):
     print(json.dumps(dict(engine="pytorch", prec="fp32", what=what, len=length, value=value, unit=unit)), flush=True)
 
 
-def run(d, threads, reps):
+def run(d, threads, reps, serve=False):
+    """Writes PyTorch's outputs (the cross-engine check), then times the workloads;
+    serve=True: timings on request, "WHAT LEN REPS" lines on stdin (bi 16..256,
+    lat 16, ce 128), one JSON line each (bench/encoders_drive.py)."""
     torch.set_num_threads(threads)
     bi, ce = Encoder(spec("bi")).eval(), Encoder(spec("ce")).eval()
     with torch.inference_mode():
@@ -157,22 +160,39 @@ def run(d, threads, reps):
         ce_ids, ce_types = read_ids(os.path.join(d, "ids_ce.txt")), read_ids(os.path.join(d, "types_ce.txt"))
         ce_in = batch(ce_ids, ce_types)
         ce(*ce_in).numpy().astype(np.float32).reshape(-1).tofile(os.path.join(d, "out_pytorch_fp32_ce.f32"))
-        for L in (16, 32, 64, 128, 256):
-            x = batch(read_ids(os.path.join(d, "ids_bi_%d.txt" % L)))
-            t = median_time(lambda: bi(*x), reps if L < 128 else max(1, (reps + 1) // 2))
-            emit("bi", L, 32 / t, "seq/s")
-        x = batch(read_ids(os.path.join(d, "ids_lat.txt")))
-        emit("lat", 16, median_time(lambda: bi(*x), 10 * reps) * 1e3, "ms")
         # 100 pairs in batches of 32, as the other engines run them
         chunks = [batch(ce_ids[i:i + 32], ce_types[i:i + 32]) for i in range(0, len(ce_ids), 32)]
-        t = median_time(lambda: [ce(*c) for c in chunks], max(1, (reps + 1) // 2))
-        emit("ce", 128, len(ce_ids) / t, "pairs/s")
+
+        def measure(what, L, n):
+            if what == "bi":
+                x = batch(read_ids(os.path.join(d, "ids_bi_%d.txt" % L)))
+                emit("bi", L, 32 / median_time(lambda: bi(*x), n), "seq/s")
+            elif what == "lat":
+                x = batch(read_ids(os.path.join(d, "ids_lat.txt")))
+                emit("lat", 16, median_time(lambda: bi(*x), n) * 1e3, "ms")
+            elif what == "ce":
+                emit("ce", 128, len(ce_ids) / median_time(lambda: [ce(*c) for c in chunks], n), "pairs/s")
+            else:
+                print(json.dumps(dict(engine="pytorch", prec="fp32", what="error", why="unknown command")), flush=True)
+
+        if serve:
+            print(json.dumps(dict(engine="pytorch", prec="fp32", what="ready")), flush=True)
+            for line in sys.stdin:
+                w = line.split()
+                if not w or w[0] == "quit":
+                    break
+                measure(w[0], int(w[1]), int(w[2]))
+            return
+        for L in (16, 32, 64, 128, 256):
+            measure("bi", L, reps if L < 128 else max(1, (reps + 1) // 2))
+        measure("lat", 16, 10 * reps)
+        measure("ce", 128, max(1, (reps + 1) // 2))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] not in ("export", "run"):
-        sys.exit("usage: ref_torch.py export DIR | run DIR THREADS REPS")
+    if len(sys.argv) < 3 or sys.argv[1] not in ("export", "run", "serve"):
+        sys.exit("usage: ref_torch.py export DIR | run DIR THREADS REPS | serve DIR THREADS")
     if sys.argv[1] == "export":
         export(sys.argv[2])
     else:
-        run(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        run(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 1, sys.argv[1] == "serve")

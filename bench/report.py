@@ -2,6 +2,8 @@
 """report.py - the table of bench/encoders.sh from DIR/results.jsonl, plus the
 cross-engine output check (winnow fp32 vs PyTorch fp32 on the same ids and
 weights: embeddings within 1e-4, logits within 1e-3, the issue-2 tolerances).
+Timings come in rounds (bench/encoders_drive.py): the table shows each engine's
+best round, and a second table the spread of the per-round ratios.
 Usage: report.py DIR"""
 import json
 import os
@@ -11,10 +13,16 @@ import numpy as np
 
 d = sys.argv[1]
 rows = [json.loads(l) for l in open(os.path.join(d, "results.jsonl")) if l.strip().startswith("{")]
-val = {}
+val = {}  # the best round of each (engine, precision, workload)
+per_round = {}  # (engine, prec, what, len) -> {round: value}
 for r in rows:
     if "value" in r:
-        val[(r["engine"], r.get("prec", "fp32"), r["what"], r.get("len", 0))] = r
+        k = (r["engine"], r.get("prec", "fp32"), r["what"], r.get("len", 0))
+        if k not in val or (r["value"] < val[k]["value"] if r["what"] in ("lat", "rss") else
+                            r["value"] > val[k]["value"]):
+            val[k] = r
+        if "round" in r:
+            per_round.setdefault(k, {})[r["round"]] = r["value"]
 machine = next((r for r in rows if r.get("what") == "machine"), {})
 refused = [r for r in rows if r.get("what") == "refused"]
 
@@ -95,6 +103,24 @@ for L in (16, 32, 64, 128, 256):
 line("latency ms B=1 T=16", "lat", 16, inverse=True)
 line("cross pairs/s T=128", "ce", 128)
 line("CISI docs/s (fp32)", "cisi", 0)
+
+def spread(mine, theirs, what, L):
+    a, b = per_round.get(mine + (what, L), {}), per_round.get(theirs + (what, L), {})
+    rs = sorted((b[k] / a[k]) if what == "lat" else (a[k] / b[k]) for k in a if k in b and a[k] and b[k])
+    if not rs:
+        return "%17s" % "-"
+    return "%5.2f %5.2f %5.2f" % (rs[0], rs[len(rs) // 2], rs[-1])
+
+
+nr = max((len(v) for v in per_round.values()), default=0)
+if nr > 1:
+    print("\nper-round ratios (min median max over %d rounds; each round asks the engines seconds apart)" % nr)
+    pairs = [(("winnow", "fp32"), ("ort", "fp32"), "fp32/ORT"), (("winnow", "bf16"), ("ort", "fp32"), "bf16/ORT"),
+             (("winnow", "int8"), ("ort", "int8"), "int8/ORTi8")]
+    print("%-22s" % "" + "".join("%19s" % p[2] for p in pairs))
+    for what, L, label in [("bi", L, "bi B=32 T=%d" % L) for L in (16, 32, 64, 128, 256)] + \
+            [("lat", 16, "latency B=1 T=16"), ("ce", 128, "cross T=128")]:
+        print("%-22s" % label + "".join("  " + spread(a, b, what, L) for a, b, _ in pairs))
 for p in ("fp32", "bf16", "int8"):
     r = val.get(("winnow", p, "rss", 256))
     if r:

@@ -3,13 +3,17 @@
 // the given number of intra-op threads; checks int8 against fp32 before timing
 // it; prints JSON lines. CISI: batches of 32 in input order, each padded to its
 // longest document (what a plain ORT pipeline does).
-// Usage: node bench/ort/run.js DIR THREADS REPS
+// Usage: node bench/ort/run.js DIR THREADS REPS [serve]
+// serve: after the output check, timings on request for bench/encoders_drive.py:
+// reads "PREC WHAT LEN REPS" lines (bi 16..256, lat 16, ce 128, cisi 0) from stdin
+// and answers each with one JSON line.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const ort = require('onnxruntime-node');
 
 const [dir, threads, reps] = [process.argv[2], parseInt(process.argv[3] || '2'), parseInt(process.argv[4] || '5')];
+const serveMode = process.argv[5] === 'serve';
 
 function readIds(name) {
   return fs.readFileSync(path.join(dir, name), 'utf8').split('\n').filter((l) => l.trim())
@@ -82,27 +86,53 @@ async function main() {
   }
   const mc = cosMin(outs.int8.e, outs.fp32.e, 384);
   console.log(JSON.stringify({engine: 'ort', prec: 'int8', what: 'quality', min_cos: mc}));
-  for (const p of ['fp32', 'int8']) {
-    if (p === 'int8' && !(mc >= 0.8)) {
-      console.log(JSON.stringify({engine: 'ort', prec: 'int8', what: 'refused', why: `min cosine ${mc} to fp32 (a working int8 model stays above 0.8 on these random weights)`}));
-      continue;
-    }
-    const sfx = p === 'int8' ? '_int8' : '';
-    for (const L of [16, 32, 64, 128, 256]) {
-      const f = feeds(readIds(`ids_bi_${L}.txt`));
-      const t = await medianTime(() => sess['bi' + sfx].run(f), L >= 128 ? Math.ceil(reps / 2) : reps);
-      emit(p, 'bi', L, 32 / t, 'seq/s');
-    }
-    const fl = feeds(readIds('ids_lat.txt'));
-    emit(p, 'lat', 16, (await medianTime(() => sess['bi' + sfx].run(fl), 10 * reps)) * 1e3, 'ms');
-    const t = await medianTime(async () => { for (const f of ceChunks) await sess['ce' + sfx].run(f); }, Math.ceil(reps / 2));
-    emit(p, 'ce', 128, ceIds.length / t, 'pairs/s');
+  const int8ok = mc >= 0.8;
+  if (!int8ok) {
+    console.log(JSON.stringify({engine: 'ort', prec: 'int8', what: 'refused', why: `min cosine ${mc} to fp32 (a working int8 model stays above 0.8 on these random weights)`}));
   }
-  // CISI, fp32, naive padding: batches of 32 in input order
+  const fl = feeds(readIds('ids_lat.txt'));
   const docs = readIds('ids_cisi.txt');
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < docs.length; i += 32) await sess.bi.run(feeds(docs.slice(i, i + 32)));
-  emit('fp32', 'cisi', 0, docs.length / (Number(process.hrtime.bigint() - t0) / 1e9), 'docs/s');
+  // one measurement: the median of n timed runs after a warm-up (cisi: one pass)
+  async function measure(p, what, L, n) {
+    const sfx = p === 'int8' ? '_int8' : '';
+    if (what === 'bi') {
+      const f = feeds(readIds(`ids_bi_${L}.txt`));
+      emit(p, 'bi', L, 32 / (await medianTime(() => sess['bi' + sfx].run(f), n)), 'seq/s');
+    } else if (what === 'lat') {
+      emit(p, 'lat', 16, (await medianTime(() => sess['bi' + sfx].run(fl), n)) * 1e3, 'ms');
+    } else if (what === 'ce') {
+      const t = await medianTime(async () => { for (const f of ceChunks) await sess['ce' + sfx].run(f); }, n);
+      emit(p, 'ce', 128, ceIds.length / t, 'pairs/s');
+    } else if (what === 'cisi') { // naive padding: batches of 32 in input order
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < docs.length; i += 32) await sess['bi' + sfx].run(feeds(docs.slice(i, i + 32)));
+      emit(p, 'cisi', 0, docs.length / (Number(process.hrtime.bigint() - t0) / 1e9), 'docs/s');
+    } else {
+      console.log(JSON.stringify({engine: 'ort', prec: p, what: 'error', why: `unknown command ${what}`}));
+    }
+  }
+  if (serveMode) {
+    console.log(JSON.stringify({engine: 'ort', what: 'ready'}));
+    const rl = require('readline').createInterface({input: process.stdin});
+    for await (const line of rl) {
+      const [p, what, L, n] = line.trim().split(/\s+/);
+      if (!what || p === 'quit') break;
+      if (p === 'int8' && !int8ok) {
+        console.log(JSON.stringify({engine: 'ort', prec: p, what: 'refused'}));
+        continue;
+      }
+      await measure(p, what, parseInt(L), parseInt(n));
+    }
+    rl.close();
+    return;
+  }
+  for (const p of ['fp32', 'int8']) {
+    if (p === 'int8' && !int8ok) continue;
+    for (const L of [16, 32, 64, 128, 256]) await measure(p, 'bi', L, L >= 128 ? Math.ceil(reps / 2) : reps);
+    await measure(p, 'lat', 16, 10 * reps);
+    await measure(p, 'ce', 128, Math.ceil(reps / 2));
+  }
+  await measure('fp32', 'cisi', 0, 1);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
