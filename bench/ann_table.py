@@ -7,7 +7,8 @@ import sys
 
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 for ds in sorted({r["data"] for r in rows}):
-    R = [r for r in rows if r["data"] == ds]
+    R = [r for r in rows if r["data"] == ds and not r["what"].startswith("ab ")]
+    AB = [r for r in rows if r["data"] == ds and r["what"].startswith("ab ")]
     print(f"\n### {ds}\n")
     print("| build | type | n x dim | threads | wall s | CPU s | index MB | vectors MB | RSS growth MB |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -58,3 +59,16 @@ for ds in sorted({r["data"] for r in rows}):
         w, f = best_qps("winnow", "ivfpq", 0.9), best_qps("faiss", "ivfpq", 0.9)
         if w and f:
             print(f"- IVF-PQ single-query QPS at recall@10 >= 0.9: winnow {w:.0f}, FAISS {f:.0f}, ratio {w / f:.2f}")
+    if AB:  # bench_ann_ab: both libraries in one process, interleaved
+        print("\nInterleaved (bench_ann_ab, one process; searches timed back to back per round):\n")
+        for r in AB:
+            if r["what"] == "ab build summary":
+                print(f"- HNSW build CPU s, median of rounds: winnow {r['winnow_cpu_median']:.1f}, hnswlib "
+                      f"{r['hnswlib_cpu_median']:.1f}, ratio {r['ratio']:.2f} (target <= 0.8)")
+        print("\n| ef | recall@10 winnow / hnswlib | queries per CPU s winnow / hnswlib (median) | ratio min / median / max |")
+        print("|---|---|---|---|")
+        for r in AB:
+            if r["what"] == "ab search summary":
+                print(f"| {r['ef']} | {r['winnow_recall']:.4f} / {r['hnswlib_recall']:.4f} | "
+                      f"{r['winnow_qps_cpu_median']:.0f} / {r['hnswlib_qps_cpu_median']:.0f} | "
+                      f"{r['ratio_min']:.2f} / {r['ratio_median']:.2f} / {r['ratio_max']:.2f} |")
