@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "faults.h"
+#include <stdatomic.h>
 #include "model/model.h"
 
 #define TINY "tests/fixtures/model/tiny-bi"
@@ -303,6 +304,66 @@ int main(void) {
     wn_set_allocator(NULL);
     fprintf(stderr, "fault injection: %d failing allocations, all WN_ERR_NOMEM without leaks\n", n_nomem);
     CHECK(n_ok == 1 && n_nomem > 10, "fault loop: %d failures, %d ok", n_nomem, n_ok);
+
+    /* out of memory at every allocation of a batch split between 2 threads (16
+     * sequences: MODEL_SPLIT_MIN_PER_THREAD * 2 or more): WN_ERR_NOMEM from the
+     * call, nothing leaked, and the outputs of a later clean run are the ones of
+     * a model that never failed. The counters are re-armed without resetting the
+     * live count, so the load's blocks are counted until wn_model_free. */
+    {
+        enum { NS = 16 };
+        int32_t idbuf[NS][12];
+        const int32_t *ids[NS];
+        int lens[NS];
+        for (int i = 0; i < NS; i++) {
+            lens[i] = 3 + i % 9;
+            for (int t = 0; t < lens[i]; t++) idbuf[i][t] = (int32_t)((i * 7 + t * 3) % 90 + 1);
+            ids[i] = idbuf[i];
+        }
+        wn_model_params p = wn_model_default_params();
+        p.n_threads = 2;
+        wn_model *m0 = NULL;
+        wn_set_allocator(NULL);
+        CHECK(model_load_dir(tmp, &p, 0, &m0) == WN_OK, "load: %s", wn_last_error());
+        float want[NS * 64], got[NS * 64];
+        CHECK(m0 && m0->dim <= 64, "model dim");
+        CHECK(m0 && model_run_ids(m0, NS, ids, NULL, lens, want) == WN_OK, "clean run: %s", wn_last_error());
+        CHECK(m0 && m0->part_ws != NULL, "16 sequences on 2 threads were not split");
+        wn_model_free(m0);
+        int split_nomem = 0, split_ok = 0;
+        for (long fail_at = 1; fail_at < 10000; fail_at++) {
+            wn_set_allocator(&al);
+            fault_arm(&f, 0);
+            wn_model *m = NULL;
+            if (model_load_dir(tmp, &p, 0, &m) != WN_OK) {
+                CHECK(0, "load without faults: %s", wn_last_error());
+                break;
+            }
+            atomic_store(&f.calls, 0);
+            atomic_store(&f.fail_at, fail_at);
+            wn_status st = model_run_ids(m, NS, ids, NULL, lens, got);
+            int reached = fault_reached(&f);
+            atomic_store(&f.fail_at, 0);
+            if (st == WN_OK) CHECK(memcmp(got, want, sizeof(float) * NS * m->dim) == 0, "run after no failure differs");
+            else CHECK(st == WN_ERR_NOMEM, "allocation %ld of a split run failing gave %s: %s", fail_at,
+                       wn_status_name(st), wn_last_error());
+            if (st != WN_OK) { /* the same model runs clean afterwards */
+                CHECK(model_run_ids(m, NS, ids, NULL, lens, got) == WN_OK, "run after a failure: %s", wn_last_error());
+                CHECK(memcmp(got, want, sizeof(float) * NS * m->dim) == 0, "run after failure %ld differs", fail_at);
+                split_nomem++;
+            }
+            wn_model_free(m);
+            wn_set_allocator(NULL);
+            CHECK(fault_live(&f) == 0, "split run, allocation %ld failing: %ld blocks leaked", fail_at, fault_live(&f));
+            if (!reached) {
+                split_ok++;
+                break;
+            }
+        }
+        fprintf(stderr, "fault injection, split batch: %d failing allocations, all WN_ERR_NOMEM without leaks\n",
+                split_nomem);
+        CHECK(split_ok == 1 && split_nomem >= 5, "split fault loop: %d failures, %d ok", split_nomem, split_ok);
+    }
 
     const char *files[] = {"config.json", "model.safetensors", "modules.json", "1_Pooling/config.json", "sentence_bert_config.json",
                            "vocab.txt", "tokenizer_config.json"};
