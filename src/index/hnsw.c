@@ -131,7 +131,7 @@ struct visited {
     int64_t n;
     hheap cand, res;
     hn *sel;       /* selection buffer */
-    int32_t *nb;   /* copy of a link list, then (at nb + M0 + 2) the unvisited ones of it */
+    int32_t *nb;   /* the links of the node being expanded, then the unvisited ones of them */
     float *qbuf;   /* decoded vector (fp16 / int8 storage) */
     float *qbuf2;
     int cap_sel;
@@ -158,26 +158,25 @@ static inline void unlock_node(const hnsw *h, int64_t i) {
     if (h->locks) atomic_store_explicit(&h->locks[i], 0, memory_order_release);
 }
 
-/* Copies the links of i on layer lv into out (under i's lock while building). */
-static int read_links(const hnsw *h, int64_t i, int lv, int32_t *out) {
-    lock_node(h, i);
-    const int32_t *l = links_of(h, i, lv);
-    int n = l[0];
-    memcpy(out, l + 1, (size_t)n * sizeof *out);
-    unlock_node(h, i);
-    return n;
+/* Link lists while building: a writer holds the node's lock and stores each entry
+ * (and then the count) with relaxed atomic stores; readers take no lock and load
+ * them the same way (as plain moves on x86). A reader racing a writer may see some
+ * old and some new entries, or a count one ahead of its entry: every entry it can
+ * see is a valid slot (lists start zeroed, and all vectors of the batch are stored
+ * before the build starts), so the search stays in bounds and only explores a
+ * slightly older graph. A search outside a build reads plainly (no writers). */
+static inline int32_t ld_link(const int32_t *p, int building) {
+    return building ? __atomic_load_n(p, __ATOMIC_RELAXED) : *p;
 }
+static inline void st_link(int32_t *p, int32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 
-/* The links of i on layer lv: *nb points at them and the count is returned. While
- * building they are copied into c->nb under i's lock; a search reads them in place. */
-static inline int neighbors(const hnsw *h, hctx *c, int64_t i, int lv, int building, const int32_t **nb) {
-    if (building) {
-        *nb = c->nb;
-        return read_links(h, i, lv, c->nb);
-    }
+/* The links of i on layer lv: *nb points at them (read them with ld_link) and the
+ * count is returned, at most the layer's capacity. */
+static inline int neighbors(const hnsw *h, int64_t i, int lv, int building, const int32_t **nb) {
     const int32_t *l = links_of(h, i, lv);
     *nb = l + 1;
-    return l[0];
+    int n = ld_link(l, building), cap = lv ? h->M : h->M0;
+    return n < cap ? n : cap;
 }
 
 /* ---------------------------------------------------------------- visited lists */
@@ -204,7 +203,7 @@ static struct visited *visited_get(const wn_index *ix) {
         if (!v) return NULL;
         v->n = ix->n + ix->n / 4 + 64;
         v->tag = wn_calloc((size_t)v->n, sizeof *v->tag);
-        v->nb = wn_malloc(sizeof(int32_t) * 2 * (size_t)(ix->h.M0 + 2));
+        v->nb = wn_malloc(sizeof(int32_t) * (size_t)(ix->h.M0 + 2));
         v->qbuf = wn_malloc(sizeof(float) * (size_t)ix->dim);
         v->qbuf2 = wn_malloc(sizeof(float) * (size_t)ix->dim);
         if (!v->tag || !v->nb || !v->qbuf || !v->qbuf2) {
@@ -281,15 +280,17 @@ HN_INLINE int search_layer(const wn_index *ix, const dist_kernels *kr, hctx *c, 
     while (c->cand.n) {
         hn cn = hheap_pop(&c->cand);
         if (c->res.n >= ef && cn.d > -c->res.a[0].d) break;
+        if (c->cand.n) /* the likely next node to expand: its link list */
+            __builtin_prefetch(links_of(h, c->cand.a[0].i, lv));
         const int32_t *nb;
-        int nn = neighbors(h, c, cn.i, lv, building, &nb);
+        int nn = neighbors(h, cn.i, lv, building, &nb);
         /* first the unvisited neighbours (tags set now: each node is scored once),
-         * then their distances with the whole next row prefetched */
-        int32_t *todo = c->nb + h->M0 + 2;
+         * then their distances with the next rows prefetched */
+        int32_t *todo = c->nb;
         int nt = 0;
-        for (int j = 0; j < nn; j++) __builtin_prefetch(tag + nb[j]);
+        for (int j = 0; j < nn; j++) todo[j] = ld_link(nb + j, building), __builtin_prefetch(tag + todo[j]);
         for (int j = 0; j < nn; j++) {
-            int32_t e = nb[j];
+            int32_t e = todo[j];
             if (tag[e] != cur) tag[e] = cur, todo[nt++] = e;
         }
         if (nt) __builtin_prefetch(vbase + (size_t)todo[0] * row), __builtin_prefetch(norms + todo[0]);
@@ -314,16 +315,16 @@ HN_INLINE int search_layer(const wn_index *ix, const dist_kernels *kr, hctx *c, 
 }
 
 /* Greedy descent on one layer (Algorithm 2 with ef = 1). */
-HN_INLINE hn greedy(const wn_index *ix, const dist_kernels *kr, hctx *c, const iquery *q, hn cur, int lv, int building,
-                   int simd) {
+HN_INLINE hn greedy(const wn_index *ix, const dist_kernels *kr, const iquery *q, hn cur, int lv, int building, int simd) {
     const hnsw *h = &ix->h;
     for (int changed = 1; changed;) {
         changed = 0;
         const int32_t *nb;
-        int nn = neighbors(h, c, cur.i, lv, building, &nb);
+        int nn = neighbors(h, cur.i, lv, building, &nb);
         for (int j = 0; j < nn; j++) {
-            float d = hdist(ix, kr, q, nb[j], simd);
-            if (d < cur.d) cur = (hn){d, nb[j]}, changed = 1;
+            int32_t e = ld_link(nb + j, building);
+            float d = hdist(ix, kr, q, e, simd);
+            if (d < cur.d) cur = (hn){d, e}, changed = 1;
         }
     }
     return cur;
@@ -351,13 +352,15 @@ static void sort_hn(hn *a, int n) {
     }
 }
 
-/* SELECT-NEIGHBORS-HEURISTIC(q, C, M): cand (distances to q) sorted ascending;
+/* SELECT-NEIGHBORS-HEURISTIC(q, C, M): cand (distances to q) sorted ascending
+ * (sorted here unless the caller says it is);
  * keeps a candidate only if it is closer to q than to every one kept so far,
  * which spreads links over directions (extendCandidates and
  * keepPrunedConnections off, as in the paper's recommended setting and hnswlib).
  * Returns the count kept, moved to the front of cand. */
-HN_INLINE int select_heuristic(const wn_index *ix, const dist_kernels *kr, hctx *c, hn *cand, int n, int M, int simd) {
-    sort_hn(cand, n);
+HN_INLINE int select_heuristic(const wn_index *ix, const dist_kernels *kr, hctx *c, hn *cand, int n, int M, int sorted,
+                               int simd) {
+    if (!sorted) sort_hn(cand, n);
     if (n <= M) return n;
     int kept = 0;
     for (int j = 0; j < n && kept < M; j++) {
@@ -393,8 +396,8 @@ HN_INLINE int link_back(const wn_index *ix, const dist_kernels *kr, hctx *c, int
             return 0;
         }
     if (n < Mmax) {
-        l[1 + n] = i;
-        l[0] = n + 1;
+        st_link(l + 1 + n, i);
+        st_link(l, n + 1);
     } else {
         iquery qe = node_query(ix, e, c->qbuf);
         for (int j = 0; j < n; j++) {
@@ -405,9 +408,9 @@ HN_INLINE int link_back(const wn_index *ix, const dist_kernels *kr, hctx *c, int
             c->sel[j] = (hn){hdist(ix, kr, &qe, l[1 + j], simd), l[1 + j]};
         }
         c->sel[n] = (hn){d_ei, i};
-        int kept = select_heuristic(ix, kr, c, c->sel, n + 1, Mmax, simd);
-        for (int j = 0; j < kept; j++) l[1 + j] = c->sel[j].i;
-        l[0] = kept;
+        int kept = select_heuristic(ix, kr, c, c->sel, n + 1, Mmax, 0, simd);
+        for (int j = 0; j < kept; j++) st_link(l + 1 + j, c->sel[j].i);
+        st_link(l, kept);
     }
     unlock_node(h, e);
     return 0;
@@ -441,7 +444,7 @@ HN_INLINE int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i, i
         q.x = qown;
     }
     hn cur = {hdist(ix, kr, &q, ep, simd), (int32_t)ep};
-    for (int lv = L; lv > l; lv--) cur = greedy(ix, kr, c, &q, cur, lv, 1, simd);
+    for (int lv = L; lv > l; lv--) cur = greedy(ix, kr, &q, cur, lv, 1, simd);
     hn *eps = &cur;
     int n_eps = 1;
     for (int lv = WN_MIN(L, l); lv >= 0; lv--) {
@@ -455,7 +458,7 @@ HN_INLINE int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i, i
         /* neighbours: Algorithm 4 over a copy (w stays the entry set of the next layer) */
         if (ensure_sel(c, n + 1)) goto fail;
         memcpy(c->sel, w, sizeof(hn) * (size_t)n);
-        int nsel = select_heuristic(ix, kr, c, c->sel, n, h->M, simd);
+        int nsel = select_heuristic(ix, kr, c, c->sel, n, h->M, 1, simd);
         int32_t mine[512];
         float md[512];
         /* A concurrent insert may already have linked itself into i's list on this
@@ -468,8 +471,8 @@ HN_INLINE int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i, i
         memcpy(prior, li + 1, sizeof(int32_t) * (size_t)n_prior);
         int cnt = 0;
         for (int j = 0; j < nsel; j++)
-            if (c->sel[j].i != i) mine[cnt] = c->sel[j].i, md[cnt] = c->sel[j].d, li[1 + cnt] = c->sel[j].i, cnt++;
-        li[0] = cnt;
+            if (c->sel[j].i != i) mine[cnt] = c->sel[j].i, md[cnt] = c->sel[j].d, st_link(li + 1 + cnt, c->sel[j].i), cnt++;
+        st_link(li, cnt);
         unlock_node(h, i);
         for (int j = 0; j < cnt; j++)
             if (link_back(ix, kr, c, mine[j], i, md[j], lv, simd)) goto fail;
@@ -634,7 +637,7 @@ HN_INLINE int knn(const wn_index *ix, const dist_kernels *kr, hctx *c, const iqu
                   int simd) {
     const hnsw *h = &ix->h;
     hn cur = {hdist(ix, kr, q, h->entry, simd), (int32_t)h->entry};
-    for (int lv = h->max_level; lv > 0; lv--) cur = greedy(ix, kr, c, q, cur, lv, 0, simd);
+    for (int lv = h->max_level; lv > 0; lv--) cur = greedy(ix, kr, q, cur, lv, 0, simd);
     return search_layer(ix, kr, c, q, &cur, 1, ef, 0, f, 0, simd);
 }
 static int knn_generic(const wn_index *ix, const dist_kernels *kr, hctx *c, const iquery *q, int ef, const sfilter *f) {
