@@ -3,9 +3,10 @@
  * and robust approximate nearest neighbor search using HNSW graphs", TPAMI 2018):
  * insertion (Algorithm 1), layer search (Algorithm 2), heuristic neighbour
  * selection (Algorithm 4) and K-NN search (Algorithm 5). Builds run on a thread
- * pool with one spin lock per node (as hnswlib does); a node's level comes from a
- * hash of (seed, slot), so a fixed seed gives the same levels whatever the
- * threads, and the same graph single-threaded.
+ * pool with one spin lock per node for the writers of its link lists (readers take
+ * none, see ld_link), over an fp16 copy of the rows for big batches (half_copy); a
+ * node's level comes from a hash of (seed, slot), so a fixed seed gives the same
+ * levels whatever the threads, and the same graph single-threaded.
  * Deletes are marks (index.c): deleted nodes are traversed but never collected,
  * and index.c rebuilds the graph past a threshold. Filters work the same way:
  * disallowed nodes carry the search, only allowed ones fill the result list, so
