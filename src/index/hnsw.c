@@ -527,10 +527,15 @@ HN_INLINE int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i, i
         if (!w) goto fail;
         for (int j = 0; j < n; j++) w[j] = (hn){-c->res.a[j].d, c->res.a[j].i};
         qsort(w, (size_t)n, sizeof *w, cmp_hn);
-        /* neighbours: Algorithm 4 over a copy (w stays the entry set of the next layer) */
+        /* neighbours: Algorithm 4 over a copy (w stays the entry set of the next layer)
+         * without i itself, which a concurrent insert can have made reachable: kept
+         * first at distance ~0 it would prune the others at random (never happens
+         * single-threaded) */
         if (ensure_sel(c, n + 1)) goto fail;
-        memcpy(c->sel, w, sizeof(hn) * (size_t)n);
-        int nsel = select_heuristic(ix, kr, c, c->sel, n, h->M, 1, simd);
+        int ns = 0;
+        for (int j = 0; j < n; j++)
+            if (w[j].i != i) c->sel[ns++] = w[j];
+        int nsel = select_heuristic(ix, kr, c, c->sel, ns, h->M, 1, simd);
         int32_t mine[512];
         float md[512];
         /* A concurrent insert may already have linked itself into i's list on this
@@ -543,7 +548,7 @@ HN_INLINE int insert(wn_index *ix, const dist_kernels *kr, hctx *c, int32_t i, i
         memcpy(prior, li + 1, sizeof(int32_t) * (size_t)n_prior);
         int cnt = 0;
         for (int j = 0; j < nsel; j++)
-            if (c->sel[j].i != i) mine[cnt] = c->sel[j].i, md[cnt] = c->sel[j].d, st_link(li + 1 + cnt, c->sel[j].i), cnt++;
+            mine[cnt] = c->sel[j].i, md[cnt] = c->sel[j].d, st_link(li + 1 + cnt, c->sel[j].i), cnt++;
         st_link(li, cnt);
         unlock_node(h, i);
         for (int j = 0; j < cnt; j++)
