@@ -370,6 +370,45 @@ static void test_callback_concurrent(const float *x, const float *q) {
     free(ids), free(dist);
 }
 
+/* HNSW builds a large batch over an fp16 copy of the rows scaled by a power of two
+ * (hnsw.c): data times 2^40 or 2^-40 (out of fp16's range unscaled) must give the
+ * same graph, hence the same ids at a low ef, as the data itself, since every step
+ * scales exactly; and the fp16-built graph must find as much as the fp32-built one
+ * (WN_HNSW_FP32_BUILD=1) at a low ef, against the brute force. Single-threaded so
+ * each graph is deterministic. */
+static void test_build_scale(const float *x, const float *q) {
+    enum { EF = 12 };
+    int64_t *truth = malloc(sizeof(int64_t) * NQ * K), *ids[4];
+    float *dist = malloc(sizeof(float) * NQ * K), *xs = malloc(sizeof(float) * N * D),
+          *qs = malloc(sizeof(float) * NQ * D);
+    for (int i = 0; i < NQ; i++) brute(WN_METRIC_L2, x, N, q + i * D, K, NULL, truth + i * K);
+    const int ex[4] = {0, 40, -40, 0};
+    double r[4];
+    for (int v = 0; v < 4; v++) {
+        for (int j = 0; j < N * D; j++) xs[j] = ldexpf(x[j], ex[v]);
+        for (int j = 0; j < NQ * D; j++) qs[j] = ldexpf(q[j], ex[v]);
+        if (v == 3) setenv("WN_HNSW_FP32_BUILD", "1", 1);
+        wn_index_params p = wn_index_default_params();
+        p.n_threads = 1, p.m = 8, p.ef_construction = 40;
+        wn_index *ix = NULL;
+        CHECK(wn_index_create(WN_INDEX_HNSW, D, WN_METRIC_L2, &p, &ix) == WN_OK && wn_index_add(ix, N, xs, NULL) == WN_OK,
+              "build x 2^%d: %s", ex[v], wn_last_error());
+        unsetenv("WN_HNSW_FP32_BUILD");
+        wn_search_params sp = wn_search_default_params();
+        sp.ef = EF;
+        ids[v] = malloc(sizeof(int64_t) * NQ * K);
+        CHECK(wn_index_search(ix, NQ, qs, K, &sp, dist, ids[v]) == WN_OK, "%s", wn_last_error());
+        r[v] = recall(ids[v], truth, NQ, K);
+        fprintf(stderr, "hnsw ef %d recall@10, data x 2^%d%s = %.4f\n", EF, ex[v], v == 3 ? " (fp32 build)" : "", r[v]);
+        wn_index_free(ix);
+    }
+    CHECK(!memcmp(ids[0], ids[1], sizeof(int64_t) * NQ * K), "data x 2^40 gives other ids than the data");
+    CHECK(!memcmp(ids[0], ids[2], sizeof(int64_t) * NQ * K), "data x 2^-40 gives other ids than the data");
+    CHECK(r[0] >= 0.8 && r[0] >= r[3] - 0.03, "fp16-built graph recall %.4f vs fp32-built %.4f", r[0], r[3]);
+    for (int v = 0; v < 4; v++) free(ids[v]);
+    free(truth), free(dist), free(xs), free(qs);
+}
+
 int main(void) {
     float *x = make_data(N, 1), *q = make_data(NQ, 2);
     test_recall(x, q);
@@ -378,6 +417,7 @@ int main(void) {
     test_updates_filters(x, q);
     test_callback_concurrent(x, q);
     test_compaction(x, q);
+    test_build_scale(x, q);
     free(x), free(q);
     return check_done();
 }

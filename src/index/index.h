@@ -105,6 +105,10 @@ typedef struct {
     ibuf l0;       /* int32 N * (1 + M0) */
     ibuf up_off;   /* int64 per slot (-1: none) */
     ibuf up;       /* int32 pool */
+    /* during a big add only (hnsw.c, not saved): an fp16 copy of all rows, each
+     * value times 2^k (k from the largest |value|), and b16_inv = 2^-k */
+    uint16_t *b16;
+    float b16_inv;
     atomic_uchar *locks; /* per-slot spin locks during build (heap, not saved) */
     size_t n_locks;
     pthread_mutex_t glock; /* entry point and max level */
