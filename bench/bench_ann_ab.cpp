@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bench_ann_common.h"
+#include "bench_hnswlib.h"
 #include "winnow.h"
 
 static double median(std::vector<double> v) {
@@ -76,15 +77,7 @@ int main(int argc, char **argv) {
                 }
             } else {
                 delete h;
-                h = new hnswlib::HierarchicalNSW<float>(&space, (size_t)n, M, efc, 42);
-                h->addPoint(x, 0);
-                std::atomic<int64_t> next(1);
-                std::vector<std::thread> th;
-                for (int t = 0; t < threads; t++)
-                    th.emplace_back([&] {
-                        for (int64_t i; (i = next++) < n;) h->addPoint(x + (size_t)i * d, (size_t)i);
-                    });
-                for (auto &t : th) t.join();
+                h = bench_hnswlib_build(&space, x, n, d, M, efc, threads);
             }
             double c = bench_process_cpu() - c0, w = bench_now() - t0;
             (winnow_side ? cpu_w : cpu_h).push_back(c);

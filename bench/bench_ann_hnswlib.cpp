@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench_ann_common.h"
+#include "bench_hnswlib.h"
 
 int main(int argc, char **argv) {
     const char *base = nullptr, *queries = nullptr, *gtp = nullptr, *sweep = "64", *metric = "l2";
@@ -36,15 +37,7 @@ int main(int argc, char **argv) {
     else space = new hnswlib::InnerProductSpace(d); // cos: the data is unit-norm
     size_t rss0 = bench_rss();
     double t0 = bench_now(), c0 = bench_process_cpu();
-    auto *h = new hnswlib::HierarchicalNSW<float>(space, (size_t)n, M, efc, 42);
-    h->addPoint(x, 0);
-    std::atomic<int64_t> next(1);
-    std::vector<std::thread> th;
-    for (int t = 0; t < threads; t++)
-        th.emplace_back([&] {
-            for (int64_t i; (i = next++) < n;) h->addPoint(x + (size_t)i * d, (size_t)i);
-        });
-    for (auto &t : th) t.join();
+    auto *h = bench_hnswlib_build(space, x, n, d, M, efc, threads);
     double tb = bench_now() - t0, cb = bench_process_cpu() - c0;
     size_t rss1 = bench_rss();
     // hnswlib's own memory: level-0 block (vectors + links + labels), upper links, and
