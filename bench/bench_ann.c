@@ -30,6 +30,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--storage")) p.storage = (wn_storage)wn_storage_parse(v);
         else if (!strcmp(a, "--m")) p.m = atoi(v);
         else if (!strcmp(a, "--efc")) p.ef_construction = atoi(v);
+        else if (!strcmp(a, "--exact-build")) p.exact_build = atoi(v); /* HNSW over fp32 rows, not an fp16 copy */
         else if (!strcmp(a, "--nlist")) p.nlist = atoi(v);
         else if (!strcmp(a, "--pq-m")) p.pq_m = atoi(v);
         else if (!strcmp(a, "--rerank")) rerank = atoi(v);

@@ -197,6 +197,9 @@ typedef struct {
     int keep_vectors;     /* IVF-PQ: 1 (default) keeps full vectors for exact re-ranking */
     int64_t max_train;    /* IVF: k-means sample size (0: 64 * nlist, at most n) */
     float compact_ratio;  /* HNSW: rebuild the graph when deleted/total passes this (0.3) */
+    int exact_build;      /* HNSW: 1 builds the graph over the fp32 rows; 0 (default) over a
+                             temporary fp16 copy when a batch is >= 1/4 of the index (half the
+                             memory traffic, same recall; the index keeps and searches fp32) */
     wn_progress_fn progress; /* build progress (NULL: none) */
     void *progress_ud;
 } wn_index_params;

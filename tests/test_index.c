@@ -374,7 +374,7 @@ static void test_callback_concurrent(const float *x, const float *q) {
  * (hnsw.c): data times 2^40 or 2^-40 (out of fp16's range unscaled) must give the
  * same graph, hence the same ids at a low ef, as the data itself, since every step
  * scales exactly; and the fp16-built graph must find as much as the fp32-built one
- * (WN_HNSW_FP32_BUILD=1) at a low ef, against the brute force. Single-threaded so
+ * (exact_build) at a low ef, against the brute force. Single-threaded so
  * each graph is deterministic. */
 static void test_build_scale(const float *x, const float *q) {
     enum { EF = 12 };
@@ -387,13 +387,11 @@ static void test_build_scale(const float *x, const float *q) {
     for (int v = 0; v < 4; v++) {
         for (int j = 0; j < N * D; j++) xs[j] = ldexpf(x[j], ex[v]);
         for (int j = 0; j < NQ * D; j++) qs[j] = ldexpf(q[j], ex[v]);
-        if (v == 3) setenv("WN_HNSW_FP32_BUILD", "1", 1);
         wn_index_params p = wn_index_default_params();
-        p.n_threads = 1, p.m = 8, p.ef_construction = 40;
+        p.n_threads = 1, p.m = 8, p.ef_construction = 40, p.exact_build = v == 3;
         wn_index *ix = NULL;
         CHECK(wn_index_create(WN_INDEX_HNSW, D, WN_METRIC_L2, &p, &ix) == WN_OK && wn_index_add(ix, N, xs, NULL) == WN_OK,
               "build x 2^%d: %s", ex[v], wn_last_error());
-        unsetenv("WN_HNSW_FP32_BUILD");
         wn_search_params sp = wn_search_default_params();
         sp.ef = EF;
         ids[v] = malloc(sizeof(int64_t) * NQ * K);

@@ -667,14 +667,13 @@ static void build_worker(void *arg, int ith, int nth) {
  * and searches the fp32 rows. Recall of the resulting graph equals the fp32 one's
  * (bench/ann.sh: same recall@10 at every ef; test_index checks recall). The copy
  * is freed when the add returns. Off for fp16/int8 storage, the scalar kernels,
- * small batches, or WN_HNSW_FP32_BUILD=1 in the environment (for comparisons). */
+ * small batches, or when the caller sets wn_index_params.exact_build. */
 static wn_status half_copy(wn_index *ix, int64_t first, int64_t n, ibuf *b) {
     hnsw *h = &ix->h;
     h->b16 = NULL;
 #ifdef HN_AVX2
     int64_t total = first + n;
-    const char *off = getenv("WN_HNSW_FP32_BUILD");
-    if (!use_simd(ix, dist_get()) || n < 64 || n * 4 < total || (off && *off && strcmp(off, "0"))) return WN_OK;
+    if (!use_simd(ix, dist_get()) || n < 64 || n * 4 < total || ix->p.exact_build) return WN_OK;
     float mx = 0;
     const float *x = vstore_row(&ix->vs, 0);
     for (size_t j = 0; j < (size_t)total * (size_t)ix->dim; j++) mx = fmaxf(mx, fabsf(x[j]));
