@@ -25,7 +25,10 @@
 
 #define NR 16
 #define MR 6
+#ifndef MC /* rows per fp32 tile; a build may set it (benchmarks compare) */
 #define MC 96
+#endif
+#define QMC 96 /* rows per int8 tile (their bytes sit on the stack) */
 #define KC 192
 #define TILE_PANELS 4
 
@@ -279,7 +282,7 @@ static void linear_avx2(const float *x, int M, const nn_weight *w, const float *
  * on the thread count. Layout: panel p, k-quad g: 64 bytes, channel i's 4 bytes
  * (k = 4g..4g+3) at 4i (channels 0-7 in the first 32 bytes, 8-15 in the next). */
 #define Q_WMAX 63
-#define Q_ROWS_BYTES (MC * 1536)
+#define Q_ROWS_BYTES (QMC * 1536)
 
 static int kpad4(int K) { return (K + 3) & ~3; }
 
@@ -413,10 +416,10 @@ static void linear_int8(const float *x, int M, const nn_weight *w, const float *
                         int ith, int nth) {
     const int N = w->N, K = w->K, P = (N + NR - 1) / NR, Kp = kpad4(K);
     int rows = Q_ROWS_BYTES / Kp;
-    rows = rows >= MC ? MC : rows >= MR ? rows - rows % MR : 1;
+    rows = rows >= QMC ? QMC : rows >= MR ? rows - rows % MR : 1;
     uint8_t aq[Q_ROWS_BYTES + 64];
-    float sa[MC];
-    int32_t za[MC];
+    float sa[QMC];
+    int32_t za[QMC];
     const int nmt = (M + rows - 1) / rows;
     const int tp = nmt >= 4 * nth ? P : TILE_PANELS, nnt = (P + tp - 1) / tp;
     const long ntiles = (long)nmt * nnt;
