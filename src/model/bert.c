@@ -47,6 +47,16 @@ wn_status bert_reserve(const wn_model *m, bert_ws *ws, int B, int T) {
     return WN_OK;
 }
 
+wn_status bert_check_token(const wn_model *m, int32_t id, int32_t ty, int t) {
+    if (id < 0 || id >= m->cfg.vocab_size)
+        return wn_seterr(WN_ERR_ARG, "model: token id %d at position %d is outside the vocabulary (%d)", id, t,
+                         m->cfg.vocab_size);
+    if (ty < 0 || ty >= m->cfg.type_vocab_size)
+        return wn_seterr(WN_ERR_ARG, "model: token type %d at position %d, the model has %d", ty, t,
+                         m->cfg.type_vocab_size);
+    return WN_OK;
+}
+
 /* Adds row r of a (rows, H) table stored as dt to dst. */
 static void add_row(const unsigned char *table, st_dtype dt, int64_t r, int H, float *row, float *dst) {
     size_t es = st_dtype_size(dt);
@@ -87,10 +97,7 @@ wn_status bert_forward_ws(wn_model *m, bert_ws *ws, int B, int T, const int32_t 
             memset(e, 0, sizeof(float) * H);
             if (t >= len[b]) continue; /* padding rows: zeros, never read by real tokens */
             int32_t id = ids[i], ty = types ? types[i] : 0;
-            if (id < 0 || id >= c->vocab_size)
-                return wn_seterr(WN_ERR_ARG, "model: token id %d at position %d is outside the vocabulary (%d)", id, t, c->vocab_size);
-            if (ty < 0 || ty >= c->type_vocab_size)
-                return wn_seterr(WN_ERR_ARG, "model: token type %d at position %d, the model has %d", ty, t, c->type_vocab_size);
+            if ((st = bert_check_token(m, id, ty, t))) return st;
             add_row(m->word, m->word_dt, id, H, row, e);
             add_row(m->type, m->type_dt, ty, H, row, e);
             add_row(m->pos, m->pos_dt, t, H, row, e);

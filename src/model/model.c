@@ -363,13 +363,8 @@ static wn_status check_ids(const wn_model *m, const run_io *io, const int64_t *o
     for (int b = 0; b < B; b++) {
         int64_t i = order[b];
         for (int t = 0; t < io->lens[i]; t++) {
-            int32_t id = io->ids[i][t], ty = io->types && io->types[i] ? io->types[i][t] : 0;
-            if (id < 0 || id >= m->cfg.vocab_size)
-                return wn_seterr(WN_ERR_ARG, "model: token id %d at position %d is outside the vocabulary (%d)", id, t,
-                                 m->cfg.vocab_size);
-            if (ty < 0 || ty >= m->cfg.type_vocab_size)
-                return wn_seterr(WN_ERR_ARG, "model: token type %d at position %d, the model has %d", ty, t,
-                                 m->cfg.type_vocab_size);
+            wn_status st = bert_check_token(m, io->ids[i][t], io->types && io->types[i] ? io->types[i][t] : 0, t);
+            if (st) return st;
         }
     }
     return WN_OK;

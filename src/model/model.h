@@ -86,6 +86,9 @@ wn_status model_load_dir(const char *dir, const wn_model_params *p, int with_tok
 wn_status model_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const int32_t *const *types,
                         const int *lens, float *out);
 
+/* bert.c: WN_ERR_ARG naming the position unless token id and type t are in the
+ * model's vocabularies. */
+wn_status bert_check_token(const wn_model *m, int32_t id, int32_t ty, int t);
 /* bert.c: floats of scratch one batch of (B, T) needs on ws's threads. */
 size_t bert_scratch_floats(const wn_model *m, const bert_ws *ws, int B, int T);
 /* Grows ws->scratch to what (B, T) needs. */
