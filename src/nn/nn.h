@@ -68,8 +68,10 @@ size_t nn_attention_scratch(int T, int nth);
 void nn_attention(wn_pool *pool, const float *qkv, int B, int T, int NH, int HD, const int *len, float *out,
                   float *scratch);
 
-/* The attention kernels pack one head's keys (HD x T) in the scratch: heads up to this size. */
+/* The attention kernels pack one head's keys (HD x T) in the scratch: heads up to this size;
+ * and keep the probabilities of up to NN_ATTN_ROWS query rows at once. */
 #define NN_ATTN_MAX_HD 64
+#define NN_ATTN_ROWS 6
 
 /* ---- the dispatch table: the reference ops and each ISA's replacements */
 typedef struct nn_kernels_s {

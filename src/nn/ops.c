@@ -136,8 +136,8 @@ void nn_add_layernorm(wn_pool *pool, const float *x, const float *res, int M, in
 
 /* ---- attention: one (sequence, head) pair per work item */
 
-/* keys packed HD x Lp (Lp = T rounded up to 8) + one row of Lp probabilities */
-static size_t attn_per_thread(int T) { return (size_t)(T + 8) * (NN_ATTN_MAX_HD + 1) + 16u; }
+/* keys packed HD x Lp (Lp = T rounded up to 8) + NN_ATTN_ROWS rows of Lp probabilities */
+static size_t attn_per_thread(int T) { return (size_t)(T + 8) * (NN_ATTN_MAX_HD + NN_ATTN_ROWS) + 16u; }
 
 size_t nn_attention_scratch(int T, int nth) { return attn_per_thread(T) * (size_t)(nth > 0 ? nth : 1); }
 

@@ -506,19 +506,101 @@ static inline void transpose8(__m256 r[8]) {
     r[3] = _mm256_permute2f128_ps(s3, s7, 0x20), r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-/* ---- attention for one (sequence, head). The head's keys are packed
- * transposed (HD x Lp, Lp = L rounded up to 8, zero-padded) so scores for 8
- * keys are 8 lanes; probabilities live in one row of T floats; the context
- * accumulates p_j v_j over rows of v read in place (HD <= 64: 8 ymm). */
+/* ---- attention for one (sequence, head), as two small GEMMs per block of
+ * NN_ATTN_ROWS (6) query rows, in the micro-kernel's 6 x 16 register shape:
+ * scores S = q k^T / sqrt(HD) against the head's keys packed transposed (HD x
+ * Lp, Lp = L rounded up to 8, zero-padded), 16 keys per step; softmax per row
+ * in the block's rows of Lp floats; then the context p v over rows of v read in
+ * place, 16 of the HD columns per step. One query row at a time (the earlier
+ * kernel) left the FMAs waiting on 4 accumulators and on loads. */
+#define AR NN_ATTN_ROWS
+
+/* scores of rows [0, mr) (q rows at stride ld) against keys [jb, jb + 8 nk),
+ * nk = 1 or 2 vectors of 8, scaled, into p (rows at stride ldp) */
+static inline __attribute__((always_inline)) void att_scores(const int mr, const int nk, const float *q, size_t ld,
+                                                             const float *kt, int Lp, int HD, int jb, __m256 scale,
+                                                             float *p, int ldp) {
+#define DECL(r) __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = _mm256_setzero_ps();
+    FOR_ROWS(DECL)
+#undef DECL
+    for (int d = 0; d < HD; d++) {
+        const float *kr = kt + (size_t)d * Lp + jb;
+        __m256 b0 = _mm256_loadu_ps(kr), b1 = nk > 1 ? _mm256_loadu_ps(kr + 8) : b0;
+#define FMAROW(r)                                                                                    \
+    if (mr > r) {                                                                                    \
+        __m256 av = _mm256_broadcast_ss(q + r * ld + d);                                             \
+        c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);                                                  \
+        if (nk > 1) c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);                                      \
+    }
+        FOR_ROWS(FMAROW)
+#undef FMAROW
+    }
+#define STORE(r)                                                                                     \
+    if (mr > r) {                                                                                    \
+        _mm256_storeu_ps(p + r * ldp + jb, _mm256_mul_ps(c##r##0, scale));                           \
+        if (nk > 1) _mm256_storeu_ps(p + r * ldp + jb + 8, _mm256_mul_ps(c##r##1, scale));           \
+    }
+    FOR_ROWS(STORE)
+#undef STORE
+}
+
+/* context columns [c0, c0 + 8 nc) of rows [0, mr): sum over keys j < L of
+ * p[r][j] v[j], times inv[r] */
+static inline __attribute__((always_inline)) void att_context(const int mr, const int nc, const float *p, int ldp,
+                                                              const float *v, size_t ld, int L, const float *inv,
+                                                              float *o, size_t ldo) {
+#define DECL(r) __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = _mm256_setzero_ps();
+    FOR_ROWS(DECL)
+#undef DECL
+    for (int j = 0; j < L; j++) {
+        const float *vr = v + (size_t)j * ld;
+        __m256 b0 = _mm256_loadu_ps(vr), b1 = nc > 1 ? _mm256_loadu_ps(vr + 8) : b0;
+#define FMAROW(r)                                                                                    \
+    if (mr > r) {                                                                                    \
+        __m256 av = _mm256_broadcast_ss(p + r * ldp + j);                                            \
+        c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);                                                  \
+        if (nc > 1) c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);                                      \
+    }
+        FOR_ROWS(FMAROW)
+#undef FMAROW
+    }
+#define STORE(r)                                                                                     \
+    if (mr > r) {                                                                                    \
+        __m256 s = _mm256_set1_ps(inv[r]);                                                           \
+        _mm256_storeu_ps(o + r * ldo, _mm256_mul_ps(c##r##0, s));                                     \
+        if (nc > 1) _mm256_storeu_ps(o + r * ldo + 8, _mm256_mul_ps(c##r##1, s));                     \
+    }
+    FOR_ROWS(STORE)
+#undef STORE
+}
+
+typedef void (*att_s_fn)(const float *, size_t, const float *, int, int, int, __m256, float *, int);
+typedef void (*att_c_fn)(const float *, int, const float *, size_t, int, const float *, float *, size_t);
+#define ATT(MRV, NV)                                                                                          \
+    static void att_s_##MRV##_##NV(const float *q, size_t ld, const float *kt, int Lp, int HD, int jb,        \
+                                   __m256 scale, float *p, int ldp) {                                         \
+        att_scores(MRV, NV, q, ld, kt, Lp, HD, jb, scale, p, ldp);                                            \
+    }                                                                                                         \
+    static void att_c_##MRV##_##NV(const float *p, int ldp, const float *v, size_t ld, int L, const float *inv, \
+                                   float *o, size_t ldo) {                                                    \
+        att_context(MRV, NV, p, ldp, v, ld, L, inv, o, ldo);                                                  \
+    }
+ATT(1, 1) ATT(2, 1) ATT(3, 1) ATT(4, 1) ATT(5, 1) ATT(6, 1)
+ATT(1, 2) ATT(2, 2) ATT(3, 2) ATT(4, 2) ATT(5, 2) ATT(6, 2)
+static const att_s_fn att_s[2][AR + 1] = {{NULL, att_s_1_1, att_s_2_1, att_s_3_1, att_s_4_1, att_s_5_1, att_s_6_1},
+                                          {NULL, att_s_1_2, att_s_2_2, att_s_3_2, att_s_4_2, att_s_5_2, att_s_6_2}};
+static const att_c_fn att_c[2][AR + 1] = {{NULL, att_c_1_1, att_c_2_1, att_c_3_1, att_c_4_1, att_c_5_1, att_c_6_1},
+                                          {NULL, att_c_1_2, att_c_2_2, att_c_3_2, att_c_4_2, att_c_5_2, att_c_6_2}};
+
 static void attention_head_avx2(const float *base, int T, int L, int H, int h, int HD, float *out,
                                 float *scratch) {
     if (HD % 8 || HD > NN_ATTN_MAX_HD) {
         nn_attention_head_ref(base, T, L, H, h, HD, out, scratch);
         return;
     }
-    const int Lp = (L + 7) & ~7, nv = HD / 8;
+    const int Lp = (L + 7) & ~7;
     const size_t ld = (size_t)3 * H;
-    float *kt = scratch, *p = scratch + (size_t)HD * Lp;
+    float *kt = scratch, *p = scratch + (size_t)HD * Lp; /* p: AR rows of Lp */
     /* transpose the keys 8 x 8 at a time (HD is a multiple of 8 here) */
     for (int j0 = 0; j0 < Lp; j0 += 8)
         for (int d0 = 0; d0 < HD; d0 += 8) {
@@ -531,101 +613,35 @@ static void attention_head_avx2(const float *base, int T, int L, int H, int h, i
         }
     const __m256 scale = _mm256_set1_ps(1.0f / sqrtf((float)HD));
     const __m256i tail = lanes(L - (Lp - 8));
-    for (int i = 0; i < T; i++) {
-        float *o = out + (size_t)i * H + (size_t)h * HD;
-        if (i >= L) {
-            memset(o, 0, sizeof(float) * HD);
-            continue;
-        }
-        const float *q = base + (size_t)i * ld + (size_t)h * HD;
-        __m256 mx = _mm256_set1_ps(-INFINITY);
+    const float *vb = base + 2 * H + (size_t)h * HD;
+    for (int i0 = 0; i0 < L; i0 += AR) {
+        const int mr = WN_MIN(AR, L - i0);
+        const float *q = base + (size_t)i0 * ld + (size_t)h * HD;
         int jb = 0;
-        for (; jb + 32 <= Lp; jb += 32) {
-            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-            for (int d = 0; d < HD; d++) {
-                __m256 qd = _mm256_broadcast_ss(q + d);
-                const float *kr = kt + (size_t)d * Lp + jb;
-                s0 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr), s0);
-                s1 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + 8), s1);
-                s2 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + 16), s2);
-                s3 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + 24), s3);
+        for (; jb + 16 <= Lp; jb += 16) att_s[1][mr](q, ld, kt, Lp, HD, jb, scale, p, Lp);
+        if (jb < Lp) att_s[0][mr](q, ld, kt, Lp, HD, jb, scale, p, Lp);
+        /* per row: mask the keys past L, then max, exp, sum */
+        float inv[AR];
+        for (int r = 0; r < mr; r++) {
+            float *pr = p + (size_t)r * Lp;
+            __m256 last = _mm256_loadu_ps(pr + Lp - 8), mx = _mm256_set1_ps(-INFINITY), sum = _mm256_setzero_ps();
+            last = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), last, _mm256_castsi256_ps(tail));
+            _mm256_storeu_ps(pr + Lp - 8, last);
+            for (jb = 0; jb < Lp; jb += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(pr + jb));
+            __m256 vmx = _mm256_set1_ps(hmax256(mx));
+            for (jb = 0; jb < Lp; jb += 8) {
+                __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(pr + jb), vmx));
+                _mm256_storeu_ps(pr + jb, e);
+                sum = _mm256_add_ps(sum, e);
             }
-            s0 = _mm256_mul_ps(s0, scale);
-            s1 = _mm256_mul_ps(s1, scale);
-            s2 = _mm256_mul_ps(s2, scale);
-            s3 = _mm256_mul_ps(s3, scale);
-            _mm256_storeu_ps(p + jb, s0);
-            _mm256_storeu_ps(p + jb + 8, s1);
-            _mm256_storeu_ps(p + jb + 16, s2);
-            _mm256_storeu_ps(p + jb + 24, s3);
+            inv[r] = 1.0f / hsum256(sum);
         }
-        for (; jb < Lp; jb += 8) {
-            __m256 s0 = _mm256_setzero_ps();
-            for (int d = 0; d < HD; d++)
-                s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(q + d), _mm256_loadu_ps(kt + (size_t)d * Lp + jb), s0);
-            _mm256_storeu_ps(p + jb, _mm256_mul_ps(s0, scale));
-        }
-        /* mask the keys past L, then max, exp, sum */
-        __m256 last = _mm256_loadu_ps(p + Lp - 8);
-        last = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), last, _mm256_castsi256_ps(tail));
-        _mm256_storeu_ps(p + Lp - 8, last);
-        for (jb = 0; jb < Lp; jb += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(p + jb));
-        __m256 vmx = _mm256_set1_ps(hmax256(mx)), sum = _mm256_setzero_ps();
-        for (jb = 0; jb < Lp; jb += 8) {
-            __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(p + jb), vmx));
-            _mm256_storeu_ps(p + jb, e);
-            sum = _mm256_add_ps(sum, e);
-        }
-        __m256 inv = _mm256_set1_ps(1.0f / hsum256(sum));
-        const float *vb = base + 2 * H + (size_t)h * HD;
-        if (nv == 4) { /* HD 32 (MiniLM): 8 accumulators in registers, two rows of v at a time */
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-            int j = 0;
-            for (; j + 2 <= L; j += 2) {
-                __m256 p0 = _mm256_broadcast_ss(p + j), p1 = _mm256_broadcast_ss(p + j + 1);
-                const float *v0 = vb + (size_t)j * ld, *v1 = v0 + ld;
-                a0 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0), a0);
-                a1 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 8), a1);
-                a2 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 16), a2);
-                a3 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 24), a3);
-                b0 = _mm256_fmadd_ps(p1, _mm256_loadu_ps(v1), b0);
-                b1 = _mm256_fmadd_ps(p1, _mm256_loadu_ps(v1 + 8), b1);
-                b2 = _mm256_fmadd_ps(p1, _mm256_loadu_ps(v1 + 16), b2);
-                b3 = _mm256_fmadd_ps(p1, _mm256_loadu_ps(v1 + 24), b3);
-            }
-            if (j < L) {
-                __m256 p0 = _mm256_broadcast_ss(p + j);
-                const float *v0 = vb + (size_t)j * ld;
-                a0 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0), a0);
-                a1 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 8), a1);
-                a2 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 16), a2);
-                a3 = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 24), a3);
-            }
-            _mm256_storeu_ps(o, _mm256_mul_ps(_mm256_add_ps(a0, b0), inv));
-            _mm256_storeu_ps(o + 8, _mm256_mul_ps(_mm256_add_ps(a1, b1), inv));
-            _mm256_storeu_ps(o + 16, _mm256_mul_ps(_mm256_add_ps(a2, b2), inv));
-            _mm256_storeu_ps(o + 24, _mm256_mul_ps(_mm256_add_ps(a3, b3), inv));
-            continue;
-        }
-        /* other head sizes: the same order of sums, accumulators in an array */
-        __m256 c0[NN_ATTN_MAX_HD / 8], c1[NN_ATTN_MAX_HD / 8];
-        for (int v = 0; v < nv; v++) c0[v] = c1[v] = _mm256_setzero_ps();
-        int j = 0;
-        for (; j + 2 <= L; j += 2) {
-            __m256 p0 = _mm256_broadcast_ss(p + j), p1 = _mm256_broadcast_ss(p + j + 1);
-            const float *v0 = vb + (size_t)j * ld, *v1 = v0 + ld;
-            for (int v = 0; v < nv; v++) {
-                c0[v] = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 8 * v), c0[v]);
-                c1[v] = _mm256_fmadd_ps(p1, _mm256_loadu_ps(v1 + 8 * v), c1[v]);
-            }
-        }
-        if (j < L) {
-            __m256 p0 = _mm256_broadcast_ss(p + j);
-            const float *v0 = vb + (size_t)j * ld;
-            for (int v = 0; v < nv; v++) c0[v] = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 8 * v), c0[v]);
-        }
-        for (int v = 0; v < nv; v++) _mm256_storeu_ps(o + 8 * v, _mm256_mul_ps(_mm256_add_ps(c0[v], c1[v]), inv));
+        float *o = out + (size_t)i0 * H + (size_t)h * HD;
+        int c = 0;
+        for (; c + 16 <= HD; c += 16) att_c[1][mr](p, Lp, vb + c, ld, L, inv, o + c, (size_t)H);
+        if (c < HD) att_c[0][mr](p, Lp, vb + c, ld, L, inv, o + c, (size_t)H);
     }
+    for (int i = L; i < T; i++) memset(out + (size_t)i * H + (size_t)h * HD, 0, sizeof(float) * HD);
 }
 
 static const nn_kernels_t avx2_kernels = {
