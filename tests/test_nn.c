@@ -206,9 +206,9 @@ static void test_layernorm(const nn_kernels_t *k) {
 
 static void test_attention(const nn_kernels_t *k) {
     static const int Ts[] = {1, 7, 8, 9, 33, 64, 130};
-    static const int HDs[] = {32, 64, 8, 12};
+    static const int HDs[] = {32, 64, 8, 12, 40}; /* 40: two column blocks of 16 and one of 8 */
     for (int ti = 0; ti < 7; ti++)
-        for (int di = 0; di < 4; di++) {
+        for (int di = 0; di < 5; di++) {
             int T = Ts[ti], HD = HDs[di], NH = 3, H = NH * HD, B = 3;
             int len[3] = {T, (T + 1) / 2, 1};
             float *qkv = fill((size_t)B * T * 3 * H, 0);
