@@ -154,10 +154,11 @@ static void test_int8(const nn_kernels_t *k) {
 }
 
 /* GELU through a 1x1 linear of weight 1: every x in [-12, 12] in steps of 1/1024
- * and a few beyond, against 0.5 x (1 + erf(x / sqrt2)) in double. Bound: the erfc
- * fit's 1.2e-7 relative plus a few float32 roundings of exp's argument (z^2 up
- * to ~70 carries ~4e-6 absolute error into a relative error of exp), so 2e-7
- * absolute + 8e-6 relative; and for x > -4 1e-6 relative (measured: 6e-7 near x = -3.9). */
+ * and a few beyond, against 0.5 x (1 + erf(x / sqrt2)) in double. Bound: erf
+ * within 5e-7 (the SIMD kernels' rational fit after float32 rounding, measured
+ * ~4e-7), so 0.5 |x| 5e-7 + 1e-7 absolute; PyTorch's float32 GELU errs by about
+ * as much (its erf: 1.5e-7 plus the rounding of 1 + erf). Near 0, where GELU is
+ * ~x/2, 1e-6 relative. */
 static void test_gelu(const nn_kernels_t *k) {
     int n = 24 * 1024 + 1 + 4;
     float *x = wn_malloc_aligned(sizeof(float) * n), *o = wn_malloc_aligned(sizeof(float) * n);
@@ -171,12 +172,13 @@ static void test_gelu(const nn_kernels_t *k) {
     for (int i = 0; i < n; i++) {
         double ref = 0.5 * x[i] * (1.0 + erf(x[i] / sqrt(2.0)));
         double e = fabs(o[i] - ref);
-        CHECK(e <= 2e-7 + 8e-6 * fabs(ref), "%s gelu(%.9g) = %.9g, erf gives %.9g", k->name, x[i], o[i], ref);
-        if (x[i] > -4) CHECK(e <= 1e-6 * fabs(ref) + 1e-30, "%s gelu(%.9g) = %.9g vs %.9g", k->name, x[i], o[i], ref);
-        if (e > wa) wa = e;
-        if (ref != 0 && e / fabs(ref) > wr && x[i] > -4) wr = e / fabs(ref);
+        CHECK(e <= 1e-7 + 2.5e-7 * fabs(x[i]), "%s gelu(%.9g) = %.9g, erf gives %.9g", k->name, x[i], o[i], ref);
+        if (fabs(x[i]) < 0.5)
+            CHECK(e <= 1e-6 * fabs(ref) + 1e-37, "%s gelu(%.9g) = %.9g vs %.9g", k->name, x[i], o[i], ref);
+        if (e / (1e-7 + 2.5e-7 * fabs(x[i])) > wa) wa = e / (1e-7 + 2.5e-7 * fabs(x[i]));
+        if (ref != 0 && fabs(x[i]) < 0.5 && e / fabs(ref) > wr) wr = e / fabs(ref);
     }
-    fprintf(stderr, "%s gelu: worst abs %.3g, worst rel (x > -4) %.3g\n", k->name, wa, wr);
+    fprintf(stderr, "%s gelu: worst error / bound %.3g, worst rel (|x| < 0.5) %.3g\n", k->name, wa, wr);
     nn_weight_free(&w);
     wn_free_aligned(x), wn_free_aligned(o);
 }
