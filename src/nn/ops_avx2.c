@@ -158,7 +158,7 @@ static wn_status pack_avx2(nn_weight *w) {
 static inline __attribute__((always_inline)) void ukernel(const int mr, const int bf16, int kc, const float *a,
                                                           size_t lda, const void *bp, float *c, size_t ldc,
                                                           int nc, int init, int last, const float *bias,
-                                                          nn_act act) {
+                                                          nn_act act, const char *pf) {
     __m256i m0 = lanes(nc), m1 = lanes(nc - 8);
 #define DECL(r) __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = _mm256_setzero_ps();
     FOR_ROWS(DECL)
@@ -183,22 +183,37 @@ static inline __attribute__((always_inline)) void ukernel(const int mr, const in
         c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);                                                  \
         c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);                                                  \
     }
+    /* pf (or NULL): the weight block the next call reads, one cache line per
+     * step, so it streams in while this block computes (hardware prefetch
+     * alone left the first row block of each panel waiting: +8% at 256 rows,
+     * +16% at 16, +3% at 2048, GEMM A/B with the weights out of cache) */
     if (bf16) {
         const uint16_t *b = bp;
         const __m256i himask = _mm256_set1_epi32((int)0xffff0000u);
-        for (int k = 0; k < kc; k++) {
-            __m256i raw = _mm256_load_si256((const __m256i *)(b + (size_t)k * NR));
-            __m256 b0 = _mm256_castsi256_ps(_mm256_slli_epi32(raw, 16));
-            __m256 b1 = _mm256_castsi256_ps(_mm256_and_si256(raw, himask));
-            FOR_ROWS(FMAROW)
-        }
+#define KSTEP                                                                                            __m256i raw = _mm256_load_si256((const __m256i *)(b + (size_t)k * NR));                              __m256 b0 = _mm256_castsi256_ps(_mm256_slli_epi32(raw, 16));                                         __m256 b1 = _mm256_castsi256_ps(_mm256_and_si256(raw, himask));                                      FOR_ROWS(FMAROW)
+        if (pf)
+            for (int k = 0; k < kc; k++) {
+                if (!(k & 1)) _mm_prefetch(pf + (size_t)k * 32, _MM_HINT_T0);
+                KSTEP
+            }
+        else
+            for (int k = 0; k < kc; k++) {
+                KSTEP
+            }
+#undef KSTEP
     } else {
         const float *b = bp;
-        for (int k = 0; k < kc; k++) {
-            __m256 b0 = _mm256_load_ps(b + (size_t)k * NR);
-            __m256 b1 = _mm256_load_ps(b + (size_t)k * NR + 8);
-            FOR_ROWS(FMAROW)
-        }
+#define KSTEP                                                                                            __m256 b0 = _mm256_load_ps(b + (size_t)k * NR);                                                      __m256 b1 = _mm256_load_ps(b + (size_t)k * NR + 8);                                                  FOR_ROWS(FMAROW)
+        if (pf)
+            for (int k = 0; k < kc; k++) {
+                _mm_prefetch(pf + (size_t)k * 64, _MM_HINT_T0);
+                KSTEP
+            }
+        else
+            for (int k = 0; k < kc; k++) {
+                KSTEP
+            }
+#undef KSTEP
     }
 #undef FMAROW
     if (last) {
@@ -231,13 +246,14 @@ static inline __attribute__((always_inline)) void ukernel(const int mr, const in
 
 #define UK(MRV, BF)                                                                                      \
     static void uk_##MRV##_##BF(int kc, const float *a, size_t lda, const void *bp, float *c, size_t ldc, \
-                                int nc, int init, int last, const float *bias, nn_act act) {              \
-        ukernel(MRV, BF, kc, a, lda, bp, c, ldc, nc, init, last, bias, act);                              \
+                                int nc, int init, int last, const float *bias, nn_act act,                \
+                                const char *pf) {                                                         \
+        ukernel(MRV, BF, kc, a, lda, bp, c, ldc, nc, init, last, bias, act, pf);                          \
     }
 UK(1, 0) UK(2, 0) UK(3, 0) UK(4, 0) UK(5, 0) UK(6, 0)
 UK(1, 1) UK(2, 1) UK(3, 1) UK(4, 1) UK(5, 1) UK(6, 1)
 typedef void (*uk_fn)(int, const float *, size_t, const void *, float *, size_t, int, int, int, const float *,
-                      nn_act);
+                      nn_act, const char *);
 static const uk_fn uk_f32[MR + 1] = {NULL, uk_1_0, uk_2_0, uk_3_0, uk_4_0, uk_5_0, uk_6_0};
 static const uk_fn uk_b16[MR + 1] = {NULL, uk_1_1, uk_2_1, uk_3_1, uk_4_1, uk_5_1, uk_6_1};
 
@@ -264,10 +280,15 @@ static void linear_avx2(const float *x, int M, const nn_weight *w, const float *
                 int nc = WN_MIN(NR, N - p * NR);
                 const char *bp = (const char *)w->packed + ((size_t)p * K + kb) * NR * esz;
                 const float *bi = bias ? bias + p * NR : NULL;
+                /* fetched during this panel's first row block: the next panel's
+                 * block, or after the tile's last panel the next k block's first */
+                const char *nx = p + 1 < p1  ? bp + (size_t)K * NR * esz
+                                 : kb + kc < K ? (const char *)w->packed + ((size_t)p0 * K + kb + kc) * NR * esz
+                                               : NULL;
                 for (int m = m0; m < m1; m += MR) {
                     int mr = WN_MIN(MR, m1 - m);
                     uk[mr](kc, x + (size_t)m * K + kb, (size_t)K, bp, out + (size_t)m * N + p * NR, (size_t)N, nc,
-                           init, last, bi, act);
+                           init, last, bi, act, m == m0 ? nx : NULL);
                 }
             }
         }
@@ -354,7 +375,8 @@ static void quant_row(const float *x, int K, int Kp, uint8_t *q, float *scale, i
 static inline __attribute__((always_inline)) void ukernel_i8(const int mr, int Kp, const uint8_t *a, size_t lda,
                                                              const int8_t *b, const float *sa, const int32_t *za,
                                                              const float *sw, const int32_t *cs, float *c,
-                                                             size_t ldc, int nc, const float *bias, nn_act act) {
+                                                             size_t ldc, int nc, const float *bias, nn_act act,
+                                                             const int8_t *pf) {
     __m256i m0 = lanes(nc), m1 = lanes(nc - 8);
     const __m256i ones = _mm256_set1_epi16(1);
 #define IDECL(r) __m256i i##r##0 = _mm256_setzero_si256(), i##r##1 = _mm256_setzero_si256();
@@ -370,11 +392,20 @@ static inline __attribute__((always_inline)) void ukernel_i8(const int mr, int K
         i##r##0 = _mm256_add_epi32(i##r##0, _mm256_madd_epi16(_mm256_maddubs_epi16(av, b0), ones));  \
         i##r##1 = _mm256_add_epi32(i##r##1, _mm256_madd_epi16(_mm256_maddubs_epi16(av, b1), ones));  \
     }
-    for (int k = 0; k < Kp; k += 4) {
-        __m256i b0 = _mm256_load_si256((const __m256i *)(b + (size_t)k * NR));
-        __m256i b1 = _mm256_load_si256((const __m256i *)(b + (size_t)k * NR + 32));
-        FOR_ROWS(IROW)
-    }
+#define KSTEP                                                                                        \
+    __m256i b0 = _mm256_load_si256((const __m256i *)(b + (size_t)k * NR));                           \
+    __m256i b1 = _mm256_load_si256((const __m256i *)(b + (size_t)k * NR + 32));                      \
+    FOR_ROWS(IROW)
+    if (pf) /* the next panel, a cache line per step (as in the fp32 kernel) */
+        for (int k = 0; k < Kp; k += 4) {
+            _mm_prefetch((const char *)(pf + (size_t)k * NR), _MM_HINT_T0);
+            KSTEP
+        }
+    else
+        for (int k = 0; k < Kp; k += 4) {
+            KSTEP
+        }
+#undef KSTEP
 #undef IROW
     __m256 s0 = _mm256_loadu_ps(sw), s1 = _mm256_loadu_ps(sw + 8);
     __m256i cs0 = _mm256_loadu_si256((const __m256i *)cs), cs1 = _mm256_loadu_si256((const __m256i *)(cs + 8));
@@ -406,12 +437,12 @@ static inline __attribute__((always_inline)) void ukernel_i8(const int mr, int K
 #define UKI(MRV)                                                                                          \
     static void uki_##MRV(int Kp, const uint8_t *a, size_t lda, const int8_t *b, const float *sa,          \
                           const int32_t *za, const float *sw, const int32_t *cs, float *c, size_t ldc, int nc, \
-                          const float *bias, nn_act act) {                                                 \
-        ukernel_i8(MRV, Kp, a, lda, b, sa, za, sw, cs, c, ldc, nc, bias, act);                             \
+                          const float *bias, nn_act act, const int8_t *pf) {                               \
+        ukernel_i8(MRV, Kp, a, lda, b, sa, za, sw, cs, c, ldc, nc, bias, act, pf);                         \
     }
 UKI(1) UKI(2) UKI(3) UKI(4) UKI(5) UKI(6)
 typedef void (*uki_fn)(int, const uint8_t *, size_t, const int8_t *, const float *, const int32_t *, const float *,
-                       const int32_t *, float *, size_t, int, const float *, nn_act);
+                       const int32_t *, float *, size_t, int, const float *, nn_act, const int8_t *);
 static const uki_fn uk_i8[MR + 1] = {NULL, uki_1, uki_2, uki_3, uki_4, uki_5, uki_6};
 
 /* Tiles of (rows x panels): when there are enough row chunks for every thread,
@@ -445,7 +476,7 @@ static void linear_int8(const float *x, int M, const nn_weight *w, const float *
                 int mr = WN_MIN(MR, m1 - m);
                 uk_i8[mr](Kp, aq + (size_t)(m - m0) * Kp, (size_t)Kp, bp, sa + (m - m0), za + (m - m0),
                           w->scales + p * NR, w->colsum + p * NR, out + (size_t)m * N + p * NR, (size_t)N, nc, bi,
-                          act);
+                          act, m == m0 && p + 1 < p1 ? bp + (size_t)Kp * NR : NULL);
             }
         }
     }
