@@ -550,82 +550,49 @@ static inline void transpose8(__m256 r[8]) {
  * kernel) left the FMAs waiting on 4 accumulators and on loads. */
 #define AR NN_ATTN_ROWS
 
-/* scores of rows [0, mr) (q rows at stride ld) against keys [jb, jb + 8 nk),
- * nk = 1 or 2 vectors of 8, scaled, into p (rows at stride ldp) */
-static inline __attribute__((always_inline)) void att_scores(const int mr, const int nk, const float *q, size_t ld,
-                                                             const float *kt, int Lp, int HD, int jb, __m256 scale,
-                                                             float *p, int ldp) {
+/* Both halves are the same small product: rows [0, mr) of c (stride ldc), 8 nv
+ * columns (nv = 1 or 2), = sc[r] * sum over k < K of a[r lda + k] b[k ldb + 0..8 nv).
+ * Scores: a = q (stride 3H), b = the packed keys (stride Lp), K = HD, sc = 1/sqrt(HD);
+ * context: a = probabilities (stride Lp), b = v in place (stride 3H), K = L,
+ * sc = 1 / each row's sum. */
+static inline __attribute__((always_inline)) void att_mm(const int mr, const int nv, const float *a, size_t lda,
+                                                         const float *b, size_t ldb, int K, const float *sc,
+                                                         float *c, size_t ldc) {
 #define DECL(r) __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = _mm256_setzero_ps();
     FOR_ROWS(DECL)
 #undef DECL
-    for (int d = 0; d < HD; d++) {
-        const float *kr = kt + (size_t)d * Lp + jb;
-        __m256 b0 = _mm256_loadu_ps(kr), b1 = nk > 1 ? _mm256_loadu_ps(kr + 8) : b0;
+    for (int k = 0; k < K; k++) {
+        const float *br = b + (size_t)k * ldb;
+        __m256 b0 = _mm256_loadu_ps(br), b1 = nv > 1 ? _mm256_loadu_ps(br + 8) : b0;
 #define FMAROW(r)                                                                                    \
     if (mr > r) {                                                                                    \
-        __m256 av = _mm256_broadcast_ss(q + r * ld + d);                                             \
+        __m256 av = _mm256_broadcast_ss(a + r * lda + k);                                            \
         c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);                                                  \
-        if (nk > 1) c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);                                      \
+        if (nv > 1) c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);                                      \
     }
         FOR_ROWS(FMAROW)
 #undef FMAROW
     }
 #define STORE(r)                                                                                     \
     if (mr > r) {                                                                                    \
-        _mm256_storeu_ps(p + r * ldp + jb, _mm256_mul_ps(c##r##0, scale));                           \
-        if (nk > 1) _mm256_storeu_ps(p + r * ldp + jb + 8, _mm256_mul_ps(c##r##1, scale));           \
+        __m256 s = _mm256_set1_ps(sc[r]);                                                            \
+        _mm256_storeu_ps(c + r * ldc, _mm256_mul_ps(c##r##0, s));                                     \
+        if (nv > 1) _mm256_storeu_ps(c + r * ldc + 8, _mm256_mul_ps(c##r##1, s));                     \
     }
     FOR_ROWS(STORE)
 #undef STORE
 }
 
-/* context columns [c0, c0 + 8 nc) of rows [0, mr): sum over keys j < L of
- * p[r][j] v[j], times inv[r] */
-static inline __attribute__((always_inline)) void att_context(const int mr, const int nc, const float *p, int ldp,
-                                                              const float *v, size_t ld, int L, const float *inv,
-                                                              float *o, size_t ldo) {
-#define DECL(r) __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = _mm256_setzero_ps();
-    FOR_ROWS(DECL)
-#undef DECL
-    for (int j = 0; j < L; j++) {
-        const float *vr = v + (size_t)j * ld;
-        __m256 b0 = _mm256_loadu_ps(vr), b1 = nc > 1 ? _mm256_loadu_ps(vr + 8) : b0;
-#define FMAROW(r)                                                                                    \
-    if (mr > r) {                                                                                    \
-        __m256 av = _mm256_broadcast_ss(p + r * ldp + j);                                            \
-        c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);                                                  \
-        if (nc > 1) c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);                                      \
-    }
-        FOR_ROWS(FMAROW)
-#undef FMAROW
-    }
-#define STORE(r)                                                                                     \
-    if (mr > r) {                                                                                    \
-        __m256 s = _mm256_set1_ps(inv[r]);                                                           \
-        _mm256_storeu_ps(o + r * ldo, _mm256_mul_ps(c##r##0, s));                                     \
-        if (nc > 1) _mm256_storeu_ps(o + r * ldo + 8, _mm256_mul_ps(c##r##1, s));                     \
-    }
-    FOR_ROWS(STORE)
-#undef STORE
-}
-
-typedef void (*att_s_fn)(const float *, size_t, const float *, int, int, int, __m256, float *, int);
-typedef void (*att_c_fn)(const float *, int, const float *, size_t, int, const float *, float *, size_t);
-#define ATT(MRV, NV)                                                                                          \
-    static void att_s_##MRV##_##NV(const float *q, size_t ld, const float *kt, int Lp, int HD, int jb,        \
-                                   __m256 scale, float *p, int ldp) {                                         \
-        att_scores(MRV, NV, q, ld, kt, Lp, HD, jb, scale, p, ldp);                                            \
-    }                                                                                                         \
-    static void att_c_##MRV##_##NV(const float *p, int ldp, const float *v, size_t ld, int L, const float *inv, \
-                                   float *o, size_t ldo) {                                                    \
-        att_context(MRV, NV, p, ldp, v, ld, L, inv, o, ldo);                                                  \
+typedef void (*att_fn)(const float *, size_t, const float *, size_t, int, const float *, float *, size_t);
+#define ATT(MRV, NV)                                                                                        \
+    static void att_##MRV##_##NV(const float *a, size_t lda, const float *b, size_t ldb, int K, const float *sc, \
+                                 float *c, size_t ldc) {                                                    \
+        att_mm(MRV, NV, a, lda, b, ldb, K, sc, c, ldc);                                                     \
     }
 ATT(1, 1) ATT(2, 1) ATT(3, 1) ATT(4, 1) ATT(5, 1) ATT(6, 1)
 ATT(1, 2) ATT(2, 2) ATT(3, 2) ATT(4, 2) ATT(5, 2) ATT(6, 2)
-static const att_s_fn att_s[2][AR + 1] = {{NULL, att_s_1_1, att_s_2_1, att_s_3_1, att_s_4_1, att_s_5_1, att_s_6_1},
-                                          {NULL, att_s_1_2, att_s_2_2, att_s_3_2, att_s_4_2, att_s_5_2, att_s_6_2}};
-static const att_c_fn att_c[2][AR + 1] = {{NULL, att_c_1_1, att_c_2_1, att_c_3_1, att_c_4_1, att_c_5_1, att_c_6_1},
-                                          {NULL, att_c_1_2, att_c_2_2, att_c_3_2, att_c_4_2, att_c_5_2, att_c_6_2}};
+static const att_fn att_k[2][AR + 1] = {{NULL, att_1_1, att_2_1, att_3_1, att_4_1, att_5_1, att_6_1},
+                                        {NULL, att_1_2, att_2_2, att_3_2, att_4_2, att_5_2, att_6_2}};
 
 static void attention_head_avx2(const float *base, int T, int L, int H, int h, int HD, float *out,
                                 float *scratch) {
@@ -646,15 +613,16 @@ static void attention_head_avx2(const float *base, int T, int L, int H, int h, i
             transpose8(r);
             for (int i = 0; i < 8; i++) _mm256_storeu_ps(kt + (size_t)(d0 + i) * Lp + j0, r[i]);
         }
-    const __m256 scale = _mm256_set1_ps(1.0f / sqrtf((float)HD));
+    float scale[AR];
+    for (int r = 0; r < AR; r++) scale[r] = 1.0f / sqrtf((float)HD);
     const __m256i tail = lanes(L - (Lp - 8));
     const float *vb = base + 2 * H + (size_t)h * HD;
     for (int i0 = 0; i0 < L; i0 += AR) {
         const int mr = WN_MIN(AR, L - i0);
         const float *q = base + (size_t)i0 * ld + (size_t)h * HD;
         int jb = 0;
-        for (; jb + 16 <= Lp; jb += 16) att_s[1][mr](q, ld, kt, Lp, HD, jb, scale, p, Lp);
-        if (jb < Lp) att_s[0][mr](q, ld, kt, Lp, HD, jb, scale, p, Lp);
+        for (; jb + 16 <= Lp; jb += 16) att_k[1][mr](q, ld, kt + jb, (size_t)Lp, HD, scale, p + jb, (size_t)Lp);
+        if (jb < Lp) att_k[0][mr](q, ld, kt + jb, (size_t)Lp, HD, scale, p + jb, (size_t)Lp);
         /* per row: mask the keys past L, then max, exp, sum */
         float inv[AR];
         for (int r = 0; r < mr; r++) {
@@ -673,8 +641,8 @@ static void attention_head_avx2(const float *base, int T, int L, int H, int h, i
         }
         float *o = out + (size_t)i0 * H + (size_t)h * HD;
         int c = 0;
-        for (; c + 16 <= HD; c += 16) att_c[1][mr](p, Lp, vb + c, ld, L, inv, o + c, (size_t)H);
-        if (c < HD) att_c[0][mr](p, Lp, vb + c, ld, L, inv, o + c, (size_t)H);
+        for (; c + 16 <= HD; c += 16) att_k[1][mr](p, (size_t)Lp, vb + c, ld, L, inv, o + c, (size_t)H);
+        if (c < HD) att_k[0][mr](p, (size_t)Lp, vb + c, ld, L, inv, o + c, (size_t)H);
     }
     for (int i = L; i < T; i++) memset(out + (size_t)i * H + (size_t)h * HD, 0, sizeof(float) * HD);
 }
