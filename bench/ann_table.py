@@ -33,16 +33,13 @@ for ds in sorted({r["data"] for r in rows}):
     if wb and hb:
         print(f"\n- HNSW build time winnow/hnswlib = {wb[0]['seconds'] / hb[0]['seconds']:.2f} (target <= 0.8); "
               f"memory {wb[0]['index_bytes'] / hb[0]['index_bytes']:.2f}, RSS growth {wb[0]['rss_delta'] / hb[0]['rss_delta']:.2f} (target <= 1)")
-    def best_qps(lib, typ, rmin):
+    def best_qps(lib, typ, rmin, key="qps_single"):
         s = [r for r in get(lib, typ, "search") if r["recall"] >= rmin]
-        return max((r.get("qps_single", 0) for r in s), default=0)
+        return max((r.get(key, 0) for r in s), default=0)
     w, h = best_qps("winnow", "hnsw", 0.95), best_qps("hnswlib", "hnsw", 0.95)
     if w and h:
         print(f"- HNSW single-query QPS at recall@10 >= 0.95 (wall): winnow {w:.0f}, hnswlib {h:.0f}, ratio {w / h:.2f} (target >= 1.2)")
-    def best_cpu(lib, typ, rmin):
-        s = [r for r in get(lib, typ, "search") if r["recall"] >= rmin]
-        return max((r.get("qps_single_cpu", 0) for r in s), default=0)
-    w, h = best_cpu("winnow", "hnsw", 0.95), best_cpu("hnswlib", "hnsw", 0.95)
+    w, h = best_qps("winnow", "hnsw", 0.95, "qps_single_cpu"), best_qps("hnswlib", "hnsw", 0.95, "qps_single_cpu")
     if w and h:
         print(f"- same per CPU second: winnow {w:.0f}, hnswlib {h:.0f}, ratio {w / h:.2f}")
     if wb and hb and wb[0].get("cpu_seconds") and hb[0].get("cpu_seconds"):

@@ -27,25 +27,22 @@ static double median(std::vector<double> v) {
 }
 
 int main(int argc, char **argv) {
-    const char *base = nullptr, *queries = nullptr, *gtp = nullptr, *sweep = "16,32,64,128";
-    int M = 16, efc = 200, threads = 2, k = 10, rounds = 5, builds = 1;
+    bench_hnsw_opts o;
+    o.sweep = "16,32,64,128";
+    int k = 10, rounds = 5, builds = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
         const char *v = argv[i + 1];
-        if (a == "--base") base = v;
-        else if (a == "--queries") queries = v;
-        else if (a == "--gt") gtp = v;
-        else if (a == "--m") M = atoi(v);
-        else if (a == "--efc") efc = atoi(v);
-        else if (a == "--threads") threads = atoi(v);
-        else if (a == "--sweep") sweep = v;
-        else if (a == "--rounds") rounds = atoi(v);
+        if (bench_hnsw_opt(o, a, v)) continue;
+        if (a == "--rounds") rounds = atoi(v);
         else if (a == "--builds") builds = atoi(v);
         else {
             fprintf(stderr, "bench_ann_ab: unknown option %s\n", a.c_str());
             return 2;
         }
     }
+    const char *base = o.base, *queries = o.queries, *gtp = o.gt, *sweep = o.sweep;
+    const int M = o.M, efc = o.efc, threads = o.threads;
     if (!base || !queries || !gtp || rounds < 1 || builds < 1) {
         fprintf(stderr, "bench_ann_ab: --base, --queries and --gt are required\n");
         return 2;

@@ -13,20 +13,17 @@
 #include "bench_hnswlib.h"
 
 int main(int argc, char **argv) {
-    const char *base = nullptr, *queries = nullptr, *gtp = nullptr, *sweep = "64", *metric = "l2";
-    int M = 16, efc = 200, threads = 2, k = 10;
+    bench_hnsw_opts o;
+    o.sweep = "64";
+    const char *metric = "l2";
+    const int k = 10;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
         const char *v = argv[i + 1];
-        if (a == "--base") base = v;
-        else if (a == "--queries") queries = v;
-        else if (a == "--gt") gtp = v;
-        else if (a == "--m") M = atoi(v);
-        else if (a == "--efc") efc = atoi(v);
-        else if (a == "--threads") threads = atoi(v);
-        else if (a == "--sweep") sweep = v;
-        else if (a == "--metric") metric = v;
+        if (!bench_hnsw_opt(o, a, v) && a == "--metric") metric = v;
     }
+    const char *base = o.base, *queries = o.queries, *gtp = o.gt, *sweep = o.sweep;
+    const int M = o.M, efc = o.efc, threads = o.threads;
     if (!base || !queries || !gtp) return 2;
     int64_t n, nq, ng;
     int d, dq, gk;

@@ -6,8 +6,28 @@
 #include <hnswlib/hnswlib.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
+
+// The options both drivers take (--base --queries --gt --m --efc --threads --sweep);
+// false for any other, which the driver handles itself.
+struct bench_hnsw_opts {
+    const char *base = nullptr, *queries = nullptr, *gt = nullptr, *sweep = nullptr;
+    int M = 16, efc = 200, threads = 2;
+};
+static bool bench_hnsw_opt(bench_hnsw_opts &o, const std::string &a, const char *v) {
+    if (a == "--base") o.base = v;
+    else if (a == "--queries") o.queries = v;
+    else if (a == "--gt") o.gt = v;
+    else if (a == "--m") o.M = atoi(v);
+    else if (a == "--efc") o.efc = atoi(v);
+    else if (a == "--threads") o.threads = atoi(v);
+    else if (a == "--sweep") o.sweep = v;
+    else return false;
+    return true;
+}
 
 static hnswlib::HierarchicalNSW<float> *bench_hnswlib_build(hnswlib::SpaceInterface<float> *space, const float *x,
                                                            int64_t n, int d, int M, int efc, int threads) {
