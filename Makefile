@@ -31,15 +31,16 @@ AVX512_FLAGS = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -m
 
 LIB_SRC   = $(sort $(wildcard src/*/*.c))
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-CLI_SRC   = $(sort $(wildcard tools/*.c))
+CLI_SRC   = $(sort $(wildcard cli/*.c cli/demo/*.c))
 CLI_OBJ   = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+$(CLI_OBJ): CFLAGS_BASE += -Icli
 TEST_SRC  = $(sort $(wildcard tests/test_*.c))
 TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS = $(filter-out tests/test_%.c,$(wildcard tests/*.c))
 TEST_HOBJ = $(TEST_HELPERS:%.c=$(BUILD)/obj/%.o)
 BENCH_SRC = $(sort $(wildcard bench/*.c))
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
-HDRS      = include/winnow.h $(wildcard src/*/*.h) $(wildcard tools/*.h) $(wildcard tests/*.h)
+HDRS      = include/winnow.h $(wildcard src/*/*.h) $(wildcard cli/*.h cli/demo/*.h) $(wildcard tests/*.h)
 
 .PHONY: all lib check demo deps clean bench fuzz
 all: $(BUILD)/winnow $(BUILD)/libwinnow.a $(BUILD)/libwinnow.so
@@ -85,7 +86,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libwinnow.a $(HDRS)
 	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
 
 deps:
-	@sh tools/deps.sh
+	@sh scripts/deps.sh
 
 # The tests: every tests/test_*.c binary and tests/t_*.sh script, counted by
 # tests/run_tests.sh ("N passed, N failed, N skipped"); exits non-zero on any failure.

@@ -1,7 +1,7 @@
 /*
  * bench_encoder.c - winnow's side of bench/encoders.sh: random-weight MiniLM-L6
  * models (the counter-based weights of src/model/synth.c, which
- * tools/make_reference.py reproduces in PyTorch), the workloads every engine
+ * scripts/make_reference.py reproduces in PyTorch), the workloads every engine
  * runs (token ids written to DIR so ONNX Runtime and PyTorch run the very same
  * sequences), and winnow's timings as JSON lines on stdout.
  *

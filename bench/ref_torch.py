@@ -2,7 +2,7 @@
 """ref_torch.py - PyTorch's side of bench/encoders.sh.
 
 Builds the benchmark's two random-weight MiniLM-L6 models in float32 from the
-weights tools/make_reference.py generates (the same counter-based values
+weights scripts/make_reference.py generates (the same counter-based values
 src/model/synth.c writes, so all three engines run identical models), from
 torch.nn layers (transformers is not installed here), then:
 
@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 import make_reference as mr  # noqa: E402  (the shared weight generator and BERT layers)
 
 

@@ -15,14 +15,14 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # t_done: the exit status: 1 with the count if anything failed.
 t_done() { [ $fails -eq 0 ] || { echo "$fails failures"; exit 1; }; }
 
-# hub_start DIR SECONDS: tools/hub_test_server.py serving DIR on 127.0.0.1 for at most
+# hub_start DIR SECONDS: tests/tools/hub_test_server.py serving DIR on 127.0.0.1 for at most
 # SECONDS, with every hub client setting pointed at it and the caches inside $T
 # (never the user's); HF_ENDPOINT is its address. Skips the test if it does not start.
 hub_start() {
     unset HF_TOKEN HF_HUB_OFFLINE
     export HF_HUB_CACHE="$T/hf"
     export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 WINNOW_CACHE="$T/cache"
-    python3 tools/hub_test_server.py "$1" --port-file "$T/port" --log "$T/log" --max-seconds "$2" &
+    python3 tests/tools/hub_test_server.py "$1" --port-file "$T/port" --log "$T/log" --max-seconds "$2" &
     PID=$!
     i=0
     while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

@@ -1,5 +1,5 @@
 /* model_fixture.h - shared by tests/test_model*.c: reads the PyTorch reference
- * fixtures of tools/make_reference.py (name.json + name.f32) and compares
+ * fixtures of scripts/make_reference.py (name.json + name.f32) and compares
  * tensors element by element, printing the worst element. Static functions only
  * (a header, so it is not linked into every other test). */
 #ifndef WN_MODEL_FIXTURE_H

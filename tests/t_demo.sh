@@ -1,9 +1,9 @@
 #!/bin/sh
 # t_demo.sh - `winnow demo` end to end as `make demo` runs it: the two seed model ids
-# fetched from tools/hub_test_server.py on 127.0.0.1, which serves the random-weight
+# fetched from tests/tools/hub_test_server.py on 127.0.0.1, which serves the random-weight
 # tiny fixtures (tests/fixtures/model/tiny-bi, tiny-ce) under those ids. What it
 # prints is checked against PyTorch (tests/fixtures/demo/tiny_expected.json, by
-# tools/make_demo_reference.py) with tests/tools/check_demo.py; then local
+# scripts/make_demo_reference.py) with tests/tools/check_demo.py; then local
 # directories, the cache without network, and the failures: fast, clear, non-zero.
 : "${BUILD:=build}"
 W="$BUILD/winnow"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # t_embed_cli.sh - `winnow embed` and `winnow score` on the small fixture models
 # against the PyTorch reference (tests/fixtures/model/cli_*.expected, written by
-# tools/make_reference.py from token ids its own mini WordPiece computed): every
+# scripts/make_reference.py from token ids its own mini WordPiece computed): every
 # number within tolerance, same line count and order; then stdin, streaming
 # across chunk boundaries, and the error paths (clear message, non-zero exit).
 : "${BUILD:=build}"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# t_hub_cli.sh - `winnow download` against tools/hub_test_server.py on 127.0.0.1:
+# t_hub_cli.sh - `winnow download` against tests/tools/hub_test_server.py on 127.0.0.1:
 # prints the cached directory, fetches the files byte for byte, answers from the
 # cache once the server is gone, and fails with a usable message and exit code.
 : "${BUILD:=build}"

@@ -1,4 +1,4 @@
-/* test_hub.c - wn_hub_resolve against tools/hub_test_server.py, a stand-in for the
+/* test_hub.c - wn_hub_resolve against tests/tools/hub_test_server.py, a stand-in for the
  * HuggingFace hub on 127.0.0.1 (started here on an ephemeral port, killed at the end,
  * and exiting by itself after 60 s whatever happens). The fake models are bytes we
  * write; what is checked is the client: which files land, byte for byte; that a
@@ -119,7 +119,7 @@ static pid_t start_server(int *port) {
     pid_t pid = fork();
     WN_ASSERT(pid >= 0);
     if (pid == 0) {
-        execlp("python3", "python3", "tools/hub_test_server.py", srv_root, "--port-file", portfile, "--log", logpath,
+        execlp("python3", "python3", "tests/tools/hub_test_server.py", srv_root, "--port-file", portfile, "--log", logpath,
                "--drop", "acme/drop", "--redirect", "acme/redir", "--token", "acme/private:s3cret", "--max-seconds",
                "60", (char *)NULL);
         _exit(127);
@@ -537,7 +537,7 @@ int main(void) {
 
     int port = 0;
     pid_t pid = start_server(&port);
-    if (pid < 0) SKIP_TEST("the test hub server (python3 tools/hub_test_server.py) did not start");
+    if (pid < 0) SKIP_TEST("the test hub server (python3 tests/tools/hub_test_server.py) did not start");
     snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
 
     test_bad_names();

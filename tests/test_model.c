@@ -1,5 +1,5 @@
 /* test_model.c - the BERT forward pass against PyTorch on the small fixture
- * (tools/make_reference.py): the embeddings' output and every layer's hidden
+ * (scripts/make_reference.py): the embeddings' output and every layer's hidden
  * states, mean pooling and Normalize, for a mixed-length batch; results that do
  * not depend on batch size or threads; the C weight generator writes the same
  * bytes as the Python one. */

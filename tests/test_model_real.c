@@ -1,6 +1,6 @@
 /* test_model_real.c - the real MiniLM-L6 shapes (V 30522, H 384, 12 heads, 6
  * layers, I 1536, 512 positions) against PyTorch: the weights (~90 MB F32) are
- * regenerated here by the counter-based generator that tools/make_reference.py
+ * regenerated here by the counter-based generator that scripts/make_reference.py
  * shares, into a temp dir; the committed fixtures hold only ids and outputs.
  * F32 bi-encoder embeddings within 1e-4, cross-encoder logits within 1e-3, and
  * the same on F16 / BF16 files against a reference on the rounded weights. */

@@ -1,6 +1,6 @@
 /* test_model_text.c - text in, vectors out through the public API
  * (wn_model_load / wn_model_embed / wn_model_score): the tokenizer's ids equal
- * the ids the PyTorch reference was run on (tools/make_reference.py's own
+ * the ids the PyTorch reference was run on (scripts/make_reference.py's own
  * WordPiece for ASCII text), and embeddings and logits match the reference;
  * empty text, text past the limit (truncated), invalid UTF-8 (replaced). */
 #include "model_fixture.h"

@@ -4,7 +4,7 @@
  * "__metadata__": {...}}, then the raw tensor bytes; offsets are relative to the
  * end of the header. The reader checks every count and offset against the file
  * before anything is used; the writer (tests, tools, synthetic models) emits the
- * same canonical layout as tools/make_reference.py, byte for byte.
+ * same canonical layout as scripts/make_reference.py, byte for byte.
  * Internal to src/model (floor 2).
  */
 #ifndef WN_SAFETENSORS_H

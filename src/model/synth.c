@@ -1,6 +1,6 @@
 /*
  * synth.c - writes synthetic BERT models whose weights come from a counter-based
- * generator shared with tools/make_reference.py (see synth.h). The scales are
+ * generator shared with scripts/make_reference.py (see synth.h). The scales are
  * powers of two so (2u - 1) * scale is exact and only the final add rounds: the
  * same float in C and numpy whether or not the compiler fuses multiply-add.
  * Weights are larger than BERT's init (uniform +-0.125, std 0.072) so that every

@@ -1,7 +1,7 @@
 /*
  * synth.h - synthetic BERT models with counter-based random weights: value e of
  * tensor i is a function of (seed, i, e) only (splitmix64), so C and
- * tools/make_reference.py (numpy, vectorised) produce the same bytes. Lets tests
+ * scripts/make_reference.py (numpy, vectorised) produce the same bytes. Lets tests
  * and benchmarks build real-shape models (~90 MB) on the fly instead of
  * committing them. Internal to src/model; used by tests and bench.
  */

@@ -59,7 +59,7 @@ static inline __m256 exp256(__m256 x) {
 
 /* GELU(x) = 0.5 x (1 + erf(x / sqrt2)), as PyTorch writes it, with erf(z) =
  * z P(z^2) / Q(z^2) for |z| <= 3.925 (beyond, erf is 1 in float32): a rational
- * fit of degrees 6 / 4 (tools/fit_erf.py), 4e-8 from erf in exact arithmetic,
+ * fit of degrees 6 / 4 (scripts/fit_erf.py), 4e-8 from erf in exact arithmetic,
  * up to ~4e-7 after float32 rounding. About 17 instructions and one division:
  * the erfc-and-exp form before it kept relative accuracy in the negative tail
  * but cost 2.5x as much, and in the int8 feed-forward the GELU took a third of

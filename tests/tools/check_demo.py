@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """check_demo.py OUTPUT EXPECTED.json [--models DIR...] - checks what `winnow demo` printed against the
-PyTorch reference written by tools/make_demo_reference.py (stdlib only).
+PyTorch reference written by scripts/make_demo_reference.py (stdlib only).
 
 Scores are printed with 4 decimals: each must be within 2e-4 of the reference.
 Rankings must be the reference's, except that documents whose reference scores are
@@ -66,7 +66,7 @@ def main():
         have = hashlib.sha256(open(os.path.join(d, "model.safetensors"), "rb").read()).hexdigest()
         if exp.get("models_sha256", {}).get(name) != have:
             print("check_demo: %s/model.safetensors is not the model %s was computed with: run "
-                  "/usr/bin/python3 tools/make_demo_reference.py" % (d, sys.argv[2]))
+                  "/usr/bin/python3 scripts/make_demo_reference.py" % (d, sys.argv[2]))
             return 1
     if "bi_encoder_top5" in exp:
         exp = from_seed(exp)

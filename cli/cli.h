@@ -1,4 +1,4 @@
-/* cli.h - helpers shared by the winnow CLI's commands (tools/cli_*.c). The CLI is
+/* cli.h - helpers shared by the winnow CLI's commands (cli/cli_*.c). The CLI is
  * a thin layer over include/winnow.h: it parses arguments, reads input, prints. */
 #ifndef WN_CLI_H
 #define WN_CLI_H

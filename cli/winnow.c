@@ -1,4 +1,4 @@
-/* winnow.c - the winnow command line: dispatches to tools/cli_<command>.c. */
+/* winnow.c - the winnow command line: dispatches to cli/cli_<command>.c. */
 #include <stdio.h>
 #include <string.h>
 

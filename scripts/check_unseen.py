@@ -4,10 +4,10 @@ shapes (hidden 96, 6 heads, 3 layers, intermediate 200), new seeds, F32/BF16/F16
 weights, mean/CLS/max pooling and all four concatenated, cross-encoders at max_len 48, texts with accents, CJK,
 a 150-char word, a 2500-char line; ids from `winnow tokenize`, outputs of
 `winnow embed` / `winnow score` (batch 1/7/1000, threads 1/2, --activation sigmoid)
-against the PyTorch model of tools/make_reference.py. Prints the worst |diff| per
+against the PyTorch model of scripts/make_reference.py. Prints the worst |diff| per
 case; exits 1 if any embedding is off by more than 1e-4 or a logit by 1e-3.
 
-Run from the repository root after `make`: /usr/bin/python3 tools/check_unseen.py
+Run from the repository root after `make`: /usr/bin/python3 scripts/check_unseen.py
 """
 import sys, os, json, subprocess, math, tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

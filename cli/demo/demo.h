@@ -1,6 +1,6 @@
-/* demo.h - what the parts of `winnow demo` share: tools/cli_demo.c (the seed notebook
- * and the command), tools/demo_collection.c (the exercises on a BEIR collection) and
- * tools/demo_report.c (the HTML report). Uses include/winnow.h only. */
+/* demo.h - what the parts of `winnow demo` share: cli/demo/cli_demo.c (the seed notebook
+ * and the command), cli/demo/demo_collection.c (the exercises on a BEIR collection) and
+ * cli/demo/demo_report.c (the HTML report). Uses include/winnow.h only. */
 #ifndef WN_DEMO_H
 #define WN_DEMO_H
 

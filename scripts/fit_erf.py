@@ -9,7 +9,7 @@ keeps it well conditioned and the printed coefficients are for z^2 itself.
 Prints the error in exact arithmetic and after float32 evaluation as the kernel
 does it (Horner, then z * P / Q).
 
-Usage: /usr/bin/python3 tools/fit_erf.py [NP NQ]   (needs python3-numpy)"""
+Usage: /usr/bin/python3 scripts/fit_erf.py [NP NQ]   (needs python3-numpy)"""
 import sys
 from math import erf
 

@@ -10,7 +10,7 @@ shift of the notebook's last query. Weights come from make_reference.py's genera
 (the same one that wrote the fixtures; checked byte for byte against the fixture
 files), token ids from its mini WordPiece (exact for this ASCII text).
 
-Run (needs python3-torch, python3-numpy): /usr/bin/python3 tools/make_demo_reference.py
+Run (needs python3-torch, python3-numpy): /usr/bin/python3 scripts/make_demo_reference.py
 Writes tests/fixtures/demo/tiny_expected.json, read by tests/t_demo.sh.
 """
 import hashlib
@@ -27,7 +27,7 @@ FIX = "tests/fixtures/model"
 OUT = "tests/fixtures/demo/tiny_expected.json"
 K, K_EVAL = 5, 3
 
-# the notebook's corpus and queries (as embedded in tools/cli_demo.c)
+# the notebook's corpus and queries (as embedded in cli/demo/cli_demo.c)
 CORPUS = [
     ("d1", "Transformers use attention to model relationships between tokens in a sequence."),
     ("d2", "Convolutional neural networks are widely used in computer vision for image classification."),
@@ -98,7 +98,7 @@ def main():
     n = len(QUERIES)
     sb, sr = search(SHIFT_QUERY)
     out = {
-        "about": "winnow demo with tests/fixtures/model/tiny-bi and tiny-ce, by tools/make_demo_reference.py "
+        "about": "winnow demo with tests/fixtures/model/tiny-bi and tiny-ce, by scripts/make_demo_reference.py "
                  "(PyTorch float64)",
         "models_sha256": {m: hashlib.sha256(open(os.path.join(FIX, m, "model.safetensors"), "rb").read()).hexdigest()
                           for m in ("tiny-bi", "tiny-ce")},

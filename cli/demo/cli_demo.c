@@ -8,9 +8,9 @@
  *      and the average latency of each stage per query;
  *   4. the rank shift of "Why use a re-ranker with dense retrieval?", before and after;
  *
- * then the notebook's exercises on a real collection (tools/demo_collection.c: 100+
+ * then the notebook's exercises on a real collection (cli/demo/demo_collection.c: 100+
  * documents, the k sweep, HNSW/IVF against brute force, BM25 and hybrid) and a
- * self-contained HTML report (tools/demo_report.c) whose path ends the output.
+ * self-contained HTML report (cli/demo/demo_report.c) whose path ends the output.
  *
  * Each section is one function taking the loaded demo; a new section is a function
  * and a row in `sections` (run in order; `--section NAME` runs one). The corpus and
@@ -332,7 +332,7 @@ static int section_rank_shift(demo *d) {
     return 0;
 }
 
-/* The exercises on a collection (tools/demo_collection.c) and the report. */
+/* The exercises on a collection (cli/demo/demo_collection.c) and the report. */
 static int section_collection(demo *d) { return demo_collection(&d->x); }
 static int section_k_sweep(demo *d) { return demo_k_sweep(&d->x); }
 static int section_ann(demo *d) { return demo_ann_vs_flat(&d->x); }

@@ -15,7 +15,7 @@ this script's file with the one the C writer produced, byte for byte.
 The reference runs in float64 on the weights as stored (F16/BF16 rounded, then
 upcast), so its own rounding error is far below the tolerances tested.
 
-Run: /usr/bin/python3 tools/make_reference.py [--out tests/fixtures/model]
+Run: /usr/bin/python3 scripts/make_reference.py [--out tests/fixtures/model]
                                               [--check-c DIR_WRITTEN_BY_C]
 """
 import argparse
