@@ -179,93 +179,6 @@ static void check_qrels_docs(const char *path, wn_store *st) {
                         "they count as relevant documents never retrieved\n", path, bad, path, first, first_doc);
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef struct {
-    double mean, p50, p95, p99, max;
-} lat_stats;
-
-/* nearest-rank percentiles of v[n] seconds, in milliseconds */
-static lat_stats latency(const double *v, int n) {
-    lat_stats s = {0, 0, 0, 0, 0};
-    if (n <= 0) return s;
-    double *c = malloc((size_t)n * sizeof *c);
-    if (!c) return s;
-    memcpy(c, v, (size_t)n * sizeof *c);
-    qsort(c, (size_t)n, sizeof *c, cmp_double);
-    double sum = 0;
-    for (int i = 0; i < n; i++) sum += c[i];
-    s.mean = sum / n * 1e3;
-#define PCT(p) c[(int)ceil((p) / 100.0 * n) - 1 < 0 ? 0 : (int)ceil((p) / 100.0 * n) - 1] * 1e3
-    s.p50 = PCT(50);
-    s.p95 = PCT(95);
-    s.p99 = PCT(99);
-#undef PCT
-    s.max = c[n - 1] * 1e3;
-    free(c);
-    return s;
-}
-
-typedef struct {
-    char name[32];
-    int kc;          /* 0: the first stage */
-    wn_run *run;
-    wn_eval *ev;
-    double *secs;    /* (nq) this stage's time per query */
-    double *total;   /* (nq) first stage + this stage */
-} stage;
-
-static int write_json(const char *path, stage *sg, int ns, const wn_measure *ms, int nm, int64_t nq) {
-    char *tmp = malloc(strlen(path) + 8);
-    if (!tmp) return cli_error("eval: out of memory");
-    sprintf(tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(tmp);
-        return cli_error("eval: cannot write %s", path);
-    }
-    fputs("{\n", f);
-    for (int s = 0; s < ns; s++) {
-        fprintf(f, "  \"%s\": {", sg[s].name);
-        for (int j = 0; j < nm; j++) {
-            char name[32];
-            wn_measure_name(ms[j], name, sizeof name);
-            fprintf(f, "\"%s\": %.17g, ", name, wn_eval_mean(sg[s].ev, j));
-        }
-        lat_stats l = latency(sg[s].secs, (int)nq);
-        fprintf(f, "\"queries\": %lld, \"latency_ms\": {\"mean\": %.6g, \"p50\": %.6g, \"p95\": %.6g, \"p99\": %.6g}",
-                (long long)nq, l.mean, l.p50, l.p95, l.p99);
-        if (sg[s].kc) {
-            l = latency(sg[s].total, (int)nq);
-            fprintf(f, ", \"k_candidates\": %d, \"total_latency_ms\": {\"mean\": %.6g, \"p50\": %.6g, \"p95\": %.6g, \"p99\": %.6g}",
-                    sg[s].kc, l.mean, l.p50, l.p95, l.p99);
-        }
-        fprintf(f, "}%s\n", s + 1 < ns ? "," : "");
-    }
-    fputs("}\n", f);
-    int bad = ferror(f) | fclose(f);
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        free(tmp);
-        return cli_error("eval: cannot write %s", path);
-    }
-    free(tmp);
-    return 0;
-}
-
-/* --- shift examples for the report: top 10 before and after the deepest re-ranking,
- * kept for the first MAX_SHIFT queries; the report shows the 2 that re-ranking helped
- * most and the 2 it hurt most on the first measure (else the first ones). */
-#define N_SHIFT 4
-#define SHIFT_K 10
-#define MAX_SHIFT 2000
-
-int cli_eval_report(const char *path, const char *title, stage *sg, int ns, const wn_measure *ms, int nm, int64_t nq,
-                    const wn_report_shift *shifts, int n_shifts);
-
 /* A comma-separated list of measures into ms[MAX_MEASURES]; 0 (after saying why)
  * on an unknown name or too many. */
 #define MAX_MEASURES 64
@@ -348,315 +261,169 @@ static int eval_runs(const char *list, const char *qrpath, const char *measures,
     return rc;
 }
 
-int cmd_eval(int argc, char **argv) {
+/* The command line of winnow eval. */
+typedef struct {
     cli_pipeline_opts o;
-    cli_pipeline_opts_init(&o);
-    const char *qpath = NULL, *qrpath = NULL, *run_path = NULL, *json_path = NULL, *report = NULL;
-    const char *measures = DEFAULT_MEASURES, *kcs = NULL, *from_run = NULL;
-    long first_k = 1000, max_q = 0;
+    const char *qpath, *qrpath, *run_path, *json_path, *report, *measures, *kcs, *from_run;
+    long first_k, max_q;
+    wn_measure ms[MAX_MEASURES];
+    int nm, kc[MAX_K], nk;
+} eval_args;
+
+/* 0 ok, 1 done (--help), 2 usage error (said). */
+static int parse_args(int argc, char **argv, eval_args *e) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            eval_usage(stdout);
-            return 0;
-        }
-        int used = cli_pipeline_opt("eval", argc, argv, i, &o);
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return eval_usage(stdout), 1;
+        int used = cli_pipeline_opt("eval", argc, argv, i, &e->o);
         if (used < 0) return 2;
         if (used > 0) {
             i += used - 1;
             continue;
         }
-        if (!val) {
-            cli_error("eval: unknown option or missing value '%s'", a);
-            eval_usage(stderr);
-            return 2;
-        }
+        if (!val) return cli_error("eval: unknown option or missing value '%s'", a), eval_usage(stderr), 2;
         i++;
-        if (!strcmp(a, "--queries")) qpath = val;
-        else if (!strcmp(a, "--qrels")) qrpath = val;
-        else if (!strcmp(a, "--run")) run_path = val;
-        else if (!strcmp(a, "--json")) json_path = val;
-        else if (!strcmp(a, "--report")) report = val;
-        else if (!strcmp(a, "--measures")) measures = val;
-        else if (!strcmp(a, "--from-run")) from_run = val;
-        else if (!strcmp(a, "--k-candidates")) kcs = val;
+        if (!strcmp(a, "--queries")) e->qpath = val;
+        else if (!strcmp(a, "--qrels")) e->qrpath = val;
+        else if (!strcmp(a, "--run")) e->run_path = val;
+        else if (!strcmp(a, "--json")) e->json_path = val;
+        else if (!strcmp(a, "--report")) e->report = val;
+        else if (!strcmp(a, "--measures")) e->measures = val;
+        else if (!strcmp(a, "--from-run")) e->from_run = val;
+        else if (!strcmp(a, "--k-candidates")) e->kcs = val;
         else if (!strcmp(a, "--first-k")) {
-            if (!cli_parse_int(a, val, 1, 100000, &first_k)) return 2;
+            if (!cli_parse_int(a, val, 1, 100000, &e->first_k)) return 2;
         } else if (!strcmp(a, "--max-queries")) {
-            if (!cli_parse_int(a, val, 1, 100000000, &max_q)) return 2;
-        } else {
-            cli_error("eval: unknown option '%s'", a);
-            eval_usage(stderr);
-            return 2;
-        }
+            if (!cli_parse_int(a, val, 1, 100000000, &e->max_q)) return 2;
+        } else return cli_error("eval: unknown option '%s'", a), eval_usage(stderr), 2;
     }
-    if (from_run && qrpath) return eval_runs(from_run, qrpath, measures, json_path);
-    if (!o.index || !qpath || !qrpath) {
+    return 0;
+}
+
+/* Measures and re-ranking depths; 0 ok, 2 usage error (said). */
+static int check_args(eval_args *e) {
+    if (!e->o.index || !e->qpath || !e->qrpath) {
         cli_error("eval: --index, --queries and --qrels are required (or --qrels and --from-run)");
-        eval_usage(stderr);
-        return 2;
+        return eval_usage(stderr), 2;
     }
-    if (kcs && !o.p.rerank_model) return cli_error("eval: --k-candidates needs --rerank MODEL"), 2;
-    /* measures and depths */
-    wn_measure ms[MAX_MEASURES];
-    int nm;
-    if (!parse_measures(measures, ms, &nm)) return 2;
+    if (e->kcs && !e->o.p.rerank_model) return cli_error("eval: --k-candidates needs --rerank MODEL"), 2;
+    if (!parse_measures(e->measures, e->ms, &e->nm)) return 2;
+    if (!e->o.p.rerank_model) return 0;
     char buf[512];
-    int kc[MAX_K], nk = 0;
-    if (o.p.rerank_model) {
-        snprintf(buf, sizeof buf, "%s", kcs ? kcs : "100");
-        for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
-            long v;
-            if (nk == MAX_K || !cli_parse_int("--k-candidates", t, 1, first_k, &v)) return 2;
-            kc[nk++] = (int)v;
-        }
+    snprintf(buf, sizeof buf, "%s", e->kcs ? e->kcs : "100");
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        long v;
+        if (e->nk == MAX_K || !cli_parse_int("--k-candidates", t, 1, e->first_k, &v)) return 2;
+        e->kc[e->nk++] = (int)v;
     }
-    query_set qs;
-    if (!load_queries(qpath, &qs)) return 1;
-    wn_qrels *qrels = NULL;
-    wn_searcher *s = NULL;
-    stage sg[MAX_K + 1];
-    memset(sg, 0, sizeof sg);
-    int ns = 1 + nk, rc = 0;
-    wn_hit *first = NULL, *rr = NULL;
-    int *qmap = NULL;
-    wn_report_shift *shifts = NULL, chosen[N_SHIFT];
-    char *shift_buf = NULL;
-    int n_shifts = 0, n_chosen = 0;
-    int64_t *qrels_idx = NULL;
-    wn_status st = wn_qrels_load(qrpath, &qrels);
-    if (st != WN_OK) {
-        rc = cli_lib_error("eval", st);
-        goto done;
-    }
-    if ((st = cli_pipeline_open(&o, &s)) != WN_OK) {
-        rc = cli_lib_error("eval", st);
-        goto done;
-    }
-    wn_store *store = wn_searcher_store(s);
-    check_qrels_docs(qrpath, store);
-    /* the judged queries, in qrels order */
-    int64_t nj = wn_qrels_num_queries(qrels), nq = 0, missing = 0;
-    qmap = malloc((size_t)nj * sizeof *qmap);
-    qrels_idx = malloc((size_t)nj * sizeof *qrels_idx);
-    if (!qmap || !qrels_idx) {
-        rc = cli_error("eval: out of memory");
-        goto done;
-    }
+    return 0;
+}
+
+/* The judged queries that the queries file holds, in qrels order (at most max_q):
+ * their ids and texts into qids/texts (room for every judged query); *nq of them. */
+static int judged_queries(const eval_args *e, const query_set *qs, const wn_qrels *qrels, const char **qids,
+                          const char **texts, int64_t *nq) {
+    int64_t nj = wn_qrels_num_queries(qrels), missing = 0;
+    *nq = 0;
     for (int64_t i = 0; i < nj; i++) {
         const char *id = wn_qrels_query(qrels, i);
-        int f = find_query(&qs, id);
+        int f = find_query(qs, id);
         if (f < 0) {
             if (!missing++)
-                fprintf(stderr, "winnow eval: warning: %s judges query '%s' that %s does not hold", qrpath, id, qpath);
+                fprintf(stderr, "winnow eval: warning: %s judges query '%s' that %s does not hold", e->qrpath, id, e->qpath);
             continue;
         }
-        if (max_q && nq == max_q) continue;
-        qrels_idx[nq] = i;
-        qmap[nq++] = f;
+        if (e->max_q && *nq == e->max_q) continue;
+        qids[*nq] = qs->ids[f];
+        texts[(*nq)++] = qs->texts[f];
     }
     if (missing) fprintf(stderr, "%s\n", missing > 1 ? " (and others: they score 0)" : " (it scores 0)");
-    if (!nq) {
-        rc = cli_error("eval: no query of %s is judged in %s", qpath, qrpath);
-        goto done;
-    }
-    const char *fname = wn_first_stage_name(o.p.first_stage);
-    for (int j = 0; j < ns; j++) {
-        if (j == 0) snprintf(sg[j].name, sizeof sg[j].name, "%s", fname);
-        else {
-            snprintf(sg[j].name, sizeof sg[j].name, "rerank@%d", kc[j - 1]);
-            sg[j].kc = kc[j - 1];
-        }
-        sg[j].secs = calloc((size_t)nq, sizeof(double));
-        sg[j].total = calloc((size_t)nq, sizeof(double));
-        if (!sg[j].secs || !sg[j].total || wn_run_create(&sg[j].run) != WN_OK) {
-            rc = cli_error("eval: out of memory");
-            goto done;
-        }
-    }
-    first = malloc((size_t)first_k * sizeof *first);
-    rr = malloc((size_t)first_k * sizeof *rr);
-    int max_shift = nq < MAX_SHIFT ? (int)nq : MAX_SHIFT;
-    shift_buf = calloc((size_t)max_shift * 2 * SHIFT_K, 64);
-    shifts = calloc((size_t)max_shift, sizeof *shifts);
-    if (!first || !rr || !shift_buf || !shifts) {
-        rc = cli_error("eval: out of memory");
-        goto done;
-    }
-    cli_progress pr;
-    cli_progress_init(&pr);
-    for (int64_t qi = 0; qi < nq; qi++) {
-        const char *qid = qs.ids[qmap[qi]], *qtext = qs.texts[qmap[qi]];
-        int n;
-        double t1;
-        if ((st = wn_searcher_first(s, qtext, (int)first_k, first, &n, &t1)) != WN_OK) break;
-        sg[0].secs[qi] = sg[0].total[qi] = t1;
-        for (int i = 0; i < n && st == WN_OK; i++) {
-            wn_doc d;
-            if ((st = wn_store_get(store, first[i].row, &d)) == WN_OK) st = wn_run_add(sg[0].run, qid, d.id, first[i].score);
-        }
-        for (int j = 1; j < ns && st == WN_OK; j++) {
-            double t2;
-            int m = n < sg[j].kc ? n : sg[j].kc;
-            if ((st = wn_searcher_rerank(s, qtext, first, n, m, rr, &t2)) != WN_OK) break;
-            sg[j].secs[qi] = t2;
-            sg[j].total[qi] = t1 + t2;
-            for (int i = 0; i < n && st == WN_OK; i++) {
-                wn_doc d;
-                if ((st = wn_store_get(store, rr[i].row, &d)) == WN_OK) st = wn_run_add(sg[j].run, qid, d.id, rr[i].score);
-            }
-            if (j == ns - 1 && n_shifts < max_shift && qi == n_shifts) { /* the deepest re-ranking */
-                wn_report_shift *sh = &shifts[n_shifts];
-                sh->qid = qid;
-                sh->query = qtext;
-                sh->n = n < SHIFT_K ? n : SHIFT_K;
-                char *base = shift_buf + (size_t)n_shifts * 2 * SHIFT_K * 64;
-                for (int i = 0; i < sh->n; i++) {
-                    wn_doc d;
-                    if (wn_store_get(store, first[i].row, &d) == WN_OK) snprintf(base + i * 64, 64, "%s", d.id);
-                    sh->before[i] = base + i * 64;
-                    if (wn_store_get(store, rr[i].row, &d) == WN_OK) snprintf(base + (SHIFT_K + i) * 64, 64, "%s", d.id);
-                    sh->after[i] = base + (SHIFT_K + i) * 64;
-                    sh->after_from[i] = rr[i].first_rank;
-                    sh->before_grade[i] = wn_qrels_grade(qrels, qid, sh->before[i]);
-                    sh->after_grade[i] = wn_qrels_grade(qrels, qid, sh->after[i]);
-                }
-                n_shifts++;
-            }
-        }
-        if (st != WN_OK) break;
-        cli_progress_cb(&pr, "queries", (uint64_t)qi + 1, (uint64_t)nq);
-    }
-    cli_progress_end(&pr);
-    if (st != WN_OK) {
-        rc = cli_lib_error("eval", st);
-        goto done;
-    }
-    for (int j = 0; j < ns; j++)
-        if ((st = wn_evaluate(qrels, sg[j].run, nm, ms, &sg[j].ev)) != WN_OK) {
-            rc = cli_lib_error("eval", st);
-            goto done;
-        }
-    /* the table */
+    if (!*nq) return cli_error("eval: no query of %s is judged in %s", e->qpath, e->qrpath);
+    return 0;
+}
+
+static void print_table(const wn_experiment *x, const eval_args *e) {
     printf("%-14s", "stage");
-    for (int j = 0; j < nm; j++) {
+    for (int j = 0; j < e->nm; j++) {
         char name[32];
-        wn_measure_name(ms[j], name, sizeof name);
+        wn_measure_name(e->ms[j], name, sizeof name);
         printf(" %11s", name);
     }
     printf("  %9s %9s %9s\n", "ms mean", "ms p50", "ms p99");
-    for (int s2 = 0; s2 < ns; s2++) {
-        printf("%-14s", sg[s2].name);
-        for (int j = 0; j < nm; j++) printf(" %11.4f", wn_eval_mean(sg[s2].ev, j));
-        lat_stats l = latency(sg[s2].secs, (int)nq);
+    int64_t nq = wn_experiment_num_queries(x);
+    for (int s = 0; s < wn_experiment_num_stages(x); s++) {
+        printf("%-14s", wn_experiment_stage_name(x, s));
+        for (int j = 0; j < e->nm; j++) printf(" %11.4f", wn_eval_mean(wn_experiment_eval(x, s), j));
+        wn_latency l = wn_latency_of(wn_experiment_seconds(x, s, 0), nq);
         printf("  %9.3f %9.3f %9.3f\n", l.mean, l.p50, l.p99);
     }
-    printf("(%lld queries judged in %s; latency: this stage alone, per query)\n", (long long)nq, qrpath);
-    if (run_path) {
-        for (int j = 0; j < ns && !rc; j++) {
-            char *p = malloc(strlen(run_path) + 32);
-            if (!p) {
-                rc = cli_error("eval: out of memory");
-                break;
-            }
-            if (j == 0) strcpy(p, run_path);
-            else sprintf(p, "%s.%s", run_path, sg[j].name);
-            char tag[48] = "winnow-";
-            size_t tl = strlen(tag);
-            for (const char *c = sg[j].name; *c && tl + 1 < sizeof tag; c++) tag[tl++] = *c == '@' ? '_' : *c;
-            tag[tl] = 0;
-            if ((st = wn_run_save(sg[j].run, p, tag, (int)first_k)) != WN_OK) rc = cli_lib_error("eval", st);
-            free(p);
-        }
-    }
-    if (!rc && json_path) rc = write_json(json_path, sg, ns, ms, nm, nq);
-    if (!rc && report) {
+    printf("(%lld queries judged in %s; latency: this stage alone, per query)\n", (long long)nq, e->qrpath);
+}
+
+/* The outputs asked for: run files, JSON, report. */
+static wn_status write_outputs(const wn_experiment *x, const eval_args *e) {
+    wn_status st = WN_OK;
+    if (e->run_path) st = wn_experiment_save_runs(x, e->run_path);
+    if (st == WN_OK && e->json_path) st = wn_experiment_write_json(x, e->json_path);
+    if (st == WN_OK && e->report) {
         char t[512];
-        snprintf(t, sizeof t, "%s on %s (%lld queries)", fname, o.index, (long long)nq);
-        /* the queries re-ranking helped most (2) and hurt most (2) on the first measure */
-        int used[N_SHIFT];
-        for (int pass = 0; pass < 2 && ns > 1; pass++)
-            for (int c = 0; c < N_SHIFT / 2; c++) {
-                int best = -1;
-                double bd = 0;
-                for (int i = 0; i < n_shifts; i++) {
-                    int taken = 0;
-                    for (int u = 0; u < n_chosen; u++) taken |= used[u] == i;
-                    double d = wn_eval_value(sg[ns - 1].ev, qrels_idx[i], 0) - wn_eval_value(sg[0].ev, qrels_idx[i], 0);
-                    if (pass) d = -d;
-                    if (!taken && shifts[i].n > 0 && d > bd) {
-                        bd = d;
-                        best = i;
-                    }
-                }
-                if (best >= 0) {
-                    used[n_chosen] = best;
-                    chosen[n_chosen++] = shifts[best];
-                }
-            }
-        for (int i = 0; i < n_shifts && n_chosen < N_SHIFT; i++) {
-            int taken = 0;
-            for (int u = 0; u < n_chosen; u++) taken |= used[u] == i;
-            if (!taken && shifts[i].n > 0) {
-                used[n_chosen] = i;
-                chosen[n_chosen++] = shifts[i];
-            }
-        }
-        for (int c = 0; c < n_chosen && ns > 1; c++) {
-            chosen[c].has_values = 1;
-            chosen[c].value_before = wn_eval_value(sg[0].ev, qrels_idx[used[c]], 0);
-            chosen[c].value_after = wn_eval_value(sg[ns - 1].ev, qrels_idx[used[c]], 0);
-        }
-        rc = cli_eval_report(report, t, sg, ns, ms, nm, nq, chosen, n_chosen);
+        snprintf(t, sizeof t, "%s on %s (%lld queries)", wn_first_stage_name(e->o.p.first_stage), e->o.index,
+                 (long long)wn_experiment_num_queries(x));
+        if ((st = wn_experiment_report(x, t, e->report)) == WN_OK)
+            fprintf(stderr, "winnow eval: report written to %s\n", e->report);
     }
-done:
-    for (int j = 0; j < ns; j++) {
-        wn_run_free(sg[j].run);
-        wn_eval_free(sg[j].ev);
-        free(sg[j].secs);
-        free(sg[j].total);
+    return st;
+}
+
+/* Every judged query through the searcher's stages, evaluated and written out. */
+static int run_eval(const eval_args *e, const query_set *qs, wn_qrels *qrels, wn_searcher *s) {
+    check_qrels_docs(e->qrpath, wn_searcher_store(s));
+    size_t nj = (size_t)wn_qrels_num_queries(qrels) + 1;
+    const char **qids = malloc(nj * sizeof *qids), **texts = malloc(nj * sizeof *texts);
+    int64_t nq = 0;
+    wn_experiment *x = NULL;
+    int rc = !qids || !texts ? cli_error("eval: out of memory") : judged_queries(e, qs, qrels, qids, texts, &nq);
+    if (!rc) {
+        cli_progress pr;
+        cli_progress_init(&pr);
+        wn_experiment_params xp = wn_experiment_default_params();
+        xp.first_k = (int)e->first_k;
+        xp.n_depths = e->nk;
+        xp.depths = e->kc;
+        xp.progress = cli_progress_cb;
+        xp.progress_ud = &pr;
+        wn_status st = wn_experiment_run(s, nq, qids, texts, &xp, &x);
+        cli_progress_end(&pr);
+        if (st == WN_OK) st = wn_experiment_evaluate(x, qrels, e->nm, e->ms);
+        if (st == WN_OK) print_table(x, e);
+        if (st == WN_OK) st = write_outputs(x, e);
+        if (st != WN_OK) rc = cli_lib_error("eval", st);
     }
-    free(first);
-    free(rr);
-    free(qmap);
-    free(shift_buf);
-    free(shifts);
-    free(qrels_idx);
+    wn_experiment_free(x);
+    free(qids);
+    free(texts);
+    return rc;
+}
+
+int cmd_eval(int argc, char **argv) {
+    eval_args e;
+    memset(&e, 0, sizeof e);
+    cli_pipeline_opts_init(&e.o);
+    e.measures = DEFAULT_MEASURES;
+    e.first_k = 1000;
+    int rc = parse_args(argc, argv, &e);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (e.from_run && e.qrpath) return eval_runs(e.from_run, e.qrpath, e.measures, e.json_path);
+    if ((rc = check_args(&e)) != 0) return rc;
+    query_set qs;
+    if (!load_queries(e.qpath, &qs)) return 1;
+    wn_qrels *qrels = NULL;
+    wn_searcher *s = NULL;
+    wn_status st = wn_qrels_load(e.qrpath, &qrels);
+    if (st == WN_OK) st = cli_pipeline_open(&e.o, &s);
+    rc = st != WN_OK ? cli_lib_error("eval", st) : run_eval(&e, &qs, qrels, s);
     wn_searcher_close(s);
     wn_qrels_free(qrels);
     free_queries(&qs);
     return rc;
-}
-
-int cli_eval_report(const char *path, const char *title, stage *sg, int ns, const wn_measure *ms, int nm, int64_t nq,
-                    const wn_report_shift *shifts, int n_shifts) {
-    char names[64][32];
-    const char *np[64];
-    double *vals = calloc((size_t)ns * (size_t)nm + 1, sizeof *vals);
-    wn_report_stage *rs = calloc((size_t)ns, sizeof *rs);
-    if (!vals || !rs) {
-        free(vals);
-        free(rs);
-        return cli_error("eval: out of memory");
-    }
-    for (int j = 0; j < nm; j++) {
-        wn_measure_name(ms[j], names[j], sizeof names[j]);
-        np[j] = names[j];
-    }
-    for (int s = 0; s < ns; s++) {
-        for (int j = 0; j < nm; j++) vals[s * nm + j] = wn_eval_mean(sg[s].ev, j);
-        rs[s].name = sg[s].name;
-        rs[s].k_candidates = sg[s].kc;
-        rs[s].values = vals + s * nm;
-        rs[s].latency_s = sg[s].secs;
-        rs[s].total_s = sg[s].total;
-        rs[s].n_queries = nq;
-    }
-    wn_report r = {title, nm, np, ns, rs, n_shifts, shifts};
-    wn_status st = wn_report_write(&r, path);
-    free(vals);
-    free(rs);
-    if (st != WN_OK) return cli_lib_error("eval", st);
-    fprintf(stderr, "winnow eval: report written to %s\n", path);
-    return 0;
 }

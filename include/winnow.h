@@ -523,6 +523,108 @@ wn_status wn_fuse(wn_fusion f, int rrf_k, float weight_b, const wn_hit *a, int n
 const char *wn_first_stage_name(wn_first_stage f);
 int wn_first_stage_parse(const char *s); /* "bm25" "dense" "hybrid"; -1 if unknown */
 
+/* ---------------------------------------------------------------- pipeline: handles, re-ranking, experiments */
+/* (section owned by src/pipeline, src/eval) */
+/* A searcher over handles the caller holds, as an alternative to wn_searcher_open.
+ * The handles are borrowed: they must outlive the searcher, which never frees them.
+ * Documents come from store (by row) or, without a store, from texts[row] (the text
+ * re-ranked; wn_searcher_store is then NULL). The first stage needs bm25 (bm25,
+ * hybrid) and/or index + bi (dense, hybrid; vector ids are rows, or chunk numbers
+ * mapped to rows by chunk_row); re-ranking needs ce. The models' names in p
+ * (dense_model, rerank_model) are ignored. */
+typedef struct {
+    wn_store *store;           /* documents by row, or NULL (then texts) */
+    const char *const *texts;  /* (n_texts) the text of each row, used without a store */
+    const char *const *ids;    /* (n_texts) document ids without a store (runs, reports), or
+                                  NULL: a row's id is its decimal number */
+    int64_t n_texts;
+    const wn_bm25 *bm25;       /* or NULL */
+    const wn_index *index;     /* or NULL */
+    const int64_t *chunk_row;  /* (n_chunks) row of each vector id, or NULL: ids are rows */
+    int64_t n_chunks;
+    wn_model *bi;              /* the query encoder (a bi-encoder of the index's dimension) */
+    wn_model *ce;              /* cross-encoder, or NULL: no re-ranking */
+} wn_searcher_parts;
+wn_status wn_searcher_create(const wn_searcher_parts *parts, const wn_pipeline_params *p, wn_searcher **out);
+/* Changes the stage parameters of an open searcher (first stage, fusion, rrf_k,
+ * dense_weight, depth, interpolate, ann); the models stay (their names in p are
+ * ignored). WN_ERR_ARG when the searcher lacks what the new first stage needs. The
+ * pair-score cache is kept: logits do not depend on these parameters. */
+wn_status wn_searcher_set_params(wn_searcher *s, const wn_pipeline_params *p);
+
+/* Re-ranking (wn_searcher_rerank and the sweep) scores a pair by the cross-encoder's
+ * LAST label: the only one of a one-label model (ms-marco cross-encoders), label 1
+ * ("relevant") of a two-label classifier. Every caller (search, eval, demo) uses this
+ * rule. The searcher keeps each (query, row) pair's logit: a pair is scored once,
+ * whichever call asks first (a pair's logit does not depend on the other pairs of a
+ * batch: docs/EXACTNESS.md). A re-ranking's time is then the sum over its pairs of
+ * each pair's share of the batched call that scored it (call time / pairs in the
+ * call), plus its own sort; the first call on fresh pairs measures what it did. The
+ * cache holds at most 2^22 pairs (then it starts again empty). */
+void wn_searcher_cache_clear(wn_searcher *s);
+/* Pairs scored by the cross-encoder and pairs served from the cache, since creation. */
+void wn_searcher_cache_stats(const wn_searcher *s, int64_t *scored, int64_t *reused);
+/* The k-candidates sweep: for each of n_depths depths d, out[j*n .. j*n + n) gets what
+ * wn_searcher_rerank(s, query, cand, n, min(d, n), ...) gives, and seconds[j] (may be
+ * NULL) its time as above. The pairs of the deepest depth are scored in one batched
+ * call (minus those cached): each pair once across the depths. */
+wn_status wn_searcher_rerank_sweep(wn_searcher *s, const char *query, const wn_hit *cand, int n, int n_depths,
+                                   const int *depths, wn_hit *out, double *seconds);
+
+/* Latency of a stage over queries: from per-query seconds, milliseconds (percentiles
+ * by nearest rank). */
+typedef struct {
+    double mean, p50, p95, p99, max;
+} wn_latency;
+wn_latency wn_latency_of(const double *seconds, int64_t n);
+
+/* An experiment: queries through the first stage and every re-ranking depth (the
+ * sweep above), each stage's ranking kept as a wn_run with per-query timings.
+ * Stage 0 is the first stage (named wn_first_stage_name), stage j >= 1 the
+ * re-ranking of the top depths[j-1] ("rerank@N"). */
+typedef struct {
+    int first_k;          /* first-stage hits per query (default 1000) */
+    int n_depths;         /* re-ranking depths (needs a cross-encoder); 0: the first stage only */
+    const int *depths;    /* (n_depths) each >= 1 */
+    int rank_scores;      /* 1: run scores first_k - rank + 1 (a file's order is the stage's
+                             whatever the ties); 0 (default): the stage's scores */
+    int keep_hits;        /* 1: keep every stage's hits per query (wn_experiment_hits) */
+    int shift_k;          /* document ids kept per query for rank shifts, first stage and
+                             deepest re-ranking (default WN_REPORT_SHIFT_K; 0: none) */
+    int64_t shift_queries; /* for the first this many queries (default 2000) */
+    wn_progress_fn progress; /* after each query (NULL: none) */
+    void *progress_ud;
+} wn_experiment_params;
+wn_experiment_params wn_experiment_default_params(void);
+typedef struct wn_experiment wn_experiment;
+/* qids[nq], queries[nq]: the query ids (run keys) and texts (both must outlive e).
+ * Document ids come from the searcher's store or its parts' ids. */
+wn_status wn_experiment_run(wn_searcher *s, int64_t nq, const char *const *qids, const char *const *queries,
+                            const wn_experiment_params *p, wn_experiment **out);
+int wn_experiment_num_stages(const wn_experiment *e);
+int64_t wn_experiment_num_queries(const wn_experiment *e);
+const char *wn_experiment_stage_name(const wn_experiment *e, int stage);
+int wn_experiment_stage_depth(const wn_experiment *e, int stage); /* 0: the first stage */
+const wn_run *wn_experiment_stage_run(const wn_experiment *e, int stage);
+/* (nq) seconds per query: the stage alone (total = 0) or first stage + it (total = 1). */
+const double *wn_experiment_seconds(const wn_experiment *e, int stage, int total);
+/* With keep_hits: the stage's hits of query q (best first) and their number. */
+const wn_hit *wn_experiment_hits(const wn_experiment *e, int stage, int64_t q, int *n);
+/* Evaluates every stage against q on ms[n] (wn_evaluate); then _eval gives them. */
+wn_status wn_experiment_evaluate(wn_experiment *e, const wn_qrels *q, int n, const wn_measure *ms);
+const wn_eval *wn_experiment_eval(const wn_experiment *e, int stage);
+/* Writes stage 0's run to path and stage j's to path.rerank@N, tagged "winnow-<name>"
+ * ('@' as '_'), each cut to first_k per query (wn_run_save). */
+wn_status wn_experiment_save_runs(const wn_experiment *e, const char *path);
+/* After _evaluate: {"stage": {"measure": value, ..., "queries": n, "latency_ms": {mean,
+ * p50, p95, p99}[, "k_candidates": N, "total_latency_ms": {...}]}, ...} (atomically). */
+wn_status wn_experiment_write_json(const wn_experiment *e, const char *path);
+/* After _evaluate: the HTML report (wn_report_write) of every stage, with the rank
+ * shifts of the queries the deepest re-ranking helped most (2) and hurt most (2) on
+ * the first measure, then the first ones. */
+wn_status wn_experiment_report(const wn_experiment *e, const char *title, const char *path);
+void wn_experiment_free(wn_experiment *e);
+
 #ifdef __cplusplus
 }
 #endif

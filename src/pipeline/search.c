@@ -1,32 +1,17 @@
 /*
- * search.c - the two stages over an index directory: a first stage (BM25, dense
- * or hybrid, see fuse.c) and re-ranking of the top candidates by a cross-encoder,
- * each timed. With chunked dense vectors the search asks for 4x the hits and keeps
- * each document's best chunk (max-pooling). Not thread-safe: one searcher per thread.
+ * search.c - the searcher and its first stage (BM25, dense or hybrid, see fuse.c),
+ * timed; re-ranking is rerank.c. A searcher is opened from an index directory (its
+ * handles are its own) or made from handles the caller holds (borrowed), so the CLI,
+ * the demo and a host program run the same stages. With chunked dense vectors the
+ * search asks for 4x the hits and keeps each document's best chunk (max-pooling).
+ * Not thread-safe: one searcher per thread.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pipeline.h"
-
-struct wn_searcher {
-    wn_pipeline_params p;
-    wn_store *store;
-    wn_bm25 *bm25;
-    wn_index *index;
-    wn_model *bi, *ce;
-    int64_t *chunk_row; /* (n_chunks) or NULL */
-    int64_t n_chunks;
-    /* scratch */
-    float *qvec, *dist, *bscore;
-    int64_t *ids;
-    wn_hit *ha, *hb;
-    size_t cap; /* entries of dist/ids/bscore/ha/hb */
-    const char **qs, **ds;
-    float *logits;
-    size_t ce_cap;
-};
 
 wn_pipeline_params wn_pipeline_default_params(void) {
     wn_pipeline_params p;
@@ -52,25 +37,25 @@ wn_store *wn_searcher_store(wn_searcher *s) { return s->store; }
 
 void wn_searcher_close(wn_searcher *s) {
     if (!s) return;
-    wn_store_close(s->store);
-    wn_bm25_free(s->bm25);
-    wn_index_free(s->index);
-    wn_model_free(s->bi);
-    wn_model_free(s->ce);
-    wn_free(s->chunk_row);
+    if (s->owns) {
+        wn_store_close(s->store);
+        wn_bm25_free(s->bm25);
+        wn_index_free(s->index);
+        wn_model_free(s->bi);
+        wn_model_free(s->ce);
+        wn_free(s->chunk_row);
+    }
     wn_free(s->qvec);
     wn_free(s->dist);
     wn_free(s->bscore);
     wn_free(s->ids);
     wn_free(s->ha);
     wn_free(s->hb);
-    wn_free(s->qs);
-    wn_free(s->ds);
-    wn_free(s->logits);
+    pipeline_rerank_free(s);
     wn_free(s);
 }
 
-static wn_status load_chunk_map(wn_searcher *s, const char *path) {
+static wn_status load_chunk_map(const char *path, int64_t **rows, int64_t *n_rows) {
     char *data;
     size_t len;
     wn_status st = wn_read_file(path, &data, &len);
@@ -86,30 +71,108 @@ static wn_status load_chunk_map(wn_searcher *s, const char *path) {
         wn_free(data);
         return wn_seterr(WN_ERR_FORMAT, "%s: not a winnow chunk map of version 1, or truncated (%zu bytes)", path, len);
     }
-    s->chunk_row = wn_malloc((size_t)(n ? n : 1) * sizeof *s->chunk_row);
-    if (!s->chunk_row) {
+    *rows = wn_malloc((size_t)(n ? n : 1) * sizeof **rows);
+    if (!*rows) {
         wn_free(data);
         return wn_seterr(WN_ERR_NOMEM, "%s: out of memory", path);
     }
-    memcpy(s->chunk_row, data + 32, (size_t)n * 8);
-    s->n_chunks = n;
+    memcpy(*rows, data + 32, (size_t)n * 8);
+    *n_rows = n;
     wn_free(data);
     return WN_OK;
 }
 
-wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p_in, wn_searcher **out) {
+/* What the first stage and re-ranking of p need, against what s holds. */
+static wn_status check_params(const wn_searcher *s, const wn_pipeline_params *p) {
+    if ((unsigned)p->first_stage > WN_FIRST_HYBRID)
+        return wn_seterr(WN_ERR_ARG, "search: unknown first stage %d", (int)p->first_stage);
+    if (p->first_stage != WN_FIRST_DENSE && !s->bm25)
+        return wn_seterr(WN_ERR_ARG, "search: the %s first stage needs a BM25 index", wn_first_stage_name(p->first_stage));
+    if (p->first_stage != WN_FIRST_BM25 && (!s->index || !s->bi))
+        return wn_seterr(WN_ERR_ARG, "search: the %s first stage needs a vector index and a bi-encoder",
+                         wn_first_stage_name(p->first_stage));
+    return WN_OK;
+}
+
+/* Checks the handles' kinds and sizes and allocates the query vector. */
+static wn_status init_parts(wn_searcher *s) {
+    if (!s->store && s->n_texts > 0 && !s->texts) return wn_seterr(WN_ERR_ARG, "search: n_texts %lld without texts", (long long)s->n_texts);
+    if (s->bi) {
+        if (wn_model_kind_of(s->bi) != WN_MODEL_BIENCODER || (s->index && wn_model_dim(s->bi) != wn_index_dim(s->index)))
+            return wn_seterr(WN_ERR_ARG, "search: the query encoder is not a bi-encoder of dimension %d (the index's)",
+                             s->index ? wn_index_dim(s->index) : 0);
+        s->qvec = wn_malloc((size_t)wn_model_dim(s->bi) * sizeof *s->qvec);
+        if (!s->qvec) return wn_seterr(WN_ERR_NOMEM, "search: out of memory");
+    }
+    if (s->ce && wn_model_kind_of(s->ce) != WN_MODEL_CROSSENCODER)
+        return wn_seterr(WN_ERR_ARG, "search: the re-ranker is not a cross-encoder");
+    wn_strmap_init(&s->cq);
+    return check_params(s, &s->p);
+}
+
+wn_status wn_searcher_create(const wn_searcher_parts *parts, const wn_pipeline_params *p_in, wn_searcher **out) {
+    if (!out) return wn_seterr(WN_ERR_ARG, "wn_searcher_create: out is NULL");
     *out = NULL;
+    if (!parts) return wn_seterr(WN_ERR_ARG, "wn_searcher_create: parts is NULL");
     wn_pipeline_params dp = wn_pipeline_default_params();
-    const wn_pipeline_params *p = p_in ? p_in : &dp;
-    if ((unsigned)p->first_stage > WN_FIRST_HYBRID) return wn_seterr(WN_ERR_ARG, "search: unknown first stage %d", (int)p->first_stage);
     wn_searcher *s = wn_calloc(1, sizeof *s);
     if (!s) return wn_seterr(WN_ERR_NOMEM, "search: out of memory");
+    s->p = p_in ? *p_in : dp;
+    s->store = parts->store;
+    s->texts = parts->texts;
+    s->doc_ids = parts->ids;
+    s->n_texts = parts->n_texts;
+    s->bm25 = (wn_bm25 *)parts->bm25;    /* borrowed; only read (never freed: owns = 0) */
+    s->index = (wn_index *)parts->index;
+    s->chunk_row = (int64_t *)parts->chunk_row;
+    s->n_chunks = parts->n_chunks;
+    s->bi = parts->bi;
+    s->ce = parts->ce;
+    wn_status st = init_parts(s);
+    if (st != WN_OK) {
+        wn_searcher_close(s);
+        return st;
+    }
+    *out = s;
+    return WN_OK;
+}
+
+wn_status pipeline_doc_id(wn_searcher *s, int64_t row, char *buf, size_t cap, const char **id) {
+    if (s->store) {
+        wn_doc d;
+        wn_status st = wn_store_get(s->store, row, &d);
+        *id = st == WN_OK ? d.id : "";
+        return st;
+    }
+    if (s->doc_ids && row >= 0 && row < s->n_texts) {
+        *id = s->doc_ids[row];
+        return WN_OK;
+    }
+    snprintf(buf, cap, "%lld", (long long)row);
+    *id = buf;
+    return WN_OK;
+}
+
+wn_status wn_searcher_set_params(wn_searcher *s, const wn_pipeline_params *p) {
+    if (!s || !p) return wn_seterr(WN_ERR_ARG, "wn_searcher_set_params: NULL argument");
+    wn_status st = check_params(s, p);
+    if (st != WN_OK) return st;
+    const char *dense = s->p.dense_model, *rerank = s->p.rerank_model;
+    wn_model_params mp = s->p.model_params;
     s->p = *p;
-    wn_status st;
+    s->p.dense_model = dense;
+    s->p.rerank_model = rerank;
+    s->p.model_params = mp;
+    return WN_OK;
+}
+
+/* The directory's files into s (owned): store, bm25.idx, dense.idx (+ dense.map) and
+ * the models of p. */
+static wn_status open_files(wn_searcher *s, const char *dir, const wn_pipeline_params *p) {
     char *path = NULL, *model = NULL;
-    if ((st = wn_store_open(dir, 0, &s->store)) != WN_OK) goto fail;
-    int need_bm25 = p->first_stage != WN_FIRST_DENSE, need_dense = p->first_stage != WN_FIRST_BM25;
-    if (need_bm25) {
+    wn_status st;
+    if ((st = wn_store_open(dir, 0, &s->store)) != WN_OK) return st;
+    if (p->first_stage != WN_FIRST_DENSE) {
         if (!(path = wn_path_join(dir, "bm25.idx"))) goto nomem;
         if (!wn_file_exists(path)) {
             st = wn_seterr(WN_ERR_NOTFOUND, "%s has no BM25 index (build it with winnow index --bm25)", dir);
@@ -119,7 +182,7 @@ wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p_in, wn_s
         wn_free(path);
         path = NULL;
     }
-    if (need_dense) {
+    if (p->first_stage != WN_FIRST_BM25) {
         if (!(path = wn_path_join(dir, "dense.idx"))) goto nomem;
         if (!wn_file_exists(path)) {
             st = wn_seterr(WN_ERR_NOTFOUND, "%s has no dense index (build it with winnow index --dense MODEL)", dir);
@@ -128,9 +191,7 @@ wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p_in, wn_s
         if ((st = wn_index_load(path, &s->index)) != WN_OK) goto fail;
         wn_free(path);
         if (!(path = wn_path_join(dir, "dense.map"))) goto nomem;
-        if (wn_file_exists(path) && (st = load_chunk_map(s, path)) != WN_OK) goto fail;
-        wn_free(path);
-        path = NULL;
+        if (wn_file_exists(path) && (st = load_chunk_map(path, &s->chunk_row, &s->n_chunks)) != WN_OK) goto fail;
         const char *name = p->dense_model;
         if (!name) {
             if ((st = wn_store_get_meta(s->store, "dense.model", &model)) != WN_OK) goto fail;
@@ -142,8 +203,6 @@ wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p_in, wn_s
                            wn_index_dim(s->index));
             goto fail;
         }
-        s->qvec = wn_malloc((size_t)wn_model_dim(s->bi) * sizeof *s->qvec);
-        if (!s->qvec) goto nomem;
     }
     if (p->rerank_model) {
         if ((st = wn_model_load(p->rerank_model, &p->model_params, &s->ce)) != WN_OK) goto fail;
@@ -152,16 +211,33 @@ wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p_in, wn_s
             goto fail;
         }
     }
-    wn_free(model);
-    *out = s;
-    return WN_OK;
+    st = WN_OK;
+    goto fail;
 nomem:
     st = wn_seterr(WN_ERR_NOMEM, "search: out of memory");
 fail:
     wn_free(path);
     wn_free(model);
-    wn_searcher_close(s);
     return st;
+}
+
+wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p_in, wn_searcher **out) {
+    *out = NULL;
+    wn_pipeline_params dp = wn_pipeline_default_params();
+    const wn_pipeline_params *p = p_in ? p_in : &dp;
+    if ((unsigned)p->first_stage > WN_FIRST_HYBRID) return wn_seterr(WN_ERR_ARG, "search: unknown first stage %d", (int)p->first_stage);
+    wn_searcher *s = wn_calloc(1, sizeof *s);
+    if (!s) return wn_seterr(WN_ERR_NOMEM, "search: out of memory");
+    s->p = *p;
+    s->owns = 1;
+    wn_status st = open_files(s, dir, p);
+    if (st == WN_OK) st = init_parts(s);
+    if (st != WN_OK) {
+        wn_searcher_close(s);
+        return st;
+    }
+    *out = s;
+    return WN_OK;
 }
 
 static wn_status reserve(wn_searcher *s, size_t n) {
@@ -257,67 +333,4 @@ wn_status wn_searcher_first(wn_searcher *s, const char *query, int k, wn_hit *hi
     }
     if (seconds) *seconds = wn_now() - t0;
     return st;
-}
-
-static int cmp_score(const void *x, const void *y) {
-    const wn_hit *a = x, *b = y;
-    if (a->score != b->score) return a->score > b->score ? -1 : 1;
-    return a->first_rank - b->first_rank; /* ties keep the first stage's order */
-}
-
-wn_status wn_searcher_rerank(wn_searcher *s, const char *query, const wn_hit *cand, int n, int m, wn_hit *out,
-                             double *seconds) {
-    if (!s || !s->ce) return wn_seterr(WN_ERR_ARG, "search: no re-ranker loaded (--rerank MODEL)");
-    if (n < 0 || m < 0 || m > n) return wn_seterr(WN_ERR_ARG, "wn_searcher_rerank: m = %d, n = %d", m, n);
-    double t0 = wn_now();
-    wn_status st = WN_OK;
-    int L = wn_model_num_labels(s->ce);
-    if (wn_grow((void **)&s->qs, &s->ce_cap, (size_t)m + 1, sizeof *s->qs) != WN_OK) goto nomem;
-    wn_free(s->ds);
-    wn_free(s->logits);
-    s->ds = wn_malloc(s->ce_cap * sizeof *s->ds);
-    s->logits = wn_malloc(s->ce_cap * (size_t)L * sizeof *s->logits);
-    char **texts = wn_calloc((size_t)m + 1, sizeof *texts);
-    if (!s->ds || !s->logits || !texts) {
-        wn_free(texts);
-        goto nomem;
-    }
-    for (int i = 0; i < m && st == WN_OK; i++) {
-        wn_doc d;
-        if ((st = wn_store_get(s->store, cand[i].row, &d)) != WN_OK) break;
-        size_t cap = 0, len;
-        if ((st = pipeline_join(&texts[i], &cap, d.title, d.text, &len)) != WN_OK) break;
-        s->qs[i] = query;
-        s->ds[i] = texts[i];
-    }
-    if (st == WN_OK && m > 0) st = wn_model_score(s->ce, m, s->qs, s->ds, s->logits);
-    for (int i = 0; i < m; i++) wn_free(texts[i]);
-    wn_free(texts);
-    if (st != WN_OK) return st;
-    float lo = 0, hi = 0, flo = 0, fhi = 0;
-    for (int i = 0; i < m; i++) {
-        float ce = s->logits[(size_t)i * L + (L > 1 ? L - 1 : 0)]; /* several labels: the last is "relevant" */
-        out[i] = cand[i];
-        out[i].score = ce;
-        if (!i || ce < lo) lo = ce;
-        if (!i || ce > hi) hi = ce;
-        if (!i || cand[i].first_score < flo) flo = cand[i].first_score;
-        if (!i || cand[i].first_score > fhi) fhi = cand[i].first_score;
-    }
-    float a = s->p.interpolate;
-    if (a > 0)
-        for (int i = 0; i < m; i++) {
-            float c = hi > lo ? (out[i].score - lo) / (hi - lo) : 1, f = fhi > flo ? (out[i].first_score - flo) / (fhi - flo) : 1;
-            out[i].score = (1 - a) * c + a * f;
-        }
-    qsort(out, (size_t)m, sizeof *out, cmp_score);
-    float floor_score = m ? out[m - 1].score : 0;
-    for (int i = m; i < n; i++) { /* the tail keeps its order, below the re-ranked head */
-        out[i] = cand[i];
-        out[i].score = floor_score - (float)(i - m + 1);
-    }
-    if (seconds) *seconds = wn_now() - t0;
-    return WN_OK;
-nomem:
-    return wn_seterr(WN_ERR_NOMEM, "search: out of memory");
 }
