@@ -86,103 +86,104 @@ static void print_shift(wn_store *st, const char *q, const char *stage, const wn
     printf("\n");
 }
 
-int cmd_search(int argc, char **argv) {
+typedef struct {
     cli_pipeline_opts o;
-    cli_pipeline_opts_init(&o);
-    int json = 0, shift = 0, k = 10, kc = 50, nq = 0;
-    const char **queries = calloc((size_t)argc, sizeof *queries);
-    if (!queries) return cli_error("search: out of memory");
+    int json, shift, k, kc, nq;
+    const char **queries;
+} search_args;
+
+/* 0 ok, 1 done (--help), 2 usage error (said). */
+static int parse_args(int argc, char **argv, search_args *a) {
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         long v;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            search_usage(stdout);
-            free(queries);
-            return 0;
-        }
-        int used = cli_pipeline_opt("search", argc, argv, i, &o);
-        if (used < 0) goto usage;
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) return search_usage(stdout), 1;
+        int used = cli_pipeline_opt("search", argc, argv, i, &a->o);
+        if (used < 0) return 2;
         if (used > 0) {
             i += used - 1;
             continue;
         }
-        if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "--shift")) shift = 1;
-        else if (!strcmp(a, "--k") && val) {
-            if (!cli_parse_int(a, val, 1, 100000, &v)) goto usage;
-            k = (int)v;
+        if (!strcmp(o, "--json")) a->json = 1;
+        else if (!strcmp(o, "--shift")) a->shift = 1;
+        else if (!strcmp(o, "--k") && val) {
+            if (!cli_parse_int(o, val, 1, 100000, &v)) return 2;
+            a->k = (int)v;
             i++;
-        } else if (!strcmp(a, "--k-candidates") && val) {
-            if (!cli_parse_int(a, val, 1, 100000, &v)) goto usage;
-            kc = (int)v;
+        } else if (!strcmp(o, "--k-candidates") && val) {
+            if (!cli_parse_int(o, val, 1, 100000, &v)) return 2;
+            a->kc = (int)v;
             i++;
-        } else if (a[0] == '-' && a[1] && strcmp(a, "--")) {
-            cli_error("search: unknown option or missing value '%s'", a);
-            goto usage;
+        } else if (o[0] == '-' && o[1] && strcmp(o, "--")) {
+            return cli_error("search: unknown option or missing value '%s'", o), 2;
         } else {
-            if (!strcmp(a, "--")) i++;
-            for (; i < argc; i++) queries[nq++] = argv[i];
+            if (!strcmp(o, "--")) i++;
+            for (; i < argc; i++) a->queries[a->nq++] = argv[i];
         }
     }
-    if (!o.index || !nq) {
-        cli_error("search: --index and at least one QUERY are required");
-        goto usage;
+    if (!a->o.index || !a->nq) return cli_error("search: --index and at least one QUERY are required"), 2;
+    if (a->shift && !a->o.p.rerank_model) return cli_error("search: --shift needs --rerank MODEL"), 2;
+    return 0;
+}
+
+/* One query through the stages, printed as asked; first and rr hold depth hits. */
+static wn_status search_one(wn_searcher *s, const search_args *a, int qi, int depth, wn_hit *first, wn_hit *rr) {
+    const char *q = a->queries[qi], *stage = wn_first_stage_name(a->o.p.first_stage);
+    wn_store *store = wn_searcher_store(s);
+    int n, rerank = a->o.p.rerank_model != NULL;
+    double t1 = 0, t2 = 0;
+    wn_status st = wn_searcher_first(s, q, depth, first, &n, &t1);
+    int m = n < a->kc ? n : a->kc, show = n < a->k ? n : a->k;
+    if (st == WN_OK && rerank) st = wn_searcher_rerank(s, q, first, n, m, rr, &t2);
+    if (st != WN_OK) return st;
+    if (a->json) {
+        fputs("{\"query\":", stdout);
+        cli_print_json_string(stdout, q);
+        printf(",\"stages\":{\"%s\":", stage);
+        print_hits_json(store, first, show, t1);
+        if (rerank) {
+            printf(",\"rerank\":");
+            print_hits_json(store, rr, show, t2);
+        }
+        fputs("}}\n", stdout);
+    } else if (a->shift) {
+        print_shift(store, q, stage, first, rr, m < a->k ? m : a->k);
+    } else {
+        printf("query: %s\n", q);
+        print_hits_text(store, stage, first, show, t1, 0);
+        if (rerank) print_hits_text(store, "rerank", rr, show, t2, 1);
+        if (qi + 1 < a->nq) printf("\n");
     }
-    if (shift && !o.p.rerank_model) {
-        cli_error("search: --shift needs --rerank MODEL");
-        goto usage;
+    return WN_OK;
+}
+
+int cmd_search(int argc, char **argv) {
+    search_args a;
+    memset(&a, 0, sizeof a);
+    cli_pipeline_opts_init(&a.o);
+    a.k = 10;
+    a.kc = 50;
+    if (!(a.queries = calloc((size_t)argc, sizeof *a.queries))) return cli_error("search: out of memory");
+    int rc = parse_args(argc, argv, &a);
+    if (rc) {
+        if (rc == 2) search_usage(stderr);
+        free(a.queries);
+        return rc == 1 ? 0 : 2;
     }
     wn_searcher *s;
-    wn_status st = cli_pipeline_open(&o, &s);
+    wn_status st = cli_pipeline_open(&a.o, &s);
     if (st != WN_OK) {
-        free(queries);
+        free(a.queries);
         return cli_lib_error("search", st);
     }
-    wn_store *store = wn_searcher_store(s);
-    int depth = o.p.rerank_model ? (kc > k ? kc : k) : k;
+    int depth = a.o.p.rerank_model ? (a.kc > a.k ? a.kc : a.k) : a.k;
     wn_hit *first = malloc((size_t)depth * sizeof *first), *rr = malloc((size_t)depth * sizeof *rr);
-    int rc = 0;
-    const char *stage = wn_first_stage_name(o.p.first_stage);
-    for (int qi = 0; qi < nq && !rc && first && rr; qi++) {
-        int n;
-        double t1 = 0, t2 = 0;
-        if ((st = wn_searcher_first(s, queries[qi], depth, first, &n, &t1)) != WN_OK) {
-            rc = cli_lib_error("search", st);
-            break;
-        }
-        int m = n < kc ? n : kc;
-        if (o.p.rerank_model && (st = wn_searcher_rerank(s, queries[qi], first, n, m, rr, &t2)) != WN_OK) {
-            rc = cli_lib_error("search", st);
-            break;
-        }
-        int show = n < k ? n : k;
-        if (json) {
-            fputs("{\"query\":", stdout);
-            cli_print_json_string(stdout, queries[qi]);
-            printf(",\"stages\":{\"%s\":", stage);
-            print_hits_json(store, first, show, t1);
-            if (o.p.rerank_model) {
-                printf(",\"rerank\":");
-                print_hits_json(store, rr, show, t2);
-            }
-            fputs("}}\n", stdout);
-        } else if (shift) {
-            print_shift(store, queries[qi], stage, first, rr, m < k ? m : k);
-        } else {
-            printf("query: %s\n", queries[qi]);
-            print_hits_text(store, stage, first, show, t1, 0);
-            if (o.p.rerank_model) print_hits_text(store, "rerank", rr, show, t2, 1);
-            if (qi + 1 < nq) printf("\n");
-        }
-    }
     if (!first || !rr) rc = cli_error("search: out of memory");
+    for (int qi = 0; qi < a.nq && !rc; qi++)
+        if ((st = search_one(s, &a, qi, depth, first, rr)) != WN_OK) rc = cli_lib_error("search", st);
     free(first);
     free(rr);
-    free(queries);
+    free(a.queries);
     wn_searcher_close(s);
     return rc;
-usage:
-    search_usage(stderr);
-    free(queries);
-    return 2;
 }
