@@ -14,13 +14,12 @@
  * the subset can reach. Each stage's ranking per query is written as a TREC run
  * (DIR/runs/NAME.run, scores = depth - rank + 1 so the file's order is the stage's)
  * with the cut qrels (DIR/qrels.tsv), so anyone can recompute the metrics.
- * A (query, document) pair is scored by the cross-encoder once, whichever stage asks
- * first (a pair's logit does not depend on the other candidates); a stage's re-rank
- * time is the sum over its k pairs of each pair's share of the batched call that
- * scored it (call time / pairs in the call), plus its sort. This keeps the run short
- * with full-size models: the k sweep and the three first stages share most pairs.
- * Uses include/winnow.h only: documents are embedded with wn_model_embed into a
- * wn_index, BM25 is wn_bm25, fusion is wn_fuse, metrics are wn_evaluate.
+ * The stages are the library's: one searcher made from the handles built here (the
+ * flat index of the document embeddings, BM25, both models, the texts in memory) runs
+ * every first stage and re-ranking through wn_experiment_run, so a (query, document)
+ * pair is scored by the cross-encoder once, whichever stage asks first, and a
+ * stage's re-rank time is its pairs' shares of the calls that scored them plus its
+ * sort (winnow.h, "Re-ranking"). This file loads, prints and keeps the numbers.
  */
 #include <errno.h>
 #include <math.h>
@@ -45,17 +44,9 @@ struct demo_coll {
     float *q_emb;                /* (Q, E) */
     wn_index *flat;
     wn_bm25 *bm25;
+    wn_searcher *s;              /* over the handles above and the two models */
     int depth;                   /* P = min(DEPTH, D) */
-    int64_t *dense;              /* (Q, P) rows best first, -1 padded */
-    double *dense_ms;            /* (Q) embed the query + flat search */
-    int64_t *lex;                /* (Q, P) BM25 */
-    double *lex_ms;
-    int64_t *hyb;                /* (Q, P) RRF of dense and BM25 */
-    double *hyb_ms;
-    int64_t *sweep_rows;         /* (DEMO_MAX_SWEEP, Q, P) the sweep's re-ranked rows */
-    double *sweep_ms;            /* (DEMO_MAX_SWEEP, Q) their re-rank ms per query */
-    float *logit;                /* (Q, D) cross-encoder logit of (query, doc), NAN: not yet scored */
-    double *pair_ms;             /* (Q, D) its share of the scoring call that computed it */
+    wn_experiment *sweep;        /* the k sweep (dense first stage), for the eval report */
 };
 
 static double now_s(void) {
@@ -163,6 +154,8 @@ static void free_strs(char **s, int n) {
 void demo_collection_free(demo_ctx *x) {
     demo_coll *c = x->coll;
     if (!c) return;
+    wn_experiment_free(c->sweep);
+    wn_searcher_close(c->s);
     free_strs(c->doc_ids, x->n_docs);
     free_strs(c->doc_texts, x->n_docs);
     free_strs(c->q_ids, x->n_queries);
@@ -172,16 +165,6 @@ void demo_collection_free(demo_ctx *x) {
     free(c->q_emb);
     wn_index_free(c->flat);
     wn_bm25_free(c->bm25);
-    free(c->dense);
-    free(c->dense_ms);
-    free(c->lex);
-    free(c->lex_ms);
-    free(c->hyb);
-    free(c->hyb_ms);
-    free(c->logit);
-    free(c->pair_ms);
-    free(c->sweep_rows);
-    free(c->sweep_ms);
     free(c);
     x->coll = NULL;
 }
@@ -223,306 +206,259 @@ static int save_qrels(const demo_ctx *x, const char *path) {
     return 0;
 }
 
-/* Loads the collection cut to max_docs and max_queries, embeds it, builds the flat
- * index and runs the dense first stage. 0 ok (or skipped), 1 failed. */
-static int load_collection(demo_ctx *x) {
-    if (x->coll_state) return x->coll_state < 0 && x->coll_explicit;
-    x->coll_state = -1;
-    char corpus[4096], queries[4096], qrels[4096];
+/* Says the collection is skipped and why (x->coll_note); 0. */
+static int skipped(demo_ctx *x) {
+    demo_heading(x, "Collection - %s", "skipped");
+    printf("  %s\n", x->coll_note);
+    return 0;
+}
+
+/* The collection's three files into corpus/queries/qrels (4096 bytes each): 1 when
+ * present, 0 when skipped (said), -1 when --collection was given and they are not. */
+static int find_files(demo_ctx *x, char *corpus, char *queries, char *qrels) {
     struct stat sb;
-    if (!x->coll_path) {
-        demo_heading(x, "Collection - %s", "skipped");
-        printf("  %s\n", x->coll_note);
-        return 0;
-    }
+    if (!x->coll_path) return skipped(x);
     if (stat(x->coll_path, &sb) || !S_ISDIR(sb.st_mode)) {
-        if (x->coll_explicit) return cli_error("demo: --collection %s: not a directory", x->coll_path);
+        if (x->coll_explicit) return cli_error("demo: --collection %s: not a directory", x->coll_path), -1;
         snprintf(x->coll_note, sizeof x->coll_note,
                  "No collection: %s is absent. Pass --collection DIR (a BEIR folder: corpus.jsonl, "
                  "queries.jsonl, qrels/test.tsv) to run the exercises on real data.",
                  x->coll_path);
-        demo_heading(x, "Collection - %s", "skipped");
-        printf("  %s\n", x->coll_note);
-        return 0;
+        return skipped(x);
     }
-    snprintf(corpus, sizeof corpus, "%s/corpus.jsonl", x->coll_path);
-    snprintf(queries, sizeof queries, "%s/queries.jsonl", x->coll_path);
-    snprintf(qrels, sizeof qrels, "%s/qrels/test.tsv", x->coll_path);
+    snprintf(corpus, 4096, "%s/corpus.jsonl", x->coll_path);
+    snprintf(queries, 4096, "%s/queries.jsonl", x->coll_path);
+    snprintf(qrels, 4096, "%s/qrels/test.tsv", x->coll_path);
     const char *need[] = {corpus, queries, qrels};
     for (int i = 0; i < 3; i++)
         if (stat(need[i], &sb)) {
             if (x->coll_explicit)
                 return cli_error("demo: collection %s lacks %s (BEIR layout: corpus.jsonl, queries.jsonl, "
                                  "qrels/test.tsv)",
-                                 x->coll_path, need[i]);
+                                 x->coll_path, need[i]), -1;
             snprintf(x->coll_note, sizeof x->coll_note, "No collection: %s lacks %s.", x->coll_path, need[i]);
-            demo_heading(x, "Collection - %s", "skipped");
-            printf("  %s\n", x->coll_note);
-            return 0;
+            return skipped(x);
         }
+    return 1;
+}
 
+/* Query i of all (the qrels' index qi): its relevant documents in the cut (map[nd]),
+ * and, when there is one, its judgments into c->qrels. Returns the count, -1 failed. */
+static int cut_query(demo_coll *c, const wn_qrels *all, int64_t qi, const char *qid, const id_row *map, int nd) {
+    int rel = 0;
+    for (int64_t j = 0; j < wn_qrels_num_judged(all, qi); j++) {
+        int g;
+        const char *doc = wn_qrels_judged(all, qi, j, &g);
+        if (g >= 1 && find_row(map, nd, doc) >= 0) rel++;
+    }
+    for (int64_t j = 0; rel && j < wn_qrels_num_judged(all, qi); j++) {
+        int g;
+        const char *doc = wn_qrels_judged(all, qi, j, &g);
+        wn_status st = find_row(map, nd, doc) >= 0 ? wn_qrels_add(c->qrels, qid, doc, g) : WN_OK;
+        if (st) return cli_lib_error("demo", st), -1;
+    }
+    return rel;
+}
+
+/* The queries (file order) with a relevant document among the documents, at most
+ * max_queries, and their judgments cut to the documents. 0 ok, 1 failed (said). */
+static int cut_queries(demo_ctx *x, const char *queries, const char *qrels) {
+    demo_coll *c = x->coll;
+    int nd = x->n_docs, nq_all = 0, rc = 1;
+    char **qids = NULL, **qtexts = NULL;
+    wn_qrels *all = NULL;
+    id_row *map = malloc((size_t)nd * sizeof *map);
+    wn_status st;
+    if (!map) {
+        oom();
+        goto done;
+    }
+    if (read_jsonl(queries, 0, &qids, &qtexts, &nq_all)) goto done;
+    if ((st = wn_qrels_load(qrels, &all)) || (st = wn_qrels_create(&c->qrels))) {
+        cli_lib_error("demo", st);
+        goto done;
+    }
+    for (int i = 0; i < nd; i++) map[i] = (id_row){c->doc_ids[i], i};
+    qsort(map, (size_t)nd, sizeof *map, cmp_id_row);
+    if (!(c->q_ids = malloc((size_t)(nq_all ? nq_all : 1) * sizeof *c->q_ids)) ||
+        !(c->q_texts = malloc((size_t)(nq_all ? nq_all : 1) * sizeof *c->q_texts))) {
+        oom();
+        goto done;
+    }
+    int64_t nqr = wn_qrels_num_queries(all);
+    for (int i = 0; i < nq_all && x->n_queries < x->max_queries; i++) {
+        int64_t qi = -1;
+        for (int64_t j = 0; j < nqr && qi < 0; j++)
+            if (!strcmp(wn_qrels_query(all, j), qids[i])) qi = j;
+        int rel = qi < 0 ? 0 : cut_query(c, all, qi, qids[i], map, nd);
+        if (rel < 0) goto done;
+        if (!rel) continue;
+        x->n_judged += rel;
+        c->q_ids[x->n_queries] = qids[i];
+        c->q_texts[x->n_queries++] = qtexts[i];
+        qids[i] = qtexts[i] = NULL;
+    }
+    rc = 0;
+done:
+    free_strs(qids, nq_all);
+    free_strs(qtexts, nq_all);
+    wn_qrels_free(all);
+    free(map);
+    return rc;
+}
+
+/* The handles: document and query embeddings, the flat cosine index, BM25, and the
+ * searcher over them. 0 ok, 1 failed (said). */
+static int build_handles(demo_ctx *x) {
+    demo_coll *c = x->coll;
+    int D = x->n_docs, Q = x->n_queries, E = x->dim;
+    wn_status st;
+    if (!(c->doc_emb = malloc((size_t)D * E * sizeof(float))) || !(c->q_emb = malloc((size_t)Q * E * sizeof(float))))
+        return oom();
+    double t0 = now_s();
+    if ((st = embed_all(x, D, c->doc_texts, c->doc_emb))) return cli_lib_error("demo", st);
+    x->embed_s = now_s() - t0;
+    wn_index_params ip = wn_index_default_params();
+    ip.n_threads = 1;
+    wn_bm25_params bp = wn_bm25_default_params();
+    if ((st = wn_model_embed(x->bi, Q, (const char *const *)c->q_texts, c->q_emb)) ||
+        (st = wn_index_create(WN_INDEX_FLAT, E, WN_METRIC_COS, &ip, &c->flat)) ||
+        (st = wn_index_add(c->flat, D, c->doc_emb, NULL)) || (st = wn_bm25_create(&bp, &c->bm25)))
+        return cli_lib_error("demo", st);
+    for (int i = 0; i < D && !st; i++) st = wn_bm25_add(c->bm25, i, c->doc_texts[i]);
+    wn_searcher_parts parts = {NULL, (const char *const *)c->doc_texts, (const char *const *)c->doc_ids, D,
+                               c->bm25, c->flat, NULL, 0, x->bi, x->ce};
+    wn_pipeline_params pp = wn_pipeline_default_params();
+    pp.first_stage = WN_FIRST_DENSE;
+    pp.depth = c->depth; /* hybrid: the top P of each retriever */
+    pp.ann.n_threads = 1;
+    if (!st) st = wn_searcher_create(&parts, &pp, &c->s);
+    return st ? cli_lib_error("demo", st) : 0;
+}
+
+/* Loads the collection cut to max_docs and max_queries, embeds it and builds the
+ * searcher. 0 ok (or skipped), 1 failed. */
+static int load_collection(demo_ctx *x) {
+    if (x->coll_state) return x->coll_state < 0 && x->coll_explicit;
+    x->coll_state = -1;
+    char corpus[4096], queries[4096], qrels[4096], dir[4200];
+    int found = find_files(x, corpus, queries, qrels);
+    if (found <= 0) return found < 0;
     demo_coll *c = calloc(1, sizeof *c);
     if (!c) return oom();
     x->coll = c;
-    int nd = 0, nq_all = 0;
-    char **qids = NULL, **qtexts = NULL;
-    wn_qrels *all = NULL;
-    id_row *map = NULL;
-    int rc = 1;
+    int nd = 0, rc = 1;
     if (read_jsonl(corpus, x->max_docs, &c->doc_ids, &c->doc_texts, &nd)) goto done;
     x->n_docs = nd;
     if (nd < 1) {
         cli_error("demo: %s has no documents", corpus);
         goto done;
     }
-    if (read_jsonl(queries, 0, &qids, &qtexts, &nq_all)) goto done;
-    wn_status st = wn_qrels_load(qrels, &all);
-    if (st) {
-        cli_lib_error("demo", st);
-        goto done;
-    }
-    if (!(map = malloc((size_t)nd * sizeof *map))) goto nomem;
-    for (int i = 0; i < nd; i++) map[i] = (id_row){c->doc_ids[i], i};
-    qsort(map, (size_t)nd, sizeof *map, cmp_id_row);
-
-    /* the queries (file order) with a relevant document in the cut, and their judgments */
-    if ((st = wn_qrels_create(&c->qrels))) {
-        cli_lib_error("demo", st);
-        goto done;
-    }
-    if (!(c->q_ids = malloc((size_t)(nq_all ? nq_all : 1) * sizeof *c->q_ids)) ||
-        !(c->q_texts = malloc((size_t)(nq_all ? nq_all : 1) * sizeof *c->q_texts)))
-        goto nomem;
-    int64_t nqr = wn_qrels_num_queries(all);
-    for (int i = 0; i < nq_all && x->n_queries < x->max_queries; i++) {
-        int64_t qi = -1;
-        for (int64_t j = 0; j < nqr && qi < 0; j++)
-            if (!strcmp(wn_qrels_query(all, j), qids[i])) qi = j;
-        if (qi < 0) continue;
-        int rel = 0;
-        for (int64_t j = 0; j < wn_qrels_num_judged(all, qi); j++) {
-            int g;
-            const char *doc = wn_qrels_judged(all, qi, j, &g);
-            if (g >= 1 && find_row(map, nd, doc) >= 0) rel++;
-        }
-        if (!rel) continue;
-        for (int64_t j = 0; j < wn_qrels_num_judged(all, qi); j++) {
-            int g;
-            const char *doc = wn_qrels_judged(all, qi, j, &g);
-            if (find_row(map, nd, doc) >= 0 && (st = wn_qrels_add(c->qrels, qids[i], doc, g))) {
-                cli_lib_error("demo", st);
-                goto done;
-            }
-        }
-        x->n_judged += rel;
-        c->q_ids[x->n_queries] = qids[i];
-        c->q_texts[x->n_queries] = qtexts[i];
-        qids[i] = qtexts[i] = NULL;
-        x->n_queries++;
-    }
+    if (cut_queries(x, queries, qrels)) goto done;
     if (!x->n_queries) {
         cli_error("demo: no query of %s has a relevant document among the first %d of %s (try a larger --docs)",
                   qrels, nd, corpus);
         goto done;
     }
-
-    /* embed, index, and the dense first stage */
-    int D = nd, Q = x->n_queries, E = x->dim;
-    c->depth = D < DEPTH ? D : DEPTH;
-    int P = c->depth;
-    if (!(c->logit = malloc((size_t)Q * D * sizeof(float))) || !(c->pair_ms = calloc((size_t)Q * D, sizeof(double))))
-        goto nomem;
-    for (size_t i = 0; i < (size_t)Q * D; i++) c->logit[i] = NAN;
-    if (!(c->doc_emb = malloc((size_t)D * E * sizeof(float))) || !(c->q_emb = malloc((size_t)Q * E * sizeof(float))) ||
-        !(c->dense = malloc((size_t)Q * P * sizeof(int64_t))) || !(c->dense_ms = calloc((size_t)Q, sizeof(double))))
-        goto nomem;
-    double t0 = now_s();
-    if ((st = embed_all(x, D, c->doc_texts, c->doc_emb))) {
-        cli_lib_error("demo", st);
-        goto done;
-    }
-    x->embed_s = now_s() - t0;
-    wn_index_params ip = wn_index_default_params();
-    ip.n_threads = 1;
-    if ((st = wn_index_create(WN_INDEX_FLAT, E, WN_METRIC_COS, &ip, &c->flat)) ||
-        (st = wn_index_add(c->flat, D, c->doc_emb, NULL))) {
-        cli_lib_error("demo", st);
-        goto done;
-    }
-    float *dist = malloc((size_t)P * sizeof *dist);
-    if (!dist) goto nomem;
-    for (int q = 0; q < Q && !st; q++) {
-        const char *qt = c->q_texts[q];
-        double t1 = now_s();
-        st = wn_model_embed(x->bi, 1, &qt, c->q_emb + (size_t)q * E);
-        if (!st) st = wn_index_search(c->flat, 1, c->q_emb + (size_t)q * E, P, NULL, dist, c->dense + (size_t)q * P);
-        c->dense_ms[q] = (now_s() - t1) * 1e3;
-    }
-    free(dist);
-    if (st) {
-        cli_lib_error("demo", st);
-        goto done;
-    }
-    char dir[4200];
+    c->depth = nd < DEPTH ? nd : DEPTH;
+    if (build_handles(x)) goto done;
     snprintf(dir, sizeof dir, "%s/runs", x->out_dir);
     if (mkdir_p(dir)) goto done;
     snprintf(dir, sizeof dir, "%s/qrels.tsv", x->out_dir);
     if (save_qrels(x, dir)) goto done;
     x->coll_state = 1;
     rc = 0;
-    goto done;
-nomem:
-    oom();
 done:
-    free_strs(qids, nq_all);
-    free_strs(qtexts, nq_all);
-    wn_qrels_free(all);
-    free(map);
     if (rc) demo_collection_free(x);
     return rc;
 }
 
-/* ---- stages */
+/* ---- stages: experiments of the library, kept as the demo's numbers */
 
-/* Re-ranks the first m = min(k, n) of query q's rows[n] by the cross-encoder's
- * (first) logit, ties keeping the first stage's order; out[n] gets them, then
- * rows[m..n). Pairs not scored yet are scored in one call. */
-static wn_status rerank(demo_ctx *x, int q, const int64_t *rows, int n, int k, int64_t *out, double *ms) {
+/* Every query through first stage f and re-ranking at depths[nd] (the library's
+ * experiment), evaluated on P@3, MRR@10, nDCG@10. 0 ok, 1 failed (said). */
+static int run_stages(demo_ctx *x, wn_first_stage f, int nd, const int *depths, wn_experiment **out) {
     demo_coll *c = x->coll;
-    int m = k < n ? k : n, nl = wn_model_num_labels(x->ce), nnew = 0;
-    size_t base = (size_t)q * x->n_docs, cap = (size_t)(m ? m : 1);
-    const char **qs = malloc(cap * sizeof *qs), **ds = malloc(cap * sizeof *ds);
-    float *logit = malloc(cap * (size_t)nl * sizeof *logit), *best = malloc(cap * sizeof *best);
-    int64_t *todo = malloc(cap * sizeof *todo);
-    wn_status st = WN_ERR_NOMEM;
-    if (qs && ds && logit && best && todo) {
-        for (int i = 0; i < m; i++)
-            if (isnan(c->logit[base + rows[i]])) {
-                qs[nnew] = c->q_texts[q];
-                ds[nnew] = c->doc_texts[rows[i]];
-                todo[nnew++] = rows[i];
-            }
-        double t0 = now_s();
-        st = nnew ? wn_model_score(x->ce, nnew, qs, ds, logit) : WN_OK;
-        double share = nnew ? (now_s() - t0) * 1e3 / nnew : 0;
-        for (int i = 0; i < nnew && !st; i++) {
-            c->logit[base + todo[i]] = logit[(size_t)i * nl];
-            c->pair_ms[base + todo[i]] = share;
-        }
-        t0 = now_s();
-        if (!st) {
-            *ms = 0;
-            for (int i = 0; i < m; i++) { /* insertion sort: stable, m is small */
-                float s = c->logit[base + rows[i]];
-                *ms += c->pair_ms[base + rows[i]];
-                int pos = i;
-                while (pos > 0 && s > best[pos - 1]) pos--;
-                for (int j = i; j > pos; j--) {
-                    best[j] = best[j - 1];
-                    out[j] = out[j - 1];
-                }
-                best[pos] = s;
-                out[pos] = rows[i];
-            }
-            for (int i = m; i < n; i++) out[i] = rows[i];
-            *ms += (now_s() - t0) * 1e3;
-        }
-    }
-    free(qs);
-    free(ds);
-    free(logit);
-    free(best);
-    free(todo);
-    return st;
-}
-
-static int hits_of(const int64_t *rows, int P) {
-    int n = 0;
-    while (n < P && rows[n] >= 0) n++;
-    return n;
-}
-
-/* Evaluates one ranking per query (rows: Q x P, -1 padded), writes its run file and
- * appends the stage. 0 ok, 1 failed. */
-static int add_stage(demo_ctx *x, const char *name, const char *file, int k, const int64_t *rows, const double *first_ms,
-                     const double *rerank_ms, demo_stage *out_copy) {
-    demo_coll *c = x->coll;
-    int Q = x->n_queries, P = c->depth;
-    wn_run *run = NULL;
-    wn_eval *ev = NULL;
+    wn_pipeline_params pp = wn_pipeline_default_params();
+    pp.first_stage = f;
+    pp.depth = c->depth;
+    pp.ann.n_threads = 1;
+    wn_experiment_params xp = wn_experiment_default_params();
+    xp.first_k = c->depth;
+    xp.n_depths = nd;
+    xp.depths = depths;
+    xp.rank_scores = 1;
+    xp.keep_hits = 1;
+    xp.shift_k = 0;
+    cli_progress bar; /* full-size cross-encoders take seconds per query */
+    cli_progress_init(&bar);
+    xp.progress = cli_progress_cb;
+    xp.progress_ud = &bar;
     wn_measure ms[3];
     wn_measure_parse("p@3", &ms[0]);
     wn_measure_parse("mrr@10", &ms[1]);
     wn_measure_parse("ndcg@10", &ms[2]);
-    wn_status st = wn_run_create(&run);
-    for (int q = 0; q < Q && !st; q++) {
-        int n = hits_of(rows + (size_t)q * P, P);
-        for (int i = 0; i < n && !st; i++)
-            st = wn_run_add(run, c->q_ids[q], c->doc_ids[rows[(size_t)q * P + i]], (double)(P - i));
-    }
+    wn_status st = wn_searcher_set_params(c->s, &pp);
+    if (!st) st = wn_experiment_run(c->s, x->n_queries, (const char *const *)c->q_ids, (const char *const *)c->q_texts, &xp, out);
+    cli_progress_end(&bar);
+    if (!st) st = wn_experiment_evaluate(*out, c->qrels, 3, ms);
+    return st ? cli_lib_error("demo", st) : 0;
+}
+
+static double mean_ms(const double *secs, int n) {
+    double s = 0;
+    for (int q = 0; q < n; q++) s += secs[q] * 1e3 / n;
+    return s;
+}
+
+/* Stage j of e as the demo stage name, its run written to runs/FILE.run; appended
+ * to x->stages (replacing one of the same name), or only copied to out_copy. */
+static int add_stage(demo_ctx *x, const char *name, const char *file, const wn_experiment *e, int j, demo_stage *out_copy) {
     char path[4200];
     snprintf(path, sizeof path, "%s/runs/%s.run", x->out_dir, file);
-    if (!st) st = wn_run_save(run, path, file, 0);
-    if (!st) st = wn_evaluate(c->qrels, run, 3, ms, &ev);
-    if (st) {
-        wn_run_free(run);
-        return cli_lib_error("demo", st);
-    }
+    wn_status st = wn_run_save(wn_experiment_stage_run(e, j), path, file, 0);
+    if (st) return cli_lib_error("demo", st);
+    const wn_eval *ev = wn_experiment_eval(e, j);
     demo_stage s;
     memset(&s, 0, sizeof s);
     snprintf(s.name, sizeof s.name, "%s", name);
     snprintf(s.run, sizeof s.run, "%s.run", file);
-    s.k = k;
+    s.k = wn_experiment_stage_depth(e, j);
     s.p3 = wn_eval_mean(ev, 0);
     s.mrr10 = wn_eval_mean(ev, 1);
     s.ndcg10 = wn_eval_mean(ev, 2);
-    for (int q = 0; q < Q; q++) {
-        s.first_ms += first_ms[q] / Q;
-        if (rerank_ms) s.rerank_ms += rerank_ms[q] / Q;
+    s.first_ms = mean_ms(wn_experiment_seconds(e, 0, 0), x->n_queries);
+    if (j) s.rerank_ms = mean_ms(wn_experiment_seconds(e, j, 0), x->n_queries);
+    if (out_copy) {
+        *out_copy = s;
+        return 0;
     }
-    wn_eval_free(ev);
-    wn_run_free(run);
-    if (out_copy) *out_copy = s;
-    if (!out_copy) {
-        for (int i = 0; i < x->n_stages; i++)
-            if (!strcmp(x->stages[i].name, name)) {
-                x->stages[i] = s; /* a section run twice replaces its rows */
-                return 0;
-            }
-        if (x->n_stages < DEMO_MAX_STAGES) x->stages[x->n_stages++] = s;
-    }
+    for (int i = 0; i < x->n_stages; i++)
+        if (!strcmp(x->stages[i].name, name)) {
+            x->stages[i] = s; /* a section run twice replaces its rows */
+            return 0;
+        }
+    if (x->n_stages < DEMO_MAX_STAGES) x->stages[x->n_stages++] = s;
     return 0;
 }
 
-/* Re-ranks every query's first stage at k into a stage (or a copy); keep_rows
- * (Q x P) and keep_ms (Q), when not NULL, get the rankings and times. */
-static int rerank_stage(demo_ctx *x, const char *name, const char *file, int k, const int64_t *first,
-                        const double *first_ms, demo_stage *out_copy, int64_t *keep_rows, double *keep_ms) {
-    demo_coll *c = x->coll;
-    int Q = x->n_queries, P = c->depth;
-    int64_t *rows = malloc((size_t)Q * P * sizeof *rows);
-    double *ms = calloc((size_t)Q, sizeof *ms);
-    if (!rows || !ms) {
-        free(rows);
-        free(ms);
-        return oom();
+/* First stage f alone (name, file) and re-ranked at k_cand ("<name> + rerank@K");
+ * each added unless skip_present and a stage of its name exists. 0 ok, 1 failed. */
+static int stage_pair(demo_ctx *x, wn_first_stage f, const char *name, const char *file, int skip_present) {
+    char rname[40], rfile[40];
+    snprintf(rname, sizeof rname, "%s + rerank@%d", f == WN_FIRST_HYBRID ? "hybrid" : name, x->k_cand);
+    snprintf(rfile, sizeof rfile, "%s_rerank%d", file, x->k_cand);
+    const demo_stage *have_first = NULL, *have_rr = NULL;
+    for (int i = 0; skip_present && i < x->n_stages; i++) {
+        if (!strcmp(x->stages[i].name, name)) have_first = &x->stages[i];
+        if (!strcmp(x->stages[i].name, rname)) have_rr = &x->stages[i];
     }
-    wn_status st = WN_OK;
-    cli_progress bar; /* full-size cross-encoders take seconds per query */
-    cli_progress_init(&bar);
-    for (int q = 0; q < Q && !st; q++) {
-        const int64_t *in = first + (size_t)q * P;
-        int n = hits_of(in, P);
-        for (int i = n; i < P; i++) rows[(size_t)q * P + i] = -1;
-        st = rerank(x, q, in, n, k, rows + (size_t)q * P, &ms[q]);
-        cli_progress_cb(&bar, "re-ranking", (uint64_t)q + 1, (uint64_t)Q);
-    }
-    cli_progress_end(&bar);
-    int rc = st ? cli_lib_error("demo", st) : add_stage(x, name, file, k, rows, first_ms, ms, out_copy);
-    if (!rc && keep_rows) memcpy(keep_rows, rows, (size_t)Q * P * sizeof *rows);
-    if (!rc && keep_ms) memcpy(keep_ms, ms, (size_t)Q * sizeof *ms);
-    free(rows);
-    free(ms);
+    if (have_first && have_rr) return 0;
+    wn_experiment *e = NULL;
+    int rc = run_stages(x, f, 1, &x->k_cand, &e);
+    if (!rc && !have_first) rc = add_stage(x, name, file, e, 0, NULL);
+    if (!rc && !have_rr) rc = add_stage(x, rname, rfile, e, 1, NULL);
+    wn_experiment_free(e);
     return rc;
 }
 
@@ -548,8 +484,7 @@ static void stage_table(const demo_ctx *x, const char *const *names, int n) {
 int demo_collection(demo_ctx *x) {
     if (load_collection(x)) return 1;
     if (x->coll_state < 0) return 0;
-    demo_coll *c = x->coll;
-    char title[160], dense[40], rr[40];
+    char title[160], rr[40];
     snprintf(title, sizeof title, "Collection - %d documents, %d queries (exercise 1)", x->n_docs, x->n_queries);
     demo_heading(x, "%s", title);
     printf("  source     %s (its first %d documents: --docs)\n", x->coll_path, x->n_docs);
@@ -557,49 +492,28 @@ int demo_collection(demo_ctx *x) {
            x->n_queries, x->max_queries, x->n_judged);
     printf("  embedding  %.2f s (%.0f docs/s) into a flat cosine index\n\n", x->embed_s,
            x->embed_s > 0 ? x->n_docs / x->embed_s : 0.0);
-    snprintf(dense, sizeof dense, "dense");
     snprintf(rr, sizeof rr, "dense + rerank@%d", x->k_cand);
-    char file[32];
-    snprintf(file, sizeof file, "dense_rerank%d", x->k_cand);
-    if (add_stage(x, dense, "dense", 0, c->dense, c->dense_ms, NULL, NULL) ||
-        rerank_stage(x, rr, file, x->k_cand, c->dense, c->dense_ms, NULL, NULL, NULL))
-        return 1;
-    const char *names[] = {dense, rr};
+    if (stage_pair(x, WN_FIRST_DENSE, "dense", "dense", 0)) return 1;
+    const char *names[] = {"dense", rr};
     stage_table(x, names, 2);
     return 0;
 }
 
-int demo_k_sweep(demo_ctx *x) {
-    if (load_collection(x)) return 1;
-    if (x->coll_state < 0) return 0;
-    demo_coll *c = x->coll;
-    demo_heading(x, "k sweep - %s", "re-ranking the dense top k: quality against re-rank time (exercise 2)");
-    const demo_stage *d = NULL;
-    demo_stage first;
-    if (!(d = find_stage(x, "dense"))) {
-        if (add_stage(x, "dense", "dense", 0, c->dense, c->dense_ms, NULL, &first)) return 1;
-        d = &first;
-    }
+/* The sweep's rows of the table, from its experiment e (stage 0: dense alone). */
+static int sweep_rows(demo_ctx *x, const wn_experiment *e, const demo_stage *d) {
     printf("      k      P@3  nDCG@10  rerank ms  total ms\n");
     printf("  first  %7.3f  %7.3f  %9.2f  %8.2f   (dense, no re-ranking)\n", d->p3, d->ndcg10, 0.0, d->first_ms);
     x->n_sweep = 0;
-    int Q = x->n_queries;
-    if (!c->sweep_rows && (!(c->sweep_rows = malloc((size_t)DEMO_MAX_SWEEP * Q * c->depth * sizeof(int64_t))) ||
-                           !(c->sweep_ms = malloc((size_t)DEMO_MAX_SWEEP * Q * sizeof(double)))))
-        return oom();
     x->sweep_first_set = 1;
     x->sweep_first_p3 = d->p3;
     x->sweep_first_ndcg = d->ndcg10;
-    for (size_t i = 0; i < sizeof sweep_ks / sizeof *sweep_ks; i++) {
-        int k = sweep_ks[i];
-        if (k > c->depth) break;
+    for (int j = 1; j < wn_experiment_num_stages(e); j++) {
+        int k = wn_experiment_stage_depth(e, j);
         char name[40], file[32];
         snprintf(name, sizeof name, "sweep k=%d", k);
         snprintf(file, sizeof file, "sweep_k%d", k);
         demo_stage s;
-        if (rerank_stage(x, name, file, k, c->dense, c->dense_ms, &s, c->sweep_rows + (size_t)x->n_sweep * Q * c->depth,
-                         c->sweep_ms + (size_t)x->n_sweep * Q))
-            return 1;
+        if (add_stage(x, name, file, e, j, &s)) return 1;
         demo_sweep *w = &x->sweep[x->n_sweep++];
         w->k = k;
         w->p3 = s.p3;
@@ -609,6 +523,26 @@ int demo_k_sweep(demo_ctx *x) {
         w->total_ms = s.first_ms + s.rerank_ms;
         printf("  %5d  %7.3f  %7.3f  %9.2f  %8.2f\n", k, w->p3, w->ndcg10, w->rerank_ms, w->total_ms);
     }
+    return 0;
+}
+
+int demo_k_sweep(demo_ctx *x) {
+    if (load_collection(x)) return 1;
+    if (x->coll_state < 0) return 0;
+    demo_coll *c = x->coll;
+    demo_heading(x, "k sweep - %s", "re-ranking the dense top k: quality against re-rank time (exercise 2)");
+    int ks[DEMO_MAX_SWEEP], nk = 0;
+    for (size_t i = 0; i < sizeof sweep_ks / sizeof *sweep_ks && sweep_ks[i] <= c->depth; i++) ks[nk++] = sweep_ks[i];
+    wn_experiment_free(c->sweep);
+    c->sweep = NULL;
+    if (run_stages(x, WN_FIRST_DENSE, nk, ks, &c->sweep)) return 1;
+    const demo_stage *d = find_stage(x, "dense");
+    demo_stage first;
+    if (!d) {
+        if (add_stage(x, "dense", "dense", c->sweep, 0, &first)) return 1;
+        d = &first;
+    }
+    if (sweep_rows(x, c->sweep, d)) return 1;
     if (x->n_sweep > 1) {
         const demo_sweep *a = &x->sweep[0], *b = &x->sweep[x->n_sweep - 1];
         printf("  k %d -> %d: nDCG@10 %+.3f for %.1fx the re-rank time (plotted in the report)\n", a->k, b->k,
@@ -632,15 +566,65 @@ static wn_status time_search(const wn_index *ix, int nq, const float *q, const w
     return WN_OK;
 }
 
+/* Recall of got against truth (Q x K, -1 padded): found / wanted. */
+static double recall(const int64_t *truth, const int64_t *got, int Q, int K) {
+    int found = 0, want = 0;
+    for (int q = 0; q < Q; q++)
+        for (int i = 0; i < K; i++) {
+            int64_t id = got[(size_t)q * K + i];
+            if (truth[(size_t)q * K + i] >= 0) want++;
+            for (int j = 0; j < K && id >= 0; j++)
+                if (truth[(size_t)q * K + j] == id) {
+                    found++;
+                    break;
+                }
+        }
+    return want ? (double)found / want : 0;
+}
+
+/* One index type built once over the documents, then searched with a small and the
+ * default setting (flat: once, into truth); rows of the table into x->ann. */
+static wn_status ann_type(demo_ctx *x, wn_index_type type, float *dist, int64_t *truth, int64_t *got) {
+    demo_coll *c = x->coll;
+    int Q = x->n_queries, D = x->n_docs, flat = type == WN_INDEX_FLAT;
+    wn_index_params ip = wn_index_default_params();
+    ip.n_threads = 1;
+    if (type == WN_INDEX_IVF) ip.nlist = (int)ceil(sqrt((double)D));
+    wn_index *ix = NULL;
+    double t0 = now_s();
+    wn_status st = wn_index_create(type, x->dim, WN_METRIC_COS, &ip, &ix);
+    if (!st) st = wn_index_add(ix, D, c->doc_emb, NULL);
+    double build_s = now_s() - t0;
+    for (int v = 0; v < (flat ? 1 : 2) && !st && x->n_ann < DEMO_MAX_ANN; v++) {
+        wn_search_params sp = wn_search_default_params();
+        sp.n_threads = 1;
+        demo_ann *a = &x->ann[x->n_ann];
+        memset(a, 0, sizeof *a);
+        snprintf(a->name, sizeof a->name, "%s", wn_index_type_name(type));
+        if (type == WN_INDEX_HNSW) {
+            if (!v) sp.ef = 16;
+            snprintf(a->params, sizeof a->params, "M=%d efC=%d ef=%d", ip.m, ip.ef_construction, sp.ef);
+        } else if (type == WN_INDEX_IVF) {
+            if (!v) sp.nprobe = 1;
+            snprintf(a->params, sizeof a->params, "nlist=%d nprobe=%d", ip.nlist, sp.nprobe);
+        } else snprintf(a->params, sizeof a->params, "exact");
+        a->build_s = build_s;
+        if ((st = time_search(ix, Q, c->q_emb, &sp, dist, flat ? truth : got, &a->ms_per_query))) break;
+        a->recall10 = recall(truth, flat ? truth : got, Q, 10);
+        printf("  %-6s %-24s %8.3f  %8.4f  %9.3f\n", a->name, a->params, a->build_s, a->ms_per_query, a->recall10);
+        x->n_ann++;
+    }
+    wn_index_free(ix);
+    return st;
+}
+
 int demo_ann_vs_flat(demo_ctx *x) {
     if (load_collection(x)) return 1;
     if (x->coll_state < 0) return 0;
-    demo_coll *c = x->coll;
     int Q = x->n_queries, D = x->n_docs, K = 10;
     demo_heading(x, "ANN vs brute force - %s", "HNSW and IVF against the flat index, top 10 (exercise 4)");
     float *dist = malloc((size_t)Q * K * sizeof *dist);
     int64_t *truth = malloc((size_t)Q * K * sizeof *truth), *got = malloc((size_t)Q * K * sizeof *got);
-    wn_index *ix = NULL;
     int rc = 1;
     if (!dist || !truth || !got) {
         oom();
@@ -648,60 +632,19 @@ int demo_ann_vs_flat(demo_ctx *x) {
     }
     printf("  index  parameters                build s  ms/query  recall@10\n");
     x->n_ann = 0;
-    /* each index built once, then searched with a small and the default setting */
     const wn_index_type types[] = {WN_INDEX_FLAT, WN_INDEX_HNSW, WN_INDEX_IVF};
     for (int t = 0; t < 3; t++) {
-        wn_index_params ip = wn_index_default_params();
-        ip.n_threads = 1;
-        if (types[t] == WN_INDEX_IVF) ip.nlist = (int)ceil(sqrt((double)D));
-        double t0 = now_s();
-        wn_status st = wn_index_create(types[t], x->dim, WN_METRIC_COS, &ip, &ix);
-        if (!st) st = wn_index_add(ix, D, c->doc_emb, NULL);
-        double build_s = now_s() - t0;
-        for (int v = 0; v < (t ? 2 : 1) && !st && x->n_ann < DEMO_MAX_ANN; v++) {
-            wn_search_params sp = wn_search_default_params();
-            sp.n_threads = 1;
-            demo_ann *a = &x->ann[x->n_ann];
-            memset(a, 0, sizeof *a);
-            snprintf(a->name, sizeof a->name, "%s", wn_index_type_name(types[t]));
-            if (types[t] == WN_INDEX_HNSW) {
-                if (!v) sp.ef = 16;
-                snprintf(a->params, sizeof a->params, "M=%d efC=%d ef=%d", ip.m, ip.ef_construction, sp.ef);
-            } else if (types[t] == WN_INDEX_IVF) {
-                if (!v) sp.nprobe = 1;
-                snprintf(a->params, sizeof a->params, "nlist=%d nprobe=%d", ip.nlist, sp.nprobe);
-            } else snprintf(a->params, sizeof a->params, "exact");
-            a->build_s = build_s;
-            st = time_search(ix, Q, c->q_emb, &sp, dist, t ? got : truth, &a->ms_per_query);
-            if (st) break;
-            int found = 0, want = 0;
-            for (int q = 0; q < Q; q++)
-                for (int i = 0; i < K; i++) {
-                    int64_t id = (t ? got : truth)[(size_t)q * K + i];
-                    if (truth[(size_t)q * K + i] >= 0) want++;
-                    for (int j = 0; j < K && id >= 0; j++)
-                        if (truth[(size_t)q * K + j] == id) {
-                            found++;
-                            break;
-                        }
-                }
-            a->recall10 = want ? (double)found / want : 0;
-            printf("  %-6s %-24s %8.3f  %8.4f  %9.3f\n", a->name, a->params, a->build_s, a->ms_per_query, a->recall10);
-            x->n_ann++;
-        }
+        wn_status st = ann_type(x, types[t], dist, truth, got);
         if (st) {
             cli_lib_error("demo", st);
             goto done;
         }
-        wn_index_free(ix);
-        ix = NULL;
     }
     printf("  (%d vectors of %d dimensions, %d queries, one thread; recall against the flat top 10)\n", D, x->dim,
            Q);
     if (D < 10000) printf("  At %d vectors brute force is cheap; the graph and the lists pay off from ~10^5.\n", D);
     rc = 0;
 done:
-    wn_index_free(ix);
     free(dist);
     free(truth);
     free(got);
@@ -711,86 +654,36 @@ done:
 int demo_bm25_hybrid(demo_ctx *x) {
     if (load_collection(x)) return 1;
     if (x->coll_state < 0) return 0;
-    demo_coll *c = x->coll;
-    int Q = x->n_queries, D = x->n_docs, P = c->depth;
     demo_heading(x, "BM25 and hybrid - %s", "lexical and fused first stages, before and after re-ranking (exercise 5)");
-    wn_status st = WN_OK;
-    wn_hit *a = malloc((size_t)P * sizeof *a), *b = malloc((size_t)P * sizeof *b), *f = malloc(2 * (size_t)P * sizeof *f);
-    float *sc = malloc((size_t)P * sizeof *sc);
-    int rc = 1;
-    if (!a || !b || !f || !sc) {
-        oom();
-        goto done;
-    }
-    if (!c->bm25) {
-        wn_bm25_params bp = wn_bm25_default_params();
-        st = wn_bm25_create(&bp, &c->bm25);
-        for (int i = 0; i < D && !st; i++) st = wn_bm25_add(c->bm25, i, c->doc_texts[i]);
-        if (st) {
-            cli_lib_error("demo", st);
-            goto done;
-        }
-    }
-    free(c->lex);
-    free(c->lex_ms);
-    free(c->hyb);
-    free(c->hyb_ms);
-    c->lex = malloc((size_t)Q * P * sizeof *c->lex);
-    c->hyb = malloc((size_t)Q * P * sizeof *c->hyb);
-    c->lex_ms = calloc((size_t)Q, sizeof *c->lex_ms);
-    c->hyb_ms = calloc((size_t)Q, sizeof *c->hyb_ms);
-    if (!c->lex || !c->hyb || !c->lex_ms || !c->hyb_ms) {
-        oom();
-        goto done;
-    }
-    for (int q = 0; q < Q && !st; q++) {
-        int64_t *lex = c->lex + (size_t)q * P, *hyb = c->hyb + (size_t)q * P;
-        const int64_t *den = c->dense + (size_t)q * P;
-        int nb = 0;
-        double t0 = now_s();
-        st = wn_bm25_search(c->bm25, c->q_texts[q], P, sc, lex, &nb);
-        c->lex_ms[q] = (now_s() - t0) * 1e3;
-        if (st) break;
-        for (int i = nb; i < P; i++) lex[i] = -1;
-        /* RRF of the dense list (already timed) and the BM25 list */
-        t0 = now_s();
-        int na = hits_of(den, P), nf = 0;
-        for (int i = 0; i < na; i++) a[i] = (wn_hit){den[i], (float)(P - i), i + 1, 0};
-        for (int i = 0; i < nb; i++) b[i] = (wn_hit){lex[i], sc[i], i + 1, sc[i]};
-        st = wn_fuse(WN_FUSE_RRF, 60, 0.5f, a, na, b, nb, f, &nf);
-        for (int i = 0; i < P; i++) hyb[i] = i < nf ? f[i].row : -1;
-        c->hyb_ms[q] = c->dense_ms[q] + c->lex_ms[q] + (now_s() - t0) * 1e3;
-    }
-    if (st) {
-        cli_lib_error("demo", st);
-        goto done;
-    }
-    char rb[40], rh[40], rd[40], fb[32], fh[32], fd[32];
+    if (stage_pair(x, WN_FIRST_BM25, "bm25", "bm25", 0) || stage_pair(x, WN_FIRST_HYBRID, "hybrid (RRF)", "hybrid", 0) ||
+        stage_pair(x, WN_FIRST_DENSE, "dense", "dense", 1))
+        return 1;
+    char rb[40], rh[40], rd[40];
     snprintf(rb, sizeof rb, "bm25 + rerank@%d", x->k_cand);
     snprintf(rh, sizeof rh, "hybrid + rerank@%d", x->k_cand);
     snprintf(rd, sizeof rd, "dense + rerank@%d", x->k_cand);
-    snprintf(fb, sizeof fb, "bm25_rerank%d", x->k_cand);
-    snprintf(fh, sizeof fh, "hybrid_rerank%d", x->k_cand);
-    snprintf(fd, sizeof fd, "dense_rerank%d", x->k_cand);
-    if (add_stage(x, "bm25", "bm25", 0, c->lex, c->lex_ms, NULL, NULL) ||
-        rerank_stage(x, rb, fb, x->k_cand, c->lex, c->lex_ms, NULL, NULL, NULL) ||
-        add_stage(x, "hybrid (RRF)", "hybrid", 0, c->hyb, c->hyb_ms, NULL, NULL) ||
-        rerank_stage(x, rh, fh, x->k_cand, c->hyb, c->hyb_ms, NULL, NULL, NULL))
-        goto done;
-    if (!find_stage(x, "dense") && add_stage(x, "dense", "dense", 0, c->dense, c->dense_ms, NULL, NULL)) goto done;
-    if (!find_stage(x, rd) && rerank_stage(x, rd, fd, x->k_cand, c->dense, c->dense_ms, NULL, NULL, NULL)) goto done;
     const char *names[] = {"bm25", rb, "dense", rd, "hybrid (RRF)", rh};
     stage_table(x, names, 6);
     printf("  (BM25 k1=0.9 b=0.4 on title + text; hybrid: reciprocal rank fusion, k=60, of the dense and\n"
            "   BM25 top %d; its first-stage time is both retrievers' plus the fusion)\n",
-           P);
-    rc = 0;
-done:
-    free(a);
-    free(b);
-    free(f);
-    free(sc);
-    return rc;
+           x->coll->depth);
+    return 0;
+}
+
+/* The rank shift of query q between the sweep's first stage and its stage j. */
+static void sweep_shift(const demo_coll *c, int q, int j, wn_report_shift *sh) {
+    int nb, na;
+    const wn_hit *before = wn_experiment_hits(c->sweep, 0, q, &nb), *after = wn_experiment_hits(c->sweep, j, q, &na);
+    sh->qid = c->q_ids[q];
+    sh->query = c->q_texts[q];
+    sh->n = nb < WN_REPORT_SHIFT_K ? nb : WN_REPORT_SHIFT_K;
+    for (int i = 0; i < sh->n; i++) {
+        sh->before[i] = c->doc_ids[before[i].row];
+        sh->after[i] = c->doc_ids[after[i].row];
+        sh->after_from[i] = after[i].first_rank;
+        sh->before_grade[i] = wn_qrels_grade(c->qrels, c->q_ids[q], sh->before[i]);
+        sh->after_grade[i] = wn_qrels_grade(c->qrels, c->q_ids[q], sh->after[i]);
+    }
 }
 
 /* DIR/eval-report.html through the eval module's generator (wn_report_write): the
@@ -798,69 +691,33 @@ done:
  * the first two queries at the sweep's k = 10 (or its first k). */
 int demo_eval_report(demo_ctx *x, const char *path) {
     demo_coll *c = x->coll;
-    if (x->coll_state <= 0 || !c || !x->n_sweep || !c->sweep_rows) return 0;
-    int Q = x->n_queries, P = c->depth, ns = x->n_sweep + 1;
+    if (x->coll_state <= 0 || !c || !c->sweep || wn_experiment_num_stages(c->sweep) < 2) return 0;
+    int Q = x->n_queries, ns = wn_experiment_num_stages(c->sweep), shift_k = 1;
     const char *names[3] = {"p@3", "mrr@10", "ndcg@10"};
-    double *vals = malloc((size_t)ns * 3 * sizeof *vals), *lat = malloc((size_t)ns * Q * sizeof *lat);
-    double *tot = malloc((size_t)ns * Q * sizeof *tot);
+    double *vals = malloc((size_t)ns * 3 * sizeof *vals);
     wn_report_stage *st = calloc((size_t)ns, sizeof *st);
-    char (*sname)[24] = malloc((size_t)ns * sizeof *sname);
-    int rc = 1;
-    if (!vals || !lat || !tot || !st || !sname) {
-        oom();
-        goto done;
+    if (!vals || !st) {
+        free(vals);
+        free(st);
+        return oom();
     }
-    const demo_stage *d = find_stage(x, "dense");
-    vals[0] = d ? d->p3 : x->sweep_first_p3;
-    vals[1] = d ? d->mrr10 : 0;
-    vals[2] = d ? d->ndcg10 : x->sweep_first_ndcg;
-    for (int q = 0; q < Q; q++) lat[q] = c->dense_ms[q] / 1e3;
-    st[0] = (wn_report_stage){"dense", 0, vals, lat, NULL, Q};
-    int shift_k = 0;
-    for (int i = 0; i < x->n_sweep; i++) {
-        const demo_sweep *w = &x->sweep[i];
-        double *v = vals + (size_t)(i + 1) * 3, *l = lat + (size_t)(i + 1) * Q, *t = tot + (size_t)(i + 1) * Q;
-        v[0] = w->p3;
-        v[1] = w->mrr10;
-        v[2] = w->ndcg10;
-        for (int q = 0; q < Q; q++) {
-            l[q] = c->sweep_ms[(size_t)i * Q + q] / 1e3;
-            t[q] = l[q] + c->dense_ms[q] / 1e3;
-        }
-        snprintf(sname[i + 1], sizeof sname[i + 1], "rerank@%d", w->k);
-        st[i + 1] = (wn_report_stage){sname[i + 1], w->k, v, l, t, Q};
-        if (w->k == 10) shift_k = i;
+    for (int j = 0; j < ns; j++) {
+        for (int m = 0; m < 3; m++) vals[j * 3 + m] = wn_eval_mean(wn_experiment_eval(c->sweep, j), m);
+        st[j] = (wn_report_stage){wn_experiment_stage_name(c->sweep, j), wn_experiment_stage_depth(c->sweep, j),
+                                  vals + j * 3, wn_experiment_seconds(c->sweep, j, 0),
+                                  j ? wn_experiment_seconds(c->sweep, j, 1) : NULL, Q};
+        if (wn_experiment_stage_depth(c->sweep, j) == 10) shift_k = j;
     }
     wn_report_shift sh[2];
     int nsh = Q < 2 ? Q : 2;
     memset(sh, 0, sizeof sh);
-    for (int s = 0; s < nsh; s++) {
-        const int64_t *before = c->dense + (size_t)s * P, *after = c->sweep_rows + ((size_t)shift_k * Q + s) * P;
-        sh[s].qid = c->q_ids[s];
-        sh[s].query = c->q_texts[s];
-        int n = hits_of(before, P);
-        sh[s].n = n < WN_REPORT_SHIFT_K ? n : WN_REPORT_SHIFT_K;
-        for (int i = 0; i < sh[s].n; i++) {
-            sh[s].before[i] = c->doc_ids[before[i]];
-            sh[s].after[i] = c->doc_ids[after[i]];
-            sh[s].after_from[i] = 0;
-            for (int j = 0; j < P && before[j] >= 0; j++)
-                if (before[j] == after[i]) sh[s].after_from[i] = j + 1;
-            sh[s].before_grade[i] = wn_qrels_grade(c->qrels, c->q_ids[s], sh[s].before[i]);
-            sh[s].after_grade[i] = wn_qrels_grade(c->qrels, c->q_ids[s], sh[s].after[i]);
-        }
-    }
+    for (int s = 0; s < nsh; s++) sweep_shift(c, s, shift_k, &sh[s]);
     char title[256];
     snprintf(title, sizeof title, "winnow demo: %s, %d documents, %d queries (dense, then re-ranked)", x->coll_path,
              x->n_docs, Q);
     wn_report r = {title, 3, names, ns, st, nsh, sh};
     wn_status err = wn_report_write(&r, path);
-    rc = err ? cli_lib_error("demo", err) : 0;
-done:
     free(vals);
-    free(lat);
-    free(tot);
     free(st);
-    free(sname);
-    return rc;
+    return err ? cli_lib_error("demo", err) : 0;
 }
