@@ -32,6 +32,7 @@
 #define DEMO_BI_ENCODER "sentence-transformers/all-MiniLM-L6-v2"
 #define DEMO_CROSS_ENCODER "cross-encoder/ms-marco-MiniLM-L-6-v2"
 #define DEMO_MAX_K 64
+#define DEMO_MAX_DOCS 64
 #define DEMO_COLLECTION "../shared/data/collections/cisi"
 #define DEMO_OUT "winnow-demo"
 #define DEMO_DOCS 150
@@ -86,7 +87,10 @@ typedef struct {
     int k_eval;          /* P@k_eval */
     wn_model *bi, *ce;
     int dim;             /* E */
-    float *doc_emb;      /* (D, E), L2-normalised */
+    float *doc_emb;      /* (D, E) */
+    wn_index *flat;      /* the documents' embeddings, cosine */
+    const char *texts[DEMO_MAX_DOCS], *ids[DEMO_MAX_DOCS];
+    wn_searcher *s;      /* flat + bi, ce over texts */
     int width;           /* terminal columns, 0: do not cut texts */
     int bold;            /* stdout is a terminal */
     demo_run test;       /* the notebook's test query, shared by the first two sections */
@@ -94,7 +98,7 @@ typedef struct {
     demo_ctx x;          /* what the collection sections and the report share */
 } demo;
 
-/* ---- the two stages */
+/* ---- the two stages: the library's searcher over the seed corpus */
 
 static double now_s(void) {
     struct timespec ts;
@@ -102,80 +106,26 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void normalize(float *v, int n) {
-    double s = 0;
-    for (int i = 0; i < n; i++) s += (double)v[i] * v[i];
-    float inv = s > 0 ? (float)(1.0 / sqrt(s)) : 0.0f;
-    for (int i = 0; i < n; i++) v[i] *= inv;
-}
-
-/* Stage 1: embed the query, cosine against every document (brute force, as the
- * notebook's doc_embs @ qv), keep the top k; ties go to the earlier document. */
-static wn_status bi_search(demo *d, const char *query, demo_run *r) {
-    float *q = malloc((size_t)d->dim * sizeof *q);
-    if (!q) return WN_ERR_NOMEM;
-    double t0 = now_s();
-    wn_status st = wn_model_embed(d->bi, 1, &query, q);
-    if (st == WN_OK) {
-        normalize(q, d->dim);
-        r->n = 0;
-        for (int j = 0; j < d->n_docs; j++) {
-            float s = 0;
-            for (int e = 0; e < d->dim; e++) s += q[e] * d->doc_emb[(size_t)j * d->dim + e];
-            /* insertion into the sorted top k */
-            int pos = r->n < d->k ? r->n : d->k;
-            while (pos > 0 && s > r->bi_score[pos - 1]) pos--;
-            if (pos >= d->k) continue;
-            int last = r->n < d->k ? r->n : d->k - 1;
-            for (int i = last; i > pos; i--) {
-                r->bi_score[i] = r->bi_score[i - 1];
-                r->bi_idx[i] = r->bi_idx[i - 1];
-            }
-            r->bi_score[pos] = s;
-            r->bi_idx[pos] = j;
-            if (r->n < d->k) r->n++;
-        }
-    }
-    r->bi_ms = (now_s() - t0) * 1e3;
-    free(q);
-    return st;
-}
-
-/* Stage 2: score (query, candidate) pairs with the cross-encoder, sort by logit
- * (first label when there are several); ties keep the bi-encoder's order. */
-static wn_status rerank(demo *d, const char *query, demo_run *r) {
-    int nl = wn_model_num_labels(d->ce);
-    const char *qs[DEMO_MAX_K], *ds[DEMO_MAX_K];
-    float *logits = malloc((size_t)(r->n ? r->n : 1) * (size_t)nl * sizeof *logits);
-    if (!logits) return WN_ERR_NOMEM;
-    double t0 = now_s();
-    for (int i = 0; i < r->n; i++) {
-        qs[i] = query;
-        ds[i] = d->docs[r->bi_idx[i]].text;
-    }
-    wn_status st = wn_model_score(d->ce, r->n, qs, ds, logits);
-    if (st == WN_OK) {
-        for (int i = 0; i < r->n; i++) {
-            float s = logits[(size_t)i * nl];
-            int pos = i;
-            while (pos > 0 && s > r->re_score[pos - 1]) pos--;
-            for (int j = i; j > pos; j--) {
-                r->re_score[j] = r->re_score[j - 1];
-                r->re_idx[j] = r->re_idx[j - 1];
-            }
-            r->re_score[pos] = s;
-            r->re_idx[pos] = r->bi_idx[i];
-        }
-    }
-    r->re_ms = (now_s() - t0) * 1e3;
-    free(logits);
-    return st;
-}
-
+/* Stage 1 then stage 2 for one query: the bi-encoder's top k by cosine (a flat
+ * cosine index over the documents' embeddings, as the notebook's doc_embs @ qv),
+ * then the cross-encoder's logits of those k (wn_searcher_rerank: the last label,
+ * ties keeping the bi-encoder's order). */
 static wn_status run_query(demo *d, const char *query, demo_run *r) {
     memset(r, 0, sizeof *r);
-    wn_status st = bi_search(d, query, r);
-    return st ? st : rerank(d, query, r);
+    wn_hit first[DEMO_MAX_K], rr[DEMO_MAX_K];
+    double t1 = 0, t2 = 0;
+    wn_status st = wn_searcher_first(d->s, query, d->k, first, &r->n, &t1);
+    if (st == WN_OK) st = wn_searcher_rerank(d->s, query, first, r->n, r->n, rr, &t2);
+    if (st != WN_OK) return st;
+    for (int i = 0; i < r->n; i++) {
+        r->bi_idx[i] = (int)first[i].row;
+        r->bi_score[i] = first[i].score;
+        r->re_idx[i] = (int)rr[i].row;
+        r->re_score[i] = rr[i].score;
+    }
+    r->bi_ms = t1 * 1e3;
+    r->re_ms = t2 * 1e3;
+    return WN_OK;
 }
 
 /* ---- printing */
@@ -417,98 +367,92 @@ static int load(const char *role, const char *name, const char *dir, wn_model_ki
     return 0;
 }
 
-int cmd_demo(int argc, char **argv) {
-    const char *bi_name = DEMO_BI_ENCODER, *ce_name = DEMO_CROSS_ENCODER, *only = NULL;
-    const char *coll = NULL, *out_dir = DEMO_OUT;
-    long k = 5, threads = 0, docs = DEMO_DOCS, nq = DEMO_QUERIES, kc = DEMO_K_CAND;
-    int no_coll = 0;
-    wn_precision prec = WN_PREC_FP32;
-    wn_hub_params hp = wn_hub_default_params();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            demo_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--offline")) {
-            hp.offline = 1;
-        } else if (v && !strcmp(a, "--bi-encoder")) {
-            bi_name = argv[++i];
-        } else if (v && !strcmp(a, "--cross-encoder")) {
-            ce_name = argv[++i];
-        } else if (!strcmp(a, "--no-collection")) {
-            no_coll = 1;
-        } else if (v && !strcmp(a, "--precision")) {
-            const char *pv = argv[++i];
-            if (!strcmp(pv, "fp32")) prec = WN_PREC_FP32;
-            else if (!strcmp(pv, "bf16")) prec = WN_PREC_BF16;
-            else if (!strcmp(pv, "int8")) prec = WN_PREC_INT8;
-            else {
-                cli_error("demo: --precision must be fp32, bf16 or int8, got '%s'", pv);
-                return 2;
-            }
-        } else if (v && !strcmp(a, "--collection")) {
-            coll = argv[++i];
-        } else if (v && !strcmp(a, "--out")) {
-            out_dir = argv[++i];
-        } else if (v && !strcmp(a, "--docs")) {
-            if (!cli_parse_int("--docs", argv[++i], 1, 10000000, &docs)) return 2;
-        } else if (v && !strcmp(a, "--queries")) {
-            if (!cli_parse_int("--queries", argv[++i], 1, 1000000, &nq)) return 2;
-        } else if (v && !strcmp(a, "--k-candidates")) {
-            if (!cli_parse_int("--k-candidates", argv[++i], 1, 50, &kc)) return 2;
-        } else if (v && !strcmp(a, "--section")) {
-            only = argv[++i];
-        } else if (v && !strcmp(a, "--k")) {
-            if (!cli_parse_int("--k", argv[++i], 1, DEMO_MAX_K, &k)) return 2;
-        } else if (v && !strcmp(a, "--threads")) {
-            if (!cli_parse_int("--threads", argv[++i], 1, 1024, &threads)) return 2;
-        } else {
-            cli_error("demo: unknown option or missing value '%s'", a);
-            demo_usage(stderr);
-            return 2;
-        }
-    }
-    int sec = -1;
-    if (only) {
-        for (int i = 0; i < N_SECTIONS; i++)
-            if (!strcmp(only, sections[i].name)) sec = i;
-        if (sec < 0) {
-            cli_error("demo: no section '%s'", only);
-            demo_usage(stderr);
-            return 2;
-        }
-    }
+/* The command line of winnow demo. */
+typedef struct {
+    const char *bi_name, *ce_name, *only, *coll, *out_dir;
+    long k, threads, docs, nq, kc;
+    int no_coll, sec;
+    wn_precision prec;
+    wn_hub_params hp;
+} demo_args;
 
-    demo d;
-    memset(&d, 0, sizeof d);
-    d.docs = seed_corpus;
-    d.n_docs = (int)(sizeof seed_corpus / sizeof seed_corpus[0]);
-    d.queries = seed_queries;
-    d.n_queries = (int)(sizeof seed_queries / sizeof seed_queries[0]);
-    d.k = (int)(k < d.n_docs ? k : d.n_docs);
-    d.k_eval = 3;
-    d.bold = isatty(STDOUT_FILENO);
-    demo_ctx *x = &d.x;
-    x->bold = d.bold;
-    x->threads = (int)threads;
-    x->bi_name = bi_name;
-    x->ce_name = ce_name;
-    x->out_dir = out_dir;
-    x->max_docs = (int)docs;
-    x->max_queries = (int)nq;
-    x->k_cand = (int)kc;
-    x->coll_explicit = coll != NULL;
-    x->coll_path = no_coll ? NULL : coll ? coll : DEMO_COLLECTION;
-    if (no_coll)
+/* One option with a value at argv[*i] (advanced past it); 0 ok, 2 bad value, -1 not one. */
+static int value_opt(demo_args *o, char **argv, int *i) {
+    const char *a = argv[*i], *v = argv[*i + 1];
+    const char **str = !strcmp(a, "--bi-encoder") ? &o->bi_name : !strcmp(a, "--cross-encoder") ? &o->ce_name
+                     : !strcmp(a, "--collection") ? &o->coll : !strcmp(a, "--out") ? &o->out_dir
+                     : !strcmp(a, "--section") ? &o->only : NULL;
+    long *num = !strcmp(a, "--docs") ? &o->docs : !strcmp(a, "--queries") ? &o->nq : !strcmp(a, "--k-candidates") ? &o->kc
+              : !strcmp(a, "--k") ? &o->k : !strcmp(a, "--threads") ? &o->threads : NULL;
+    long hi = num == &o->docs ? 10000000 : num == &o->nq ? 1000000 : num == &o->kc ? 50 : num == &o->k ? DEMO_MAX_K : 1024;
+    (*i)++;
+    if (str) *str = v;
+    else if (num) return cli_parse_int(a, v, 1, hi, num) ? 0 : 2;
+    else if (!strcmp(a, "--precision")) {
+        if (!strcmp(v, "fp32")) o->prec = WN_PREC_FP32;
+        else if (!strcmp(v, "bf16")) o->prec = WN_PREC_BF16;
+        else if (!strcmp(v, "int8")) o->prec = WN_PREC_INT8;
+        else return cli_error("demo: --precision must be fp32, bf16 or int8, got '%s'", v), 2;
+    } else return (*i)--, -1;
+    return 0;
+}
+
+/* 0 ok, 1 done (--help), 2 usage error (said). */
+static int parse_args(int argc, char **argv, demo_args *o) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int r = -1;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return demo_usage(stdout), 1;
+        if (!strcmp(a, "--offline")) o->hp.offline = 1;
+        else if (!strcmp(a, "--no-collection")) o->no_coll = 1;
+        else if (i + 1 < argc && (r = value_opt(o, argv, &i)) > 0) return r;
+        if (r < 0 && strcmp(a, "--offline") && strcmp(a, "--no-collection")) {
+            cli_error("demo: unknown option or missing value '%s'", a);
+            return demo_usage(stderr), 2;
+        }
+    }
+    o->sec = -1;
+    if (!o->only) return 0;
+    for (int i = 0; i < N_SECTIONS; i++)
+        if (!strcmp(o->only, sections[i].name)) o->sec = i;
+    if (o->sec >= 0) return 0;
+    cli_error("demo: no section '%s'", o->only);
+    return demo_usage(stderr), 2;
+}
+
+static void init_demo(demo *d, const demo_args *o) {
+    memset(d, 0, sizeof *d);
+    d->docs = seed_corpus;
+    d->n_docs = (int)(sizeof seed_corpus / sizeof seed_corpus[0]);
+    d->queries = seed_queries;
+    d->n_queries = (int)(sizeof seed_queries / sizeof seed_queries[0]);
+    d->k = (int)(o->k < d->n_docs ? o->k : d->n_docs);
+    d->k_eval = 3;
+    d->bold = isatty(STDOUT_FILENO);
+    demo_ctx *x = &d->x;
+    x->bold = d->bold;
+    x->threads = (int)o->threads;
+    x->bi_name = o->bi_name;
+    x->ce_name = o->ce_name;
+    x->out_dir = o->out_dir;
+    x->max_docs = (int)o->docs;
+    x->max_queries = (int)o->nq;
+    x->k_cand = (int)o->kc;
+    x->coll_explicit = o->coll != NULL;
+    x->coll_path = o->no_coll ? NULL : o->coll ? o->coll : DEMO_COLLECTION;
+    if (o->no_coll)
         snprintf(x->coll_note, sizeof x->coll_note,
                  "--no-collection: the exercises on a collection did not run (drop it, or pass --collection DIR).");
     struct winsize ws;
-    if (d.bold && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40) d.width = ws.ws_col;
-    x->width = d.width;
+    if (d->bold && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40) d->width = ws.ws_col;
+    x->width = d->width;
+    x->precision = o->prec == WN_PREC_BF16 ? "bf16" : o->prec == WN_PREC_INT8 ? "int8" : "fp32";
+}
 
-    static char bi_dir[4096], ce_dir[4096];
-    int bad = resolve("bi-encoder", bi_name, &hp, bi_dir, sizeof bi_dir);
-    bad |= resolve("cross-encoder", ce_name, &hp, ce_dir, sizeof ce_dir);
+/* Both models, resolved into bi_dir/ce_dir (4096 bytes) and loaded; 0 ok, 1 failed (said). */
+static int load_models(demo *d, const demo_args *o, char *bi_dir, char *ce_dir) {
+    int bad = resolve("bi-encoder", o->bi_name, &o->hp, bi_dir, 4096);
+    bad |= resolve("cross-encoder", o->ce_name, &o->hp, ce_dir, 4096);
     if (bad) {
         fprintf(stderr,
                 "winnow demo: the demo needs both models. Where there is no network: fetch them where there is\n"
@@ -516,54 +460,76 @@ int cmd_demo(int argc, char **argv) {
                 "  then set WINNOW_CACHE to it (or HF_HUB_CACHE to a huggingface_hub cache that has them);\n"
                 "  or set HF_ENDPOINT to a reachable mirror of the hub;\n"
                 "  or pass --bi-encoder DIR --cross-encoder DIR (HuggingFace model directories).\n",
-                bi_name, ce_name);
+                o->bi_name, o->ce_name);
         return 1;
     }
-    int rc = 1;
     wn_model_params mp = wn_model_default_params();
-    mp.n_threads = (int)threads;
-    mp.precision = prec;
-    if (load("bi-encoder", bi_name, bi_dir, WN_MODEL_BIENCODER, &mp, &d.bi) ||
-        load("cross-encoder", ce_name, ce_dir, WN_MODEL_CROSSENCODER, &mp, &d.ce))
-        goto done;
-    d.dim = wn_model_dim(d.bi);
-    x->bi = d.bi;
-    x->ce = d.ce;
-    x->dim = d.dim;
-    d.doc_emb = malloc((size_t)d.n_docs * (size_t)d.dim * sizeof *d.doc_emb);
-    if (!d.doc_emb) {
-        cli_error("demo: out of memory");
-        goto done;
-    }
-    const char *texts[sizeof seed_corpus / sizeof seed_corpus[0]];
-    for (int j = 0; j < d.n_docs; j++) texts[j] = d.docs[j].text;
-    double t0 = now_s();
-    wn_status st = wn_model_embed(d.bi, d.n_docs, texts, d.doc_emb);
-    if (st) {
-        rc = cli_lib_error("demo", st);
-        goto done;
-    }
-    double embed_ms = (now_s() - t0) * 1e3;
-    for (int j = 0; j < d.n_docs; j++) normalize(d.doc_emb + (size_t)j * d.dim, d.dim);
+    mp.n_threads = (int)o->threads;
+    mp.precision = o->prec;
+    if (load("bi-encoder", o->bi_name, bi_dir, WN_MODEL_BIENCODER, &mp, &d->bi) ||
+        load("cross-encoder", o->ce_name, ce_dir, WN_MODEL_CROSSENCODER, &mp, &d->ce))
+        return 1;
+    d->dim = wn_model_dim(d->bi);
+    d->x.bi = d->bi;
+    d->x.ce = d->ce;
+    d->x.dim = d->dim;
+    return 0;
+}
 
+/* The seed corpus embedded into a flat cosine index and the searcher over it;
+ * *ms the time taken. 0 ok, 1 failed (said). */
+static int seed_searcher(demo *d, double *ms) {
+    if (!(d->doc_emb = malloc((size_t)d->n_docs * (size_t)d->dim * sizeof *d->doc_emb))) return cli_error("demo: out of memory");
+    for (int j = 0; j < d->n_docs; j++) {
+        d->texts[j] = d->docs[j].text;
+        d->ids[j] = d->docs[j].id;
+    }
+    double t0 = now_s();
+    wn_index_params ip = wn_index_default_params();
+    ip.n_threads = 1;
+    wn_status st = wn_model_embed(d->bi, d->n_docs, d->texts, d->doc_emb);
+    if (!st) st = wn_index_create(WN_INDEX_FLAT, d->dim, WN_METRIC_COS, &ip, &d->flat);
+    if (!st) st = wn_index_add(d->flat, d->n_docs, d->doc_emb, NULL);
+    *ms = (now_s() - t0) * 1e3;
+    wn_searcher_parts parts = {NULL, d->texts, d->ids, d->n_docs, NULL, d->flat, NULL, 0, d->bi, d->ce};
+    wn_pipeline_params pp = wn_pipeline_default_params();
+    pp.first_stage = WN_FIRST_DENSE;
+    pp.ann.n_threads = 1;
+    if (!st) st = wn_searcher_create(&parts, &pp, &d->s);
+    return st ? cli_lib_error("demo", st) : 0;
+}
+
+static void print_header(const demo *d, const demo_args *o, const char *bi_dir, const char *ce_dir, double embed_ms) {
     printf("%swinnow demo: bi-encoder retrieval vs cross-encoder re-ranking (the seed notebook)%s\n",
-           d.bold ? "\033[1m" : "", d.bold ? "\033[0m" : "");
-    printf("  bi-encoder     %s  (%d dimensions)\n", bi_name, d.dim);
-    if (strcmp(bi_name, bi_dir)) printf("                 %s\n", bi_dir);
-    printf("  cross-encoder  %s\n", ce_name);
-    if (strcmp(ce_name, ce_dir)) printf("                 %s\n", ce_dir);
+           d->bold ? "\033[1m" : "", d->bold ? "\033[0m" : "");
+    printf("  bi-encoder     %s  (%d dimensions)\n", o->bi_name, d->dim);
+    if (strcmp(o->bi_name, bi_dir)) printf("                 %s\n", bi_dir);
+    printf("  cross-encoder  %s\n", o->ce_name);
+    if (strcmp(o->ce_name, ce_dir)) printf("                 %s\n", ce_dir);
     printf("  corpus         %d documents embedded in %.1f ms; %d queries with one relevant document each\n",
-           d.n_docs, embed_ms, d.n_queries);
-    x->precision = prec == WN_PREC_BF16 ? "bf16" : prec == WN_PREC_INT8 ? "int8" : "fp32";
-    if (threads)
-        printf("  run            %s kernels, %s, %ld thread%s per model\n", wn_isa_name(wn_cpu_isa()), x->precision,
-               threads, threads > 1 ? "s" : "");
-    else printf("  run            %s kernels, %s, all CPUs\n", wn_isa_name(wn_cpu_isa()), x->precision);
-    rc = 0;
+           d->n_docs, embed_ms, d->n_queries);
+    if (o->threads)
+        printf("  run            %s kernels, %s, %ld thread%s per model\n", wn_isa_name(wn_cpu_isa()), d->x.precision,
+               o->threads, o->threads > 1 ? "s" : "");
+    else printf("  run            %s kernels, %s, all CPUs\n", wn_isa_name(wn_cpu_isa()), d->x.precision);
+}
+
+int cmd_demo(int argc, char **argv) {
+    demo_args o = {DEMO_BI_ENCODER, DEMO_CROSS_ENCODER, NULL, NULL, DEMO_OUT, 5, 0, DEMO_DOCS, DEMO_QUERIES,
+                   DEMO_K_CAND, 0, -1, WN_PREC_FP32, wn_hub_default_params()};
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc == 1 ? 0 : rc;
+    static demo d;
+    static char bi_dir[4096], ce_dir[4096];
+    init_demo(&d, &o);
+    double embed_ms = 0;
+    rc = load_models(&d, &o, bi_dir, ce_dir) || seed_searcher(&d, &embed_ms);
+    if (!rc) print_header(&d, &o, bi_dir, ce_dir, embed_ms);
     for (int i = 0; i < N_SECTIONS && !rc; i++)
-        if (sec < 0 || sec == i) rc = sections[i].fn(&d);
-done:
-    demo_collection_free(x);
+        if (o.sec < 0 || o.sec == i) rc = sections[i].fn(&d);
+    demo_collection_free(&d.x);
+    wn_searcher_close(d.s);
+    wn_index_free(d.flat);
     free(d.doc_emb);
     wn_model_free(d.bi);
     wn_model_free(d.ce);
