@@ -384,14 +384,28 @@ typedef struct {
     int has_values;                   /* 1: value_before/after hold the first measure */
     double value_before, value_after; /* of this query, first stage and re-ranked */
 } wn_report_shift;
+/* An extra table of text cells (the demo's seed, stage and ANN tables): shown after
+ * the introduction, before the stages. A bar_col >= 0 draws each row's value of that
+ * column (a number in 0..1) as an inline bar beside it. */
+typedef struct {
+    const char *title;          /* its heading */
+    const char *note;           /* a paragraph under it, or NULL */
+    int n_cols, n_rows;
+    const char *const *cols;    /* (n_cols) headers */
+    const char *const *cells;   /* (n_rows * n_cols) row by row */
+    int bar_col;                /* -1: no bars */
+} wn_report_table;
 typedef struct {
     const char *title;
     int n_measures;
     const char *const *measure_names; /* (n_measures) */
     int n_stages;
-    const wn_report_stage *stages;    /* (n_stages), the first stage first */
+    const wn_report_stage *stages;    /* (n_stages), the first stage first (0: no stage sections) */
     int n_shifts;
     const wn_report_shift *shifts;    /* (n_shifts) */
+    const char *intro;                /* a paragraph under the title, or NULL */
+    int n_tables;
+    const wn_report_table *tables;    /* (n_tables) */
 } wn_report;
 /* Writes the report to path atomically. */
 wn_status wn_report_write(const wn_report *r, const char *path);

@@ -4,7 +4,8 @@
  * the k-candidates sweep equals separate re-rankings at each depth on fresh
  * searchers; the pair cache scores each (query, document) pair once (its counts, and
  * results equal to uncached ones); an experiment's stages equal the stages run by
- * hand; wn_latency_of on a hand-computed case; bad parts are refused. */
+ * hand; wn_latency_of on a hand-computed case; wn_report's extra tables; bad parts
+ * are refused. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -197,8 +198,34 @@ static void latency(void) {
     CHECK(l.mean == 0 && l.p99 == 0, "no queries");
 }
 
+/* wn_report's extra tables: cells escaped, a bar per row of the bar column, a page
+ * without stages; a malformed table refused. */
+static void report_tables(void) {
+    static const char *const cols[3] = {"stage", "nDCG@10", "note"};
+    static const char *const cells[6] = {"dense", "0.500", "a<b", "rerank", "0.250", "x & y"};
+    wn_report_table t = {"Stages", "bars: nDCG", 3, 2, cols, cells, 1};
+    wn_report r = {"page", 0, NULL, 0, NULL, 0, NULL, "intro <1>", 1, &t};
+    char path[] = "/tmp/wn_test_report_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    CHECK(wn_report_write(&r, path) == WN_OK, "report: %s", wn_last_error());
+    FILE *f = fopen(path, "rb");
+    char buf[16384];
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[n] = 0;
+    if (f) fclose(f);
+    CHECK(strstr(buf, "<h2>Stages</h2>") && strstr(buf, "intro &lt;1&gt;") && strstr(buf, "a&lt;b") && strstr(buf, "x &amp; y"),
+          "report: headings or escaped cells missing");
+    CHECK(strstr(buf, "<rect width=\"60.0\"") && strstr(buf, "<rect width=\"30.0\""), "report: bars of 0.5 and 0.25 missing");
+    CHECK(!strstr(buf, "Metrics per stage"), "report: a stage table without stages");
+    t.bar_col = 3;
+    CHECK(wn_report_write(&r, path) == WN_ERR_ARG, "bar column 3 of 3 accepted");
+    unlink(path);
+}
+
 int main(void) {
     latency();
+    report_tables();
     if (access(BI "/model.safetensors", R_OK) != 0 || access(CE "/model.safetensors", R_OK) != 0) {
         printf("SKIPPED: tiny model fixtures absent (%s, %s)\n", BI, CE);
         return check_done() ? 1 : 77;

@@ -1,6 +1,6 @@
 /* demo.h - what the parts of `winnow demo` share: cli/demo/cli_demo.c (the seed notebook
  * and the command), cli/demo/demo_collection.c (the exercises on a BEIR collection) and
- * cli/demo/demo_report.c (the HTML report). Uses include/winnow.h only. */
+ * cli/demo/demo_report.c (the report's tables and results.json). Uses include/winnow.h only. */
 #ifndef WN_DEMO_H
 #define WN_DEMO_H
 
@@ -77,6 +77,11 @@ void demo_collection_free(demo_ctx *x);
 /* The eval module's HTML report (wn_report_write) of the dense stage and the k sweep
  * at path; 0 ok or nothing to write, 1 failed (printed). */
 int demo_eval_report(demo_ctx *x, const char *path);
+
+/* A page through wn_report_write: intro and tables above the k sweep's stages,
+ * latency distributions and rank shifts (when it ran); title NULL: the sweep's. */
+int demo_sweep_report(demo_ctx *x, const char *path, const char *title, const char *intro, int n_tables,
+                      const wn_report_table *tables);
 
 /* Writes DIR/report.html and DIR/results.json (atomically); 0 ok, 1 failed (printed). */
 int demo_report(demo_ctx *x);

@@ -686,38 +686,44 @@ static void sweep_shift(const demo_coll *c, int q, int j, wn_report_shift *sh) {
     }
 }
 
-/* DIR/eval-report.html through the eval module's generator (wn_report_write): the
- * dense stage and the k sweep with latency distributions, and the rank shifts of
- * the first two queries at the sweep's k = 10 (or its first k). */
-int demo_eval_report(demo_ctx *x, const char *path) {
+/* A page through the eval module's generator (wn_report_write): intro and tables
+ * (NULL, 0: none) above the dense stage and the k sweep with latency distributions
+ * and the rank shifts of the first two queries at the sweep's k = 10 (or its first
+ * k), when the sweep ran; title: the page's (NULL: the sweep's). */
+int demo_sweep_report(demo_ctx *x, const char *path, const char *title, const char *intro, int n_tables,
+                      const wn_report_table *tables) {
     demo_coll *c = x->coll;
-    if (x->coll_state <= 0 || !c || !c->sweep || wn_experiment_num_stages(c->sweep) < 2) return 0;
-    int Q = x->n_queries, ns = wn_experiment_num_stages(c->sweep), shift_k = 1;
+    const wn_experiment *e = x->coll_state > 0 && c && c->sweep && wn_experiment_num_stages(c->sweep) > 1 ? c->sweep : NULL;
+    int Q = x->n_queries, ns = e ? wn_experiment_num_stages(e) : 0, shift_k = 1;
     const char *names[3] = {"p@3", "mrr@10", "ndcg@10"};
-    double *vals = malloc((size_t)ns * 3 * sizeof *vals);
-    wn_report_stage *st = calloc((size_t)ns, sizeof *st);
+    double *vals = malloc((size_t)(ns + 1) * 3 * sizeof *vals);
+    wn_report_stage *st = calloc((size_t)ns + 1, sizeof *st);
     if (!vals || !st) {
         free(vals);
         free(st);
         return oom();
     }
     for (int j = 0; j < ns; j++) {
-        for (int m = 0; m < 3; m++) vals[j * 3 + m] = wn_eval_mean(wn_experiment_eval(c->sweep, j), m);
-        st[j] = (wn_report_stage){wn_experiment_stage_name(c->sweep, j), wn_experiment_stage_depth(c->sweep, j),
-                                  vals + j * 3, wn_experiment_seconds(c->sweep, j, 0),
-                                  j ? wn_experiment_seconds(c->sweep, j, 1) : NULL, Q};
-        if (wn_experiment_stage_depth(c->sweep, j) == 10) shift_k = j;
+        for (int m = 0; m < 3; m++) vals[j * 3 + m] = wn_eval_mean(wn_experiment_eval(e, j), m);
+        st[j] = (wn_report_stage){wn_experiment_stage_name(e, j), wn_experiment_stage_depth(e, j), vals + j * 3,
+                                  wn_experiment_seconds(e, j, 0), j ? wn_experiment_seconds(e, j, 1) : NULL, Q};
+        if (wn_experiment_stage_depth(e, j) == 10) shift_k = j;
     }
     wn_report_shift sh[2];
-    int nsh = Q < 2 ? Q : 2;
+    int nsh = e ? (Q < 2 ? Q : 2) : 0;
     memset(sh, 0, sizeof sh);
     for (int s = 0; s < nsh; s++) sweep_shift(c, s, shift_k, &sh[s]);
-    char title[256];
-    snprintf(title, sizeof title, "winnow demo: %s, %d documents, %d queries (dense, then re-ranked)", x->coll_path,
-             x->n_docs, Q);
-    wn_report r = {title, 3, names, ns, st, nsh, sh};
+    char t[256];
+    snprintf(t, sizeof t, "winnow demo: %s, %d documents, %d queries (dense, then re-ranked)", x->coll_path, x->n_docs, Q);
+    wn_report r = {title ? title : t, 3, names, ns, st, nsh, sh, intro, n_tables, tables};
     wn_status err = wn_report_write(&r, path);
     free(vals);
     free(st);
     return err ? cli_lib_error("demo", err) : 0;
+}
+
+/* DIR/eval-report.html: the sweep's page alone (the `winnow eval --report` page). */
+int demo_eval_report(demo_ctx *x, const char *path) {
+    if (x->coll_state <= 0 || !x->coll || !x->coll->sweep || wn_experiment_num_stages(x->coll->sweep) < 2) return 0;
+    return demo_sweep_report(x, path, NULL, NULL, 0, NULL);
 }

@@ -8,7 +8,9 @@
  *   4. rank shifts: for chosen queries the first stage's top 10 and the re-ranked
  *      top 10 side by side, lines joining each document's two ranks, relevant
  *      documents in green.
- * It draws what it is given; evaluating is metrics.c's job.
+ * and, before those, an introduction and extra tables of text (the demo's page).
+ * It draws what it is given; evaluating is metrics.c's job. The one HTML writer of
+ * winnow: `winnow eval --report` and `winnow demo` both come here.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -101,6 +103,41 @@ static void table(out_t *o, const wn_report *r) {
     put(o, "</table></div>\n<p class=\"note\">Means over %lld judged queries (trec_eval conventions). Latency: this stage alone, "
            "per query, in milliseconds; a re-ranking stage excludes its first stage.</p>\n",
         r->n_stages ? (long long)r->stages[0].n_queries : 0LL);
+}
+
+static void extra_table(out_t *o, const wn_report_table *t) {
+    put(o, "<h2>");
+    esc(o, t->title);
+    put(o, "</h2>\n");
+    if (t->note) {
+        put(o, "<p class=\"note\">");
+        esc(o, t->note);
+        put(o, "</p>\n");
+    }
+    if (!t->n_rows) return;
+    put(o, "<div style=\"overflow-x:auto\"><table><tr>");
+    for (int j = 0; j < t->n_cols; j++) {
+        put(o, "<th>");
+        esc(o, t->cols[j]);
+        put(o, "</th>");
+    }
+    put(o, "</tr>\n");
+    for (int i = 0; i < t->n_rows; i++) {
+        put(o, "<tr>");
+        for (int j = 0; j < t->n_cols; j++) {
+            const char *c = t->cells[(size_t)i * t->n_cols + j];
+            put(o, j ? "<td>" : "<td class=\"l\">");
+            esc(o, c);
+            if (j == t->bar_col) {
+                double v = fmin(1, fmax(0, atof(c ? c : "0")));
+                put(o, " <svg width=\"124\" height=\"10\"><rect width=\"%.1f\" height=\"10\" fill=\"%s\"/></svg>",
+                    v * 120, COLOR(0));
+            }
+            put(o, "</td>");
+        }
+        put(o, "</tr>\n");
+    }
+    put(o, "</table></div>\n");
 }
 
 /* chart frame: plot area x0..x1, y0..y1 in pixels */
@@ -290,8 +327,13 @@ static void shifts(out_t *o, const wn_report *r) {
 }
 
 wn_status wn_report_write(const wn_report *r, const char *path) {
-    if (!r || !path || r->n_stages < 0 || r->n_measures < 0 || (r->n_measures && !r->measure_names))
+    if (!r || !path || r->n_stages < 0 || r->n_measures < 0 || (r->n_measures && !r->measure_names) || r->n_tables < 0 ||
+        (r->n_tables && !r->tables))
         return wn_seterr(WN_ERR_ARG, "wn_report_write: bad argument");
+    for (int t = 0; t < r->n_tables; t++)
+        if (!r->tables[t].title || r->tables[t].n_cols < 1 || r->tables[t].n_rows < 0 ||
+            (r->tables[t].n_rows && (!r->tables[t].cols || !r->tables[t].cells)) || r->tables[t].bar_col >= r->tables[t].n_cols)
+            return wn_seterr(WN_ERR_ARG, "wn_report_write: table %d is malformed", t);
     for (int s = 0; s < r->n_stages; s++)
         if (!r->stages[s].name || (r->n_measures && !r->stages[s].values) || (r->stages[s].n_queries && !r->stages[s].latency_s))
             return wn_seterr(WN_ERR_ARG, "wn_report_write: stage %d lacks a name, values or latencies", s);
@@ -308,7 +350,13 @@ wn_status wn_report_write(const wn_report *r, const char *path) {
             "</style></head><body>\n<h1>");
     esc(&o, r->title ? r->title : "winnow report");
     put(&o, "</h1>\n<p class=\"note\">winnow %s evaluation report</p>\n", wn_version());
-    table(&o, r);
+    if (r->intro) {
+        put(&o, "<p>");
+        esc(&o, r->intro);
+        put(&o, "</p>\n");
+    }
+    for (int t = 0; t < r->n_tables; t++) extra_table(&o, &r->tables[t]);
+    if (r->n_stages) table(&o, r);
     quality_chart(&o, r);
     latency_chart(&o, r);
     shifts(&o, r);

@@ -376,7 +376,7 @@ wn_status wn_experiment_report(const wn_experiment *e, const char *title, const 
     }
     wn_report_shift chosen[4];
     int n_chosen = ns > 1 ? choose_shifts(e, chosen) : 0;
-    wn_report r = {title, nm, names, ns, rs, n_chosen, chosen};
+    wn_report r = {title, nm, names, ns, rs, n_chosen, chosen, NULL, 0, NULL};
     st = wn_report_write(&r, path);
 done:
     wn_free(names);
