@@ -187,6 +187,25 @@ static int cmd_build(int argc, char **argv) {
     return rc;
 }
 
+/* The result ids as .ivecs (k, then k int32 ids per query). 0 ok, 1 failed (said). */
+static int write_ivecs(const char *out, const int64_t *ids, int64_t nq, long k) {
+    int rc = 0;
+    FILE *f = fopen(out, "wb");
+    if (!f) rc = cli_error("%s: %s", out, strerror(errno));
+    for (int64_t i = 0; f && !rc && i < nq; i++) {
+        int32_t kk = (int32_t)k;
+        fwrite(&kk, 4, 1, f);
+        for (long j = 0; j < k; j++) {
+            int64_t id = ids[i * k + j];
+            if (id > INT32_MAX) rc = cli_error("ann search: id %lld does not fit .ivecs (int32)", (long long)id);
+            int32_t v = (int32_t)id;
+            fwrite(&v, 4, 1, f);
+        }
+    }
+    if (f && (fclose(f) != 0) && !rc) rc = cli_error("%s: write failed", out);
+    return rc;
+}
+
 static int cmd_search(int argc, char **argv) {
     const char *index = NULL, *queries = NULL, *out = NULL;
     long k = 10;
@@ -246,21 +265,7 @@ static int cmd_search(int argc, char **argv) {
         secs = now() - t0;
         if (st != WN_OK) rc = cli_lib_error("ann search", st);
     }
-    if (!rc) {
-        FILE *f = fopen(out, "wb");
-        if (!f) rc = cli_error("%s: %s", out, strerror(errno));
-        for (int64_t i = 0; f && !rc && i < nq; i++) {
-            int32_t kk = (int32_t)k;
-            fwrite(&kk, 4, 1, f);
-            for (long j = 0; j < k; j++) {
-                int64_t id = ids[i * k + j];
-                if (id > INT32_MAX) rc = cli_error("ann search: id %lld does not fit .ivecs (int32)", (long long)id);
-                int32_t v = (int32_t)id;
-                fwrite(&v, 4, 1, f);
-            }
-        }
-        if (f && (fclose(f) != 0) && !rc) rc = cli_error("%s: write failed", out);
-    }
+    if (!rc) rc = write_ivecs(out, ids, nq, k);
     if (!rc)
         fprintf(stderr, "{\"queries\": %lld, \"k\": %ld, \"threads\": %d, \"load_seconds\": %.4f, \"seconds\": %.4f, "
                         "\"queries_per_s\": %.1f}\n",

@@ -45,64 +45,80 @@ static int parse_float(const char *opt, const char *s, float *out) {
     return 1;
 }
 
-int cmd_index(int argc, char **argv) {
-    wn_build_params p = wn_build_default_params();
-    const char *corpus = NULL, *out = NULL;
-    long v, overlap = -1;
+typedef struct {
+    wn_build_params p;
+    const char *corpus, *out;
+    long overlap;
+} index_args;
+
+/* An option with a value; 0 ok, 2 bad value (said), -1 not one of ours. */
+static int value_opt(index_args *x, const char *a, const char *val) {
+    wn_build_params *p = &x->p;
+    long v;
+    if (!strcmp(a, "--corpus")) x->corpus = val;
+    else if (!strcmp(a, "--out")) x->out = val;
+    else if (!strcmp(a, "--dense")) p->dense_model = val;
+    else if (!strcmp(a, "--id-field")) p->corpus.id_field = val;
+    else if (!strcmp(a, "--title-field")) p->corpus.title_field = val;
+    else if (!strcmp(a, "--text-field")) p->corpus.text_field = val;
+    else if (!strcmp(a, "--format")) {
+        int f = wn_corpus_format_parse(val);
+        if (f < 0) return cli_error("index: --format must be beir, jsonl, tsv or dir, not '%s'", val), 2;
+        p->corpus.format = (wn_corpus_format)f;
+    } else if (!strcmp(a, "--ann")) {
+        int t = wn_index_type_parse(val);
+        if (t < 0) return cli_error("index: --ann must be flat, hnsw, ivf or ivfpq, not '%s'", val), 2;
+        p->ann = (wn_index_type)t;
+    } else if (!strcmp(a, "--k1")) {
+        if (!parse_float(a, val, &p->bm25_params.k1)) return 2;
+    } else if (!strcmp(a, "--b")) {
+        if (!parse_float(a, val, &p->bm25_params.b) || p->bm25_params.b > 1) return cli_error("index: --b must be from 0 to 1"), 2;
+    } else if (!strcmp(a, "--batch")) {
+        if (!cli_parse_int(a, val, 1, 4096, &v)) return 2;
+        p->batch = (int)v;
+    } else if (!strcmp(a, "--threads")) {
+        if (!cli_parse_int(a, val, 1, 1024, &v)) return 2;
+        p->model_params.n_threads = (int)v;
+        p->index_params.n_threads = (int)v;
+    } else if (!strcmp(a, "--chunk-tokens")) {
+        if (!cli_parse_int(a, val, 2, 100000, &v)) return 2;
+        p->chunk_tokens = (int)v;
+    } else if (!strcmp(a, "--chunk-overlap")) {
+        if (!cli_parse_int(a, val, 0, 100000, &x->overlap)) return 2;
+    } else return -1;
+    return 0;
+}
+
+/* 0 ok, 1 done (--help), 2 usage error (said). */
+static int parse_args(int argc, char **argv, index_args *x) {
+    wn_build_params *p = &x->p;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            index_usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--bm25")) p.bm25 = 1;
-        else if (!strcmp(a, "--force")) p.overwrite = 1;
-        else if (!strcmp(a, "--skip-bad")) p.skip_bad = 1;
-        else if (!strcmp(a, "--no-stem")) p.bm25_params.stem = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return index_usage(stdout), 1;
+        if (!strcmp(a, "--bm25")) p->bm25 = 1;
+        else if (!strcmp(a, "--force")) p->overwrite = 1;
+        else if (!strcmp(a, "--skip-bad")) p->skip_bad = 1;
+        else if (!strcmp(a, "--no-stem")) p->bm25_params.stem = 0;
         else if (!val) {
             cli_error("index: unknown option or missing value '%s'", a);
-            index_usage(stderr);
-            return 2;
+            return index_usage(stderr), 2;
         } else {
+            int r = value_opt(x, a, val);
             i++;
-            if (!strcmp(a, "--corpus")) corpus = val;
-            else if (!strcmp(a, "--out")) out = val;
-            else if (!strcmp(a, "--dense")) p.dense_model = val;
-            else if (!strcmp(a, "--id-field")) p.corpus.id_field = val;
-            else if (!strcmp(a, "--title-field")) p.corpus.title_field = val;
-            else if (!strcmp(a, "--text-field")) p.corpus.text_field = val;
-            else if (!strcmp(a, "--format")) {
-                int f = wn_corpus_format_parse(val);
-                if (f < 0) return cli_error("index: --format must be beir, jsonl, tsv or dir, not '%s'", val), 2;
-                p.corpus.format = (wn_corpus_format)f;
-            } else if (!strcmp(a, "--ann")) {
-                int t = wn_index_type_parse(val);
-                if (t < 0) return cli_error("index: --ann must be flat, hnsw, ivf or ivfpq, not '%s'", val), 2;
-                p.ann = (wn_index_type)t;
-            } else if (!strcmp(a, "--k1")) {
-                if (!parse_float(a, val, &p.bm25_params.k1)) return 2;
-            } else if (!strcmp(a, "--b")) {
-                if (!parse_float(a, val, &p.bm25_params.b) || p.bm25_params.b > 1)
-                    return cli_error("index: --b must be from 0 to 1"), 2;
-            } else if (!strcmp(a, "--batch")) {
-                if (!cli_parse_int(a, val, 1, 4096, &v)) return 2;
-                p.batch = (int)v;
-            } else if (!strcmp(a, "--threads")) {
-                if (!cli_parse_int(a, val, 1, 1024, &v)) return 2;
-                p.model_params.n_threads = (int)v;
-                p.index_params.n_threads = (int)v;
-            } else if (!strcmp(a, "--chunk-tokens")) {
-                if (!cli_parse_int(a, val, 2, 100000, &v)) return 2;
-                p.chunk_tokens = (int)v;
-            } else if (!strcmp(a, "--chunk-overlap")) {
-                if (!cli_parse_int(a, val, 0, 100000, &overlap)) return 2;
-            } else {
-                cli_error("index: unknown option '%s'", a);
-                index_usage(stderr);
-                return 2;
-            }
+            if (r > 0) return r;
+            if (r < 0) return cli_error("index: unknown option '%s'", a), index_usage(stderr), 2;
         }
     }
+    return 0;
+}
+
+int cmd_index(int argc, char **argv) {
+    index_args x = {wn_build_default_params(), NULL, NULL, -1};
+    int rc = parse_args(argc, argv, &x);
+    if (rc) return rc == 1 ? 0 : rc;
+    wn_build_params p = x.p;
+    const char *corpus = x.corpus, *out = x.out;
+    long overlap = x.overlap;
     if (!corpus || !out) {
         cli_error("index: --corpus and --out are required");
         index_usage(stderr);
