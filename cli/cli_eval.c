@@ -2,7 +2,10 @@
  * [--first-stage bm25|dense|hybrid] [--rerank MODEL --k-candidates N[,N...]]
  * [--run FILE] [--json FILE] [--report FILE.html]: runs every judged query through
  * the first stage (top 1000) and each re-ranking depth, evaluates P@k, Recall@k,
- * MRR@k, nDCG@k and MAP (trec_eval conventions, see winnow.h) and per-stage latency. */
+ * MRR@k, nDCG@k and MAP (trec_eval conventions, see winnow.h) and per-stage latency.
+ * The stages, the sweep over depths, timings, run files, JSON and report are the
+ * library's (wn_experiment_*); this file reads the queries, picks the judged ones and
+ * prints the table. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>

@@ -10,7 +10,9 @@
  *
  * then the notebook's exercises on a real collection (cli/demo/demo_collection.c: 100+
  * documents, the k sweep, HNSW/IVF against brute force, BM25 and hybrid) and a
- * self-contained HTML report (cli/demo/demo_report.c) whose path ends the output.
+ * self-contained HTML report (cli/demo/demo_report.c, written by wn_report_write) whose
+ * path ends the output. Both stages run in the library: a searcher made from handles
+ * held here (wn_searcher_create), as `winnow search` runs them.
  *
  * Each section is one function taking the loaded demo; a new section is a function
  * and a row in `sections` (run in order; `--section NAME` runs one). The corpus and
