@@ -244,7 +244,7 @@ int main(void) {
     expect_load("embedding width", WN_ERR_FORMAT, "embeddings.word_embeddings.weight", "vocab_size, hidden_size");
 
     /* the header parser */
-    expect_parse("invalid header JSON", "{\"a\":{\"dtype\":\"F32\",", 0, "header JSON is invalid");
+    expect_parse("invalid header JSON", "{\"a\":{\"dtype\":\"F32\",", 0, "header: invalid JSON near line 1");
     expect_parse("not an object", "[1,2]   ", 0, "not a JSON object");
     expect_parse("end past data", "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8,
                  "tensor 'w' ends at byte 16 of the data section, which has 8 bytes");

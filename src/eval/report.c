@@ -290,6 +290,7 @@ static void shifts(out_t *o, const wn_report *r) {
 }
 
 wn_status wn_report_write(const wn_report *r, const char *path) {
+    WN_ENTRY();
     if (!r || !path || r->n_stages < 0 || r->n_measures < 0 || (r->n_measures && !r->measure_names))
         return wn_seterr(WN_ERR_ARG, "wn_report_write: bad argument");
     for (int s = 0; s < r->n_stages; s++)

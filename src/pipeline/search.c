@@ -98,6 +98,7 @@ static wn_status load_chunk_map(wn_searcher *s, const char *path) {
 }
 
 wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p_in, wn_searcher **out) {
+    WN_ENTRY();
     *out = NULL;
     wn_pipeline_params dp = wn_pipeline_default_params();
     const wn_pipeline_params *p = p_in ? p_in : &dp;
@@ -227,6 +228,7 @@ static wn_status dense_hits(wn_searcher *s, const char *q, int k, wn_hit *h, int
 }
 
 wn_status wn_searcher_first(wn_searcher *s, const char *query, int k, wn_hit *hits, int *n, double *seconds) {
+    WN_ENTRY();
     *n = 0;
     if (!s || !query || k < 1 || !hits) return wn_seterr(WN_ERR_ARG, "wn_searcher_first: bad argument (k = %d)", k);
     double t0 = wn_now();
@@ -267,6 +269,7 @@ static int cmp_score(const void *x, const void *y) {
 
 wn_status wn_searcher_rerank(wn_searcher *s, const char *query, const wn_hit *cand, int n, int m, wn_hit *out,
                              double *seconds) {
+    WN_ENTRY();
     if (!s || !s->ce) return wn_seterr(WN_ERR_ARG, "search: no re-ranker loaded (--rerank MODEL)");
     if (n < 0 || m < 0 || m > n) return wn_seterr(WN_ERR_ARG, "wn_searcher_rerank: m = %d, n = %d", m, n);
     double t0 = wn_now();

@@ -12,11 +12,11 @@ HARNESSES=${*:-"fuzz_safetensors fuzz_config"}
 OUT=build-fuzz
 CC=${FUZZ_CC:-clang}
 mkdir -p "$OUT"
-LIB="src/model/safetensors.c src/model/config.c src/model/json_check.c src/util/alloc.c src/util/error.c src/util/io.c src/util/utf8.c"
+LIB="src/model/safetensors.c src/model/config.c src/util/json.c src/util/alloc.c src/util/error.c src/util/io.c src/util/utf8.c"
 for h in $HARNESSES; do
     echo "== $h: build"
     $CC -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -Iinclude -Isrc -o "$OUT/$h" "tests/fuzz/$h.c" $LIB -lcjson -lm -lpthread
+        -Iinclude -Isrc -o "$OUT/$h" "tests/fuzz/$h.c" $LIB -lm -lpthread
     mkdir -p "$OUT/corpus_$h"
     cp tests/fuzz/seeds/"$h"/* "$OUT/corpus_$h/" 2>/dev/null || true
     echo "== $h: run ${SECS}s"
