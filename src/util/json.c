@@ -167,7 +167,10 @@ static int parse_string(jparser *ps, const char **out, size_t *out_len) {
     const unsigned char *s = ++ps->p, *q = s;
     while (q < ps->end && *q != '"') {
         if (*q == '\\') {
-            if (q + 1 >= ps->end) break;
+            if (q + 1 >= ps->end) {
+                q = ps->end; /* a backslash as the last byte: unterminated */
+                break;
+            }
             q += 2;
         } else q++;
     }
@@ -434,6 +437,7 @@ static void put_string(jout *w, const char *s, size_t n) {
 static void put_number(jout *w, double d) {
     char b[40];
     if (!isfinite(d)) snprintf(b, sizeof b, "null");
+    else if (d == 0 && signbit(d)) snprintf(b, sizeof b, "-0"); /* reads back as -0.0 */
     else if (d == floor(d) && d >= -2147483648.0 && d <= 2147483647.0) snprintf(b, sizeof b, "%d", (int)d);
     else {
         snprintf(b, sizeof b, "%.15g", d);

@@ -65,8 +65,8 @@ static inline const char *wn_json_str(const wn_json *v) { return wn_json_is(v, W
 /* Writes v compactly (no white space), as JSON.stringify does: strings escape '"',
  * '\\' and the control characters (\b \f \n \r \t, else \u00xx), other bytes are
  * copied; numbers print as integers when integral and within int range, else with
- * the fewest of 15 or 17 significant digits that read back to the same double;
- * non-finite numbers print as null. *out is NUL-terminated (wn_free), *len its
+ * the fewest of 15 or 17 significant digits that read back to the same double
+ * (-0 as "-0"); non-finite numbers print as null. *out is NUL-terminated (wn_free), *len its
  * length (len may be NULL). */
 wn_status wn_json_write(const wn_json *v, char **out, size_t *len);
 

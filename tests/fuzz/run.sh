@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh - builds the libFuzzer harnesses of src/model and runs each for N seconds
+# run.sh - builds the libFuzzer harnesses of src/model and src/util/json.c and runs each for N seconds
 # (default 60): tests/fuzz/run.sh [SECONDS] [harness...]. Needs clang and
 # libclang-rt (Debian: clang, libclang-rt-14-dev). Corpora grow in build-fuzz/;
 # crashes land in tests/fixtures/model/bad/ as crash-* files: keep them (renamed
@@ -8,7 +8,7 @@ set -e
 cd "$(dirname "$0")/../.."
 SECS=${1:-60}
 [ $# -gt 0 ] && shift
-HARNESSES=${*:-"fuzz_safetensors fuzz_config"}
+HARNESSES=${*:-"fuzz_safetensors fuzz_config fuzz_json"}
 OUT=build-fuzz
 CC=${FUZZ_CC:-clang}
 mkdir -p "$OUT"
