@@ -15,8 +15,15 @@
 
 #include "util.h"
 
+typedef struct {
+    struct wn_threads *p;
+    int ith;
+} worker_arg;
+
 struct wn_threads {
     int n;
+    worker_arg *args; /* (n) owned by the pool: a worker frees nothing, so no block of
+                         the pool changes hands after wn_threads_create returns */
     pthread_mutex_t run_mu; /* one wn_pool_run at a time: a caller's pool may be shared */
     pthread_t *threads;
     pthread_mutex_t mu;
@@ -29,10 +36,6 @@ struct wn_threads {
     int stop;
 };
 
-typedef struct {
-    wn_pool *p;
-    int ith;
-} worker_arg;
 
 /* Waiting: first pause-spin (a forward pass hands out tasks every ~100 us), then
  * yield the CPU for a while (when the machine is oversubscribed, the thread we
@@ -54,7 +57,6 @@ static _Thread_local const wn_pool *running;
 
 static void *worker(void *a) {
     worker_arg wa = *(worker_arg *)a;
-    wn_free(a);
     wn_pool *p = wa.p;
     unsigned seen = 0;
     for (;;) {
@@ -102,14 +104,15 @@ wn_status wn_pool_create(int n, wn_pool **out) {
     pthread_cond_init(&p->cv_done, NULL);
     if (n > 1) {
         p->threads = wn_calloc((size_t)n, sizeof(pthread_t));
-        if (!p->threads) {
+        p->args = wn_calloc((size_t)n, sizeof(worker_arg));
+        if (!p->threads || !p->args) {
+            p->n = 1; /* no thread started */
             wn_pool_free(p);
             return wn_seterr(WN_ERR_NOMEM, "out of memory creating a thread pool");
         }
         for (int i = 1; i < n; i++) {
-            worker_arg *wa = wn_malloc(sizeof *wa);
-            if (!wa || pthread_create(&p->threads[i], NULL, worker, (wa->p = p, wa->ith = i, wa)) != 0) {
-                wn_free(wa);
+            p->args[i].p = p, p->args[i].ith = i;
+            if (pthread_create(&p->threads[i], NULL, worker, &p->args[i]) != 0) {
                 p->n = i; /* only threads 1..i-1 exist */
                 wn_pool_free(p);
                 return wn_seterr(WN_ERR_INTERNAL, "cannot start thread %d of %d", i, n);
@@ -158,8 +161,9 @@ void wn_pool_free(wn_pool *p) {
         pthread_cond_broadcast(&p->cv_work);
         pthread_mutex_unlock(&p->mu);
         for (int i = 1; i < p->n; i++) pthread_join(p->threads[i], NULL);
-        wn_free(p->threads);
     }
+    wn_free(p->threads);
+    wn_free(p->args);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->run_mu);
     pthread_cond_destroy(&p->cv_work);
