@@ -74,7 +74,8 @@ WN_API const char *wn_last_error(void);
 WN_API const char *wn_status_name(wn_status s);
 WN_API const char *wn_version(void);
 
-/* One pluggable allocation hook for everything the library allocates (cJSON included).
+/* One pluggable allocation hook for everything the library allocates (its JSON included;
+ * no other library's hooks are touched).
  * Set it once, before any other winnow call; NULL restores malloc/realloc/free.
  * realloc_fn may be NULL, in which case malloc+copy+free is used. */
 typedef struct {

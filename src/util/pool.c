@@ -138,9 +138,10 @@ void wn_pool_run(wn_pool *p, wn_task_fn fn, void *arg) {
     atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
     pthread_cond_broadcast(&p->cv_work);
     pthread_mutex_unlock(&p->mu);
+    const wn_pool *outer = running; /* this thread may be running another pool's task */
     running = p;
     fn(arg, 0, p->n);
-    running = NULL;
+    running = outer;
     int spins = 0;
     while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0 && spins < SPIN_PAUSES + SPIN_YIELDS) {
         spin_once(spins++);
