@@ -15,7 +15,9 @@ SANITIZE ?= 0
 OPT     ?= -O2
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -fPIC -pthread \
               -Iinclude -Isrc -fno-strict-aliasing
-LDLIBS  = -lcjson -lutf8proc -lcurl -lsqlite3 -lm -lpthread
+LDLIBS  = -lutf8proc -lcurl -lsqlite3 -lm -lpthread
+# tests and benchmarks read their JSON fixtures with cJSON; the library does not use it
+TEST_LDLIBS = -lcjson
 
 ifeq ($(SANITIZE),1)
 BUILD   = build-asan
@@ -34,6 +36,8 @@ LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_SRC   = $(sort $(wildcard cli/*.c cli/demo/*.c))
 CLI_OBJ   = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 $(CLI_OBJ): CFLAGS_BASE += -Icli
+# only what include/winnow.h marks WN_API leaves libwinnow.so (tests/t_symbols.sh)
+$(LIB_OBJ): CFLAGS_BASE += -fvisibility=hidden
 TEST_SRC  = $(sort $(wildcard tests/test_*.c))
 TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS = $(filter-out tests/test_%.c,$(wildcard tests/*.c))
@@ -78,12 +82,16 @@ $(BUILD)/winnow: $(CLI_OBJ) $(BUILD)/libwinnow.a
 $(BUILD)/tests/%: tests/%.c $(TEST_HOBJ) $(BUILD)/libwinnow.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(E) '  LD    $@'
-	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
+
+# bench_encoder builds its models with the tests' synthetic-weight writer
+$(BUILD)/bench/bench_encoder: BENCH_OBJ = $(BUILD)/obj/tests/synth.o
+$(BUILD)/bench/bench_encoder: $(BUILD)/obj/tests/synth.o
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libwinnow.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(E) '  LD    $@'
-	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BENCH_OBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
 deps:
 	@sh scripts/deps.sh

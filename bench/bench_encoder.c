@@ -1,6 +1,6 @@
 /*
  * bench_encoder.c - winnow's side of bench/encoders.sh: random-weight MiniLM-L6
- * models (the counter-based weights of src/model/synth.c, which
+ * models (the counter-based weights of tests/synth.c, which
  * scripts/make_reference.py reproduces in PyTorch), the workloads every engine
  * runs (token ids written to DIR so ONNX Runtime and PyTorch run the very same
  * sequences), and winnow's timings as JSON lines on stdout.
@@ -30,7 +30,7 @@
 #include <cjson/cJSON.h>
 
 #include "model/model.h"
-#include "model/synth.h"
+#include "../tests/synth.h"
 
 #define NB 32
 static const int LENS[] = {16, 32, 64, 128, 256};

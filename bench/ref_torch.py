@@ -3,7 +3,7 @@
 
 Builds the benchmark's two random-weight MiniLM-L6 models in float32 from the
 weights scripts/make_reference.py generates (the same counter-based values
-src/model/synth.c writes, so all three engines run identical models), from
+tests/synth.c writes, so all three engines run identical models), from
 torch.nn layers (transformers is not installed here), then:
 
   export DIR   ONNX files for ONNX Runtime: bi.onnx (mean-pooled, normalised

@@ -6,7 +6,6 @@
  * The stages, the sweep over depths, timings, run files, JSON and report are the
  * library's (wn_experiment_*); this file reads the queries, picks the judged ones and
  * prints the table. */
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,61 +77,47 @@ static void free_queries(query_set *q) {
     free(q->by_id);
 }
 
-/* BEIR queries.jsonl; malformed lines, empty texts and duplicate ids are errors. */
+/* BEIR queries.jsonl, read by the library's corpus reader (JSONL with "_id" and
+ * "text"); malformed lines, empty texts and duplicate ids are errors. */
 static int load_queries(const char *path, query_set *q) {
     memset(q, 0, sizeof *q);
-    FILE *f = cli_open_input(path);
-    if (!f) return 0;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    long ln = 0;
-    int ok = 1, qcap = 0;
-    while (ok && (len = getline(&line, &cap, f)) >= 0) {
-        ln++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-        if (!len) continue;
-        cJSON *j = cJSON_ParseWithLength(line, (size_t)len);
-        const cJSON *id = j ? cJSON_GetObjectItemCaseSensitive(j, "_id") : NULL;
-        const cJSON *tx = j ? cJSON_GetObjectItemCaseSensitive(j, "text") : NULL;
-        char idb[64];
-        const char *ids = NULL;
-        if (cJSON_IsString(id)) ids = id->valuestring;
-        else if (cJSON_IsNumber(id)) {
-            snprintf(idb, sizeof idb, "%.0f", id->valuedouble);
-            ids = idb;
+    wn_corpus_params cp = wn_corpus_default_params();
+    cp.format = WN_CORPUS_JSONL;
+    cp.id_field = "_id", cp.text_field = "text", cp.title_field = "\x01no title"; /* queries have none */
+    wn_corpus *c = NULL;
+    if (wn_corpus_open(!path || !strcmp(path, "-") ? "/dev/stdin" : path, &cp, &c) != WN_OK)
+        return !cli_error("eval: %s", wn_last_error());
+    int ok = 1, qcap = 0, got = 0;
+    wn_doc d;
+    while (ok) {
+        if (wn_corpus_next(c, &d, &got) != WN_OK) {
+            ok = !cli_error("eval: %s", wn_last_error());
+            break;
         }
-        if (!j || !ids || !*ids) {
-            ok = !cli_error("eval: %s:%ld: %s", path, ln, j ? "no \"_id\" (string or number)" : "malformed JSON");
-        } else if (!cJSON_IsString(tx)) {
-            ok = !cli_error("eval: %s:%ld: query '%s' has no \"text\" string", path, ln, ids);
-        } else {
-            const char *t = tx->valuestring;
-            while (*t == ' ' || *t == '\t') t++;
-            if (!*t) ok = !cli_error("eval: %s:%ld: query '%s' is empty", path, ln, ids);
+        if (!got) break;
+        const char *t = d.text;
+        while (*t == ' ' || *t == '\t') t++;
+        if (!*t) ok = !cli_error("eval: %s:%ld: query '%s' is empty", path, (long)d.line, d.id);
+        if (ok) {
+            if (q->n == qcap) {
+                qcap = qcap ? qcap * 2 : 256;
+                char **a = realloc(q->ids, (size_t)qcap * sizeof *a), **b = a ? realloc(q->texts, (size_t)qcap * sizeof *b) : NULL;
+                long *e = b ? realloc(q->lines, (size_t)qcap * sizeof *e) : NULL;
+                if (a) q->ids = a;
+                if (b) q->texts = b;
+                if (e) q->lines = e;
+                if (!a || !b || !e) ok = !cli_error("eval: out of memory");
+            }
             if (ok) {
-                if (q->n == qcap) {
-                    qcap = qcap ? qcap * 2 : 256;
-                    char **a = realloc(q->ids, (size_t)qcap * sizeof *a), **b = a ? realloc(q->texts, (size_t)qcap * sizeof *b) : NULL;
-                    long *c = b ? realloc(q->lines, (size_t)qcap * sizeof *c) : NULL;
-                    if (a) q->ids = a;
-                    if (b) q->texts = b;
-                    if (c) q->lines = c;
-                    if (!a || !b || !c) ok = !cli_error("eval: out of memory");
-                }
-                if (ok) {
-                    q->ids[q->n] = strdup(ids);
-                    q->texts[q->n] = strdup(tx->valuestring);
-                    q->lines[q->n] = ln;
-                    q->n++;
-                    if (!q->ids[q->n - 1] || !q->texts[q->n - 1]) ok = !cli_error("eval: out of memory");
-                }
+                q->ids[q->n] = strdup(d.id);
+                q->texts[q->n] = strdup(d.text);
+                q->lines[q->n] = (long)d.line;
+                q->n++;
+                if (!q->ids[q->n - 1] || !q->texts[q->n - 1]) ok = !cli_error("eval: out of memory");
             }
         }
-        cJSON_Delete(j);
     }
-    free(line);
-    cli_close_input(f);
+    wn_corpus_close(c);
     if (ok && !q->n) ok = !cli_error("eval: %s: no queries", path);
     if (ok && !(q->by_id = malloc((size_t)q->n * sizeof *q->by_id))) ok = !cli_error("eval: out of memory");
     if (ok) { /* duplicates: adjacent once sorted by id (then by position) */

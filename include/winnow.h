@@ -8,7 +8,21 @@
  *     (thread-local, valid until the next winnow call on the same thread);
  *   - the library never prints, never exits, installs no signal handler and keeps no
  *     mutable global state except the allocator hook, set once before any other call;
+ *     it touches no other library's global state (its JSON reader is its own), and
+ *     libwinnow.so exports only the wn_ symbols declared here (WN_API);
  *   - arrays are caller-owned unless a comment says otherwise; sizes are in the comments.
+ *
+ * Errors (as SQLite's): wn_last_error() describes the most recent call on this thread
+ * that returns a wn_status.
+ *   - Every function that returns a wn_status clears the message when it starts, so
+ *     after WN_OK wn_last_error() is "" (whatever failed before, even inside the call).
+ *   - A failure sets the message once: what failed, naming the file, field and values;
+ *     context added on the way out is a prefix ("docs.wnix: ..."), added once.
+ *   - Work done on the library's worker threads reports its own status and message
+ *     to the calling thread, as if it had failed there.
+ *   - Functions that cannot fail (accessors, name lookups, _default_params, _free,
+ *     _close, wn_free_buffer, wn_status_name) leave the message as it is, so a caller
+ *     may free handles or name the status before printing wn_last_error().
  *
  * Usage:
  *   wn_model *m;
@@ -32,6 +46,14 @@ extern "C" {
 
 #define WN_VERSION "0.1.0"
 
+/* Marks the library's public functions: libwinnow is built with -fvisibility=hidden,
+ * so these are the only symbols it exports. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WN_API __attribute__((visibility("default")))
+#else
+#define WN_API
+#endif
+
 /* ---------------------------------------------------------------- core */
 
 typedef enum {
@@ -47,12 +69,13 @@ typedef enum {
 } wn_status;
 
 /* The message of the last error on this thread ("" if none). */
-const char *wn_last_error(void);
+WN_API const char *wn_last_error(void);
 /* A short name for a status: "ok", "io", "format", ... */
-const char *wn_status_name(wn_status s);
-const char *wn_version(void);
+WN_API const char *wn_status_name(wn_status s);
+WN_API const char *wn_version(void);
 
-/* One pluggable allocation hook for everything the library allocates (cJSON included).
+/* One pluggable allocation hook for everything the library allocates (its JSON included;
+ * no other library's hooks are touched).
  * Set it once, before any other winnow call; NULL restores malloc/realloc/free.
  * realloc_fn may be NULL, in which case malloc+copy+free is used. */
 typedef struct {
@@ -61,7 +84,19 @@ typedef struct {
     void (*free_fn)(void *ptr, void *ud);
     void *ud;
 } wn_allocator;
-void wn_set_allocator(const wn_allocator *a);
+WN_API void wn_set_allocator(const wn_allocator *a);
+
+/* A thread pool the caller may create once and share: pass it in wn_model_params,
+ * wn_index_params and wn_search_params (field threads) or to
+ * wn_bm25_search_batch_threads, and the library runs its parallel work there instead
+ * of starting threads of its own (NULL everywhere keeps each call's own threads).
+ * n_threads <= 0: one per online CPU; 1 starts no thread (work runs on the caller).
+ * The pool must outlive every handle it was given to. One run at a time: calls from
+ * several threads that share a pool take turns. */
+typedef struct wn_threads wn_threads;
+WN_API wn_status wn_threads_create(int n_threads, wn_threads **out);
+WN_API int wn_threads_count(const wn_threads *t);
+WN_API void wn_threads_free(wn_threads *t); /* NULL-safe; after every user of it */
 
 /* Progress of long work (indexing, downloading, training). Called from the calling
  * thread; total is 0 when unknown. The library never draws anything itself. */
@@ -70,8 +105,8 @@ typedef void (*wn_progress_fn)(void *ud, const char *what, uint64_t done, uint64
 /* CPU features winnow dispatches on, detected once. WN_FORCE_SCALAR=1 in the
  * environment forces the scalar reference kernels. */
 typedef enum { WN_ISA_SCALAR = 0, WN_ISA_AVX2 = 1, WN_ISA_AVX512 = 2 } wn_isa;
-wn_isa wn_cpu_isa(void);
-const char *wn_isa_name(wn_isa isa);
+WN_API wn_isa wn_cpu_isa(void);
+WN_API const char *wn_isa_name(wn_isa isa);
 
 /* ---------------------------------------------------------------- tokenizer */
 /* (section owned by src/tokenizer) */
@@ -81,11 +116,11 @@ const char *wn_isa_name(wn_isa isa);
 typedef struct wn_tokenizer wn_tokenizer;
 /* Loads vocab.txt and, when present, tokenizer.json (wins on disagreement),
  * tokenizer_config.json, special_tokens_map.json, sentence_bert_config.json from dir. */
-wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out);
-void wn_tokenizer_free(wn_tokenizer *t);
+WN_API wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out);
+WN_API void wn_tokenizer_free(wn_tokenizer *t);
 /* The model's limit in tokens, special tokens included (e.g. 256 for all-MiniLM-L6-v2). */
-int wn_tokenizer_max_length(const wn_tokenizer *t);
-int wn_tokenizer_vocab_size(const wn_tokenizer *t);
+WN_API int wn_tokenizer_max_length(const wn_tokenizer *t);
+WN_API int wn_tokenizer_vocab_size(const wn_tokenizer *t);
 /* [CLS] a [SEP] (b [SEP]), token types 0 then 1, truncated longest_first to max_len
  * (<= 0: the model's limit). ids and type_ids: caller arrays of cap entries
  * (cap >= max_len suffices); *n_out is the number written. b may be NULL.
@@ -93,13 +128,13 @@ int wn_tokenizer_vocab_size(const wn_tokenizer *t);
  * text ("[SEP]") are kept as such, as HF does. longest_first is the fast tokenizer's
  * (with both texts cut, an odd budget's extra token goes to the longer, b on a tie).
  * WN_ERR_ARG when max_len is below the 2 (3 for a pair) special tokens or cap is short. */
-wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const char *b, int max_len, int32_t *ids,
+WN_API wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const char *b, int max_len, int32_t *ids,
                               int32_t *type_ids, int cap, int *n_out);
 /* The word-piece ids of text without special tokens or truncation. *ids is
  * allocated by winnow (free with wn_free_buffer); *n its length. */
-wn_status wn_tokenizer_tokenize(const wn_tokenizer *t, const char *text, int32_t **ids, int *n);
+WN_API wn_status wn_tokenizer_tokenize(const wn_tokenizer *t, const char *text, int32_t **ids, int *n);
 /* Frees a buffer that winnow allocated for the caller (NULL-safe). */
-void wn_free_buffer(void *p);
+WN_API void wn_free_buffer(void *p);
 
 /* ---------------------------------------------------------------- hub */
 /* (section owned by src/model/hub.c) */
@@ -112,7 +147,7 @@ typedef struct {
     wn_progress_fn progress;
     void *progress_ud;
 } wn_hub_params;
-wn_hub_params wn_hub_default_params(void);
+WN_API wn_hub_params wn_hub_default_params(void);
 /* name: a directory holding the model's files, or a hub id "owner/name". Writes the
  * local directory of the model to dir (cap bytes), downloading what is missing.
  * The cache: <cache>/<owner>--<name>/<revision>/ ('/' in a revision becomes "--"),
@@ -126,7 +161,7 @@ wn_hub_params wn_hub_default_params(void);
  * WN_ERR_UNSUPPORTED pytorch_model.bin only; WN_ERR_IO the cache is not writable.
  * Threads may resolve at once with libcurl >= 7.84 (thread-safe global init); with
  * an older libcurl, call curl_global_init() before starting them. */
-wn_status wn_hub_resolve(const char *name, const wn_hub_params *p, char *dir, size_t cap);
+WN_API wn_status wn_hub_resolve(const char *name, const wn_hub_params *p, char *dir, size_t cap);
 
 /* ---------------------------------------------------------------- model */
 /* (section owned by src/model) */
@@ -142,27 +177,29 @@ typedef struct {
     int max_batch;          /* sequences per forward pass (default 32) */
     wn_precision precision; /* default fp32 */
     wn_hub_params hub;      /* where a hub id comes from */
+    wn_threads *threads;    /* NULL: the model starts n_threads of its own; else this pool
+                               (at most 64 threads; n_threads is then ignored) */
 } wn_model_params;
-wn_model_params wn_model_default_params(void);
+WN_API wn_model_params wn_model_default_params(void);
 /* name_or_dir: a directory (config.json, model.safetensors, vocab.txt, ...) or a
  * hub id resolved through wn_hub_resolve. Every tensor is checked against
  * config.json; errors name the file and the tensor (docs/MODELS.md). */
-wn_status wn_model_load(const char *name_or_dir, const wn_model_params *p, wn_model **out);
-void wn_model_free(wn_model *m);
-wn_model_kind wn_model_kind_of(const wn_model *m);
-int wn_model_dim(const wn_model *m);        /* embedding size (bi-encoder) or hidden size */
-int wn_model_num_labels(const wn_model *m); /* cross-encoder outputs per pair (0 for a bi-encoder) */
-int wn_model_max_length(const wn_model *m); /* tokens per input, special tokens included */
-const wn_tokenizer *wn_model_tokenizer(const wn_model *m);
+WN_API wn_status wn_model_load(const char *name_or_dir, const wn_model_params *p, wn_model **out);
+WN_API void wn_model_free(wn_model *m);
+WN_API wn_model_kind wn_model_kind_of(const wn_model *m);
+WN_API int wn_model_dim(const wn_model *m);        /* embedding size (bi-encoder) or hidden size */
+WN_API int wn_model_num_labels(const wn_model *m); /* cross-encoder outputs per pair (0 for a bi-encoder) */
+WN_API int wn_model_max_length(const wn_model *m); /* tokens per input, special tokens included */
+WN_API const wn_tokenizer *wn_model_tokenizer(const wn_model *m);
 /* texts: n UTF-8 strings; out: n * wn_model_dim floats, the sentence embeddings
  * (L2-normalised when the model has a Normalize module), in input order. Texts
  * past wn_model_max_length tokens are truncated; invalid UTF-8 is replaced by
  * U+FFFD; "" is valid ([CLS] [SEP]). WN_ERR_ARG on a cross-encoder. */
-wn_status wn_model_embed(wn_model *m, int64_t n, const char *const *texts, float *out);
+WN_API wn_status wn_model_embed(wn_model *m, int64_t n, const char *const *texts, float *out);
 /* queries, docs: n strings each; out: n * wn_model_num_labels raw logits (no
  * activation), in input order; pairs truncated longest-first. WN_ERR_ARG on a
  * bi-encoder. */
-wn_status wn_model_score(wn_model *m, int64_t n, const char *const *queries, const char *const *docs, float *out);
+WN_API wn_status wn_model_score(wn_model *m, int64_t n, const char *const *queries, const char *const *docs, float *out);
 
 /* ---------------------------------------------------------------- vector index */
 /* (section owned by src/index) */
@@ -202,8 +239,9 @@ typedef struct {
                              memory traffic, same recall; the index keeps and searches fp32) */
     wn_progress_fn progress; /* build progress (NULL: none) */
     void *progress_ud;
+    wn_threads *threads;  /* add/train run on this pool (n_threads ignored); NULL: own threads */
 } wn_index_params;
-wn_index_params wn_index_default_params(void);
+WN_API wn_index_params wn_index_default_params(void);
 
 /* Filtered search: an id is a candidate iff it passes both the bitmap (when set:
  * bit (id % 8) of allow[id / 8] for 0 <= id < allow_bits; ids outside are excluded)
@@ -219,44 +257,46 @@ typedef struct {
     int64_t allow_bits;  /* number of bits in allow */
     wn_filter_fn filter; /* or NULL; called from the search threads */
     void *filter_ud;
+    wn_threads *threads; /* the queries run on this pool (n_threads ignored); NULL: a
+                            pool of n_threads is started and joined per call */
 } wn_search_params;
-wn_search_params wn_search_default_params(void);
+WN_API wn_search_params wn_search_default_params(void);
 
 /* On success *out is yours: wn_index_free(). dim in 1..65536. */
-wn_status wn_index_create(wn_index_type type, int dim, wn_metric metric, const wn_index_params *p,
+WN_API wn_status wn_index_create(wn_index_type type, int dim, wn_metric metric, const wn_index_params *p,
                           wn_index **out);
 /* IVF types: trains the coarse quantiser (and PQ) on x[n*dim]. Optional: the first add
  * trains on its own vectors when the index is untrained. Other types: no-op. */
-wn_status wn_index_train(wn_index *ix, int64_t n, const float *x);
+WN_API wn_status wn_index_train(wn_index *ix, int64_t n, const float *x);
 /* x: n*dim floats; ids: n external ids >= 0, unique and not yet present, or NULL for
  * count(), count()+1, ... . Non-finite values are rejected (nothing is added). */
-wn_status wn_index_add(wn_index *ix, int64_t n, const float *x, const int64_t *ids);
+WN_API wn_status wn_index_add(wn_index *ix, int64_t n, const float *x, const int64_t *ids);
 /* Deletes one id (WN_ERR_NOTFOUND if absent): never returned again. */
-wn_status wn_index_remove(wn_index *ix, int64_t id);
+WN_API wn_status wn_index_remove(wn_index *ix, int64_t id);
 /* Replaces the vector of an existing id (x: dim floats). */
-wn_status wn_index_replace(wn_index *ix, int64_t id, const float *x);
+WN_API wn_status wn_index_replace(wn_index *ix, int64_t id, const float *x);
 /* q: nq*dim floats; k >= 1; sp may be NULL (defaults). Caller allocates
  * dist[nq*k] and ids[nq*k]. */
-wn_status wn_index_search(const wn_index *ix, int64_t nq, const float *q, int k, const wn_search_params *sp,
+WN_API wn_status wn_index_search(const wn_index *ix, int64_t nq, const float *q, int k, const wn_search_params *sp,
                           float *dist, int64_t *ids);
 /* One file, written atomically (docs/FORMAT.md). */
-wn_status wn_index_save(const wn_index *ix, const char *path);
+WN_API wn_status wn_index_save(const wn_index *ix, const char *path);
 /* Maps the file; vectors and graph stay in the mapping until a change copies them. */
-wn_status wn_index_load(const char *path, wn_index **out);
-int64_t wn_index_count(const wn_index *ix); /* live vectors (deleted ones excluded) */
-int wn_index_dim(const wn_index *ix);
-wn_metric wn_index_metric_of(const wn_index *ix);
-wn_index_type wn_index_type_of(const wn_index *ix);
+WN_API wn_status wn_index_load(const char *path, wn_index **out);
+WN_API int64_t wn_index_count(const wn_index *ix); /* live vectors (deleted ones excluded) */
+WN_API int wn_index_dim(const wn_index *ix);
+WN_API wn_metric wn_index_metric_of(const wn_index *ix);
+WN_API wn_index_type wn_index_type_of(const wn_index *ix);
 /* Bytes of heap the index holds (mapped file pages excluded) and bytes mapped. */
-size_t wn_index_memory(const wn_index *ix, size_t *mapped);
-void wn_index_free(wn_index *ix); /* NULL-safe */
+WN_API size_t wn_index_memory(const wn_index *ix, size_t *mapped);
+WN_API void wn_index_free(wn_index *ix); /* NULL-safe */
 /* Names for parsing and printing: "flat" "hnsw" "ivf" "ivfpq", "ip" "l2" "cos",
  * "fp32" "fp16" "int8". _parse returns -1 for an unknown name. */
-const char *wn_index_type_name(wn_index_type t);
-const char *wn_metric_name(wn_metric m);
-int wn_index_type_parse(const char *s);
-int wn_metric_parse(const char *s);
-int wn_storage_parse(const char *s);
+WN_API const char *wn_index_type_name(wn_index_type t);
+WN_API const char *wn_metric_name(wn_metric m);
+WN_API int wn_index_type_parse(const char *s);
+WN_API int wn_metric_parse(const char *s);
+WN_API int wn_storage_parse(const char *s);
 
 /* ---------------------------------------------------------------- lexical (BM25) */
 /* (section owned by src/lexical) */
@@ -267,16 +307,16 @@ typedef struct {
     int stem;      /* 1: Porter/Snowball English stemming */
     int stopwords; /* 1: drop English stopwords */
 } wn_bm25_params;
-wn_bm25_params wn_bm25_default_params(void);
-wn_status wn_bm25_create(const wn_bm25_params *p, wn_bm25 **out);
+WN_API wn_bm25_params wn_bm25_default_params(void);
+WN_API wn_status wn_bm25_create(const wn_bm25_params *p, wn_bm25 **out);
 /* Adds a document with an external id (unique); text is title and body together. */
-wn_status wn_bm25_add(wn_bm25 *ix, int64_t id, const char *text);
+WN_API wn_status wn_bm25_add(wn_bm25 *ix, int64_t id, const char *text);
 /* Top k by BM25 for query: scores[k], ids[k] caller-allocated; *n_out <= k found. */
-wn_status wn_bm25_search(const wn_bm25 *ix, const char *query, int k, float *scores, int64_t *ids, int *n_out);
-wn_status wn_bm25_save(const wn_bm25 *ix, const char *path);
-wn_status wn_bm25_load(const char *path, wn_bm25 **out);
-int64_t wn_bm25_size(const wn_bm25 *ix);
-void wn_bm25_free(wn_bm25 *ix);
+WN_API wn_status wn_bm25_search(const wn_bm25 *ix, const char *query, int k, float *scores, int64_t *ids, int *n_out);
+WN_API wn_status wn_bm25_save(const wn_bm25 *ix, const char *path);
+WN_API wn_status wn_bm25_load(const char *path, wn_bm25 **out);
+WN_API int64_t wn_bm25_size(const wn_bm25 *ix);
+WN_API void wn_bm25_free(wn_bm25 *ix);
 /* Notes (src/lexical/): scores are Lucene 8 BM25Similarity's times (k1 + 1), with its
  * one-byte document lengths; the analyzer is Lucene's EnglishAnalyzer (see
  * wn_bm25_analyze); ties go to the document added first. The index is searchable
@@ -285,20 +325,24 @@ void wn_bm25_free(wn_bm25 *ix);
 /* nq queries at once on n_threads threads (<= 0: all CPUs). scores[nq*k], ids[nq*k]
  * caller-allocated, short lists padded with score 0 and id -1; n_out[nq] (may be
  * NULL) gets the number found per query. Results do not depend on n_threads. */
-wn_status wn_bm25_search_batch(const wn_bm25 *ix, int64_t nq, const char *const *queries, int k, int n_threads,
+WN_API wn_status wn_bm25_search_batch(const wn_bm25 *ix, int64_t nq, const char *const *queries, int k, int n_threads,
                                float *scores, int64_t *ids, int *n_out);
+/* wn_bm25_search_batch on the caller's pool t (NULL: the caller's thread only). */
+WN_API wn_status wn_bm25_search_batch_threads(const wn_bm25 *ix, wn_threads *t, int64_t nq,
+                                              const char *const *queries, int k, float *scores, int64_t *ids,
+                                              int *n_out);
 /* The terms BM25 indexes for text under params p (NULL: defaults), separated by one
  * space, in text order; *out allocated by winnow (wn_free_buffer). */
-wn_status wn_bm25_analyze(const wn_bm25_params *p, const char *text, char **out);
+WN_API wn_status wn_bm25_analyze(const wn_bm25_params *p, const char *text, char **out);
 /* The number of terms document id was indexed with (WN_ERR_NOTFOUND if absent). */
-wn_status wn_bm25_doc_length(const wn_bm25 *ix, int64_t id, int *len);
+WN_API wn_status wn_bm25_doc_length(const wn_bm25 *ix, int64_t id, int *len);
 /* The parameters the index was built with (those stored in the file after a load). */
-wn_bm25_params wn_bm25_params_of(const wn_bm25 *ix);
+WN_API wn_bm25_params wn_bm25_params_of(const wn_bm25 *ix);
 /* Why document id scores what it does for query: its length, then one line per
  * known query term (count, df, idf, tf, score), then "total S" (S equals the
  * search score). *out allocated by winnow (wn_free_buffer); WN_ERR_NOTFOUND if id
  * is absent. */
-wn_status wn_bm25_explain(const wn_bm25 *ix, const char *query, int64_t id, char **out);
+WN_API wn_status wn_bm25_explain(const wn_bm25 *ix, const char *query, int64_t id, char **out);
 
 /* ---------------------------------------------------------------- evaluation */
 /* (section owned by src/eval) */
@@ -325,43 +369,43 @@ typedef struct {
 } wn_measure;
 /* Parses "p@3", "recall@100", "mrr@10", "ndcg@10", "map", "map@100" (case-insensitive);
  * 0 on success, -1 on an unknown name. _name writes the canonical name (cap bytes). */
-int wn_measure_parse(const char *s, wn_measure *out);
-void wn_measure_name(wn_measure m, char *buf, size_t cap);
+WN_API int wn_measure_parse(const char *s, wn_measure *out);
+WN_API void wn_measure_name(wn_measure m, char *buf, size_t cap);
 
-wn_status wn_qrels_create(wn_qrels **out);
+WN_API wn_status wn_qrels_create(wn_qrels **out);
 /* Adds a judgment; a second grade for the same (qid, docid) is an error. */
-wn_status wn_qrels_add(wn_qrels *q, const char *qid, const char *docid, int grade);
+WN_API wn_status wn_qrels_add(wn_qrels *q, const char *qid, const char *docid, int grade);
 /* Reads BEIR tsv (header "query-id corpus-id score") or TREC qrels ("qid 0 docid rel"),
  * told apart by the column count; errors name the file and line. */
-wn_status wn_qrels_load(const char *path, wn_qrels **out);
-int64_t wn_qrels_num_queries(const wn_qrels *q);
-const char *wn_qrels_query(const wn_qrels *q, int64_t i); /* 0 <= i < num_queries, file order */
+WN_API wn_status wn_qrels_load(const char *path, wn_qrels **out);
+WN_API int64_t wn_qrels_num_queries(const wn_qrels *q);
+WN_API const char *wn_qrels_query(const wn_qrels *q, int64_t i); /* 0 <= i < num_queries, file order */
 /* Number of judgments of query i, and judgment j of it (docid, grade). */
-int64_t wn_qrels_num_judged(const wn_qrels *q, int64_t i);
-const char *wn_qrels_judged(const wn_qrels *q, int64_t i, int64_t j, int *grade);
-void wn_qrels_free(wn_qrels *q);
+WN_API int64_t wn_qrels_num_judged(const wn_qrels *q, int64_t i);
+WN_API const char *wn_qrels_judged(const wn_qrels *q, int64_t i, int64_t j, int *grade);
+WN_API void wn_qrels_free(wn_qrels *q);
 
-wn_status wn_run_create(wn_run **out);
+WN_API wn_status wn_run_create(wn_run **out);
 /* Appends a retrieved document to qid's list (any order; duplicates are errors at
  * evaluation and saving). Scores must be finite. */
-wn_status wn_run_add(wn_run *r, const char *qid, const char *docid, double score);
+WN_API wn_status wn_run_add(wn_run *r, const char *qid, const char *docid, double score);
 /* Reads "qid Q0 docid rank score tag" lines (whitespace separated). */
-wn_status wn_run_load(const char *path, wn_run **out);
+WN_API wn_status wn_run_load(const char *path, wn_run **out);
 /* Writes the run in TREC format, queries in insertion order, each sorted as above
  * and cut to max_per_query (<= 0: all); atomically. Scores print with %.9g. */
-wn_status wn_run_save(const wn_run *r, const char *path, const char *tag, int max_per_query);
-int64_t wn_run_num_queries(const wn_run *r);
-void wn_run_free(wn_run *r);
+WN_API wn_status wn_run_save(const wn_run *r, const char *path, const char *tag, int max_per_query);
+WN_API int64_t wn_run_num_queries(const wn_run *r);
+WN_API void wn_run_free(wn_run *r);
 
 /* Evaluates n measures; *out is yours (wn_eval_free). */
-wn_status wn_evaluate(const wn_qrels *q, const wn_run *r, int n, const wn_measure *ms, wn_eval **out);
-int64_t wn_eval_num_queries(const wn_eval *e);
-const char *wn_eval_query(const wn_eval *e, int64_t i);
-double wn_eval_value(const wn_eval *e, int64_t query, int measure); /* per query */
-double wn_eval_mean(const wn_eval *e, int measure);                 /* over queries */
-void wn_eval_free(wn_eval *e);
+WN_API wn_status wn_evaluate(const wn_qrels *q, const wn_run *r, int n, const wn_measure *ms, wn_eval **out);
+WN_API int64_t wn_eval_num_queries(const wn_eval *e);
+WN_API const char *wn_eval_query(const wn_eval *e, int64_t i);
+WN_API double wn_eval_value(const wn_eval *e, int64_t query, int measure); /* per query */
+WN_API double wn_eval_mean(const wn_eval *e, int measure);                 /* over queries */
+WN_API void wn_eval_free(wn_eval *e);
 /* The grade qrels give docid for qid, or -1 when unjudged. */
-int wn_qrels_grade(const wn_qrels *q, const char *qid, const char *docid);
+WN_API int wn_qrels_grade(const wn_qrels *q, const char *qid, const char *docid);
 
 /* A self-contained HTML report (inline CSS and SVG, no network asset): the metrics
  * table per stage, quality against re-ranking time per k_candidates, latency
@@ -408,7 +452,7 @@ typedef struct {
     const wn_report_table *tables;    /* (n_tables) */
 } wn_report;
 /* Writes the report to path atomically. */
-wn_status wn_report_write(const wn_report *r, const char *path);
+WN_API wn_status wn_report_write(const wn_report *r, const char *path);
 
 /* ---------------------------------------------------------------- store + pipeline */
 /* (section owned by src/store, src/pipeline) */
@@ -424,22 +468,22 @@ typedef struct {
 } wn_doc;
 /* Opens DIR/docs.sqlite read-only (create = 0) or creates a new empty store (create = 1,
  * the file must not exist). Checks the application id and schema version. */
-wn_status wn_store_open(const char *dir, int create, wn_store **out);
-void wn_store_close(wn_store *s); /* NULL-safe; commits a pending batch */
+WN_API wn_status wn_store_open(const char *dir, int create, wn_store **out);
+WN_API void wn_store_close(wn_store *s); /* NULL-safe; commits a pending batch */
 /* Appends a document (row = count before the call); WN_ERR_ARG naming the id and the
  * row that holds it when the id is already present. Inserts are batched in
  * transactions of 1,000 documents; wn_store_flush commits the current batch. */
-wn_status wn_store_add(wn_store *s, const char *id, const char *title, const char *text, const char *meta,
+WN_API wn_status wn_store_add(wn_store *s, const char *id, const char *title, const char *text, const char *meta,
                        int64_t *row);
-wn_status wn_store_flush(wn_store *s);
-int64_t wn_store_count(const wn_store *s);
+WN_API wn_status wn_store_flush(wn_store *s);
+WN_API int64_t wn_store_count(const wn_store *s);
 /* The document of row: fields valid until the next wn_store_get on s. */
-wn_status wn_store_get(wn_store *s, int64_t row, wn_doc *out);
+WN_API wn_status wn_store_get(wn_store *s, int64_t row, wn_doc *out);
 /* The row of an external id (WN_ERR_NOTFOUND if absent). */
-wn_status wn_store_find(wn_store *s, const char *id, int64_t *row);
+WN_API wn_status wn_store_find(wn_store *s, const char *id, int64_t *row);
 /* Index metadata (key/value strings): models, parameters, versions. *value: wn_free. */
-wn_status wn_store_set_meta(wn_store *s, const char *key, const char *value);
-wn_status wn_store_get_meta(wn_store *s, const char *key, char **value);
+WN_API wn_status wn_store_set_meta(wn_store *s, const char *key, const char *value);
+WN_API wn_status wn_store_get_meta(wn_store *s, const char *key, char **value);
 
 /* Streaming corpus readers (constant memory in the corpus size). */
 typedef enum { WN_CORPUS_AUTO = 0, WN_CORPUS_BEIR, WN_CORPUS_JSONL, WN_CORPUS_TSV, WN_CORPUS_DIR } wn_corpus_format;
@@ -448,19 +492,19 @@ typedef struct {
                                 object has "_id", else JSONL */
     const char *id_field, *title_field, *text_field; /* JSONL (defaults "id", "title", "text") */
 } wn_corpus_params;
-wn_corpus_params wn_corpus_default_params(void);
+WN_API wn_corpus_params wn_corpus_default_params(void);
 typedef struct wn_corpus wn_corpus;
-wn_status wn_corpus_open(const char *path, const wn_corpus_params *p, wn_corpus **out);
+WN_API wn_status wn_corpus_open(const char *path, const wn_corpus_params *p, wn_corpus **out);
 /* The next document into *doc (fields valid until the next call; row = -1), *got = 1,
  * or *got = 0 at the end. A malformed line returns WN_ERR_FORMAT naming file:line;
  * the reader stays usable and the next call continues after that line. */
-wn_status wn_corpus_next(wn_corpus *c, wn_doc *doc, int *got);
+WN_API wn_status wn_corpus_next(wn_corpus *c, wn_doc *doc, int *got);
 /* Bytes read so far and the corpus size in bytes (for progress). */
-void wn_corpus_progress(const wn_corpus *c, uint64_t *done, uint64_t *total);
-wn_corpus_format wn_corpus_format_of(const wn_corpus *c);
-const char *wn_corpus_format_name(wn_corpus_format f);
-int wn_corpus_format_parse(const char *s); /* "beir" "jsonl" "tsv" "dir"; -1 if unknown */
-void wn_corpus_close(wn_corpus *c);
+WN_API void wn_corpus_progress(const wn_corpus *c, uint64_t *done, uint64_t *total);
+WN_API wn_corpus_format wn_corpus_format_of(const wn_corpus *c);
+WN_API const char *wn_corpus_format_name(wn_corpus_format f);
+WN_API int wn_corpus_format_parse(const char *s); /* "beir" "jsonl" "tsv" "dir"; -1 if unknown */
+WN_API void wn_corpus_close(wn_corpus *c);
 
 /* Building an index directory from a corpus (winnow index): documents into the
  * store, title + " " + text into BM25 and/or the bi-encoder's vectors into a vector
@@ -488,12 +532,12 @@ typedef struct {
     wn_warn_fn warn; /* skipped lines (NULL: silent) */
     void *warn_ud;
 } wn_build_params;
-wn_build_params wn_build_default_params(void);
+WN_API wn_build_params wn_build_default_params(void);
 typedef struct {
     int64_t docs, skipped, vectors;
     double seconds;
 } wn_build_stats;
-wn_status wn_build_index(const char *corpus, const char *dir, const wn_build_params *p, wn_build_stats *stats);
+WN_API wn_status wn_build_index(const char *corpus, const char *dir, const wn_build_params *p, wn_build_stats *stats);
 
 /* Two-stage search over an index directory: a first stage (BM25, dense or a fusion
  * of both), then optionally a cross-encoder over the top candidates. */
@@ -513,7 +557,7 @@ typedef struct {
     wn_model_params model_params;
     wn_search_params ann;
 } wn_pipeline_params;
-wn_pipeline_params wn_pipeline_default_params(void);
+WN_API wn_pipeline_params wn_pipeline_default_params(void);
 typedef struct wn_searcher wn_searcher;
 typedef struct {
     int64_t row;       /* document row in the store */
@@ -522,20 +566,20 @@ typedef struct {
     float first_score; /* the first stage's score */
 } wn_hit;
 /* Opens the store, BM25 and/or vector index and the models the stage needs. */
-wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p, wn_searcher **out);
-void wn_searcher_close(wn_searcher *s);
-wn_store *wn_searcher_store(wn_searcher *s);
+WN_API wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p, wn_searcher **out);
+WN_API void wn_searcher_close(wn_searcher *s);
+WN_API wn_store *wn_searcher_store(wn_searcher *s);
 /* First stage: up to k hits best first into hits[k]; *n found; *seconds its time. */
-wn_status wn_searcher_first(wn_searcher *s, const char *query, int k, wn_hit *hits, int *n, double *seconds);
+WN_API wn_status wn_searcher_first(wn_searcher *s, const char *query, int k, wn_hit *hits, int *n, double *seconds);
 /* Re-ranks the first m of cand[n] (m <= n) with the cross-encoder in batches: out[n]
  * gets them best first, then cand[m..n) in their order with scores below them. */
-wn_status wn_searcher_rerank(wn_searcher *s, const char *query, const wn_hit *cand, int n, int m, wn_hit *out,
+WN_API wn_status wn_searcher_rerank(wn_searcher *s, const char *query, const wn_hit *cand, int n, int m, wn_hit *out,
                              double *seconds);
 /* Fuses two best-first lists (rows) into out (capacity na + nb); *n written. */
-wn_status wn_fuse(wn_fusion f, int rrf_k, float weight_b, const wn_hit *a, int na, const wn_hit *b, int nb,
+WN_API wn_status wn_fuse(wn_fusion f, int rrf_k, float weight_b, const wn_hit *a, int na, const wn_hit *b, int nb,
                   wn_hit *out, int *n);
-const char *wn_first_stage_name(wn_first_stage f);
-int wn_first_stage_parse(const char *s); /* "bm25" "dense" "hybrid"; -1 if unknown */
+WN_API const char *wn_first_stage_name(wn_first_stage f);
+WN_API int wn_first_stage_parse(const char *s); /* "bm25" "dense" "hybrid"; -1 if unknown */
 
 /* ---------------------------------------------------------------- pipeline: handles, re-ranking, experiments */
 /* (section owned by src/pipeline, src/eval) */
@@ -559,12 +603,12 @@ typedef struct {
     wn_model *bi;              /* the query encoder (a bi-encoder of the index's dimension) */
     wn_model *ce;              /* cross-encoder, or NULL: no re-ranking */
 } wn_searcher_parts;
-wn_status wn_searcher_create(const wn_searcher_parts *parts, const wn_pipeline_params *p, wn_searcher **out);
+WN_API wn_status wn_searcher_create(const wn_searcher_parts *parts, const wn_pipeline_params *p, wn_searcher **out);
 /* Changes the stage parameters of an open searcher (first stage, fusion, rrf_k,
  * dense_weight, depth, interpolate, ann); the models stay (their names in p are
  * ignored). WN_ERR_ARG when the searcher lacks what the new first stage needs. The
  * pair-score cache is kept: logits do not depend on these parameters. */
-wn_status wn_searcher_set_params(wn_searcher *s, const wn_pipeline_params *p);
+WN_API wn_status wn_searcher_set_params(wn_searcher *s, const wn_pipeline_params *p);
 
 /* Re-ranking (wn_searcher_rerank and the sweep) scores a pair by the cross-encoder's
  * LAST label: the only one of a one-label model (ms-marco cross-encoders), label 1
@@ -575,14 +619,14 @@ wn_status wn_searcher_set_params(wn_searcher *s, const wn_pipeline_params *p);
  * each pair's share of the batched call that scored it (call time / pairs in the
  * call), plus its own sort; the first call on fresh pairs measures what it did. The
  * cache holds at most 2^22 pairs (then it starts again empty). */
-void wn_searcher_cache_clear(wn_searcher *s);
+WN_API void wn_searcher_cache_clear(wn_searcher *s);
 /* Pairs scored by the cross-encoder and pairs served from the cache, since creation. */
-void wn_searcher_cache_stats(const wn_searcher *s, int64_t *scored, int64_t *reused);
+WN_API void wn_searcher_cache_stats(const wn_searcher *s, int64_t *scored, int64_t *reused);
 /* The k-candidates sweep: for each of n_depths depths d, out[j*n .. j*n + n) gets what
  * wn_searcher_rerank(s, query, cand, n, min(d, n), ...) gives, and seconds[j] (may be
  * NULL) its time as above. The pairs of the deepest depth are scored in one batched
  * call (minus those cached): each pair once across the depths. */
-wn_status wn_searcher_rerank_sweep(wn_searcher *s, const char *query, const wn_hit *cand, int n, int n_depths,
+WN_API wn_status wn_searcher_rerank_sweep(wn_searcher *s, const char *query, const wn_hit *cand, int n, int n_depths,
                                    const int *depths, wn_hit *out, double *seconds);
 
 /* Latency of a stage over queries: from per-query seconds, milliseconds (percentiles
@@ -590,7 +634,7 @@ wn_status wn_searcher_rerank_sweep(wn_searcher *s, const char *query, const wn_h
 typedef struct {
     double mean, p50, p95, p99, max;
 } wn_latency;
-wn_latency wn_latency_of(const double *seconds, int64_t n);
+WN_API wn_latency wn_latency_of(const double *seconds, int64_t n);
 
 /* An experiment: queries through the first stage and every re-ranking depth (the
  * sweep above), each stage's ranking kept as a wn_run with per-query timings.
@@ -609,35 +653,35 @@ typedef struct {
     wn_progress_fn progress; /* after each query (NULL: none) */
     void *progress_ud;
 } wn_experiment_params;
-wn_experiment_params wn_experiment_default_params(void);
+WN_API wn_experiment_params wn_experiment_default_params(void);
 typedef struct wn_experiment wn_experiment;
 /* qids[nq], queries[nq]: the query ids (run keys) and texts (both must outlive e).
  * Document ids come from the searcher's store or its parts' ids. */
-wn_status wn_experiment_run(wn_searcher *s, int64_t nq, const char *const *qids, const char *const *queries,
+WN_API wn_status wn_experiment_run(wn_searcher *s, int64_t nq, const char *const *qids, const char *const *queries,
                             const wn_experiment_params *p, wn_experiment **out);
-int wn_experiment_num_stages(const wn_experiment *e);
-int64_t wn_experiment_num_queries(const wn_experiment *e);
-const char *wn_experiment_stage_name(const wn_experiment *e, int stage);
-int wn_experiment_stage_depth(const wn_experiment *e, int stage); /* 0: the first stage */
-const wn_run *wn_experiment_stage_run(const wn_experiment *e, int stage);
+WN_API int wn_experiment_num_stages(const wn_experiment *e);
+WN_API int64_t wn_experiment_num_queries(const wn_experiment *e);
+WN_API const char *wn_experiment_stage_name(const wn_experiment *e, int stage);
+WN_API int wn_experiment_stage_depth(const wn_experiment *e, int stage); /* 0: the first stage */
+WN_API const wn_run *wn_experiment_stage_run(const wn_experiment *e, int stage);
 /* (nq) seconds per query: the stage alone (total = 0) or first stage + it (total = 1). */
-const double *wn_experiment_seconds(const wn_experiment *e, int stage, int total);
+WN_API const double *wn_experiment_seconds(const wn_experiment *e, int stage, int total);
 /* With keep_hits: the stage's hits of query q (best first) and their number. */
-const wn_hit *wn_experiment_hits(const wn_experiment *e, int stage, int64_t q, int *n);
+WN_API const wn_hit *wn_experiment_hits(const wn_experiment *e, int stage, int64_t q, int *n);
 /* Evaluates every stage against q on ms[n] (wn_evaluate); then _eval gives them. */
-wn_status wn_experiment_evaluate(wn_experiment *e, const wn_qrels *q, int n, const wn_measure *ms);
-const wn_eval *wn_experiment_eval(const wn_experiment *e, int stage);
+WN_API wn_status wn_experiment_evaluate(wn_experiment *e, const wn_qrels *q, int n, const wn_measure *ms);
+WN_API const wn_eval *wn_experiment_eval(const wn_experiment *e, int stage);
 /* Writes stage 0's run to path and stage j's to path.rerank@N, tagged "winnow-<name>"
  * ('@' as '_'), each cut to first_k per query (wn_run_save). */
-wn_status wn_experiment_save_runs(const wn_experiment *e, const char *path);
+WN_API wn_status wn_experiment_save_runs(const wn_experiment *e, const char *path);
 /* After _evaluate: {"stage": {"measure": value, ..., "queries": n, "latency_ms": {mean,
  * p50, p95, p99}[, "k_candidates": N, "total_latency_ms": {...}]}, ...} (atomically). */
-wn_status wn_experiment_write_json(const wn_experiment *e, const char *path);
+WN_API wn_status wn_experiment_write_json(const wn_experiment *e, const char *path);
 /* After _evaluate: the HTML report (wn_report_write) of every stage, with the rank
  * shifts of the queries the deepest re-ranking helped most (2) and hurt most (2) on
  * the first measure, then the first ones. */
-wn_status wn_experiment_report(const wn_experiment *e, const char *title, const char *path);
-void wn_experiment_free(wn_experiment *e);
+WN_API wn_status wn_experiment_report(const wn_experiment *e, const char *title, const char *path);
+WN_API void wn_experiment_free(wn_experiment *e);
 
 #ifdef __cplusplus
 }

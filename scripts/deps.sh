@@ -2,6 +2,8 @@
 # deps.sh - installs the Debian 12 packages winnow builds and tests with, only
 # those missing (idempotent: a no-op when all are present). Used by `make deps`,
 # the README's commands and .ci/run.
+# libcjson-dev: tests and benchmarks read their JSON fixtures with cJSON; the
+# library has its own reader (src/util/json.c) and does not link it.
 set -e
 PKGS="gcc make libc6-dev pkg-config libcjson-dev libutf8proc-dev libcurl4-openssl-dev libsqlite3-dev python3 clang"
 missing=""

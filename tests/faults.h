@@ -19,6 +19,7 @@
 #define WN_TEST_FAULTS_H
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "winnow.h"
 
@@ -76,6 +77,19 @@ static inline long fault_live(fault_alloc *f) { return atomic_load(&f->live); }
 static inline int fault_reached(fault_alloc *f) {
     long at = atomic_load(&f->fail_at);
     return at > 0 && atomic_load(&f->calls) >= at;
+}
+
+/* Leaves a message from a failed call on this thread ("index: dimension 0 ..."), so
+ * that a check of a later failure's message cannot pass on a stale one. */
+static inline void fault_plant_stale_message(void) {
+    wn_index *ix = NULL;
+    (void)wn_index_create(WN_INDEX_FLAT, 0, WN_METRIC_L2, NULL, &ix);
+}
+/* A failure's message is its own (set, not the planted one) and, for out of memory,
+ * says so: what a failure injected on a worker thread must still report. */
+static inline int fault_message_ok(wn_status st) {
+    const char *m = wn_last_error();
+    return st != WN_OK && m[0] && !strstr(m, "dimension 0 is outside") && (st != WN_ERR_NOMEM || strstr(m, "memory"));
 }
 
 #endif

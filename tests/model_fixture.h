@@ -14,7 +14,7 @@
 
 #include "check.h"
 #include "model/model.h"
-#include "model/synth.h"
+#include "synth.h"
 
 #define FIX_DIR "tests/fixtures/model"
 

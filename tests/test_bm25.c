@@ -552,7 +552,13 @@ static void test_faults(void) {
     enum { ND = 200 };
     char buf[4096];
     int done = 0, failures = 0;
+    wn_threads *pool = NULL; /* the batch runs on 2 threads: failures on the worker too */
+    CHECK(wn_threads_create(2, &pool) == WN_OK, "pool: %s", wn_last_error());
+    const char *batch_q[8] = {"t1 new", "t2 t3", "t4", "t5 t1", "brand", "words t6", "t7 t8", "t9"};
+    float bsc[8 * 5];
+    int64_t bid[8 * 5];
     for (fail_at = 1; !done && fail_at < 100000; fail_at++) {
+        fault_plant_stale_message();
         wn_set_allocator(&a);
         fault_arm(&f, fail_at);
         wn_bm25 *ix = NULL, *ld = NULL;
@@ -571,11 +577,13 @@ static void test_faults(void) {
         if (!st) st = wn_bm25_load(path, &ld);
         if (!st) st = wn_bm25_add(ld, ND, "t1 t2 brand new words");
         if (!st) st = wn_bm25_search_batch(ld, 1, (const char *const[]){"t1 new"}, 5, 1, sc, id, &n);
+        if (!st) st = wn_bm25_search_batch_threads(ld, pool, 8, batch_q, 5, bsc, bid, NULL);
         wn_set_allocator(NULL);
         if (st) {
             failures++;
-            ok = st == WN_ERR_NOMEM;
-            CHECK(ok, "fail_at %ld: status %d (%s), expected out of memory", fail_at, st, wn_last_error());
+            ok = st == WN_ERR_NOMEM && fault_message_ok(st);
+            CHECK(ok, "fail_at %ld: status %d (%s), expected out of memory with its own message", fail_at, st,
+                  wn_last_error());
             if (ix) CHECK(wn_bm25_size(ix) == added, "fail_at %ld: size %lld after %d adds", fail_at,
                           (long long)wn_bm25_size(ix), added);
             if (ix && added < ND) { /* the index still works and lacks the failed document */
@@ -592,6 +600,7 @@ static void test_faults(void) {
         if (!ok) break;
     }
     CHECK(done, "no complete run up to %ld allocations", fail_at);
+    wn_threads_free(pool);
     printf("fault injection: %d failing runs, all clean\n", failures);
     unlink(path);
 }

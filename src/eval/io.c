@@ -13,6 +13,7 @@
 /* ---- qrels */
 
 wn_status wn_qrels_create(wn_qrels **out) {
+    WN_ENTRY();
     wn_qrels *q = wn_calloc(1, sizeof *q);
     if (!q) return wn_seterr(WN_ERR_NOMEM, "qrels: out of memory");
     wn_strmap_init(&q->qids);
@@ -78,6 +79,7 @@ static wn_status qrels_add(wn_qrels *q, const char *qid, const char *docid, int 
 }
 
 wn_status wn_qrels_add(wn_qrels *q, const char *qid, const char *docid, int grade) {
+    WN_ENTRY();
     if (!q || !qid || !docid) return wn_seterr(WN_ERR_ARG, "wn_qrels_add: NULL argument");
     char *kb = NULL;
     size_t kcap = 0;
@@ -112,10 +114,8 @@ static wn_status read_failed(FILE *f, const char *path) {
 
 /* Prefixes the last error with "path:line: " ("path: " for line 0); returns st. */
 static wn_status located(wn_status st, const char *path, unsigned long long line) {
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", wn_last_error());
-    if (line) return wn_seterr(st, "%s:%llu: %s", path, line, msg);
-    return wn_seterr(st, "%s: %s", path, msg);
+    if (line) return wn_seterr_prefix(st, "%s:%llu: ", path, line);
+    return wn_seterr_prefix(st, "%s: ", path);
 }
 
 /* Splits s in place on spaces and tabs into at most max fields; returns the count
@@ -147,6 +147,7 @@ static int parse_int(const char *s, int *out) {
 }
 
 wn_status wn_qrels_load(const char *path, wn_qrels **out) {
+    WN_ENTRY();
     *out = NULL;
     FILE *f;
     wn_status st = open_input(path, &f);
@@ -202,6 +203,7 @@ wn_status wn_qrels_load(const char *path, wn_qrels **out) {
 /* ---- runs */
 
 wn_status wn_run_create(wn_run **out) {
+    WN_ENTRY();
     wn_run *r = wn_calloc(1, sizeof *r);
     if (!r) return wn_seterr(WN_ERR_NOMEM, "run: out of memory");
     wn_strmap_init(&r->qids);
@@ -222,6 +224,7 @@ void wn_run_free(wn_run *r) {
 int64_t wn_run_num_queries(const wn_run *r) { return r ? r->qids.n : 0; }
 
 wn_status wn_run_add(wn_run *r, const char *qid, const char *docid, double score) {
+    WN_ENTRY();
     if (!r || !qid || !docid) return wn_seterr(WN_ERR_ARG, "wn_run_add: NULL argument");
     if (!*qid || !*docid) return wn_seterr(WN_ERR_ARG, "wn_run_add: empty query or document id");
     if (!isfinite(score))
@@ -244,6 +247,7 @@ wn_status wn_run_add(wn_run *r, const char *qid, const char *docid, double score
 }
 
 wn_status wn_run_load(const char *path, wn_run **out) {
+    WN_ENTRY();
     *out = NULL;
     FILE *f;
     wn_status st = open_input(path, &f);
@@ -351,6 +355,7 @@ wn_status run_check_dups(const wn_run *r, int64_t q) {
 }
 
 wn_status wn_run_save(const wn_run *r, const char *path, const char *tag, int max_per_query) {
+    WN_ENTRY();
     if (!r || !path) return wn_seterr(WN_ERR_ARG, "wn_run_save: NULL argument");
     if (!tag || !*tag) tag = "winnow";
     if (strpbrk(tag, " \t\n")) return wn_seterr(WN_ERR_ARG, "wn_run_save: tag '%s' holds white space", tag);

@@ -114,6 +114,7 @@ static double measure_one(wn_measure m, const int *grades, size_t n_ret, const i
 }
 
 wn_status wn_evaluate(const wn_qrels *q, const wn_run *r, int n, const wn_measure *ms, wn_eval **out) {
+    WN_ENTRY();
     *out = NULL;
     if (!q || !r || n < 1 || !ms) return wn_seterr(WN_ERR_ARG, "wn_evaluate: NULL argument or no measure");
     for (int j = 0; j < n; j++)

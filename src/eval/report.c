@@ -327,6 +327,7 @@ static void shifts(out_t *o, const wn_report *r) {
 }
 
 wn_status wn_report_write(const wn_report *r, const char *path) {
+    WN_ENTRY();
     if (!r || !path || r->n_stages < 0 || r->n_measures < 0 || (r->n_measures && !r->measure_names) || r->n_tables < 0 ||
         (r->n_tables && !r->tables))
         return wn_seterr(WN_ERR_ARG, "wn_report_write: bad argument");

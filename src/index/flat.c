@@ -31,7 +31,7 @@ typedef struct {
     const wn_search_params *sp;
     float *pd;     /* (nth or 1) * nq * k partial distances */
     int64_t *pi;   /* same, slots */
-    atomic_int failed;
+    wn_task_err err; /* a worker's scratch allocation that failed */
 } flat_task;
 
 /* Queries [q0, q1) against base [b0, b1): sorted K best into od/oi (rows of k). */
@@ -102,7 +102,9 @@ static void flat_worker(void *arg, int ith, int nth) {
         int64_t chunk = (t->nq + nth - 1) / nth;
         q0 = WN_MIN(t->nq, chunk * ith), q1 = WN_MIN(t->nq, q0 + chunk);
     }
-    if (flat_range(t, kr, q0, q1, b0, b1, od, oi) != 0) atomic_store(&t->failed, 1);
+    if (flat_range(t, kr, q0, q1, b0, b1, od, oi) != 0)
+        wn_task_fail(&t->err, wn_seterr(WN_ERR_NOMEM, "index: out of memory for flat search scratch (thread %d of %d)",
+                                        ith, nth));
 }
 
 wn_status flat_search(const wn_index *ix, int64_t nq, const float *q, const float *qn, int k,
@@ -110,10 +112,13 @@ wn_status flat_search(const wn_index *ix, int64_t nq, const float *q, const floa
     /* threads only pay off with enough work: ~ nq * n * d multiply-adds */
     double work = (double)nq * (double)ix->n * ix->dim;
     int nth = work < 4e6 ? 1 : n_threads;
+    wn_pool *given = nth > 1 ? sp->threads : NULL; /* the caller's pool runs with all its threads */
+    if (given) nth = wn_pool_size(given);
     int split_base = nq < 4 * nth && ix->n >= (int64_t)nth * NB;
-    if (!split_base && nq < nth) nth = (int)nq;
+    if (!given && !split_base && nq < nth) nth = (int)nq;
     if (nth < 1) nth = 1;
-    flat_task t = {ix, q, qn, nq, k, split_base && nth > 1, sp, dist, slots, 0};
+    flat_task t = {ix, q, qn, nq, k, split_base && nth > 1, sp, dist, slots, {0}};
+    wn_task_err_init(&t.err);
     float *pd = NULL;
     int64_t *pi = NULL;
     if (t.split_base) {
@@ -126,15 +131,12 @@ wn_status flat_search(const wn_index *ix, int64_t nq, const float *q, const floa
         t.pd = pd, t.pi = pi;
     }
     wn_pool *pool = NULL;
-    wn_status st = index_pool(nth, &pool);
+    wn_status st = index_pool(given, nth, &pool);
     if (st != WN_OK) goto done;
     wn_pool_run(pool, flat_worker, &t);
     nth = wn_pool_size(pool);
-    wn_pool_free(pool);
-    if (atomic_load(&t.failed)) {
-        st = wn_seterr(WN_ERR_NOMEM, "index: out of memory in flat search");
-        goto done;
-    }
+    index_pool_release(given, pool);
+    if ((st = wn_task_raise(&t.err)) != WN_OK) goto done;
     if (t.split_base) { /* merge the per-thread sorted lists (ties: lower slot first) */
         for (int64_t i = 0; i < nq; i++) {
             int pos[256] = {0};

@@ -627,11 +627,10 @@ typedef struct {
     wn_index *ix;
     int64_t first, n;
     atomic_llong next, done;
-    atomic_int failed;
+    wn_task_err err; /* the first insert that failed, with its worker's message */
 } build_task;
 
 static void build_worker(void *arg, int ith, int nth) {
-    (void)nth;
     build_task *t = arg;
     wn_index *ix = t->ix;
     const dist_kernels *kr = dist_get();
@@ -641,14 +640,16 @@ static void build_worker(void *arg, int ith, int nth) {
 #endif
     hctx *c = visited_get(ix);
     if (!c) {
-        atomic_store(&t->failed, 1);
+        wn_task_fail(&t->err, wn_seterr(WN_ERR_NOMEM, "hnsw: out of memory for the search scratch of build thread %d of %d",
+                                        ith, nth));
         return;
     }
     for (;;) {
         int64_t j = atomic_fetch_add(&t->next, 1);
-        if (j >= t->n || atomic_load(&t->failed)) break;
-        if (ins(ix, kr, c, (int32_t)(t->first + j))) {
-            atomic_store(&t->failed, 1);
+        if (j >= t->n || wn_task_failed(&t->err)) break;
+        if (ins(ix, kr, c, (int32_t)(t->first + j))) { /* an insert fails only for memory */
+            wn_task_fail(&t->err, wn_seterr(WN_ERR_NOMEM, "hnsw: out of memory inserting vector %lld of %lld",
+                                            (long long)j, (long long)t->n));
             break;
         }
         int64_t d = atomic_fetch_add(&t->done, 1) + 1;
@@ -727,18 +728,18 @@ wn_status hnsw_add(wn_index *ix, int64_t first, int64_t n) {
     }
     ibuf b16 = {0};
     if ((st = half_copy(ix, first, n, &b16)) != WN_OK) return st;
-    build_task t = {ix, first, n, 0, 0, 0};
+    build_task t = {ix, first, n, 0, 0, {0}};
+    wn_task_err_init(&t.err);
     wn_pool *pool = NULL;
     int nth = ix->p.n_threads <= 0 ? wn_ncpu() : ix->p.n_threads;
-    if ((st = index_pool(n < 256 ? 1 : nth, &pool)) != WN_OK) {
+    if ((st = index_pool(ix->p.threads, n < 256 ? 1 : nth, &pool)) != WN_OK) {
         ibuf_free(&b16), h->b16 = NULL;
         return st;
     }
     wn_pool_run(pool, build_worker, &t);
-    wn_pool_free(pool);
+    index_pool_release(ix->p.threads, pool);
     ibuf_free(&b16), h->b16 = NULL;
-    if (atomic_load(&t.failed)) return wn_seterr(WN_ERR_NOMEM, "hnsw: out of memory while inserting");
-    return WN_OK;
+    return wn_task_raise(&t.err);
 }
 
 /* ---------------------------------------------------------------- Algorithm 5 */

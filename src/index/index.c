@@ -57,11 +57,20 @@ wn_status check_finite(const char *what, int64_t n, int dim, const float *x) {
     return WN_OK;
 }
 
-wn_status index_pool(int n_threads, wn_pool **out) {
+wn_status index_pool(wn_pool *given, int n_threads, wn_pool **out) {
     *out = NULL;
+    if (n_threads == 1) return WN_OK;
+    if (given) {
+        *out = given;
+        return WN_OK;
+    }
     if (n_threads <= 0) n_threads = wn_ncpu();
     if (n_threads == 1) return WN_OK;
     return wn_pool_create(n_threads, out);
+}
+
+void index_pool_release(wn_pool *given, wn_pool *p) {
+    if (p != given) wn_pool_free(p);
 }
 
 static void normalize_rows(float *x, int64_t n, int d) {
@@ -77,6 +86,7 @@ static void normalize_rows(float *x, int64_t n, int d) {
 }
 
 wn_status wn_index_create(wn_index_type type, int dim, wn_metric metric, const wn_index_params *p, wn_index **out) {
+    WN_ENTRY();
     *out = NULL;
     wn_index_params dp = wn_index_default_params();
     if (!p) p = &dp;
@@ -100,6 +110,7 @@ wn_status wn_index_create(wn_index_type type, int dim, wn_metric metric, const w
     ix->dim = dim;
     ix->metric = metric;
     ix->p = *p;
+    if (ix->p.threads) ix->p.n_threads = wn_pool_size(ix->p.threads); /* the caller's pool decides */
     ix->has_vectors = type != WN_INDEX_IVFPQ || p->keep_vectors;
     vstore_init(&ix->vs, dim, p->storage);
     wn_status st = WN_OK;
@@ -150,6 +161,7 @@ size_t wn_index_memory(const wn_index *ix, size_t *mapped) {
 }
 
 wn_status wn_index_train(wn_index *ix, int64_t n, const float *x) {
+    WN_ENTRY();
     if (ix->type < WN_INDEX_IVF) return WN_OK;
     if (n < 1 || !x) return wn_seterr(WN_ERR_ARG, "index: train needs at least one vector (got %lld)", (long long)n);
     wn_status st = check_finite("train", n, ix->dim, x);
@@ -197,6 +209,7 @@ static wn_status add_normalised(wn_index *ix, int64_t n, const float *x, const i
 }
 
 wn_status wn_index_add(wn_index *ix, int64_t n, const float *x, const int64_t *ids) {
+    WN_ENTRY();
     if (n < 0 || (n > 0 && !x)) return wn_seterr(WN_ERR_ARG, "index: add of %lld vectors without data", (long long)n);
     if (n == 0) return WN_OK;
     wn_status st = check_finite("add", n, ix->dim, x);
@@ -298,6 +311,7 @@ static void remove_slot(wn_index *ix, int64_t slot) {
 static wn_status make_del_owned(wn_index *ix) { return ibuf_reserve(&ix->del, ix->del.len); }
 
 wn_status wn_index_remove(wn_index *ix, int64_t id) {
+    WN_ENTRY();
     int64_t slot = ix_slot_of(ix, id);
     if (slot < 0) return wn_seterr(WN_ERR_NOTFOUND, "index: remove: id %lld is not in the index", (long long)id);
     wn_status st = make_del_owned(ix);
@@ -309,6 +323,7 @@ wn_status wn_index_remove(wn_index *ix, int64_t id) {
 }
 
 wn_status wn_index_replace(wn_index *ix, int64_t id, const float *x) {
+    WN_ENTRY();
     int64_t slot = ix_slot_of(ix, id);
     if (slot < 0) return wn_seterr(WN_ERR_NOTFOUND, "index: replace: id %lld is not in the index", (long long)id);
     wn_status st = check_finite("replace", 1, ix->dim, x);
@@ -346,8 +361,7 @@ typedef struct {
     const wn_search_params *sp;
     float *dist;
     int64_t *slots;
-    atomic_int failed;
-    wn_status st;
+    wn_task_err err; /* the first query that failed, with its worker's message */
 } graph_task;
 
 /* HNSW and IVF: one query at a time, queries strided over the threads. */
@@ -360,7 +374,7 @@ static void graph_worker(void *arg, int ith, int nth) {
     sfilter f = {ix, t->sp, ix->n_live < ix->n || t->sp->allow || t->sp->filter};
     wn_status st = WN_OK;
     if (!h.d || !h.i) st = wn_seterr(WN_ERR_NOMEM, "index: out of memory in search");
-    for (int64_t qi = ith; st == WN_OK && qi < t->nq && !atomic_load(&t->failed); qi += nth) {
+    for (int64_t qi = ith; st == WN_OK && qi < t->nq && !wn_task_failed(&t->err); qi += nth) {
         iquery q = {t->q + (size_t)qi * ix->dim, t->qn[qi], 0};
         h.n = 0;
         if (ix->type == WN_INDEX_HNSW) {
@@ -373,7 +387,7 @@ static void graph_worker(void *arg, int ith, int nth) {
             t->slots[qi * k + j] = j < n ? h.i[j] : -1;
         }
     }
-    if (st != WN_OK && !atomic_exchange(&t->failed, 1)) t->st = st;
+    wn_task_fail(&t->err, st);
     wn_free(h.d);
     wn_free(h.i);
 }
@@ -385,17 +399,18 @@ static wn_status index_search_internal(const wn_index *ix, int64_t nq, const flo
     if (!qn) return wn_seterr(WN_ERR_NOMEM, "index: out of memory for %lld queries", (long long)nq);
     const dist_kernels *kr = dist_get();
     for (int64_t i = 0; i < nq; i++) qn[i] = kr->dot_f32(q + (size_t)i * ix->dim, q + (size_t)i * ix->dim, ix->dim);
-    int nth = sp->n_threads <= 0 ? wn_ncpu() : sp->n_threads;
+    int nth = sp->threads ? wn_pool_size(sp->threads) : sp->n_threads <= 0 ? wn_ncpu() : sp->n_threads;
     wn_status st;
     if (ix->type == WN_INDEX_FLAT) st = flat_search(ix, nq, q, qn, k, sp, nth, dist, slots);
     else {
-        graph_task t = {ix, nq, q, qn, k, sp, dist, slots, 0, WN_OK};
+        graph_task t = {ix, nq, q, qn, k, sp, dist, slots, {0}};
         wn_pool *pool = NULL;
-        st = index_pool(nq > 1 ? (int)WN_MIN(nth, nq) : 1, &pool);
+        wn_task_err_init(&t.err);
+        st = index_pool(sp->threads, nq > 1 ? (int)WN_MIN(nth, nq) : 1, &pool);
         if (st == WN_OK) {
             wn_pool_run(pool, graph_worker, &t);
-            wn_pool_free(pool);
-            st = t.st;
+            index_pool_release(sp->threads, pool);
+            st = wn_task_raise(&t.err);
         }
     }
     wn_free(qn);
@@ -404,6 +419,7 @@ static wn_status index_search_internal(const wn_index *ix, int64_t nq, const flo
 
 wn_status wn_index_search(const wn_index *ix, int64_t nq, const float *q, int k, const wn_search_params *sp,
                           float *dist, int64_t *ids) {
+    WN_ENTRY();
     wn_search_params dsp = wn_search_default_params();
     if (!sp) sp = &dsp;
     if (nq < 0 || k < 1 || (nq > 0 && (!q || !dist || !ids)))

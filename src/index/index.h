@@ -210,7 +210,11 @@ wn_status ivf_search1(const wn_index *ix, const dist_kernels *kr, const iquery *
                       const sfilter *f, topk *h);
 
 /* Builds a pool of n threads (0: all CPUs), or NULL for one thread. */
-wn_status index_pool(int n_threads, wn_pool **out);
+/* The pool for work over n_threads (1: none, the caller's thread; <= 0: all CPUs):
+ * the caller's pool given (wn_index_params / wn_search_params .threads) when set,
+ * else a new one; index_pool_release frees only one made here. */
+wn_status index_pool(wn_pool *given, int n_threads, wn_pool **out);
+void index_pool_release(wn_pool *given, wn_pool *p);
 
 /* Returns WN_ERR_ARG naming the first non-finite value of x[n*dim]. */
 wn_status check_finite(const char *what, int64_t n, int dim, const float *x);

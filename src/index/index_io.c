@@ -47,6 +47,7 @@ static int64_t list_off(const ivf *v, int l) { /* entries before list l */
 }
 
 wn_status wn_index_save(const wn_index *ix, const char *path) {
+    WN_ENTRY();
     const dist_kernels *kr = dist_get();
     wsec ws[MAX_SECTIONS];
     int ns = 0;
@@ -200,6 +201,7 @@ static wn_status check_graph(const char *path, const wn_index *ix) {
 }
 
 wn_status wn_index_load(const char *path, wn_index **out) {
+    WN_ENTRY();
     *out = NULL;
     void *map = NULL;
     size_t len = 0;
@@ -278,7 +280,7 @@ wn_status wn_index_load(const char *path, wn_index **out) {
     }
     if (type != WN_INDEX_IVFPQ) p.keep_vectors = 1;
     if ((st = wn_index_create((wn_index_type)type, (int)dim, (wn_metric)metric, &p, &ix)) != WN_OK) {
-        wn_seterr(st, "%s: %s", path, wn_last_error());
+        wn_seterr_prefix(st, "%s: ", path);
         goto fail;
     }
     ix->map_base = map, ix->map_len = len;

@@ -200,7 +200,7 @@ wn_status ivf_train(wn_index *ix, int64_t n, const float *x) {
         int64_t r = lo + (int64_t)(splitmix(&s) % (uint64_t)(hi - lo));
         memcpy(sample + (size_t)i * d, x + (size_t)r * d, sizeof(float) * (size_t)d);
     }
-    if ((st = index_pool(ix->p.n_threads, &pool)) != WN_OK) goto done;
+    if ((st = index_pool(ix->p.threads, ix->p.n_threads, &pool)) != WN_OK) goto done;
     if (v->nlist != nlist) {
         ivf_free(v);
         v->nlist = nlist;
@@ -236,7 +236,7 @@ wn_status ivf_train(wn_index *ix, int64_t n, const float *x) {
     }
     v->trained = 1;
 done:
-    wn_pool_free(pool);
+    index_pool_release(ix->p.threads, pool);
     wn_free(sample), wn_free(asg);
     return st;
 }
@@ -255,7 +255,7 @@ wn_status ivf_add(wn_index *ix, int64_t first, int64_t n, const float *x) {
         st = wn_seterr(WN_ERR_NOMEM, "ivf: out of memory adding %lld vectors", (long long)n);
         goto done;
     }
-    if ((st = index_pool(n < 1024 ? 1 : ix->p.n_threads, &pool)) != WN_OK) goto done;
+    if ((st = index_pool(ix->p.threads, n < 1024 ? 1 : ix->p.n_threads, &pool)) != WN_OK) goto done;
     if ((st = assign_all(pool, x, (size_t)d, n, d, v->cent.p, v->nlist, ix->metric == WN_METRIC_IP, asg)) != WN_OK)
         goto done;
     if (ix->type == WN_INDEX_IVFPQ) {
@@ -274,7 +274,7 @@ wn_status ivf_add(wn_index *ix, int64_t first, int64_t n, const float *x) {
     }
     if (ix->p.progress) ix->p.progress(ix->p.progress_ud, "ivf add", (uint64_t)n, (uint64_t)n);
 done:
-    wn_pool_free(pool);
+    index_pool_release(ix->p.threads, pool);
     wn_free(asg), wn_free(codes), wn_free(res);
     return st;
 }

@@ -279,6 +279,7 @@ static int append_term(void *ud, const char *t, int len) {
 }
 
 wn_status wn_bm25_analyze(const wn_bm25_params *p, const char *text, char **out) {
+    WN_ENTRY();
     *out = NULL;
     if (!text) return wn_seterr(WN_ERR_ARG, "wn_bm25_analyze: text is NULL");
     wn_bm25_params d = wn_bm25_default_params();

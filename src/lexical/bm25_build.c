@@ -184,6 +184,7 @@ wn_status bm25_alloc(const wn_bm25_params *p, wn_bm25 **out) {
 }
 
 wn_status wn_bm25_create(const wn_bm25_params *p, wn_bm25 **out) {
+    WN_ENTRY();
     if (!out) return wn_seterr(WN_ERR_ARG, "wn_bm25_create: out is NULL");
     wn_bm25 *ix;
     wn_status st = bm25_alloc(p, &ix);
@@ -445,6 +446,7 @@ static wn_status reserve_docs(wn_bm25 *ix) {
 }
 
 wn_status wn_bm25_add(wn_bm25 *ix, int64_t id, const char *text) {
+    WN_ENTRY();
     if (!ix || !text) return wn_seterr(WN_ERR_ARG, "wn_bm25_add: %s is NULL", ix ? "text" : "the index");
     int64_t prev = bm25_find_doc(ix, id);
     if (prev >= 0)
@@ -482,6 +484,7 @@ wn_status wn_bm25_add(wn_bm25 *ix, int64_t id, const char *text) {
 }
 
 wn_status wn_bm25_doc_length(const wn_bm25 *ix, int64_t id, int *len) {
+    WN_ENTRY();
     *len = 0;
     int64_t d = ix ? bm25_find_doc(ix, id) : -1;
     if (d < 0) return wn_seterr(WN_ERR_NOTFOUND, "wn_bm25_doc_length: no document with id %lld", (long long)id);

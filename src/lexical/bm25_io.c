@@ -117,6 +117,7 @@ static wnbm_term term_record(const bm25_term *t, uint64_t post, uint64_t blocks)
 }
 
 wn_status wn_bm25_save(const wn_bm25 *ix, const char *path) {
+    WN_ENTRY();
     if (!ix || !path) return wn_seterr(WN_ERR_ARG, "wn_bm25_save: %s is NULL", ix ? "path" : "the index");
     if (((const union { uint16_t u; uint8_t b[2]; }){.u = 1}).b[0] != 1)
         return wn_seterr(WN_ERR_UNSUPPORTED, "wn_bm25_save: big-endian hosts are not supported");
@@ -269,6 +270,7 @@ static int check_postings(const wn_bm25 *ix, const bm25_term *t, char *why, size
     } while (0)
 
 wn_status wn_bm25_load(const char *path, wn_bm25 **out) {
+    WN_ENTRY();
     if (!path || !out) return wn_seterr(WN_ERR_ARG, "wn_bm25_load: %s is NULL", path ? "out" : "path");
     *out = NULL;
     void *map = NULL;

@@ -333,6 +333,7 @@ static wn_status search_one(const wn_bm25 *ix, const float *K, scratch *s, const
 }
 
 wn_status wn_bm25_search(const wn_bm25 *ix, const char *query, int k, float *scores, int64_t *ids, int *n_out) {
+    WN_ENTRY();
     if (n_out) *n_out = 0;
     if (!ix || !query || !n_out || (k > 0 && (!scores || !ids)))
         return wn_seterr(WN_ERR_ARG, "wn_bm25_search: %s is NULL",
@@ -358,9 +359,7 @@ typedef struct {
     int64_t *ids;
     int *n_out;
     atomic_llong next;
-    atomic_int failed;
-    wn_status st;       /* first failure */
-    char msg[512];
+    wn_task_err err; /* the first failure, with its worker's message */
 } batch;
 
 static void batch_task(void *arg, int ith, int nth) {
@@ -370,17 +369,14 @@ static void batch_task(void *arg, int ith, int nth) {
     scratch s = {0};
     for (;;) {
         int64_t q = atomic_fetch_add(&b->next, 1);
-        if (q >= b->nq || atomic_load(&b->failed)) break;
+        if (q >= b->nq || wn_task_failed(&b->err)) break;
         float *sc = b->scores + q * b->k;
         int64_t *id = b->ids + q * b->k;
         int got = 0;
         wn_status st = b->queries[q] ? search_one(b->ix, b->K, &s, b->queries[q], b->k, sc, id, &got)
                                      : wn_seterr(WN_ERR_ARG, "wn_bm25_search_batch: query %lld is NULL", (long long)q);
         if (st) {
-            if (atomic_exchange(&b->failed, 1) == 0) {
-                b->st = st;
-                snprintf(b->msg, sizeof b->msg, "%s", wn_last_error());
-            }
+            wn_task_fail(&b->err, st);
             break;
         }
         for (int i = got; i < b->k; i++) {
@@ -392,14 +388,15 @@ static void batch_task(void *arg, int ith, int nth) {
     scratch_free(&s);
 }
 
-wn_status wn_bm25_search_batch(const wn_bm25 *ix, int64_t nq, const char *const *queries, int k, int n_threads,
-                               float *scores, int64_t *ids, int *n_out) {
+/* The batch on pool (NULL: the caller's thread), or on a pool of n_threads started
+ * for this call when own_threads > 1. */
+static wn_status search_batch(const wn_bm25 *ix, wn_pool *pool, int own_threads, int64_t nq,
+                              const char *const *queries, int k, float *scores, int64_t *ids, int *n_out) {
     if (!ix || (nq > 0 && (!queries || (k > 0 && (!scores || !ids)))))
         return wn_seterr(WN_ERR_ARG, "wn_bm25_search_batch: a NULL argument (index, queries, scores or ids)");
     if (k < 0 || nq < 0) return wn_seterr(WN_ERR_ARG, "wn_bm25_search_batch: k = %d, nq = %lld", k, (long long)nq);
     if (nq == 0) return WN_OK;
-    if (n_threads <= 0) n_threads = wn_ncpu();
-    if (n_threads > nq) n_threads = (int)nq;
+    if (own_threads > nq) own_threads = (int)nq;
     float K[256];
     norm_table(ix, K);
     batch *b = wn_calloc(1, sizeof *b);
@@ -413,19 +410,30 @@ wn_status wn_bm25_search_batch(const wn_bm25 *ix, int64_t nq, const char *const 
     b->ids = ids;
     b->n_out = n_out;
     atomic_init(&b->next, 0);
-    atomic_init(&b->failed, 0);
-    wn_pool *pool = NULL;
+    wn_task_err_init(&b->err);
+    wn_pool *own = NULL;
     wn_status st = WN_OK;
-    if (n_threads > 1 && (st = wn_pool_create(n_threads, &pool)) != WN_OK) {
+    if (!pool && own_threads > 1 && (st = wn_pool_create(own_threads, &own)) != WN_OK) {
         wn_free(b);
         return st;
     }
-    if (pool) wn_pool_run(pool, batch_task, b);
-    else batch_task(b, 0, 1);
-    wn_pool_free(pool);
-    if (atomic_load(&b->failed)) st = wn_seterr(b->st, "%s", b->msg);
+    wn_pool_run(pool ? pool : own, batch_task, b); /* NULL: on this thread */
+    wn_pool_free(own);
+    st = wn_task_raise(&b->err);
     wn_free(b);
     return st;
+}
+
+wn_status wn_bm25_search_batch(const wn_bm25 *ix, int64_t nq, const char *const *queries, int k, int n_threads,
+                               float *scores, int64_t *ids, int *n_out) {
+    WN_ENTRY();
+    return search_batch(ix, NULL, n_threads <= 0 ? wn_ncpu() : n_threads, nq, queries, k, scores, ids, n_out);
+}
+
+wn_status wn_bm25_search_batch_threads(const wn_bm25 *ix, wn_threads *t, int64_t nq, const char *const *queries,
+                                       int k, float *scores, int64_t *ids, int *n_out) {
+    WN_ENTRY();
+    return search_batch(ix, t, 1, nq, queries, k, scores, ids, n_out);
 }
 
 /* ---- explain */
@@ -446,6 +454,7 @@ static int appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
 }
 
 wn_status wn_bm25_explain(const wn_bm25 *ix, const char *query, int64_t id, char **out) {
+    WN_ENTRY();
     if (out) *out = NULL;
     if (!ix || !query || !out) return wn_seterr(WN_ERR_ARG, "wn_bm25_explain: a NULL argument");
     int64_t doc = bm25_find_doc(ix, id);

@@ -7,37 +7,29 @@
 #include <math.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "config.h"
+#include "util/json.h"
 
 /* Integer field in [lo, hi]; required unless def_ok, in which case *out keeps its default. */
-static wn_status get_int(const cJSON *root, const char *what, const char *key, long lo, long hi, int required, int *out) {
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, key);
+static wn_status get_int(const wn_json *root, const char *what, const char *key, long lo, long hi, int required, int *out) {
+    const wn_json *j = wn_json_get(root, key);
     if (!j) {
         if (required) return wn_seterr(WN_ERR_FORMAT, "%s: missing \"%s\"", what, key);
         return WN_OK;
     }
     /* range first: casting an out-of-range double to an integer is undefined */
-    if (!cJSON_IsNumber(j) || !(j->valuedouble >= (double)lo && j->valuedouble <= (double)hi) ||
-        j->valuedouble != floor(j->valuedouble))
+    if (!wn_json_is(j, WN_JSON_NUMBER) || !(j->num >= (double)lo && j->num <= (double)hi) ||
+        j->num != floor(j->num))
         return wn_seterr(WN_ERR_FORMAT, "%s: \"%s\" must be a whole number from %ld to %ld", what, key, lo, hi);
-    *out = (int)j->valuedouble;
+    *out = (int)j->num;
     return WN_OK;
 }
 
-static wn_status parse_root(const char *json, size_t len, const char *what, cJSON **root) {
-    const char *end = NULL;
-    *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    if (!*root && json_valid(json, len)) return wn_seterr(WN_ERR_NOMEM, "%s: out of memory parsing the JSON", what);
-    if (!*root) {
-        size_t at = end ? (size_t)(end - json) : 0;
-        int line = 1;
-        for (size_t i = 0; i < at && i < len; i++) line += json[i] == '\n';
-        return wn_seterr(WN_ERR_FORMAT, "%s: invalid JSON near line %d (byte %zu)", what, line, at);
-    }
-    if (!cJSON_IsObject(*root)) {
-        cJSON_Delete(*root);
+static wn_status parse_root(const char *json, size_t len, const char *what, wn_json **root) {
+    wn_status st = wn_json_parse(json, len, 0, what, root);
+    if (st != WN_OK) return st;
+    if (!wn_json_is(*root, WN_JSON_OBJECT)) {
+        wn_json_free(*root);
         *root = NULL;
         return wn_seterr(WN_ERR_FORMAT, "%s: expected a JSON object", what);
     }
@@ -46,7 +38,7 @@ static wn_status parse_root(const char *json, size_t len, const char *what, cJSO
 
 wn_status config_parse_bert(const char *json, size_t len, const char *what, bert_config *c) {
     memset(c, 0, sizeof *c);
-    cJSON *root;
+    wn_json *root;
     wn_status st = parse_root(json, len, what, &root);
     if (st != WN_OK) return st;
     c->layer_norm_eps = 1e-12f;
@@ -64,45 +56,45 @@ wn_status config_parse_bert(const char *json, size_t len, const char *what, bert
                        c->num_attention_heads);
         goto done;
     }
-    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_eps");
+    const wn_json *eps = wn_json_get(root, "layer_norm_eps");
     if (eps) {
-        if (!cJSON_IsNumber(eps) || !(eps->valuedouble > 0 && eps->valuedouble < 1)) {
+        if (!wn_json_is(eps, WN_JSON_NUMBER) || !(eps->num > 0 && eps->num < 1)) {
             st = wn_seterr(WN_ERR_FORMAT, "%s: \"layer_norm_eps\" must be a number in (0, 1)", what);
             goto done;
         }
-        c->layer_norm_eps = (float)eps->valuedouble;
+        c->layer_norm_eps = (float)eps->num;
     }
-    const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "hidden_act");
-    if (act && (!cJSON_IsString(act) || strcmp(act->valuestring, "gelu"))) {
+    const wn_json *act = wn_json_get(root, "hidden_act");
+    if (act && (!wn_json_is(act, WN_JSON_STRING) || strcmp(act->str, "gelu"))) {
         st = wn_seterr(WN_ERR_UNSUPPORTED, "%s: hidden_act \"%.40s\" is not supported: winnow runs BERT with \"gelu\" (erf)", what,
-                       cJSON_IsString(act) ? act->valuestring : "(not a string)");
+                       wn_json_is(act, WN_JSON_STRING) ? act->str : "(not a string)");
         goto done;
     }
-    const cJSON *pet = cJSON_GetObjectItemCaseSensitive(root, "position_embedding_type");
-    if (pet && cJSON_IsString(pet) && strcmp(pet->valuestring, "absolute")) {
+    const wn_json *pet = wn_json_get(root, "position_embedding_type");
+    if (pet && wn_json_is(pet, WN_JSON_STRING) && strcmp(pet->str, "absolute")) {
         st = wn_seterr(WN_ERR_UNSUPPORTED, "%s: position_embedding_type \"%.40s\" is not supported (only \"absolute\")", what,
-                       pet->valuestring);
+                       pet->str);
         goto done;
     }
-    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
-    if (mt && cJSON_IsString(mt) && strcmp(mt->valuestring, "bert")) {
-        st = wn_seterr(WN_ERR_UNSUPPORTED, "%s: model_type \"%.40s\" is not supported (only \"bert\")", what, mt->valuestring);
+    const wn_json *mt = wn_json_get(root, "model_type");
+    if (mt && wn_json_is(mt, WN_JSON_STRING) && strcmp(mt->str, "bert")) {
+        st = wn_seterr(WN_ERR_UNSUPPORTED, "%s: model_type \"%.40s\" is not supported (only \"bert\")", what, mt->str);
         goto done;
     }
-    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(root, "architectures");
-    if (arch && cJSON_IsArray(arch)) {
-        for (const cJSON *a = arch->child; a; a = a->next) {
-            if (!cJSON_IsString(a)) continue;
-            size_t n = strlen(a->valuestring), k = strlen("ForSequenceClassification");
-            if (n >= k && !strcmp(a->valuestring + n - k, "ForSequenceClassification")) c->is_classifier = 1;
+    const wn_json *arch = wn_json_get(root, "architectures");
+    if (arch && wn_json_is(arch, WN_JSON_ARRAY)) {
+        for (const wn_json *a = arch->child; a; a = a->next) {
+            if (!wn_json_is(a, WN_JSON_STRING)) continue;
+            size_t n = strlen(a->str), k = strlen("ForSequenceClassification");
+            if (n >= k && !strcmp(a->str + n - k, "ForSequenceClassification")) c->is_classifier = 1;
         }
     }
     /* HF: num_labels = len(id2label) when given, else the num_labels field, else 2 */
     c->num_labels = 2;
     if ((st = get_int(root, what, "num_labels", 1, 1 << 16, 0, &c->num_labels))) goto done;
-    const cJSON *id2 = cJSON_GetObjectItemCaseSensitive(root, "id2label");
-    if (id2 && cJSON_IsObject(id2)) {
-        int n = cJSON_GetArraySize(id2);
+    const wn_json *id2 = wn_json_get(root, "id2label");
+    if (id2 && wn_json_is(id2, WN_JSON_OBJECT)) {
+        int n = (int)(id2)->len;
         if (n < 1 || n > (1 << 16)) {
             st = wn_seterr(WN_ERR_FORMAT, "%s: \"id2label\" has %d labels", what, n);
             goto done;
@@ -110,17 +102,17 @@ wn_status config_parse_bert(const char *json, size_t len, const char *what, bert
         c->num_labels = n;
     }
 done:
-    cJSON_Delete(root);
+    wn_json_free(root);
     return st;
 }
 
-static int get_bool(const cJSON *root, const char *key) {
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, key);
-    return j && cJSON_IsTrue(j);
+static int get_bool(const wn_json *root, const char *key) {
+    const wn_json *j = wn_json_get(root, key);
+    return j && wn_json_is(j, WN_JSON_TRUE);
 }
 
 wn_status config_parse_pooling(const char *json, size_t len, const char *what, pool_config *p) {
-    cJSON *root;
+    wn_json *root;
     wn_status st = parse_root(json, len, what, &root);
     if (st != WN_OK) return st;
     p->cls = get_bool(root, "pooling_mode_cls_token");
@@ -132,7 +124,7 @@ wn_status config_parse_pooling(const char *json, size_t len, const char *what, p
         if (get_bool(root, other[i])) st = wn_seterr(WN_ERR_UNSUPPORTED, "%s: %s is not supported (cls, mean, max, mean_sqrt_len are)", what, other[i]);
     if (st == WN_OK && !(p->cls || p->max || p->mean || p->mean_sqrt))
         st = wn_seterr(WN_ERR_FORMAT, "%s: no pooling mode is switched on", what);
-    cJSON_Delete(root);
+    wn_json_free(root);
     return st;
 }
 
@@ -150,14 +142,14 @@ wn_status config_load_pooling(const char *dir, int hidden, pool_config *p) {
     p->mean = 1;
     char *path = NULL, *text = NULL, *ppath = NULL, *sub = NULL;
     size_t len;
-    cJSON *root = NULL;
+    wn_json *root = NULL;
     wn_status st = read_json_file(dir, "sentence_bert_config.json", &path, &text, &len);
     if (st == WN_OK) {
-        cJSON *sb;
+        wn_json *sb;
         if ((st = parse_root(text, len, path, &sb)) != WN_OK) goto done;
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(sb, "max_seq_length");
-        if (cJSON_IsNumber(m) && m->valuedouble >= 1 && m->valuedouble <= 1 << 20) p->max_seq_len = (int)m->valuedouble;
-        cJSON_Delete(sb);
+        const wn_json *m = wn_json_get(sb, "max_seq_length");
+        if (wn_json_is(m, WN_JSON_NUMBER) && m->num >= 1 && m->num <= 1 << 20) p->max_seq_len = (int)m->num;
+        wn_json_free(sb);
     } else if (st != WN_ERR_NOTFOUND) goto done;
     wn_free(path);
     wn_free(text);
@@ -169,24 +161,19 @@ wn_status config_load_pooling(const char *dir, int hidden, pool_config *p) {
         goto done;
     }
     if (st != WN_OK) goto done;
-    const char *end = NULL;
-    root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!root && json_valid(text, len)) {
-        st = wn_seterr(WN_ERR_NOMEM, "%s: out of memory parsing the JSON", path);
-        goto done;
-    }
-    if (!root || !cJSON_IsArray(root)) {
+    if ((st = wn_json_parse(text, len, 0, path, &root)) != WN_OK) goto done;
+    if (!wn_json_is(root, WN_JSON_ARRAY)) {
         st = wn_seterr(WN_ERR_FORMAT, "%s: expected a JSON array of modules", path);
         goto done;
     }
     int have_pool = 0;
-    for (const cJSON *e = root->child; e; e = e->next) {
-        const cJSON *ty = cJSON_GetObjectItemCaseSensitive(e, "type"), *pa = cJSON_GetObjectItemCaseSensitive(e, "path");
-        if (!cJSON_IsString(ty)) {
+    for (const wn_json *e = root->child; e; e = e->next) {
+        const wn_json *ty = wn_json_get(e, "type"), *pa = wn_json_get(e, "path");
+        if (!wn_json_is(ty, WN_JSON_STRING)) {
             st = wn_seterr(WN_ERR_FORMAT, "%s: a module without a \"type\" string", path);
             goto done;
         }
-        const char *t = ty->valuestring;
+        const char *t = ty->str;
         const char *dot = strrchr(t, '.');
         const char *base = dot ? dot + 1 : t;
         if (!strcmp(base, "Transformer")) continue;
@@ -195,11 +182,11 @@ wn_status config_load_pooling(const char *dir, int hidden, pool_config *p) {
             continue;
         }
         if (!strcmp(base, "Pooling")) {
-            if (!cJSON_IsString(pa) || strstr(pa->valuestring, "..")) {
+            if (!wn_json_is(pa, WN_JSON_STRING) || strstr(pa->str, "..")) {
                 st = wn_seterr(WN_ERR_FORMAT, "%s: the Pooling module needs a relative \"path\"", path);
                 goto done;
             }
-            char *pdir = wn_path_join(dir, pa->valuestring);
+            char *pdir = wn_path_join(dir, pa->str);
             if (!pdir) {
                 st = wn_seterr(WN_ERR_NOMEM, "out of memory");
                 goto done;
@@ -217,7 +204,7 @@ wn_status config_load_pooling(const char *dir, int hidden, pool_config *p) {
     if (!have_pool) p->mean = 1;
     (void)hidden;
 done:
-    cJSON_Delete(root);
+    wn_json_free(root);
     wn_free(path);
     wn_free(text);
     wn_free(ppath);

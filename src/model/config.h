@@ -40,8 +40,4 @@ wn_status config_parse_pooling(const char *json, size_t len, const char *what, p
 wn_status config_load_pooling(const char *dir, int hidden, pool_config *p);
 int pool_dim(const pool_config *p, int hidden); /* H * number of modes on */
 
-/* json_check.c: 1 if text (len bytes; a NUL ends it early) is strict JSON that
- * cJSON accepts, so a failed cJSON parse of it can only mean out of memory. */
-int json_valid(const char *text, size_t len);
-
 #endif

@@ -623,6 +623,7 @@ static wn_status download(hub *h) {
 }
 
 wn_status wn_hub_resolve(const char *name, const wn_hub_params *params, char *dir, size_t cap) {
+    WN_ENTRY();
     if (!name || !dir || cap == 0) return wn_seterr(WN_ERR_ARG, "hub: wn_hub_resolve needs a name and a buffer");
     if (wn_dir_exists(name)) return copy_out(name, dir, cap);
     if (!valid_id(name))

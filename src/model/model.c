@@ -43,7 +43,7 @@ void wn_model_free(wn_model *m) {
         for (int i = 0; i < wn_pool_size(m->ws.pool); i++) wn_free_aligned(m->part_ws[i].scratch);
     wn_free(m->part_ws);
     wn_tokenizer_free(m->tok);
-    wn_pool_free(m->ws.pool);
+    if (!m->pool_borrowed) wn_pool_free(m->ws.pool);
     st_close(&m->st);
     wn_free(m);
 }
@@ -266,7 +266,16 @@ wn_status model_load_dir(const char *dir, const wn_model_params *p, int with_tok
     }
     if ((st = open_weights(dir, &m->st))) goto fail;
     if ((st = load_weights(m))) goto fail;
-    if ((st = wn_pool_create(WN_MIN(p->n_threads, MODEL_MAX_THREADS), &m->ws.pool))) goto fail;
+    if (p->threads) { /* the caller's pool; part_ws and split_task hold MODEL_MAX_THREADS */
+        if (wn_pool_size(p->threads) > MODEL_MAX_THREADS) {
+            st = wn_seterr(WN_ERR_ARG, "wn_model_load: the thread pool has %d threads, a model uses at most %d",
+                           wn_pool_size(p->threads), MODEL_MAX_THREADS);
+            goto fail;
+        }
+        m->ws.pool = p->threads, m->pool_borrowed = 1;
+    } else if ((st = wn_pool_create(WN_MIN(p->n_threads > 0 ? p->n_threads : wn_ncpu(), MODEL_MAX_THREADS),
+                                    &m->ws.pool)))
+        goto fail;
     m->max_len = m->cfg.max_position_embeddings;
     if (m->pc.max_seq_len > 0) m->max_len = WN_MIN(m->max_len, m->pc.max_seq_len);
     if (with_tokenizer) {
@@ -287,6 +296,7 @@ fail:
 }
 
 wn_status wn_model_load(const char *name_or_dir, const wn_model_params *p, wn_model **out) {
+    WN_ENTRY();
     *out = NULL;
     if (!name_or_dir) return wn_seterr(WN_ERR_ARG, "wn_model_load: no model name");
     wn_model_params defp = wn_model_default_params();
@@ -345,7 +355,7 @@ typedef struct {
     int32_t *bids[MODEL_MAX_THREADS], *btypes[MODEL_MAX_THREADS];
     int *blen[MODEL_MAX_THREADS];
     float *bout[MODEL_MAX_THREADS];
-    wn_status st[MODEL_MAX_THREADS];
+    wn_task_err err; /* the first part that failed, with its own message */
 } split_task;
 
 static void split_run(void *arg, int ith, int nth) {
@@ -353,8 +363,8 @@ static void split_run(void *arg, int ith, int nth) {
     (void)nth;
     int a = t->cut[ith], b = t->cut[ith + 1];
     if (a < b)
-        t->st[ith] = run_batch(t->m, &t->m->part_ws[ith], t->io, t->order + a, b - a, t->bids[ith], t->btypes[ith],
-                               t->blen[ith], t->bout[ith]);
+        wn_task_fail(&t->err, run_batch(t->m, &t->m->part_ws[ith], t->io, t->order + a, b - a, t->bids[ith],
+                                        t->btypes[ith], t->blen[ith], t->bout[ith]));
 }
 
 /* Every id and type in range (what bert_forward checks; a split batch checks
@@ -377,6 +387,7 @@ static wn_status check_ids(const wn_model *m, const run_io *io, const int64_t *o
 static wn_status run_split(wn_model *m, const run_io *io, const int64_t *order, int B, int nth) {
     split_task *t = wn_calloc(1, sizeof *t);
     if (!t) return wn_seterr(WN_ERR_NOMEM, "model: out of memory");
+    wn_task_err_init(&t->err);
     wn_status st = check_ids(m, io, order, B);
     if (st) goto done;
     if (!m->part_ws) {
@@ -408,8 +419,7 @@ static wn_status run_split(wn_model *m, const run_io *io, const int64_t *order, 
     }
     if (!st) {
         wn_pool_run(m->ws.pool, split_run, t);
-        for (int p = 0; p < nth && !st; p++)
-            if (t->st[p]) st = wn_seterr(t->st[p], "model: a split batch failed (part %d of %d)", p + 1, nth);
+        st = wn_task_raise(&t->err);
     }
 done:
     for (int p = 0; p < nth; p++) wn_free(t->bids[p]), wn_free(t->btypes[p]), wn_free(t->blen[p]), wn_free(t->bout[p]);
@@ -503,6 +513,7 @@ done:
 }
 
 wn_status wn_model_embed(wn_model *m, int64_t n, const char *const *texts, float *out) {
+    WN_ENTRY();
     if (!m || n < 0 || (n && (!texts || !out))) return wn_seterr(WN_ERR_ARG, "wn_model_embed: invalid arguments");
     if (m->kind != WN_MODEL_BIENCODER)
         return wn_seterr(WN_ERR_ARG, "wn_model_embed: this model is a cross-encoder (it scores pairs: use wn_model_score)");
@@ -510,6 +521,7 @@ wn_status wn_model_embed(wn_model *m, int64_t n, const char *const *texts, float
 }
 
 wn_status wn_model_score(wn_model *m, int64_t n, const char *const *queries, const char *const *docs, float *out) {
+    WN_ENTRY();
     if (!m || n < 0 || (n && (!queries || !docs || !out))) return wn_seterr(WN_ERR_ARG, "wn_model_score: invalid arguments");
     if (m->kind != WN_MODEL_CROSSENCODER)
         return wn_seterr(WN_ERR_ARG, "wn_model_score: this model is a bi-encoder (it embeds texts: use wn_model_embed)");

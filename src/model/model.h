@@ -55,6 +55,7 @@ struct wn_model {
     nn_precision prec;
     st_file st;
     wn_pool *pool;
+    int pool_borrowed;    /* ws.pool is the caller's (wn_model_params.threads): not freed here */
     wn_tokenizer *tok; /* NULL when loaded without one (tests of the forward pass) */
 
     const unsigned char *word, *pos, *type; /* (V, H), (P, H), (TV, H) as stored */

@@ -6,13 +6,13 @@
  * tensor data. It does not interpret names; config.c and model.c do.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "config.h"
 #include "safetensors.h"
+#include "util/json.h"
 
 static const struct {
     const char *name;
@@ -38,9 +38,9 @@ int64_t st_numel(const st_tensor *t) {
 }
 
 /* A JSON number that is a whole number in [0, max]; returns 0 if not. */
-static int json_u64(const cJSON *j, double max, uint64_t *out) {
-    if (!cJSON_IsNumber(j)) return 0;
-    double v = j->valuedouble;
+static int json_u64(const wn_json *j, double max, uint64_t *out) {
+    if (!wn_json_is(j, WN_JSON_NUMBER)) return 0;
+    double v = j->num;
     if (!(v >= 0 && v <= max) || v != floor(v)) return 0;
     *out = (uint64_t)v;
     return 1;
@@ -65,27 +65,27 @@ void st_close(st_file *f) {
     memset(f, 0, sizeof *f);
 }
 
-static wn_status parse_tensor(const cJSON *e, const char *what, uint64_t data_len, st_tensor *t) {
-    const char *nm = e->string;
-    if (!cJSON_IsObject(e)) return wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s': header entry is not a JSON object", what, nm);
-    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
-    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
-    const cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
-    if (!cJSON_IsString(dt)) return wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s': missing or non-string \"dtype\"", what, nm);
+static wn_status parse_tensor(const wn_json *e, const char *what, uint64_t data_len, st_tensor *t) {
+    const char *nm = e->key;
+    if (!wn_json_is(e, WN_JSON_OBJECT)) return wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s': header entry is not a JSON object", what, nm);
+    const wn_json *dt = wn_json_get(e, "dtype");
+    const wn_json *sh = wn_json_get(e, "shape");
+    const wn_json *off = wn_json_get(e, "data_offsets");
+    if (!wn_json_is(dt, WN_JSON_STRING)) return wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s': missing or non-string \"dtype\"", what, nm);
     t->dtype = ST_N_DTYPES;
     for (int i = 0; i < ST_N_DTYPES; i++)
-        if (!strcmp(dt->valuestring, dtypes[i].name)) t->dtype = (st_dtype)i;
+        if (!strcmp(dt->str, dtypes[i].name)) t->dtype = (st_dtype)i;
     if (t->dtype == ST_N_DTYPES)
         return wn_seterr(WN_ERR_UNSUPPORTED, "%s: tensor '%s': dtype \"%.32s\" is not supported (F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL)",
-                         what, nm, dt->valuestring);
-    if (!cJSON_IsArray(sh)) return wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s': missing \"shape\" array", what, nm);
-    int nd = cJSON_GetArraySize(sh);
+                         what, nm, dt->str);
+    if (!wn_json_is(sh, WN_JSON_ARRAY)) return wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s': missing \"shape\" array", what, nm);
+    int nd = sh->len > INT32_MAX ? INT32_MAX : (int)sh->len;
     if (nd > ST_MAX_DIMS)
         return wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s': %d dimensions, at most %d supported", what, nm, nd, ST_MAX_DIMS);
     t->ndim = nd;
     uint64_t numel = 1;
     int i = 0;
-    for (const cJSON *d = sh->child; d; d = d->next, i++) {
+    for (const wn_json *d = sh->child; d; d = d->next, i++) {
         uint64_t v;
         if (!json_u64(d, (double)ST_MAX_DIM, &v))
             return wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s': shape[%d] is not a whole number in [0, 2^40]", what, nm, i);
@@ -94,7 +94,7 @@ static wn_status parse_tensor(const cJSON *e, const char *what, uint64_t data_le
         if (numel > 0 && v > UINT64_MAX / 2 / numel) numel = UINT64_MAX / 2;
         else numel *= v;
     }
-    if (!cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2 || !json_u64(off->child, 9007199254740992.0, &t->begin) ||
+    if (!wn_json_is(off, WN_JSON_ARRAY) || off->len != 2 || !json_u64(off->child, 9007199254740992.0, &t->begin) ||
         !json_u64(off->child->next, 9007199254740992.0, &t->end))
         return wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s': \"data_offsets\" must be [begin, end] whole numbers", what, nm);
     if (t->begin > t->end)
@@ -117,7 +117,7 @@ static wn_status parse_tensor(const cJSON *e, const char *what, uint64_t data_le
 wn_status st_parse(const void *buf, size_t len, const char *what, st_file *out) {
     memset(out, 0, sizeof *out);
     const unsigned char *b = buf;
-    cJSON *root = NULL;
+    wn_json *root = NULL;
     wn_status st = WN_OK;
     if (len < 8) return wn_seterr(WN_ERR_FORMAT, "%s: %zu bytes, too short for a safetensors file (8-byte header length)", what, len);
     uint64_t n = 0;
@@ -128,26 +128,21 @@ wn_status st_parse(const void *buf, size_t len, const char *what, st_file *out) 
     if (n > ST_MAX_HEADER)
         return wn_seterr(WN_ERR_FORMAT, "%s: header length %llu exceeds the limit of %u bytes", what, (unsigned long long)n, ST_MAX_HEADER);
     if (n < 2 || b[8] != '{') return wn_seterr(WN_ERR_FORMAT, "%s: header is not a JSON object", what);
-    const char *end = NULL;
-    root = cJSON_ParseWithLengthOpts((const char *)b + 8, (size_t)n, &end, 0);
-    if (!root && json_valid((const char *)b + 8, (size_t)n))
-        return wn_seterr(WN_ERR_NOMEM, "%s: out of memory parsing the header", what);
-    if (!root) {
-        size_t at = end ? (size_t)(end - (const char *)b - 8) : 0;
-        return wn_seterr(WN_ERR_FORMAT, "%s: header JSON is invalid near byte %zu", what, at);
-    }
-    for (const char *p = end; p < (const char *)b + 8 + n; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != 0) {
-            st = wn_seterr(WN_ERR_FORMAT, "%s: trailing bytes after the header JSON", what);
-            goto fail;
-        }
-    if (!cJSON_IsObject(root)) {
+    /* writers pad the header to an alignment with spaces (some with NUL bytes) */
+    size_t jn = (size_t)n;
+    while (jn > 0 && (b[8 + jn - 1] == ' ' || b[8 + jn - 1] == '\t' || b[8 + jn - 1] == '\n' ||
+                      b[8 + jn - 1] == '\r' || b[8 + jn - 1] == 0))
+        jn--;
+    char hw[512];
+    snprintf(hw, sizeof hw, "%s: header", what);
+    if ((st = wn_json_parse((const char *)b + 8, jn, 0, hw, &root)) != WN_OK) return st;
+    if (!wn_json_is(root, WN_JSON_OBJECT)) {
         st = wn_seterr(WN_ERR_FORMAT, "%s: header is not a JSON object", what);
         goto fail;
     }
     int count = 0;
-    for (const cJSON *e = root->child; e; e = e->next)
-        if (!e->string || strcmp(e->string, "__metadata__")) count++;
+    for (const wn_json *e = root->child; e; e = e->next)
+        if (strcmp(e->key, "__metadata__")) count++;
     out->t = wn_calloc((size_t)count + 1, sizeof *out->t);
     out->path = wn_strdup(what);
     if (!out->t || !out->path) {
@@ -156,22 +151,22 @@ wn_status st_parse(const void *buf, size_t len, const char *what, st_file *out) 
     }
     uint64_t data_len = (uint64_t)(len - 8 - n);
     const unsigned char *data = b + 8 + n;
-    for (const cJSON *e = root->child; e; e = e->next) {
-        if (!e->string) {
-            st = wn_seterr(WN_ERR_FORMAT, "%s: header entry without a name", what);
+    for (const wn_json *e = root->child; e; e = e->next) {
+        if (strlen(e->key) != e->key_len) {
+            st = wn_seterr(WN_ERR_FORMAT, "%s: a tensor name holds a NUL character", what);
             goto fail;
         }
-        if (!strcmp(e->string, "__metadata__")) continue;
+        if (!strcmp(e->key, "__metadata__")) continue;
         st_tensor *t = &out->t[out->n];
         if ((st = parse_tensor(e, what, data_len, t)) != WN_OK) goto fail;
-        if (!(t->name = wn_strdup(e->string))) {
+        if (!(t->name = wn_strdup(e->key))) {
             st = wn_seterr(WN_ERR_NOMEM, "%s: out of memory reading the header", what);
             goto fail;
         }
         t->data = data + t->begin;
         out->n++;
     }
-    cJSON_Delete(root);
+    wn_json_free(root);
     root = NULL;
     /* overlaps: sorted by begin, each non-empty tensor must start at or after the previous end */
     qsort(out->t, (size_t)out->n, sizeof *out->t, cmp_begin);
@@ -208,7 +203,7 @@ wn_status st_parse(const void *buf, size_t len, const char *what, st_file *out) 
     }
     return WN_OK;
 fail:
-    cJSON_Delete(root);
+    wn_json_free(root);
     st_close(out);
     return st;
 }

@@ -222,6 +222,7 @@ static wn_status record_meta(builder *b, const char *corpus, const wn_corpus *c)
 }
 
 wn_status wn_build_index(const char *corpus, const char *dir, const wn_build_params *p_in, wn_build_stats *stats) {
+    WN_ENTRY();
     wn_build_params dp = wn_build_default_params();
     const wn_build_params *p = p_in ? p_in : &dp;
     if (stats) memset(stats, 0, sizeof *stats);
@@ -277,11 +278,9 @@ wn_status wn_build_index(const char *corpus, const char *dir, const wn_build_par
         if (st == WN_OK && got) {
             int64_t row;
             st = wn_store_add(b.store, d.id, d.title, d.text, d.meta, &row);
-            if (st == WN_ERR_ARG) { /* duplicate id: name the line */
-                char msg[600];
-                snprintf(msg, sizeof msg, "%s", wn_last_error());
-                st = wn_seterr(WN_ERR_FORMAT, "%s:%llu: %s", corpus, (unsigned long long)d.line, msg);
-            } else if (st == WN_OK) {
+            if (st == WN_ERR_ARG) /* duplicate id: name the line */
+                st = wn_seterr_prefix(WN_ERR_FORMAT, "%s:%llu: ", corpus, (unsigned long long)d.line);
+            else if (st == WN_OK) {
                 st = add_doc(&b, &d, row);
                 if (st != WN_OK) goto fail;
             }
@@ -289,6 +288,7 @@ wn_status wn_build_index(const char *corpus, const char *dir, const wn_build_par
         if (st == WN_ERR_FORMAT && p->skip_bad) {
             skipped++;
             warn(p, wn_last_error());
+            wn_clearerr(); /* skipped, not failed: a successful build reads "" */
             continue;
         }
         if (st != WN_OK) goto fail;

@@ -162,6 +162,7 @@ static wn_status check_params(const wn_searcher *s, int64_t nq, const char *cons
 
 wn_status wn_experiment_run(wn_searcher *s, int64_t nq, const char *const *qids, const char *const *queries,
                             const wn_experiment_params *p_in, wn_experiment **out) {
+    WN_ENTRY();
     wn_experiment_params dp = wn_experiment_default_params();
     const wn_experiment_params *p = p_in ? p_in : &dp;
     if (!out) return wn_seterr(WN_ERR_ARG, "wn_experiment_run: out is NULL");
@@ -236,6 +237,7 @@ static wn_status map_queries(wn_experiment *e, const wn_qrels *q) {
 }
 
 wn_status wn_experiment_evaluate(wn_experiment *e, const wn_qrels *q, int n, const wn_measure *ms) {
+    WN_ENTRY();
     if (!e || !q || n < 1 || !ms) return wn_seterr(WN_ERR_ARG, "wn_experiment_evaluate: bad argument (%d measures)", n);
     for (int j = 0; j < e->ns; j++) {
         wn_eval_free(e->st[j].ev);
@@ -254,6 +256,7 @@ wn_status wn_experiment_evaluate(wn_experiment *e, const wn_qrels *q, int n, con
 }
 
 wn_status wn_experiment_save_runs(const wn_experiment *e, const char *path) {
+    WN_ENTRY();
     if (!e || !path) return wn_seterr(WN_ERR_ARG, "wn_experiment_save_runs: bad argument");
     size_t len = strlen(path) + 40;
     char *p = wn_malloc(len);
@@ -278,6 +281,7 @@ static void put_latency(FILE *f, const char *key, const double *secs, int64_t n)
 }
 
 wn_status wn_experiment_write_json(const wn_experiment *e, const char *path) {
+    WN_ENTRY();
     if (!e || !path || !e->n_measures) return wn_seterr(WN_ERR_ARG, "wn_experiment_write_json: not evaluated yet");
     wn_atomic_file af;
     wn_status st = wn_atomic_open(&af, path);
@@ -359,6 +363,7 @@ static int choose_shifts(const wn_experiment *e, wn_report_shift *chosen) {
 }
 
 wn_status wn_experiment_report(const wn_experiment *e, const char *title, const char *path) {
+    WN_ENTRY();
     if (!e || !path || !e->n_measures) return wn_seterr(WN_ERR_ARG, "wn_experiment_report: not evaluated yet");
     int nm = e->n_measures, ns = e->ns;
     const char **names = wn_malloc((size_t)nm * sizeof *names);

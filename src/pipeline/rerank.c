@@ -230,6 +230,7 @@ static wn_status check_args(const wn_searcher *s, const char *query, const wn_hi
 
 wn_status wn_searcher_rerank(wn_searcher *s, const char *query, const wn_hit *cand, int n, int m, wn_hit *out,
                              double *seconds) {
+    WN_ENTRY();
     wn_status st = check_args(s, query, cand, n, out);
     if (st != WN_OK) return st;
     if (m < 0 || m > n) return wn_seterr(WN_ERR_ARG, "wn_searcher_rerank: m = %d, n = %d", m, n);
@@ -241,6 +242,7 @@ wn_status wn_searcher_rerank(wn_searcher *s, const char *query, const wn_hit *ca
 
 wn_status wn_searcher_rerank_sweep(wn_searcher *s, const char *query, const wn_hit *cand, int n, int n_depths,
                                    const int *depths, wn_hit *out, double *seconds) {
+    WN_ENTRY();
     wn_status st = check_args(s, query, cand, n, out);
     if (st != WN_OK) return st;
     if (n_depths < 0 || (n_depths && !depths)) return wn_seterr(WN_ERR_ARG, "rerank sweep: %d depths", n_depths);

@@ -111,6 +111,7 @@ static wn_status init_parts(wn_searcher *s) {
 }
 
 wn_status wn_searcher_create(const wn_searcher_parts *parts, const wn_pipeline_params *p_in, wn_searcher **out) {
+    WN_ENTRY();
     if (!out) return wn_seterr(WN_ERR_ARG, "wn_searcher_create: out is NULL");
     *out = NULL;
     if (!parts) return wn_seterr(WN_ERR_ARG, "wn_searcher_create: parts is NULL");
@@ -154,6 +155,7 @@ wn_status pipeline_doc_id(wn_searcher *s, int64_t row, char *buf, size_t cap, co
 }
 
 wn_status wn_searcher_set_params(wn_searcher *s, const wn_pipeline_params *p) {
+    WN_ENTRY();
     if (!s || !p) return wn_seterr(WN_ERR_ARG, "wn_searcher_set_params: NULL argument");
     wn_status st = check_params(s, p);
     if (st != WN_OK) return st;
@@ -222,6 +224,7 @@ fail:
 }
 
 wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p_in, wn_searcher **out) {
+    WN_ENTRY();
     *out = NULL;
     wn_pipeline_params dp = wn_pipeline_default_params();
     const wn_pipeline_params *p = p_in ? p_in : &dp;
@@ -303,6 +306,7 @@ static wn_status dense_hits(wn_searcher *s, const char *q, int k, wn_hit *h, int
 }
 
 wn_status wn_searcher_first(wn_searcher *s, const char *query, int k, wn_hit *hits, int *n, double *seconds) {
+    WN_ENTRY();
     *n = 0;
     if (!s || !query || k < 1 || !hits) return wn_seterr(WN_ERR_ARG, "wn_searcher_first: bad argument (k = %d)", k);
     double t0 = wn_now();

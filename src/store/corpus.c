@@ -6,7 +6,6 @@
  * made valid UTF-8 (invalid bytes -> U+FFFD). Errors name file:line; after a
  * malformed line the reader continues with the next one (the caller's policy).
  */
-#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -14,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/json.h"
 #include "util/util.h"
 
 struct wn_corpus {
@@ -28,7 +28,7 @@ struct wn_corpus {
     int n_names, next_name;
     /* the current document's strings */
     char *id, *title, *text, *meta;
-    cJSON *json;
+    wn_json *json;
 };
 
 wn_corpus_params wn_corpus_default_params(void) {
@@ -51,7 +51,7 @@ static void clear_doc(wn_corpus *c) {
     wn_free(c->text);
     wn_free(c->meta);
     c->id = c->title = c->text = c->meta = NULL;
-    if (c->json) cJSON_Delete(c->json);
+    wn_json_free(c->json);
     c->json = NULL;
 }
 
@@ -80,6 +80,7 @@ static int ends_with(const char *s, const char *suf) {
 }
 
 wn_status wn_corpus_open(const char *path, const wn_corpus_params *p, wn_corpus **out) {
+    WN_ENTRY();
     *out = NULL;
     wn_corpus_params dp = wn_corpus_default_params();
     if (!p) p = &dp;
@@ -135,10 +136,12 @@ wn_status wn_corpus_open(const char *path, const wn_corpus_params *p, wn_corpus 
         head[n] = 0;
         char *nl = strchr(head, '\n');
         if (nl) *nl = 0;
-        cJSON *j = cJSON_Parse(head);
-        if (j && cJSON_GetObjectItemCaseSensitive(j, "_id")) c->fmt = WN_CORPUS_BEIR;
+        wn_json *j = NULL;
+        wn_json_parse(head, strlen(head), WN_JSON_RAW_BYTES, path, &j);
+        wn_clearerr(); /* a guess: a first line that does not parse is not an error here */
+        if (j && wn_json_get(j, "_id")) c->fmt = WN_CORPUS_BEIR;
         else if (!j && strstr(head, "\"_id\"")) c->fmt = WN_CORPUS_BEIR; /* a long first line */
-        cJSON_Delete(j);
+        wn_json_free(j);
         rewind(c->f);
     }
     if (c->fmt == WN_CORPUS_BEIR) {
@@ -167,14 +170,14 @@ static char *clean(const char *s, size_t len) {
 }
 
 /* A JSON value as text: strings as they are, integers printed, else NULL. */
-static char *json_text(const cJSON *v) {
-    if (cJSON_IsString(v)) return clean(v->valuestring, strlen(v->valuestring));
-    if (cJSON_IsNumber(v)) {
+static char *json_text(const wn_json *v) {
+    if (wn_json_is(v, WN_JSON_STRING)) return clean(v->str, strlen(v->str)); /* up to a \u0000, as before */
+    if (wn_json_is(v, WN_JSON_NUMBER)) {
         char b[64];
-        if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 1e15)
-            snprintf(b, sizeof b, "%.0f", v->valuedouble);
+        if (v->num == floor(v->num) && fabs(v->num) < 1e15)
+            snprintf(b, sizeof b, "%.0f", v->num);
         else
-            snprintf(b, sizeof b, "%.17g", v->valuedouble);
+            snprintf(b, sizeof b, "%.17g", v->num);
         return wn_strdup(b);
     }
     return NULL;
@@ -182,13 +185,15 @@ static char *json_text(const cJSON *v) {
 
 static wn_status next_json(wn_corpus *c, wn_doc *d) {
     uint64_t ln = c->lr.lineno;
-    c->json = cJSON_ParseWithLength(c->lr.buf, c->lr.len);
-    if (!c->json || !cJSON_IsObject(c->json))
+    /* invalid UTF-8 inside strings is kept here and replaced by clean() */
+    wn_status st = wn_json_parse(c->lr.buf, c->lr.len, WN_JSON_RAW_BYTES, c->path, &c->json);
+    if (st == WN_ERR_NOMEM) return wn_seterr_prefix(st, "%s:%llu: ", c->path, (unsigned long long)ln);
+    if (!c->json || !wn_json_is(c->json, WN_JSON_OBJECT))
         return wn_seterr(WN_ERR_FORMAT, "%s:%llu: not a JSON object%s", c->path, (unsigned long long)ln,
                          c->json ? "" : " (malformed JSON)");
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(c->json, c->id_field);
-    const cJSON *ti = cJSON_GetObjectItemCaseSensitive(c->json, c->title_field);
-    const cJSON *tx = cJSON_GetObjectItemCaseSensitive(c->json, c->text_field);
+    const wn_json *id = wn_json_get(c->json, c->id_field);
+    const wn_json *ti = wn_json_get(c->json, c->title_field);
+    const wn_json *tx = wn_json_get(c->json, c->text_field);
     if (!id) return wn_seterr(WN_ERR_FORMAT, "%s:%llu: no \"%s\" field (the document id)", c->path, (unsigned long long)ln, c->id_field);
     if (!(c->id = json_text(id)) || !*c->id)
         return wn_seterr(WN_ERR_FORMAT, "%s:%llu: \"%s\" is not a non-empty string or number", c->path,
@@ -196,16 +201,11 @@ static wn_status next_json(wn_corpus *c, wn_doc *d) {
     if (!tx) return wn_seterr(WN_ERR_FORMAT, "%s:%llu: document '%s' has no \"%s\" field", c->path, (unsigned long long)ln, c->id, c->text_field);
     if (!(c->text = json_text(tx)))
         return wn_seterr(WN_ERR_FORMAT, "%s:%llu: document '%s': \"%s\" is not a string", c->path, (unsigned long long)ln, c->id, c->text_field);
-    if (ti && !cJSON_IsNull(ti) && !(c->title = json_text(ti)))
+    if (ti && !wn_json_is(ti, WN_JSON_NULL) && !(c->title = json_text(ti)))
         return wn_seterr(WN_ERR_FORMAT, "%s:%llu: document '%s': \"%s\" is not a string", c->path, (unsigned long long)ln, c->id, c->title_field);
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(c->json, "metadata");
-    if (meta && !cJSON_IsNull(meta)) {
-        char *m = cJSON_PrintUnformatted(meta); /* cJSON's allocator: copy, then cJSON_free */
-        if (m) {
-            c->meta = wn_strdup(m);
-            cJSON_free(m);
-        }
-    }
+    const wn_json *meta = wn_json_get(c->json, "metadata");
+    if (meta && !wn_json_is(meta, WN_JSON_NULL) && (st = wn_json_write(meta, &c->meta, NULL)) != WN_OK)
+        return wn_seterr_prefix(st, "%s:%llu: ", c->path, (unsigned long long)ln);
     d->id = c->id;
     d->title = c->title ? c->title : "";
     d->text = c->text;
@@ -259,6 +259,7 @@ static wn_status next_file(wn_corpus *c, wn_doc *d, int *got) {
 }
 
 wn_status wn_corpus_next(wn_corpus *c, wn_doc *d, int *got) {
+    WN_ENTRY();
     *got = 0;
     memset(d, 0, sizeof *d);
     d->row = -1;

@@ -70,6 +70,7 @@ void wn_store_close(wn_store *s) {
 }
 
 wn_status wn_store_open(const char *dir, int create, wn_store **out) {
+    WN_ENTRY();
     *out = NULL;
     if (!dir) return wn_seterr(WN_ERR_ARG, "wn_store_open: NULL directory");
     wn_store *s = wn_calloc(1, sizeof *s);
@@ -137,6 +138,7 @@ fail:
 }
 
 wn_status wn_store_flush(wn_store *s) {
+    WN_ENTRY();
     if (!s->in_tx) return WN_OK;
     s->in_tx = 0;
     s->batch = 0;
@@ -145,6 +147,7 @@ wn_status wn_store_flush(wn_store *s) {
 
 wn_status wn_store_add(wn_store *s, const char *id, const char *title, const char *text, const char *meta,
                        int64_t *row) {
+    WN_ENTRY();
     if (!s || !id) return wn_seterr(WN_ERR_ARG, "wn_store_add: NULL argument");
     if (!s->writable) return wn_seterr(WN_ERR_ARG, "%s: opened read-only", s->path);
     if (!*id) return wn_seterr(WN_ERR_ARG, "store: empty document id");
@@ -183,6 +186,7 @@ static const char *col(sqlite3_stmt *st, int i) {
 }
 
 wn_status wn_store_get(wn_store *s, int64_t row, wn_doc *out) {
+    WN_ENTRY();
     memset(out, 0, sizeof *out);
     sqlite3_reset(s->get);
     sqlite3_bind_int64(s->get, 1, row);
@@ -200,6 +204,7 @@ wn_status wn_store_get(wn_store *s, int64_t row, wn_doc *out) {
 }
 
 wn_status wn_store_find(wn_store *s, const char *id, int64_t *row) {
+    WN_ENTRY();
     sqlite3_reset(s->find);
     sqlite3_bind_text(s->find, 1, id, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(s->find);
@@ -214,6 +219,7 @@ wn_status wn_store_find(wn_store *s, const char *id, int64_t *row) {
 }
 
 wn_status wn_store_set_meta(wn_store *s, const char *key, const char *value) {
+    WN_ENTRY();
     if (!s->writable) return wn_seterr(WN_ERR_ARG, "%s: opened read-only", s->path);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", -1, &st, NULL) != SQLITE_OK)
@@ -226,6 +232,7 @@ wn_status wn_store_set_meta(wn_store *s, const char *key, const char *value) {
 }
 
 wn_status wn_store_get_meta(wn_store *s, const char *key, char **value) {
+    WN_ENTRY();
     *value = NULL;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)

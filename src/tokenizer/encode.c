@@ -57,6 +57,7 @@ static wn_status tokenize_text(const wn_tokenizer *t, const char *text, int64_t 
 }
 
 wn_status wn_tokenizer_tokenize(const wn_tokenizer *t, const char *text, int32_t **ids, int *n) {
+    WN_ENTRY();
     if (!t || !text || !ids || !n) return wn_seterr(WN_ERR_ARG, "wn_tokenizer_tokenize: NULL argument");
     *ids = NULL;
     *n = 0;
@@ -77,6 +78,7 @@ wn_status wn_tokenizer_tokenize(const wn_tokenizer *t, const char *text, int32_t
 
 wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const char *b, int max_len, int32_t *ids,
                               int32_t *type_ids, int cap, int *n_out) {
+    WN_ENTRY();
     if (!t || !a || !ids || !type_ids || !n_out) return wn_seterr(WN_ERR_ARG, "wn_tokenizer_encode: NULL argument");
     *n_out = 0;
     if (max_len <= 0) max_len = t->max_length;

@@ -14,7 +14,7 @@
  *     model_max_length when < 100000, else config.json max_position_embeddings, else 512.
  * It does not read merges (BPE) or Unigram models: those are WN_ERR_UNSUPPORTED.
  */
-#include <cjson/cJSON.h>
+#include "util/json.h"
 #include <string.h>
 
 #include "tokenizer.h"
@@ -63,21 +63,16 @@ static wn_status load_vocab_txt(wn_tokenizer *t, const char *path, size_t *map_c
     return st;
 }
 
-/* Parses text[0..len) of file path; cJSON reports running out of memory as a
- * syntax error, so a second failure is taken as the file's fault. */
-static wn_status parse_json(const char *path, const char *text, size_t len, cJSON **out) {
-    *out = cJSON_ParseWithLength(text, len);
-    if (!*out) *out = cJSON_ParseWithLength(text, len);
-    if (*out) return WN_OK;
-    const char *at = cJSON_GetErrorPtr();
-    return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s is not valid JSON (near byte %lld)", path,
-                     at && at >= text && at <= text + len ? (long long)(at - text) : -1LL);
+/* Parses text[0..len) of file path (WN_ERR_FORMAT naming line and column, or WN_ERR_NOMEM). */
+static wn_status parse_json(const char *path, const char *text, size_t len, wn_json **out) {
+    wn_status st = wn_json_parse(text, len, 0, path, out);
+    return st == WN_OK ? st : wn_seterr_prefix(st, "tokenizer: ");
 }
 
 /* Parses dir/name into *out (NULL when the file does not exist). For
  * tokenizer.json (t != NULL) the vocab is read by vocab_json.c when it can, and
- * *vocab_done says so; cJSON then sees the file with "vocab": {}. */
-static wn_status read_json(const char *dir, const char *name, cJSON **out, wn_tokenizer *t, size_t *map_cap,
+ * *vocab_done says so; the JSON reader then sees the file with "vocab": {}. */
+static wn_status read_json(const char *dir, const char *name, wn_json **out, wn_tokenizer *t, size_t *map_cap,
                            int *vocab_done) {
     *out = NULL;
     char *path = wn_path_join(dir, name), *data = NULL, *cut = NULL;
@@ -97,7 +92,7 @@ static wn_status read_json(const char *dir, const char *name, cJSON **out, wn_to
             st = vocab_json_read(t, data + vs, ve - vs, map_cap);
             if (st == WN_OK) *vocab_done = 1;
             if (st != WN_ERR_FORMAT) goto done;
-            cJSON_Delete(*out); /* not the plain form: let cJSON read it all */
+            wn_json_free(*out); /* not the plain form: let the JSON reader read it all */
             *out = NULL;
         }
     }
@@ -110,18 +105,18 @@ done:
 }
 
 /* A boolean config value: 1, 0, or def when absent; null gives -1. */
-static int json_flag(const cJSON *o, const char *key, int def) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+static int json_flag(const wn_json *o, const char *key, int def) {
+    const wn_json *v = wn_json_get(o, key);
     if (!v) return def;
-    if (cJSON_IsNull(v)) return -1;
-    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
+    if (wn_json_is(v, WN_JSON_NULL)) return -1;
+    return wn_json_is_bool(v) ? wn_json_is(v, WN_JSON_TRUE) : def;
 }
 
 /* A special token's text: "[CLS]" or {"content": "[CLS]", ...}. */
-static const char *json_token(const cJSON *o, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (cJSON_IsObject(v)) v = cJSON_GetObjectItemCaseSensitive(v, "content");
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+static const char *json_token(const wn_json *o, const char *key) {
+    const wn_json *v = wn_json_get(o, key);
+    if (wn_json_is(v, WN_JSON_OBJECT)) v = wn_json_get(v, "content");
+    return wn_json_is(v, WN_JSON_STRING) ? v->str : NULL;
 }
 
 static wn_status add_added(wn_tokenizer *t, const char *s, int32_t id, size_t *cap) {
@@ -141,79 +136,80 @@ static wn_status add_added(wn_tokenizer *t, const char *s, int32_t id, size_t *c
 }
 
 /* tokenizer.json: the WordPiece model, its normalizer and its added tokens. */
-static wn_status load_tokenizer_json(wn_tokenizer *t, const cJSON *j, const char *dir, int vocab_done, size_t *map_cap,
+static wn_status load_tokenizer_json(wn_tokenizer *t, const wn_json *j, const char *dir, int vocab_done, size_t *map_cap,
                                      size_t *added_cap, const char **unk) {
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(model, "type");
-    const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
-    if (cJSON_IsString(type) && strcmp(type->valuestring, "WordPiece"))
+    const wn_json *model = wn_json_get(j, "model");
+    const wn_json *type = wn_json_get(model, "type");
+    const wn_json *vocab = wn_json_get(model, "vocab");
+    if (wn_json_is(type, WN_JSON_STRING) && strcmp(type->str, "WordPiece"))
         return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json has a %s model; winnow reads WordPiece only",
-                         dir, type->valuestring);
-    if (!cJSON_IsObject(vocab))
+                         dir, type->str);
+    if (!wn_json_is(vocab, WN_JSON_OBJECT))
         return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json has no model.vocab object", dir);
-    for (const cJSON *e = vocab_done ? NULL : vocab->child; e; e = e->next) {
-        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble >= INT32_MAX)
+    for (const wn_json *e = vocab_done ? NULL : vocab->child; e; e = e->next) {
+        if (!wn_json_is(e, WN_JSON_NUMBER) || e->num < 0 || e->num >= INT32_MAX)
             return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: model.vocab[\"%s\"] is not an id", dir,
-                             e->string);
-        wn_status st = vocab_add(t, e->string, strlen(e->string), (int32_t)e->valuedouble, map_cap);
+                             e->key);
+        wn_status st = vocab_add(t, e->key, strlen(e->key), (int32_t)e->num, map_cap);
         if (st != WN_OK) return st;
     }
     const char *u = json_token(model, "unk_token");
     if (u) *unk = u;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(model, "continuing_subword_prefix");
-    if (cJSON_IsString(v)) {
-        size_t n = strlen(v->valuestring);
+    const wn_json *v = wn_json_get(model, "continuing_subword_prefix");
+    if (wn_json_is(v, WN_JSON_STRING)) {
+        size_t n = strlen(v->str);
         if (n > TOK_MAX_PREFIX)
             return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: continuing_subword_prefix of %zu bytes (max %d)",
                              dir, n, TOK_MAX_PREFIX);
-        memcpy(t->prefix, v->valuestring, n + 1);
+        memcpy(t->prefix, v->str, n + 1);
         t->prefix_len = (int)n;
     }
-    v = cJSON_GetObjectItemCaseSensitive(model, "max_input_chars_per_word");
-    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e6) t->max_chars_per_word = (int)v->valuedouble;
+    v = wn_json_get(model, "max_input_chars_per_word");
+    if (wn_json_is(v, WN_JSON_NUMBER) && v->num >= 1 && v->num < 1e6) t->max_chars_per_word = (int)v->num;
 
-    const cJSON *norm = cJSON_GetObjectItemCaseSensitive(j, "normalizer");
-    if (norm && !cJSON_IsNull(norm)) {
-        type = cJSON_GetObjectItemCaseSensitive(norm, "type");
-        if (!cJSON_IsString(type) || strcmp(type->valuestring, "BertNormalizer"))
+    const wn_json *norm = wn_json_get(j, "normalizer");
+    if (norm && !wn_json_is(norm, WN_JSON_NULL)) {
+        type = wn_json_get(norm, "type");
+        if (!wn_json_is(type, WN_JSON_STRING) || strcmp(type->str, "BertNormalizer"))
             return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: normalizer %s (winnow has BertNormalizer)",
-                             dir, cJSON_IsString(type) ? type->valuestring : "?");
+                             dir, wn_json_is(type, WN_JSON_STRING) ? type->str : "?");
         t->clean_text = json_flag(norm, "clean_text", 1) == 1;
         t->handle_chinese = json_flag(norm, "handle_chinese_chars", 1) == 1;
         t->lowercase = json_flag(norm, "lowercase", 1) == 1;
         t->strip_accents = json_flag(norm, "strip_accents", -1);
     }
-    const cJSON *pre = cJSON_GetObjectItemCaseSensitive(j, "pre_tokenizer");
-    if (pre && !cJSON_IsNull(pre)) {
-        type = cJSON_GetObjectItemCaseSensitive(pre, "type");
-        if (!cJSON_IsString(type) || strcmp(type->valuestring, "BertPreTokenizer"))
+    const wn_json *pre = wn_json_get(j, "pre_tokenizer");
+    if (pre && !wn_json_is(pre, WN_JSON_NULL)) {
+        type = wn_json_get(pre, "type");
+        if (!wn_json_is(type, WN_JSON_STRING) || strcmp(type->str, "BertPreTokenizer"))
             return wn_seterr(WN_ERR_UNSUPPORTED,
                              "tokenizer: %s/tokenizer.json: pre_tokenizer %s (winnow has BertPreTokenizer)", dir,
-                             cJSON_IsString(type) ? type->valuestring : "?");
+                             wn_json_is(type, WN_JSON_STRING) ? type->str : "?");
     }
-    const cJSON *added = cJSON_GetObjectItemCaseSensitive(j, "added_tokens");
-    for (const cJSON *a = cJSON_IsArray(added) ? added->child : NULL; a; a = a->next) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "id");
-        const cJSON *content = cJSON_GetObjectItemCaseSensitive(a, "content");
-        if (!cJSON_IsNumber(id) || !cJSON_IsString(content) || id->valuedouble < 0 || id->valuedouble >= INT32_MAX)
+    const wn_json *added = wn_json_get(j, "added_tokens");
+    for (const wn_json *a = wn_json_is(added, WN_JSON_ARRAY) ? added->child : NULL; a; a = a->next) {
+        const wn_json *id = wn_json_get(a, "id");
+        const wn_json *content = wn_json_get(a, "content");
+        if (!wn_json_is(id, WN_JSON_NUMBER) || !wn_json_is(content, WN_JSON_STRING) || id->num < 0 || id->num >= INT32_MAX)
             return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: an added_tokens entry lacks id or content", dir);
-        int32_t aid = (int32_t)id->valuedouble;
-        if (vocab_find(t, 0, content->valuestring, strlen(content->valuestring)) < 0) {
-            wn_status st = vocab_add(t, content->valuestring, strlen(content->valuestring), aid, map_cap);
+        int32_t aid = (int32_t)id->num;
+        if (vocab_find(t, 0, content->str, strlen(content->str)) < 0) {
+            wn_status st = vocab_add(t, content->str, strlen(content->str), aid, map_cap);
             if (st != WN_OK) return st;
         }
-        wn_status st = add_added(t, content->valuestring, aid, added_cap);
+        wn_status st = add_added(t, content->str, aid, added_cap);
         if (st != WN_OK) return st;
     }
     return WN_OK;
 }
 
-static int json_int(const cJSON *o, const char *key, double lo, double hi, int def) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble < hi ? (int)v->valuedouble : def;
+static int json_int(const wn_json *o, const char *key, double lo, double hi, int def) {
+    const wn_json *v = wn_json_get(o, key);
+    return wn_json_is(v, WN_JSON_NUMBER) && v->num >= lo && v->num < hi ? (int)v->num : def;
 }
 
 wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
+    WN_ENTRY();
     if (!dir || !out) return wn_seterr(WN_ERR_ARG, "wn_tokenizer_load: NULL %s", dir ? "out" : "dir");
     *out = NULL;
     if (!wn_dir_exists(dir)) return wn_seterr(WN_ERR_NOTFOUND, "tokenizer: no model directory %s", dir);
@@ -226,7 +222,7 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
     t->prefix_len = 2;
     t->max_chars_per_word = 100;
     size_t map_cap = 0, added_cap = 0;
-    cJSON *tj = NULL, *tc = NULL, *sm = NULL, *sb = NULL, *cfg = NULL;
+    wn_json *tj = NULL, *tc = NULL, *sm = NULL, *sb = NULL, *cfg = NULL;
     char *vpath = NULL;
     wn_status st;
     int vocab_done = 0;
@@ -261,7 +257,7 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
     if (json_flag(sb, "do_lower_case", 0) == 1) t->lowercase = 1;
 
     for (int k = 0; k < 2; k++) { /* tokenizer_config.json, then special_tokens_map.json */
-        const cJSON *o = k ? sm : tc;
+        const wn_json *o = k ? sm : tc;
         const char *s;
         if ((s = json_token(o, "unk_token"))) unk = s;
         if ((s = json_token(o, "cls_token"))) cls = s;
@@ -300,11 +296,11 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
 nomem:
     st = wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory loading %s", dir);
 done:
-    cJSON_Delete(tj);
-    cJSON_Delete(tc);
-    cJSON_Delete(sm);
-    cJSON_Delete(sb);
-    cJSON_Delete(cfg);
+    wn_json_free(tj);
+    wn_json_free(tc);
+    wn_json_free(sm);
+    wn_json_free(sb);
+    wn_json_free(cfg);
     wn_free(vpath);
     wn_tokenizer_free(t);
     return st;

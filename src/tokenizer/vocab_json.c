@@ -1,10 +1,10 @@
 /*
  * vocab_json.c - a fast path for tokenizer.json's model.vocab. Parsing the whole
- * 700 KB file with cJSON costs ~10 ms (two allocations per vocab entry); this scans
+ * 700 KB file into a JSON tree costs a node and a string per vocab entry; this scans
  * the bytes to find the vocab object, reads its "token": id pairs directly, and
- * lets cJSON parse the rest of the file (a few KB) with the vocab cut out.
- * It understands only what it needs; on anything unexpected it answers "not here"
- * (-1) and the loader parses the file with cJSON instead, so it never decides what
+ * lets the JSON reader (src/util/json.c) parse the rest of the file (a few KB) with
+ * the vocab cut out. It understands only what it needs; on anything unexpected it
+ * answers "not here" (-1) and the loader parses the whole file instead, so it never decides what
  * a valid file means on its own.
  */
 #include <string.h>

@@ -1,19 +1,15 @@
 /*
  * alloc.c - every allocation of the library goes through one hook (SQLite's
  * SQLITE_CONFIG_MALLOC model): set once with wn_set_allocator before other calls.
- * This is the one piece of process-wide state, and it is configuration, not data.
+ * This is the one piece of process-wide state, and it is configuration, not data;
+ * it is winnow's own (the JSON reader allocates through it too), no other library's.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "util.h"
 
 static wn_allocator hook; /* all NULL: libc */
-
-static void *cjson_malloc(size_t n) { return wn_malloc(n); }
-static void cjson_free(void *p) { wn_free(p); }
 
 void wn_set_allocator(const wn_allocator *a) {
     if (a) {
@@ -21,8 +17,6 @@ void wn_set_allocator(const wn_allocator *a) {
     } else {
         memset(&hook, 0, sizeof hook);
     }
-    cJSON_Hooks h = {cjson_malloc, cjson_free};
-    cJSON_InitHooks(a ? &h : NULL);
 }
 
 /* A size header in front of every block lets realloc work with hooks that have no

@@ -3,6 +3,9 @@
  * every thread with its (ith, nth) and returns when all are done. The caller's
  * thread is thread 0, so a pool of one thread starts no thread at all.
  * Workers spin briefly before sleeping: forward passes issue many short tasks.
+ * The pool is public as wn_threads: a caller may create one and hand it to models,
+ * indexes and searches. Runs from several threads are serialised (run_mu); a task
+ * that itself runs work on the pool it is running on gets it done inline (nth = 1).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -12,8 +15,16 @@
 
 #include "util.h"
 
-struct wn_pool {
+typedef struct {
+    struct wn_threads *p;
+    int ith;
+} worker_arg;
+
+struct wn_threads {
     int n;
+    worker_arg *args; /* (n) owned by the pool: a worker frees nothing, so no block of
+                         the pool changes hands after wn_threads_create returns */
+    pthread_mutex_t run_mu; /* one wn_pool_run at a time: a caller's pool may be shared */
     pthread_t *threads;
     pthread_mutex_t mu;
     pthread_cond_t cv_work;
@@ -25,10 +36,6 @@ struct wn_pool {
     int stop;
 };
 
-typedef struct {
-    wn_pool *p;
-    int ith;
-} worker_arg;
 
 /* Waiting: first pause-spin (a forward pass hands out tasks every ~100 us), then
  * yield the CPU for a while (when the machine is oversubscribed, the thread we
@@ -45,9 +52,11 @@ static void spin_once(int i) {
     }
 }
 
+/* The pool whose task this thread is running, if any (for nested runs). */
+static _Thread_local const wn_pool *running;
+
 static void *worker(void *a) {
     worker_arg wa = *(worker_arg *)a;
-    wn_free(a);
     wn_pool *p = wa.p;
     unsigned seen = 0;
     for (;;) {
@@ -66,7 +75,9 @@ static void *worker(void *a) {
         wn_task_fn fn = p->fn;
         void *arg = p->arg;
         pthread_mutex_unlock(&p->mu);
+        running = p;
         fn(arg, wa.ith, p->n);
+        running = NULL;
         if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->cv_done);
@@ -88,18 +99,20 @@ wn_status wn_pool_create(int n, wn_pool **out) {
     if (!p) return wn_seterr(WN_ERR_NOMEM, "out of memory creating a thread pool");
     p->n = n;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->run_mu, NULL);
     pthread_cond_init(&p->cv_work, NULL);
     pthread_cond_init(&p->cv_done, NULL);
     if (n > 1) {
         p->threads = wn_calloc((size_t)n, sizeof(pthread_t));
-        if (!p->threads) {
+        p->args = wn_calloc((size_t)n, sizeof(worker_arg));
+        if (!p->threads || !p->args) {
+            p->n = 1; /* no thread started */
             wn_pool_free(p);
             return wn_seterr(WN_ERR_NOMEM, "out of memory creating a thread pool");
         }
         for (int i = 1; i < n; i++) {
-            worker_arg *wa = wn_malloc(sizeof *wa);
-            if (!wa || pthread_create(&p->threads[i], NULL, worker, (wa->p = p, wa->ith = i, wa)) != 0) {
-                wn_free(wa);
+            p->args[i].p = p, p->args[i].ith = i;
+            if (pthread_create(&p->threads[i], NULL, worker, &p->args[i]) != 0) {
                 p->n = i; /* only threads 1..i-1 exist */
                 wn_pool_free(p);
                 return wn_seterr(WN_ERR_INTERNAL, "cannot start thread %d of %d", i, n);
@@ -113,10 +126,11 @@ wn_status wn_pool_create(int n, wn_pool **out) {
 int wn_pool_size(const wn_pool *p) { return p ? p->n : 1; }
 
 void wn_pool_run(wn_pool *p, wn_task_fn fn, void *arg) {
-    if (!p || p->n == 1) {
+    if (!p || p->n == 1 || running == p) {
         fn(arg, 0, 1);
         return;
     }
+    pthread_mutex_lock(&p->run_mu);
     pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->arg = arg;
@@ -124,7 +138,10 @@ void wn_pool_run(wn_pool *p, wn_task_fn fn, void *arg) {
     atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
     pthread_cond_broadcast(&p->cv_work);
     pthread_mutex_unlock(&p->mu);
+    const wn_pool *outer = running; /* this thread may be running another pool's task */
+    running = p;
     fn(arg, 0, p->n);
+    running = outer;
     int spins = 0;
     while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0 && spins < SPIN_PAUSES + SPIN_YIELDS) {
         spin_once(spins++);
@@ -134,6 +151,7 @@ void wn_pool_run(wn_pool *p, wn_task_fn fn, void *arg) {
         while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->cv_done, &p->mu);
         pthread_mutex_unlock(&p->mu);
     }
+    pthread_mutex_unlock(&p->run_mu);
 }
 
 void wn_pool_free(wn_pool *p) {
@@ -144,10 +162,26 @@ void wn_pool_free(wn_pool *p) {
         pthread_cond_broadcast(&p->cv_work);
         pthread_mutex_unlock(&p->mu);
         for (int i = 1; i < p->n; i++) pthread_join(p->threads[i], NULL);
-        wn_free(p->threads);
     }
+    wn_free(p->threads);
+    wn_free(p->args);
     pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->run_mu);
     pthread_cond_destroy(&p->cv_work);
     pthread_cond_destroy(&p->cv_done);
     wn_free(p);
 }
+
+/* ---- the public face */
+
+wn_status wn_threads_create(int n_threads, wn_threads **out) {
+    WN_ENTRY();
+    if (!out) return wn_seterr(WN_ERR_ARG, "wn_threads_create: out is NULL");
+    *out = NULL;
+    if (n_threads < 0) return wn_seterr(WN_ERR_ARG, "wn_threads_create: n_threads %d < 0", n_threads);
+    return wn_pool_create(n_threads, out);
+}
+
+int wn_threads_count(const wn_threads *t) { return wn_pool_size(t); }
+
+void wn_threads_free(wn_threads *t) { wn_pool_free(t); }

@@ -21,6 +21,35 @@ wn_status wn_seterr(wn_status s, const char *fmt, ...)
 #endif
     ;
 void wn_clearerr(void);
+/* Prefixes the current message with the formatted context and returns s: the message
+ * is copied before the prefix is formatted, so context is added exactly once and
+ * safely. The one way to add context: never pass wn_last_error() to wn_seterr. */
+wn_status wn_seterr_prefix(wn_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* First statement of every public function that returns a wn_status (the error
+ * contract in winnow.h; tests/t_error_contract.sh checks that none lacks it). */
+#define WN_ENTRY() wn_clearerr()
+#define WN_ERRMSG_CAP 1024
+
+/* Errors on worker threads (wn_pool_run tasks): a worker that fails records its
+ * status and its own thread's message with wn_task_fail (the first failure wins,
+ * later ones are dropped); after the run the caller's thread re-raises it with
+ * wn_task_raise, so the caller sees the real status and message. Zero-initialise
+ * (or wn_task_err_init) before the run. */
+typedef struct {
+    _Atomic int failed;
+    wn_status st;
+    char msg[WN_ERRMSG_CAP];
+} wn_task_err;
+void wn_task_err_init(wn_task_err *e);
+/* On any thread: records st (!= WN_OK) with this thread's wn_last_error(); returns st. */
+wn_status wn_task_fail(wn_task_err *e, wn_status st);
+int wn_task_failed(wn_task_err *e); /* 1 once a worker failed: others may stop early */
+/* On the caller's thread after the run: WN_OK, or the first failure with its message. */
+wn_status wn_task_raise(wn_task_err *e);
 
 /* Broken invariants (bugs): print file:line and abort. Stays on in release builds. */
 #define WN_ASSERT(x)                                                              \
@@ -91,7 +120,7 @@ char *wn_utf8_sanitize(const char *s, size_t len, size_t *out_len);
 
 /* ---- threads (pool.c): a fixed pool; wn_pool_run runs fn(arg, ith, nth) for
  * ith = 0..nth-1 on the pool's threads (the caller is thread 0) and waits. */
-typedef struct wn_pool wn_pool;
+typedef struct wn_threads wn_pool; /* the public wn_threads, by its internal name */
 typedef void (*wn_task_fn)(void *arg, int ith, int nth);
 /* n_threads <= 0: the number of online CPUs. A pool of 1 thread starts no thread. */
 wn_status wn_pool_create(int n_threads, wn_pool **out);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh - builds the libFuzzer harnesses of src/model and runs each for N seconds
+# run.sh - builds the libFuzzer harnesses of src/model and src/util/json.c and runs each for N seconds
 # (default 60): tests/fuzz/run.sh [SECONDS] [harness...]. Needs clang and
 # libclang-rt (Debian: clang, libclang-rt-14-dev). Corpora grow in build-fuzz/;
 # crashes land in tests/fixtures/model/bad/ as crash-* files: keep them (renamed
@@ -8,15 +8,15 @@ set -e
 cd "$(dirname "$0")/../.."
 SECS=${1:-60}
 [ $# -gt 0 ] && shift
-HARNESSES=${*:-"fuzz_safetensors fuzz_config"}
+HARNESSES=${*:-"fuzz_safetensors fuzz_config fuzz_json"}
 OUT=build-fuzz
 CC=${FUZZ_CC:-clang}
 mkdir -p "$OUT"
-LIB="src/model/safetensors.c src/model/config.c src/model/json_check.c src/util/alloc.c src/util/error.c src/util/io.c src/util/utf8.c"
+LIB="src/model/safetensors.c src/model/config.c src/util/json.c src/util/alloc.c src/util/error.c src/util/io.c src/util/utf8.c"
 for h in $HARNESSES; do
     echo "== $h: build"
     $CC -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -Iinclude -Isrc -o "$OUT/$h" "tests/fuzz/$h.c" $LIB -lcjson -lm -lpthread
+        -Iinclude -Isrc -o "$OUT/$h" "tests/fuzz/$h.c" $LIB -lm -lpthread
     mkdir -p "$OUT/corpus_$h"
     cp tests/fuzz/seeds/"$h"/* "$OUT/corpus_$h/" 2>/dev/null || true
     echo "== $h: run ${SECS}s"

@@ -11,7 +11,7 @@ B=build-fuzz
 mkdir -p $B/corpus $B/seeds tests/fixtures/index_fuzz
 CF="-std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 SRCS="src/index/*.c src/util/*.c"
-clang $CF -mavx2 -mfma -mf16c tests/fuzz/fuzz_index_load.c $SRCS -o $B/fuzz_index_load -lm -lpthread -lcjson -lutf8proc
+clang $CF -mavx2 -mfma -mf16c tests/fuzz/fuzz_index_load.c $SRCS -o $B/fuzz_index_load -lm -lpthread -lutf8proc
 make -s build/winnow
 /usr/bin/python3 -c "
 import random, struct

@@ -13,7 +13,7 @@ mkdir -p "$C"
 echo "== fuzz_tokenizer: build"
 $CC -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -Iinclude -Isrc -o "$OUT/fuzz_tokenizer" tests/fuzz/fuzz_tokenizer.c src/tokenizer/*.c src/util/*.c \
-    -lcjson -lutf8proc -lm -lpthread
+    -lutf8proc -lm -lpthread
 # seeds: texts (first byte even) and tokenizer.json files (first byte odd)
 i=0
 for f in tests/fixtures/tokenizer/*.txt; do

@@ -3,12 +3,13 @@
  * tensor i is a function of (seed, i, e) only (splitmix64), so C and
  * scripts/make_reference.py (numpy, vectorised) produce the same bytes. Lets tests
  * and benchmarks build real-shape models (~90 MB) on the fly instead of
- * committing them. Internal to src/model; used by tests and bench.
+ * committing them. Test code (not in the library): linked into every test binary and into
+ * bench_encoder by the Makefile.
  */
 #ifndef WN_MODEL_SYNTH_H
 #define WN_MODEL_SYNTH_H
 
-#include "safetensors.h"
+#include "model/safetensors.h"
 
 typedef struct {
     int vocab, hidden, heads, layers, inter, max_pos, type_vocab;
