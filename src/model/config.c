@@ -5,6 +5,7 @@
  * does not look at weights (model.c checks them against this config).
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -44,6 +45,17 @@ static wn_status parse_root(const char *json, size_t len, const char *what, cJSO
     return WN_OK;
 }
 
+/* model_type -> family; NULL name: not one winnow runs. */
+static const struct {
+    const char *name;
+    model_family family;
+} families[] = {{"bert", FAMILY_BERT},           {"mpnet", FAMILY_MPNET},          {"distilbert", FAMILY_DISTILBERT},
+                {"roberta", FAMILY_ROBERTA},     {"xlm-roberta", FAMILY_ROBERTA}};
+
+int config_max_tokens(const bert_config *c) {
+    return c->pad_positions ? c->max_position_embeddings - c->pad_token_id - 1 : c->max_position_embeddings;
+}
+
 wn_status config_parse_bert(const char *json, size_t len, const char *what, bert_config *c) {
     memset(c, 0, sizeof *c);
     cJSON *root;
@@ -51,11 +63,27 @@ wn_status config_parse_bert(const char *json, size_t len, const char *what, bert
     if (st != WN_OK) return st;
     c->layer_norm_eps = 1e-12f;
     c->type_vocab_size = 2;
+    snprintf(c->model_type, sizeof c->model_type, "bert");
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    if (mt && cJSON_IsString(mt)) {
+        size_t k = 0, nf = sizeof families / sizeof families[0];
+        while (k < nf && strcmp(mt->valuestring, families[k].name)) k++;
+        if (k == nf) {
+            st = wn_seterr(WN_ERR_UNSUPPORTED,
+                           "%s: model_type \"%.40s\" is not supported (bert, mpnet, distilbert, roberta, xlm-roberta are)", what,
+                           mt->valuestring);
+            goto done;
+        }
+        c->family = families[k].family;
+        snprintf(c->model_type, sizeof c->model_type, "%s", families[k].name);
+    }
+    const int distil = c->family == FAMILY_DISTILBERT;
+    /* DistilBERT names the same sizes dim, n_heads, n_layers, hidden_dim */
     if ((st = get_int(root, what, "vocab_size", 1, 1 << 24, 1, &c->vocab_size)) ||
-        (st = get_int(root, what, "hidden_size", 1, 1 << 14, 1, &c->hidden_size)) ||
-        (st = get_int(root, what, "num_attention_heads", 1, 1 << 10, 1, &c->num_attention_heads)) ||
-        (st = get_int(root, what, "num_hidden_layers", 0, 1 << 10, 1, &c->num_hidden_layers)) ||
-        (st = get_int(root, what, "intermediate_size", 1, 1 << 18, 1, &c->intermediate_size)) ||
+        (st = get_int(root, what, distil ? "dim" : "hidden_size", 1, 1 << 14, 1, &c->hidden_size)) ||
+        (st = get_int(root, what, distil ? "n_heads" : "num_attention_heads", 1, 1 << 10, 1, &c->num_attention_heads)) ||
+        (st = get_int(root, what, distil ? "n_layers" : "num_hidden_layers", 0, 1 << 10, 1, &c->num_hidden_layers)) ||
+        (st = get_int(root, what, distil ? "hidden_dim" : "intermediate_size", 1, 1 << 18, 1, &c->intermediate_size)) ||
         (st = get_int(root, what, "max_position_embeddings", 1, 1 << 16, 1, &c->max_position_embeddings)) ||
         (st = get_int(root, what, "type_vocab_size", 1, 1 << 10, 0, &c->type_vocab_size)))
         goto done;
@@ -64,29 +92,45 @@ wn_status config_parse_bert(const char *json, size_t len, const char *what, bert
                        c->num_attention_heads);
         goto done;
     }
+    if (c->family == FAMILY_MPNET || distil) { /* no token type embeddings */
+        c->type_vocab_size = 0;
+        c->type_vocab_none = 1;
+    }
+    if (c->family == FAMILY_MPNET || c->family == FAMILY_ROBERTA) {
+        /* position ids: pad + cumsum(id != pad), masked (create_position_ids_from_input_ids).
+         * HF's MPNetEmbeddings fixes its padding_idx at 1 whatever the config says. */
+        c->pad_positions = 1;
+        c->pad_token_id = 1;
+        if (c->family == FAMILY_ROBERTA && (st = get_int(root, what, "pad_token_id", 0, 1 << 16, 0, &c->pad_token_id))) goto done;
+        if (config_max_tokens(c) < 1) {
+            st = wn_seterr(WN_ERR_FORMAT, "%s: max_position_embeddings %d leaves no position after pad_token_id %d", what,
+                           c->max_position_embeddings, c->pad_token_id);
+            goto done;
+        }
+    }
+    if (c->family == FAMILY_MPNET) {
+        c->rel_buckets = 32;
+        if ((st = get_int(root, what, "relative_attention_num_buckets", 2, 1 << 10, 0, &c->rel_buckets))) goto done;
+    }
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_eps");
-    if (eps) {
+    if (eps && !distil) { /* DistilBERT's LayerNorms use 1e-12 whatever the config */
         if (!cJSON_IsNumber(eps) || !(eps->valuedouble > 0 && eps->valuedouble < 1)) {
             st = wn_seterr(WN_ERR_FORMAT, "%s: \"layer_norm_eps\" must be a number in (0, 1)", what);
             goto done;
         }
         c->layer_norm_eps = (float)eps->valuedouble;
     }
-    const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "hidden_act");
+    const char *act_key = distil ? "activation" : "hidden_act";
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, act_key);
     if (act && (!cJSON_IsString(act) || strcmp(act->valuestring, "gelu"))) {
-        st = wn_seterr(WN_ERR_UNSUPPORTED, "%s: hidden_act \"%.40s\" is not supported: winnow runs BERT with \"gelu\" (erf)", what,
-                       cJSON_IsString(act) ? act->valuestring : "(not a string)");
+        st = wn_seterr(WN_ERR_UNSUPPORTED, "%s: %s \"%.40s\" is not supported: winnow runs %s with \"gelu\" (erf)", what, act_key,
+                       cJSON_IsString(act) ? act->valuestring : "(not a string)", c->model_type);
         goto done;
     }
     const cJSON *pet = cJSON_GetObjectItemCaseSensitive(root, "position_embedding_type");
     if (pet && cJSON_IsString(pet) && strcmp(pet->valuestring, "absolute")) {
         st = wn_seterr(WN_ERR_UNSUPPORTED, "%s: position_embedding_type \"%.40s\" is not supported (only \"absolute\")", what,
                        pet->valuestring);
-        goto done;
-    }
-    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
-    if (mt && cJSON_IsString(mt) && strcmp(mt->valuestring, "bert")) {
-        st = wn_seterr(WN_ERR_UNSUPPORTED, "%s: model_type \"%.40s\" is not supported (only \"bert\")", what, mt->valuestring);
         goto done;
     }
     const cJSON *arch = cJSON_GetObjectItemCaseSensitive(root, "architectures");

@@ -22,7 +22,21 @@ typedef struct {
     char *text; /* the token as it appears in raw text (e.g. "[SEP]") */
     int len;
     int32_t id;
+    /* tokenizer.json's flags: matched in the normalized text (not the raw text);
+     * whitespace on its left / right is part of the match. (single_word is not
+     * read: no model winnow loads sets it.) */
+    int normalized, lstrip, rstrip;
 } tok_added;
+
+/* One item of the post-processor's template: a special token (id >= 0) or the
+ * text A / B, with the type id its tokens get. */
+typedef struct {
+    int32_t id;
+    int type;
+} tok_tpl;
+#define TOK_TPL_A (-1)
+#define TOK_TPL_B (-2)
+#define TOK_TPL_MAX 16
 
 struct wn_tokenizer {
     /* vocab: V entries; a string's id is map[strmap id] */
@@ -46,6 +60,13 @@ struct wn_tokenizer {
     tok_added *added;
     int n_added;
     uint8_t added_first[32]; /* bitmap of the first bytes of added tokens */
+    int n_norm_added;        /* how many are matched in the normalized text */
+
+    /* the post-processor (tokenizer.json's BertProcessing, RobertaProcessing or
+     * TemplateProcessing; without one, BERT's [CLS] A [SEP] (B [SEP])):
+     * tpl[0] for a single text, tpl[1] for a pair */
+    tok_tpl tpl[2][TOK_TPL_MAX];
+    int n_tpl[2];
 };
 
 /* A growing list of token ids. */
@@ -78,6 +99,12 @@ wn_status wordpiece_word(const wn_tokenizer *t, const uint32_t *cp, int n_chars,
  * no limit). word: scratch for max_chars_per_word + 1 code points. */
 wn_status basic_tokenize(const wn_tokenizer *t, const char *text, size_t len, int64_t limit, uint32_t *word,
                          tok_buf *out);
+
+/* normalize.c: the normalizer alone (BertNormalizer: clean text, CJK spacing,
+ * accents, lowercase) on text[0..len) (valid UTF-8), into a new string *out of
+ * *out_len bytes (wn_free it): where the HF tokenizer looks for the added tokens
+ * marked normalized. */
+wn_status bert_normalize(const wn_tokenizer *t, const char *text, size_t len, char **out, size_t *out_len);
 
 /* wn_grow for a tok_buf, with an error naming the tokenizer. */
 wn_status tok_push(tok_buf *b, int32_t id);

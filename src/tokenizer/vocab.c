@@ -124,7 +124,8 @@ static const char *json_token(const cJSON *o, const char *key) {
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static wn_status add_added(wn_tokenizer *t, const char *s, int32_t id, size_t *cap) {
+static wn_status add_added_flags(wn_tokenizer *t, const char *s, int32_t id, int normalized, int lstrip, int rstrip,
+                                 size_t *cap) {
     size_t len = strlen(s);
     if (!len || id < 0) return WN_OK;
     for (int i = 0; i < t->n_added; i++)
@@ -135,9 +136,101 @@ static wn_status add_added(wn_tokenizer *t, const char *s, int32_t id, size_t *c
     if (!(a->text = wn_strdup(s))) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
     a->len = (int)len;
     a->id = id;
+    a->normalized = normalized;
+    a->lstrip = lstrip;
+    a->rstrip = rstrip;
+    t->n_norm_added += normalized != 0;
     t->n_added++;
     t->added_first[(unsigned char)s[0] >> 3] |= (uint8_t)(1u << (s[0] & 7));
     return WN_OK;
+}
+
+static wn_status add_added(wn_tokenizer *t, const char *s, int32_t id, size_t *cap) {
+    return add_added_flags(t, s, id, 0, 0, 0, cap);
+}
+
+/* A post-processor item's special token: BertProcessing's and RobertaProcessing's
+ * ["[CLS]", 101]; its id, or -1. */
+static int32_t pair_id(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key), *id = cJSON_GetArrayItem(v, 1);
+    return cJSON_IsArray(v) && cJSON_IsNumber(id) && id->valuedouble >= 0 && id->valuedouble < INT32_MAX ? (int32_t)id->valuedouble
+                                                                                                         : -1;
+}
+
+/* TemplateProcessing's "single" or "pair" list into tpl; 0, or -1 when malformed. */
+static int read_template(const cJSON *pp, const char *key, tok_tpl *tpl, int *n) {
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(pp, key), *sp = cJSON_GetObjectItemCaseSensitive(pp, "special_tokens");
+    *n = 0;
+    if (!cJSON_IsArray(list)) return -1;
+    for (const cJSON *it = list->child; it; it = it->next) {
+        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, "Sequence"), *spt = cJSON_GetObjectItemCaseSensitive(it, "SpecialToken");
+        const cJSON *o = seq ? seq : spt, *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+        const cJSON *ty = cJSON_GetObjectItemCaseSensitive(o, "type_id");
+        if (!o || !cJSON_IsString(id)) return -1;
+        int type = cJSON_IsNumber(ty) && ty->valuedouble >= 0 && ty->valuedouble < 1 << 16 ? (int)ty->valuedouble : 0;
+        if (seq) {
+            if (*n == TOK_TPL_MAX) return -1;
+            tpl[(*n)++] = (tok_tpl){!strcmp(id->valuestring, "B") ? TOK_TPL_B : TOK_TPL_A, type};
+            continue;
+        }
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sp, id->valuestring), "ids");
+        if (!cJSON_IsArray(ids)) return -1;
+        for (const cJSON *x = ids->child; x; x = x->next) {
+            if (*n == TOK_TPL_MAX || !cJSON_IsNumber(x) || x->valuedouble < 0 || x->valuedouble >= INT32_MAX) return -1;
+            tpl[(*n)++] = (tok_tpl){(int32_t)x->valuedouble, type};
+        }
+    }
+    return 0;
+}
+
+/* tokenizer.json's post_processor into t->tpl; *have 1 when it defines one (null:
+ * no special tokens at all, as the HF tokenizer does). */
+static wn_status load_post_processor(wn_tokenizer *t, const cJSON *pp, const char *dir, int *have) {
+    *have = 0;
+    if (!pp) return WN_OK;
+    *have = 1;
+    if (cJSON_IsNull(pp)) {
+        t->n_tpl[0] = 0;
+        t->n_tpl[1] = 2;
+        t->tpl[1][0] = (tok_tpl){TOK_TPL_A, 0};
+        t->tpl[1][1] = (tok_tpl){TOK_TPL_B, 1};
+        return WN_OK;
+    }
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(pp, "type");
+    const char *ty = cJSON_IsString(type) ? type->valuestring : "?";
+    if (!strcmp(ty, "Sequence")) { /* e.g. ByteLevel (offsets only) + a template */
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(pp, "processors");
+        for (const cJSON *p = cJSON_IsArray(list) ? list->child : NULL; p; p = p->next) {
+            const cJSON *pt = cJSON_GetObjectItemCaseSensitive(p, "type");
+            if (cJSON_IsString(pt) && !strcmp(pt->valuestring, "ByteLevel")) continue;
+            return load_post_processor(t, p, dir, have);
+        }
+        *have = 0;
+        return WN_OK;
+    }
+    if (!strcmp(ty, "BertProcessing") || !strcmp(ty, "RobertaProcessing")) {
+        int32_t cls = pair_id(pp, "cls"), sep = pair_id(pp, "sep");
+        if (cls < 0 || sep < 0)
+            return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: post_processor %s without cls and sep ids", dir, ty);
+        /* Bert: [CLS] A [SEP] B [SEP] with B's part type 1; Roberta: <s> A </s></s> B </s>, all type 0 */
+        int roberta = ty[0] == 'R', tb = roberta ? 0 : 1, n = 0;
+        t->tpl[0][0] = (tok_tpl){cls, 0}, t->tpl[0][1] = (tok_tpl){TOK_TPL_A, 0}, t->tpl[0][2] = (tok_tpl){sep, 0};
+        t->n_tpl[0] = 3;
+        t->tpl[1][n++] = (tok_tpl){cls, 0}, t->tpl[1][n++] = (tok_tpl){TOK_TPL_A, 0}, t->tpl[1][n++] = (tok_tpl){sep, 0};
+        if (roberta) t->tpl[1][n++] = (tok_tpl){sep, 0};
+        t->tpl[1][n++] = (tok_tpl){TOK_TPL_B, tb}, t->tpl[1][n++] = (tok_tpl){sep, tb};
+        t->n_tpl[1] = n;
+        return WN_OK;
+    }
+    if (!strcmp(ty, "TemplateProcessing")) {
+        if (read_template(pp, "single", t->tpl[0], &t->n_tpl[0]) || read_template(pp, "pair", t->tpl[1], &t->n_tpl[1]))
+            return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: a TemplateProcessing winnow cannot read (at most %d items)",
+                             dir, TOK_TPL_MAX);
+        return WN_OK;
+    }
+    return wn_seterr(WN_ERR_UNSUPPORTED,
+                     "tokenizer: %s/tokenizer.json: post_processor %s (winnow has BertProcessing, RobertaProcessing, TemplateProcessing)",
+                     dir, ty);
 }
 
 /* tokenizer.json: the WordPiece model, its normalizer and its added tokens. */
@@ -202,7 +295,8 @@ static wn_status load_tokenizer_json(wn_tokenizer *t, const cJSON *j, const char
             wn_status st = vocab_add(t, content->valuestring, strlen(content->valuestring), aid, map_cap);
             if (st != WN_OK) return st;
         }
-        wn_status st = add_added(t, content->valuestring, aid, added_cap);
+        wn_status st = add_added_flags(t, content->valuestring, aid, json_flag(a, "normalized", 0) == 1,
+                                       json_flag(a, "lstrip", 0) == 1, json_flag(a, "rstrip", 0) == 1, added_cap);
         if (st != WN_OK) return st;
     }
     return WN_OK;
@@ -260,29 +354,43 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
      * config says so (str.lower(): the same per-char mapping but for final sigma) */
     if (json_flag(sb, "do_lower_case", 0) == 1) t->lowercase = 1;
 
+    int named[5] = {0}; /* which names a config file gave (unk, cls, sep, pad, mask) */
     for (int k = 0; k < 2; k++) { /* tokenizer_config.json, then special_tokens_map.json */
         const cJSON *o = k ? sm : tc;
         const char *s;
-        if ((s = json_token(o, "unk_token"))) unk = s;
-        if ((s = json_token(o, "cls_token"))) cls = s;
-        if ((s = json_token(o, "sep_token"))) sep = s;
-        if ((s = json_token(o, "pad_token"))) pad = s;
-        if ((s = json_token(o, "mask_token"))) mask = s;
+        if ((s = json_token(o, "unk_token"))) unk = s, named[0] = 1;
+        if ((s = json_token(o, "cls_token"))) cls = s, named[1] = 1;
+        if ((s = json_token(o, "sep_token"))) sep = s, named[2] = 1;
+        if ((s = json_token(o, "pad_token"))) pad = s, named[3] = 1;
+        if ((s = json_token(o, "mask_token"))) mask = s, named[4] = 1;
     }
+    int have_tpl = 0; /* tokenizer.json's post-processor decides the special tokens around the text */
+    if (tj && (st = load_post_processor(t, cJSON_GetObjectItemCaseSensitive(tj, "post_processor"), dir, &have_tpl)) != WN_OK)
+        goto done;
     const char *names[3] = {unk, cls, sep};
     int32_t *ids[3] = {&t->unk_id, &t->cls_id, &t->sep_id};
     for (int k = 0; k < 3; k++) {
         *ids[k] = vocab_find(t, 0, names[k], strlen(names[k]));
+        if (*ids[k] < 0 && k > 0 && have_tpl) continue; /* [CLS] / [SEP] are not needed then */
         if (*ids[k] < 0) {
             st = wn_seterr(WN_ERR_FORMAT, "tokenizer: %s: the special token %s is not in the vocabulary", dir, names[k]);
             goto done;
         }
     }
     t->pad_id = vocab_find(t, 0, pad, strlen(pad));
-    { /* transformers adds the named special tokens to the added tokens too */
+    { /* transformers adds the named special tokens to the added tokens too (with a
+       * tokenizer.json, only those a config file names: the defaults are BERT's) */
         const char *sp[5] = {unk, cls, sep, pad, mask};
         for (int k = 0; k < 5; k++)
-            if ((st = add_added(t, sp[k], vocab_find(t, 0, sp[k], strlen(sp[k])), &added_cap)) != WN_OK) goto done;
+            if ((!tj || named[k]) && (st = add_added(t, sp[k], vocab_find(t, 0, sp[k], strlen(sp[k])), &added_cap)) != WN_OK)
+                goto done;
+    }
+    if (!have_tpl) { /* BERT's [CLS] A [SEP] (B [SEP]) */
+        t->tpl[0][0] = (tok_tpl){t->cls_id, 0}, t->tpl[0][1] = (tok_tpl){TOK_TPL_A, 0}, t->tpl[0][2] = (tok_tpl){t->sep_id, 0};
+        t->n_tpl[0] = 3;
+        t->tpl[1][0] = t->tpl[0][0], t->tpl[1][1] = t->tpl[0][1], t->tpl[1][2] = t->tpl[0][2];
+        t->tpl[1][3] = (tok_tpl){TOK_TPL_B, 1}, t->tpl[1][4] = (tok_tpl){t->sep_id, 1};
+        t->n_tpl[1] = 5;
     }
 
     t->max_length = json_int(sb, "max_seq_length", 1, 1e6, 0);
