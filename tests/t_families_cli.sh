@@ -1,0 +1,57 @@
+#!/bin/sh
+# t_families_cli.sh - `winnow embed --model DIR` on an all-mpnet-base-v2 directory
+# as users have it: the real tokenizer and sentence-transformers files (from
+# ../shared/models/all-mpnet-base-v2) with a small random-weight MPNet
+# (tests/fixtures/model/families/mpnet_text: config.json + model.safetensors, the
+# real vocabulary size). The texts (accents, CJK, emoji, control characters,
+# special tokens written in the text, <pad> inside a text, long words, whitespace
+# runs, documents past max_seq_length 384) were tokenized by HF's tokenizer and run
+# through the PyTorch reference (scripts/make_reference_families.py): every number
+# within 1e-4, one line per text, on 1 and 2 threads.
+: "${BUILD:=build}"
+W="$BUILD/winnow"
+FX=tests/fixtures/model/families
+SRC=../shared/models/all-mpnet-base-v2
+[ -x "$W" ] || { echo "t_families_cli: $W is not built"; exit 1; }
+[ -f "$SRC/tokenizer.json" ] || { echo "SKIPPED: $SRC/tokenizer.json is absent"; exit 77; }
+. "${0%/*}/lib.sh"
+t_tmp families
+
+cmp_floats() { # got expected tol what
+    awk -v tol="$3" -v what="$4" '
+        function nums(line, arr,   n, i, k, parts) {
+            gsub(/[^-0-9.eE+]+/, " ", line); n = split(line, parts, " "); k = 0
+            for (i = 1; i <= n; i++) if (parts[i] ~ /[0-9]/) arr[++k] = parts[i] + 0
+            return k
+        }
+        NR == FNR { g[NR] = $0; ng = NR; next }
+        { ne = FNR; a = nums(g[FNR], x); b = nums($0, y)
+          if (a != b) { printf "%s line %d: %d numbers, expected %d\n", what, FNR, a, b; bad++ ; next }
+          for (i = 1; i <= a; i++) { d = x[i] - y[i]; if (d < 0) d = -d
+              if (d > worst) { worst = d; wl = FNR; wi = i }
+              if (d > tol) bad++ } }
+        END { if (ng != ne) { printf "%s: %d lines, expected %d\n", what, ng, ne; bad++ }
+              printf "%s: worst |diff| %g (line %d, value %d), tolerance %g\n", what, worst, wl, wi, tol
+              exit bad > 0 }' "$1" "$2"
+}
+
+M="$T/mpnet"
+mkdir -p "$M/1_Pooling"
+for f in tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt sentence_bert_config.json modules.json \
+    1_Pooling/config.json; do
+    cp "$SRC/$f" "$M/$f" || fail "copy $f"
+done
+cp "$FX/mpnet_text/config.json" "$FX/mpnet_text/model.safetensors" "$M/"
+
+"$W" embed --model "$M" "$FX/mpnet_text.txt" >"$T/e1" 2>"$T/err" || fail "embed: exit $? ($(cat "$T/err"))"
+cmp_floats "$T/e1" "$FX/mpnet_text.expected" 1e-4 "mpnet embed" || fail "mpnet embed output"
+"$W" embed --model "$M" --threads 1 --batch 3 <"$FX/mpnet_text.txt" >"$T/e2" 2>"$T/err" || fail "embed stdin: exit $?"
+cmp_floats "$T/e2" "$FX/mpnet_text.expected" 1e-4 "mpnet embed --threads 1 --batch 3 (stdin)" || fail "mpnet embed stdin"
+
+# without tokenizer_config.json and special_tokens_map.json: tokenizer.json alone decides
+rm "$M/tokenizer_config.json" "$M/special_tokens_map.json"
+"$W" embed --model "$M" "$FX/mpnet_text.txt" >"$T/e3" 2>"$T/err" || fail "embed, tokenizer.json only: exit $?"
+cmp_floats "$T/e3" "$FX/mpnet_text.expected" 1e-4 "mpnet embed, tokenizer.json only" || fail "tokenizer.json only"
+
+t_done
+echo "t_families_cli: all passed"
