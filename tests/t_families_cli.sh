@@ -48,6 +48,35 @@ cmp_floats "$T/e1" "$FX/mpnet_text.expected" 1e-4 "mpnet embed" || fail "mpnet e
 "$W" embed --model "$M" --threads 1 --batch 3 <"$FX/mpnet_text.txt" >"$T/e2" 2>"$T/err" || fail "embed stdin: exit $?"
 cmp_floats "$T/e2" "$FX/mpnet_text.expected" 1e-4 "mpnet embed --threads 1 --batch 3 (stdin)" || fail "mpnet embed stdin"
 
+# prompts (config_sentence_transformers.json): --prompt-name query embeds "query: " + text,
+# the default_prompt_name applies without an option, --prompt "" switches it off
+printf '%s\n' '{"prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": "passage"}' \
+    >"$M/config_sentence_transformers.json"
+head -n 6 "$FX/mpnet_text.txt" >"$T/six"
+sed 's/^/query: /' "$T/six" >"$T/six_q"
+sed 's/^/passage: /' "$T/six" >"$T/six_p"
+"$W" embed --model "$M" --prompt-name query "$T/six" >"$T/p1" 2>"$T/err" || fail "--prompt-name: exit $? ($(cat "$T/err"))"
+"$W" embed --model "$M" --prompt "" "$T/six_q" >"$T/p2" 2>"$T/err" || fail "--prompt '': exit $?"
+cmp_floats "$T/p1" "$T/p2" 0 "--prompt-name query vs the texts with 'query: '" || fail "prompt query"
+"$W" embed --model "$M" "$T/six" >"$T/p3" 2>"$T/err" || fail "default prompt: exit $?"
+"$W" embed --model "$M" --prompt "" "$T/six_p" >"$T/p4" 2>"$T/err" || fail "--prompt '': exit $?"
+cmp_floats "$T/p3" "$T/p4" 0 "default_prompt_name passage" || fail "default prompt"
+"$W" embed --model "$M" --prompt "passage: " "$T/six" >"$T/p5" 2>"$T/err" || fail "--prompt: exit $?"
+cmp_floats "$T/p5" "$T/p4" 0 "--prompt 'passage: '" || fail "--prompt"
+"$W" embed --model "$M" --prompt-name nope "$T/six" >/dev/null 2>"$T/err" && fail "an unknown prompt name must fail"
+grep -q "no prompt named 'nope' (query, passage)" "$T/err" || fail "unknown prompt message: $(cat "$T/err")"
+rm "$M/config_sentence_transformers.json"
+
+# --dimensions N: the first N numbers, normalised again
+"$W" embed --model "$M" --dimensions 8 "$T/six" >"$T/d1" 2>"$T/err" || fail "--dimensions: exit $? ($(cat "$T/err"))"
+"$W" embed --model "$M" "$T/six" >"$T/d0" 2>"$T/err" || fail "embed six: exit $?"
+awk '{ sub(/^[^[]*\[/, ""); sub(/\].*/, ""); n = split($0, v, ","); s = 0; for (i = 1; i <= 8; i++) s += v[i] * v[i]
+       printf "{\"embedding\":["; for (i = 1; i <= 8; i++) printf "%s%.9g", (i > 1 ? "," : ""), v[i] / sqrt(s); print "]}" }' \
+    "$T/d0" >"$T/d0.8"
+cmp_floats "$T/d1" "$T/d0.8" 1e-6 "--dimensions 8" || fail "--dimensions 8"
+"$W" embed --model "$M" --dimensions 33 "$T/six" >/dev/null 2>"$T/err" && fail "--dimensions past the model's must fail"
+grep -q "dimensions 33" "$T/err" || fail "--dimensions 33 message: $(cat "$T/err")"
+
 # without tokenizer_config.json and special_tokens_map.json: tokenizer.json alone decides
 rm "$M/tokenizer_config.json" "$M/special_tokens_map.json"
 "$W" embed --model "$M" "$FX/mpnet_text.txt" >"$T/e3" 2>"$T/err" || fail "embed, tokenizer.json only: exit $?"

@@ -268,3 +268,71 @@ done:
     wn_free(sub);
     return st;
 }
+
+void config_free_prompts(prompt_config *pc) {
+    for (int i = 0; i < pc->n; i++) {
+        wn_free(pc->names[i]);
+        wn_free(pc->texts[i]);
+    }
+    wn_free(pc->names);
+    wn_free(pc->texts);
+    memset(pc, 0, sizeof *pc);
+    pc->def = -1;
+}
+
+wn_status config_load_prompts(const char *dir, prompt_config *pc) {
+    memset(pc, 0, sizeof *pc);
+    pc->def = -1;
+    char *path = NULL, *text = NULL;
+    size_t len;
+    cJSON *root = NULL;
+    wn_status st = read_json_file(dir, "config_sentence_transformers.json", &path, &text, &len);
+    if (st == WN_ERR_NOTFOUND) {
+        wn_clearerr();
+        st = WN_OK;
+        goto done;
+    }
+    if (st != WN_OK || (st = parse_root(text, len, path, &root)) != WN_OK) goto done;
+    const cJSON *pr = cJSON_GetObjectItemCaseSensitive(root, "prompts");
+    if (pr && !cJSON_IsObject(pr)) {
+        st = wn_seterr(WN_ERR_FORMAT, "%s: \"prompts\" must be an object of name: text", path);
+        goto done;
+    }
+    int n = pr ? cJSON_GetArraySize(pr) : 0;
+    if (n > 0) {
+        pc->names = wn_calloc((size_t)n, sizeof *pc->names);
+        pc->texts = wn_calloc((size_t)n, sizeof *pc->texts);
+        if (!pc->names || !pc->texts) {
+            st = wn_seterr(WN_ERR_NOMEM, "%s: out of memory", path);
+            goto done;
+        }
+    }
+    for (const cJSON *e = pr ? pr->child : NULL; e; e = e->next) {
+        if (!cJSON_IsString(e)) {
+            st = wn_seterr(WN_ERR_FORMAT, "%s: prompt \"%.40s\" is not a string", path, e->string);
+            goto done;
+        }
+        pc->names[pc->n] = wn_strdup(e->string);
+        pc->texts[pc->n] = wn_strdup(e->valuestring);
+        pc->n++;
+        if (!pc->names[pc->n - 1] || !pc->texts[pc->n - 1]) {
+            st = wn_seterr(WN_ERR_NOMEM, "%s: out of memory", path);
+            goto done;
+        }
+    }
+    const cJSON *def = cJSON_GetObjectItemCaseSensitive(root, "default_prompt_name");
+    if (cJSON_IsString(def)) {
+        for (int i = 0; i < pc->n; i++)
+            if (!strcmp(pc->names[i], def->valuestring)) pc->def = i;
+        if (pc->def < 0) {
+            st = wn_seterr(WN_ERR_FORMAT, "%s: default_prompt_name \"%.40s\" is not one of its prompts", path, def->valuestring);
+            goto done;
+        }
+    }
+done:
+    if (st != WN_OK) config_free_prompts(pc);
+    cJSON_Delete(root);
+    wn_free(path);
+    wn_free(text);
+    return st;
+}

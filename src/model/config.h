@@ -46,6 +46,18 @@ typedef struct {
     int max_seq_len; /* sentence_bert_config.json's max_seq_length, 0 if absent */
 } pool_config;
 
+/* config_sentence_transformers.json's prompts: names[i] -> texts[i], and the
+ * default_prompt_name's index (-1: none). */
+typedef struct {
+    char **names, **texts;
+    int n;
+    int def;
+} prompt_config;
+
+/* Reads dir's config_sentence_transformers.json (absent: no prompts). */
+wn_status config_load_prompts(const char *dir, prompt_config *pc);
+void config_free_prompts(prompt_config *pc);
+
 /* Parses config.json text (len bytes); what names the file in errors. model_type
  * bert (or none), mpnet, distilbert, roberta, xlm-roberta; DistilBERT's own keys
  * (dim, n_layers, n_heads, hidden_dim, activation) are read into the same fields. */

@@ -4,6 +4,7 @@
  * every tensor against config.json, and running inputs in length-sorted batches.
  * The forward pass itself is bert.c; file parsing is config.c and safetensors.c.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,6 +44,7 @@ void wn_model_free(wn_model *m) {
         for (int i = 0; i < wn_pool_size(m->ws.pool); i++) wn_free_aligned(m->part_ws[i].scratch);
     wn_free(m->part_ws);
     wn_tokenizer_free(m->tok);
+    config_free_prompts(&m->prompts);
     wn_pool_free(m->ws.pool);
     st_close(&m->st);
     wn_free(m);
@@ -53,6 +55,34 @@ int wn_model_dim(const wn_model *m) { return m->kind == WN_MODEL_BIENCODER ? m->
 int wn_model_num_labels(const wn_model *m) { return m->kind == WN_MODEL_CROSSENCODER ? m->cfg.num_labels : 0; }
 int wn_model_max_length(const wn_model *m) { return m->max_len; }
 const wn_tokenizer *wn_model_tokenizer(const wn_model *m) { return m->tok; }
+
+const char *wn_model_prompt(const wn_model *m, const char *name) {
+    if (!m) return NULL;
+    if (!name) return m->prompts.def >= 0 ? m->prompts.texts[m->prompts.def] : NULL;
+    for (int i = 0; i < m->prompts.n; i++)
+        if (!strcmp(m->prompts.names[i], name)) return m->prompts.texts[i];
+    return NULL;
+}
+
+const char *const *wn_model_prompt_names(const wn_model *m, int *n) {
+    *n = m ? m->prompts.n : 0;
+    return m ? (const char *const *)m->prompts.names : NULL;
+}
+
+wn_status wn_embed_truncate(float *v, int64_t n, int full, int dim) {
+    if (!v || n < 0 || dim < 1 || dim > full)
+        return wn_seterr(WN_ERR_ARG, "wn_embed_truncate: %d dimensions of %d", dim, full);
+    for (int64_t i = 0; i < n; i++) { /* in place: row i moves down to i * dim */
+        float *dst = v + (size_t)i * dim;
+        memmove(dst, v + (size_t)i * full, sizeof(float) * (size_t)dim);
+        double ss = 0;
+        for (int j = 0; j < dim; j++) ss += (double)dst[j] * dst[j];
+        double nrm = sqrt(ss);
+        if (nrm < 1e-12) nrm = 1e-12;
+        for (int j = 0; j < dim; j++) dst[j] = (float)(dst[j] / nrm);
+    }
+    return WN_OK;
+}
 
 /* ---- loading */
 
@@ -325,8 +355,10 @@ wn_status model_load_dir(const char *dir, const wn_model_params *p, int with_tok
     m->prec = p->precision == WN_PREC_BF16 ? NN_PREC_BF16 : p->precision == WN_PREC_INT8 ? NN_PREC_INT8 : NN_PREC_FP32;
     if ((st = read_config(dir, &m->cfg))) goto fail;
     m->kind = m->cfg.is_classifier ? WN_MODEL_CROSSENCODER : WN_MODEL_BIENCODER;
+    m->prompts.def = -1;
     if (m->kind == WN_MODEL_BIENCODER) {
         if ((st = config_load_pooling(dir, m->cfg.hidden_size, &m->pc))) goto fail;
+        if ((st = config_load_prompts(dir, &m->prompts))) goto fail;
         m->dim = pool_dim(&m->pc, m->cfg.hidden_size);
     } else {
         m->dim = m->cfg.num_labels;

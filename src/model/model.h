@@ -78,6 +78,7 @@ struct wn_model {
     /* other families (cfg.family) */
     float *rel_bias;      /* (rel_buckets, NH) MPNet's encoder.relative_attention_bias, f32 (in vec) */
     int head_relu;        /* the cross-encoder head's activation is ReLU (DistilBERT), else tanh */
+    prompt_config prompts; /* config_sentence_transformers.json */
 };
 
 /* Loads a model from a local directory. with_tokenizer 0 skips the tokenizer
