@@ -46,6 +46,9 @@ function builtin() {
     cases.push({ a: long, b: null, max });
     cases.push({ a: texts[rnd(texts.length)] + ' ' + long, b: long, max });
     cases.push({ a: 'a b c d', b: 'e f g h i', max });
+    // added tokens where the early stop falls (tokenize_with_limit counts them, checks only after words)
+    cases.push({ a: 'x <pad> <pad> y<mask> z w <unk> v u t', b: '<s> p q </s> r s <pad> o', max });
+    cases.push({ a: 'one two <pad><pad><pad> three four five', b: 'six <mask> seven eight nine ten', max });
   }
   return cases;
 }

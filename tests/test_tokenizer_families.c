@@ -5,7 +5,10 @@
  * HuggingFace's own tokenizer (npm tokenizers 0.23.2, scripts/hf_ids.js):
  *   all-mpnet-base-v2: WordPiece with <s> A </s></s> B </s> (RobertaProcessing),
  *   <unk> matched after normalization, <mask> with lstrip
- *   (tests/fixtures/tokenizer/hf_mpnet.jsonl, hard texts, pairs, truncation).
+ *   (tests/fixtures/tokenizer/hf_mpnet.jsonl, hard texts, pairs, truncation);
+ *   byte-level BPE: GPT-2's vocabulary and merges in RoBERTa's tokenizer.json layout
+ *   (scripts/make_bpe_tokenizer.py; <s> A </s></s> B </s>, <mask> with lstrip),
+ *   tests/fixtures/tokenizer/hf_bpe.jsonl.
  */
 #include <string.h>
 
@@ -76,6 +79,7 @@ static void run_cases(const char *dir, const char *path, int min_cases) {
 }
 
 int main(void) {
+    run_cases("tests/fixtures/tokenizer/bytelevel-bpe", "tests/fixtures/tokenizer/hf_bpe.jsonl", 120);
     if (!wn_file_exists(MPNET "/tokenizer.json")) SKIP_TEST("%s/tokenizer.json is absent", MPNET);
     run_cases(MPNET, "tests/fixtures/tokenizer/hf_mpnet.jsonl", 120);
     return check_done();

@@ -12,7 +12,10 @@
  * the shorter input keeps M/2 and the longer M/2 + M%2 (on a tie, b is the longer).
  * The lengths compared are not the full ones: the HF tokenizer (npm tokenizers
  * 0.23.2) tokenizes each input word by word only until it holds max_len pieces (the
- * word that reaches max_len is kept whole), and compares those counts. So two inputs
+ * word that reaches max_len is kept whole), and compares those counts
+ * (tokenizers' PreTokenizedString::tokenize_with_limit: added tokens count toward
+ * max_len but only a word the model tokenizes can end the run; nothing after it is
+ * kept, added tokens neither; split_added below). So two inputs
  * of max_len pieces or more can tie, and for an odd M the extra token then goes to b
  * even when a is longer. Measured on every length 0..20 and max_len 3..22
  * (tests/fixtures/tokenizer/trunc_grid.txt) and on random multi-piece text
@@ -55,7 +58,11 @@ static wn_status split_added(const wn_tokenizer *t, const char *s, size_t n, int
                              uint32_t *word, tok_buf *out) {
     wn_status st = WN_OK;
     size_t seg = 0;
-    for (size_t i = 0; i < n && st == WN_OK && (limit < 0 || (int64_t)out->n < limit);) {
+    /* the limit, as tokenizers' PreTokenizedString::tokenize_with_limit (right
+     * truncation): added tokens count but are never checked; after each word the
+     * model tokenizes, once out holds limit ids, everything after is dropped
+     * (out->stopped) */
+    for (size_t i = 0; i < n && st == WN_OK && !out->stopped;) {
         const tok_added *a = added_at(t, s + i, n - i, normalized);
         if (!a) {
             i++;
@@ -71,13 +78,13 @@ static wn_status split_added(const wn_tokenizer *t, const char *s, size_t n, int
                 end -= k;
             }
         st = piece(t, s + seg, end - seg, limit, word, out);
-        if (st == WN_OK && (limit < 0 || (int64_t)out->n < limit)) st = tok_push(out, a->id);
+        if (st == WN_OK && !out->stopped) st = tok_push(out, a->id);
         i += (size_t)a->len;
         if (a->rstrip)
             for (size_t k; i < n && (k = ws_len(s + i, n - i)) > 0;) i += k;
         seg = i;
     }
-    if (st == WN_OK) st = piece(t, s + seg, n - seg, limit, word, out);
+    if (st == WN_OK && !out->stopped) st = piece(t, s + seg, n - seg, limit, word, out);
     return st;
 }
 
@@ -103,7 +110,7 @@ static wn_status tokenize_text(const wn_tokenizer *t, const char *text, int64_t 
     size_t len = strlen(text), clean_len;
     char *s = wn_utf8_sanitize(text, len, &clean_len);
     if (!s) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory for a text of %zu bytes", len);
-    wn_status st = split_added(t, s, clean_len, 0, normalized_piece, limit, word, out);
+    wn_status st = split_added(t, s, clean_len, 0, t->bpe ? bpe_tokenize : normalized_piece, limit, word, out);
     wn_free(s);
     return st;
 }

@@ -155,9 +155,8 @@ typedef struct {
  * limit (so a run stops after the word that reaches it, as the HF tokenizer does). */
 static wn_status flush(word_state *w) {
     if (!w->total || w->raw) return WN_OK;
-    wn_status st = w->limit >= 0 && (int64_t)w->out->n >= w->limit
-                       ? WN_OK
-                       : wordpiece_word(w->t, w->cp, w->n, w->total, w->out);
+    wn_status st = w->out->stopped ? WN_OK : wordpiece_word(w->t, w->cp, w->n, w->total, w->out);
+    if (w->limit >= 0 && (int64_t)w->out->n >= w->limit) w->out->stopped = 1;
     w->n = w->total = w->run_start = 0;
     return st;
 }
@@ -251,7 +250,7 @@ static wn_status run(word_state *w, const char *text, size_t len) {
     wn_status st = WN_OK;
     for (size_t i = 0; i < len;) {
         /* a word's pieces are final once the word ends: stop when enough are out */
-        if (!w->raw && w->limit >= 0 && (int64_t)w->out->n >= w->limit) return WN_OK;
+        if (!w->raw && w->out->stopped) return WN_OK;
         int k;
         uint32_t c = decode(s + i, len - i, &k);
         i += (size_t)k;

@@ -35,7 +35,7 @@ int32_t vocab_find(const wn_tokenizer *t, int cont, const char *s, size_t len) {
 wn_status vocab_add(wn_tokenizer *t, const char *s, size_t len, int32_t id, size_t *map_cap) {
     int64_t i;
     if (id >= t->n_vocab) t->n_vocab = id + 1;
-    if (len > 255) return WN_OK; /* WordPiece never looks such an entry up (max word: 100 chars) */
+    if (len > 1020) return WN_OK; /* never looked up (WordPiece words: 100 chars; BPE merges: 2 KB) */
     if (wn_strmap_intern(&t->strs, s, len, &i, NULL) != WN_OK) return WN_ERR_NOMEM;
     if (wn_grow((void **)&t->map, map_cap, (size_t)i + 1, sizeof *t->map) != WN_OK)
         return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory for %lld vocab entries", (long long)i + 1);
@@ -239,8 +239,9 @@ static wn_status load_tokenizer_json(wn_tokenizer *t, const cJSON *j, const char
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(model, "type");
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
-    if (cJSON_IsString(type) && strcmp(type->valuestring, "WordPiece"))
-        return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json has a %s model; winnow reads WordPiece only",
+    const int bpe = cJSON_IsString(type) && !strcmp(type->valuestring, "BPE");
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "WordPiece") && !bpe)
+        return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json has a %s model; winnow reads WordPiece and BPE",
                          dir, type->valuestring);
     if (!cJSON_IsObject(vocab))
         return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json has no model.vocab object", dir);
@@ -266,7 +267,14 @@ static wn_status load_tokenizer_json(wn_tokenizer *t, const cJSON *j, const char
     if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e6) t->max_chars_per_word = (int)v->valuedouble;
 
     const cJSON *norm = cJSON_GetObjectItemCaseSensitive(j, "normalizer");
-    if (norm && !cJSON_IsNull(norm)) {
+    if (bpe) { /* byte-level BPE: no normalizer, the ByteLevel pre-tokenizer (bpe.c) */
+        if (norm && !cJSON_IsNull(norm))
+            return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: a BPE model with a normalizer (winnow has none for BPE)",
+                             dir);
+        wn_status st = bpe_load(t, model, cJSON_GetObjectItemCaseSensitive(j, "pre_tokenizer"), dir);
+        if (st != WN_OK) return st;
+        t->clean_text = t->handle_chinese = t->lowercase = t->strip_accents = 0;
+    } else if (norm && !cJSON_IsNull(norm)) {
         type = cJSON_GetObjectItemCaseSensitive(norm, "type");
         if (!cJSON_IsString(type) || strcmp(type->valuestring, "BertNormalizer"))
             return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: normalizer %s (winnow has BertNormalizer)",
@@ -277,7 +285,7 @@ static wn_status load_tokenizer_json(wn_tokenizer *t, const cJSON *j, const char
         t->strip_accents = json_flag(norm, "strip_accents", -1);
     }
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(j, "pre_tokenizer");
-    if (pre && !cJSON_IsNull(pre)) {
+    if (!bpe && pre && !cJSON_IsNull(pre)) {
         type = cJSON_GetObjectItemCaseSensitive(pre, "type");
         if (!cJSON_IsString(type) || strcmp(type->valuestring, "BertPreTokenizer"))
             return wn_seterr(WN_ERR_UNSUPPORTED,
@@ -295,7 +303,8 @@ static wn_status load_tokenizer_json(wn_tokenizer *t, const cJSON *j, const char
             wn_status st = vocab_add(t, content->valuestring, strlen(content->valuestring), aid, map_cap);
             if (st != WN_OK) return st;
         }
-        wn_status st = add_added_flags(t, content->valuestring, aid, json_flag(a, "normalized", 0) == 1,
+        /* without a normalizer, normalized tokens match the raw text */
+        wn_status st = add_added_flags(t, content->valuestring, aid, !bpe && json_flag(a, "normalized", 0) == 1,
                                        json_flag(a, "lstrip", 0) == 1, json_flag(a, "rstrip", 0) == 1, added_cap);
         if (st != WN_OK) return st;
     }
@@ -344,7 +353,7 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
     }
     /* BertTokenizerFast.__init__ re-creates the normalizer from these (or their
      * defaults) whenever tokenizer_config.json exists */
-    if (tc) {
+    if (tc && !t->bpe) {
         t->lowercase = json_flag(tc, "do_lower_case", 1) == 1;
         t->strip_accents = json_flag(tc, "strip_accents", -1);
         t->handle_chinese = json_flag(tc, "tokenize_chinese_chars", 1) == 1;
@@ -352,7 +361,13 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
     t->strip_accents = t->strip_accents < 0 ? t->lowercase : t->strip_accents;
     /* sentence-transformers lower-cases the text itself before the tokenizer when its
      * config says so (str.lower(): the same per-char mapping but for final sigma) */
-    if (json_flag(sb, "do_lower_case", 0) == 1) t->lowercase = 1;
+    if (json_flag(sb, "do_lower_case", 0) == 1) {
+        if (t->bpe) {
+            st = wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s: sentence_bert_config.json do_lower_case with a BPE tokenizer", dir);
+            goto done;
+        }
+        t->lowercase = 1;
+    }
 
     int named[5] = {0}; /* which names a config file gave (unk, cls, sep, pad, mask) */
     for (int k = 0; k < 2; k++) { /* tokenizer_config.json, then special_tokens_map.json */
@@ -372,6 +387,7 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
     for (int k = 0; k < 3; k++) {
         *ids[k] = vocab_find(t, 0, names[k], strlen(names[k]));
         if (*ids[k] < 0 && k > 0 && have_tpl) continue; /* [CLS] / [SEP] are not needed then */
+        if (*ids[k] < 0 && k == 0 && t->bpe) continue;  /* a byte-level BPE has no unknown token */
         if (*ids[k] < 0) {
             st = wn_seterr(WN_ERR_FORMAT, "tokenizer: %s: the special token %s is not in the vocabulary", dir, names[k]);
             goto done;
@@ -421,6 +437,7 @@ done:
 void wn_tokenizer_free(wn_tokenizer *t) {
     if (!t) return;
     wn_strmap_free(&t->strs);
+    bpe_free(t);
     wn_free(t->map);
     for (int i = 0; i < t->n_added; i++) wn_free(t->added[i].text);
     wn_free(t->added);
