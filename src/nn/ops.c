@@ -182,6 +182,11 @@ void nn_attention(wn_pool *pool, const float *qkv, int B, int T, int NH, int HD,
 void nn_attention_rel(wn_pool *pool, const float *qkv, int B, int T, int NH, int HD, const int *len, const float *rel,
                       float *out, float *scratch) {
     const nn_kernels_t *k = nn_kernels();
+    /* a table without the relative-bias kernel borrows the next ISA's below it */
+    for (int i = (int)wn_cpu_isa(); !k->attention_head_rel && i >= 0; i--) {
+        const nn_kernels_t *b = nn_kernels_isa((wn_isa)i);
+        if (b && b->attention_head_rel) k = b;
+    }
     if (HD > NN_ATTN_MAX_HD) k = nn_kernels_ref();
     attn_task t = {qkv, B, T, NH, HD, len, out, scratch, k, rel};
     wn_pool_run(pool, attn_run, &t);
