@@ -413,6 +413,33 @@ def mpnet_text_fixture(out, rng):
     print("mpnet_text: %d texts, token counts %s" % (len(texts), [len(s[0]) for s in seqs]))
 
 
+def distilbert_text_fixture(out):
+    """A DistilBERT cross-encoder with the tiny BERT vocabulary of the BERT fixtures,
+    for `winnow score` on text pairs (ids from make_reference.py's mini WordPiece)."""
+    from make_reference import encode, tiny_vocab
+    vocab = tiny_vocab()
+    vmap = {t: i for i, t in enumerate(vocab)}
+    spec = spec_of(vocab=len(vocab), max_pos=64, seed=19, eps=1e-12, classifier=1, num_labels=1, hidden=32, heads=4,
+                   inter=64)
+    w, blob = build_weights("distilbert", spec)
+    m = Encoder("distilbert", spec, w).eval()
+    d = os.path.join(out, "distilbert_text")
+    write_model_dir(d, "distilbert", spec, "distilbert", blob)
+    open(os.path.join(d, "vocab.txt"), "w", encoding="utf-8").write("\n".join(vocab) + "\n")
+    json.dump({"do_lower_case": True, "model_max_length": 64, "tokenizer_class": "DistilBertTokenizer"},
+              open(os.path.join(d, "tokenizer_config.json"), "w"), indent=2)
+    pairs = [("what is a cross encoder?", "A cross encoder reads the query and the document together."),
+             ("hello", "world"), ("", "empty query"), ("long document", "word " * 100),
+             ("Which index is fast?", "HNSW is a graph index; IVF uses clusters.")]
+    seqs = [encode(vmap, a, b, 64) for a, b in pairs]
+    _, _, _, logits = run(m, seqs, 0)
+    open(os.path.join(out, "distilbert_text.txt"), "w").write("".join("%s\t%s\n" % p for p in pairs))
+    with open(os.path.join(out, "distilbert_text.expected"), "w") as f:
+        for v in logits[:, 0].tolist():
+            f.write('{"score": %.9g}\n' % v)
+    print("distilbert_text: %d pairs" % len(pairs))
+
+
 def full_check(d, init):
     """A random all-mpnet-base-v2 at full shape with the real files, and the reference."""
     cfg = json.load(open(os.path.join(MPNET_SRC, "config.json")))
@@ -486,6 +513,7 @@ def main():
     forward_fixture(out, "xlmr_bi", "roberta", "xlm-roberta", spec_of(max_pos=66, seed=17, hidden=32, inter=64, heads=2),
                     [64, 3, 31], rng)
     mpnet_text_fixture(out, rng)
+    distilbert_text_fixture(out)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #!/bin/sh
-# t_families_cli.sh - `winnow embed --model DIR` on an all-mpnet-base-v2 directory
+# t_families_cli.sh - `winnow score` on a small DistilBERT cross-encoder, then
+# `winnow embed --model DIR` on an all-mpnet-base-v2 directory
 # as users have it: the real tokenizer and sentence-transformers files (from
 # ../shared/models/all-mpnet-base-v2) with a small random-weight MPNet
 # (tests/fixtures/model/families/mpnet_text: config.json + model.safetensors, the
@@ -13,7 +14,6 @@ W="$BUILD/winnow"
 FX=tests/fixtures/model/families
 SRC=../shared/models/all-mpnet-base-v2
 [ -x "$W" ] || { echo "t_families_cli: $W is not built"; exit 1; }
-[ -f "$SRC/tokenizer.json" ] || { echo "SKIPPED: $SRC/tokenizer.json is absent"; exit 77; }
 . "${0%/*}/lib.sh"
 t_tmp families
 
@@ -35,6 +35,12 @@ cmp_floats() { # got expected tol what
               exit bad > 0 }' "$1" "$2"
 }
 
+# a DistilBERT cross-encoder (pre_classifier + ReLU head, no token types) through
+# `winnow score` with its WordPiece vocab.txt
+"$W" score --model "$FX/distilbert_text" "$FX/distilbert_text.txt" >"$T/s1" 2>"$T/err" || fail "score: exit $? ($(cat "$T/err"))"
+cmp_floats "$T/s1" "$FX/distilbert_text.expected" 1e-4 "distilbert score" || fail "distilbert score output"
+
+[ -f "$SRC/tokenizer.json" ] || { t_done; echo "SKIPPED: $SRC/tokenizer.json is absent (the DistilBERT part passed)"; exit 77; }
 M="$T/mpnet"
 mkdir -p "$M/1_Pooling"
 for f in tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt sentence_bert_config.json modules.json \

@@ -50,7 +50,7 @@ static const struct {
     const char *name;
     model_family family;
 } families[] = {{"bert", FAMILY_BERT},           {"mpnet", FAMILY_MPNET},          {"distilbert", FAMILY_DISTILBERT},
-                {"roberta", FAMILY_ROBERTA},     {"xlm-roberta", FAMILY_ROBERTA}};
+                {"roberta", FAMILY_ROBERTA},     {"xlm-roberta", FAMILY_ROBERTA}, {"camembert", FAMILY_ROBERTA}};
 
 int config_max_tokens(const bert_config *c) {
     return c->pad_positions ? c->max_position_embeddings - c->pad_token_id - 1 : c->max_position_embeddings;
@@ -70,7 +70,7 @@ wn_status config_parse_bert(const char *json, size_t len, const char *what, bert
         while (k < nf && strcmp(mt->valuestring, families[k].name)) k++;
         if (k == nf) {
             st = wn_seterr(WN_ERR_UNSUPPORTED,
-                           "%s: model_type \"%.40s\" is not supported (bert, mpnet, distilbert, roberta, xlm-roberta are)", what,
+                           "%s: model_type \"%.40s\" is not supported (bert, mpnet, distilbert, roberta, xlm-roberta, camembert are)", what,
                            mt->valuestring);
             goto done;
         }
