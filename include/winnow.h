@@ -201,6 +201,18 @@ WN_API wn_status wn_model_embed(wn_model *m, int64_t n, const char *const *texts
  * bi-encoder. */
 WN_API wn_status wn_model_score(wn_model *m, int64_t n, const char *const *queries, const char *const *docs, float *out);
 
+/* Prompts and Matryoshka dimensions (sentence-transformers' config_sentence_transformers.json).
+ * wn_model_prompt: the text of the prompt named name ("query", "passage", ...),
+ * or NULL when the model has none by that name; name NULL: the default prompt
+ * (default_prompt_name), or NULL. The string belongs to the model. */
+WN_API const char *wn_model_prompt(const wn_model *m, const char *name);
+/* The names of the model's prompts: *n of them, owned by the model. */
+WN_API const char *const *wn_model_prompt_names(const wn_model *m, int *n);
+/* Matryoshka: keeps the first dim of each of n vectors of size full (in place,
+ * the result packed as n * dim floats) and L2-normalises them again.
+ * WN_ERR_ARG unless 1 <= dim <= full. */
+WN_API wn_status wn_embed_truncate(float *v, int64_t n, int full, int dim);
+
 /* ---------------------------------------------------------------- vector index */
 /* (section owned by src/index) */
 typedef enum { WN_METRIC_IP = 0, WN_METRIC_L2 = 1, WN_METRIC_COS = 2 } wn_metric;

@@ -8,6 +8,17 @@
  * Per layer (post-LayerNorm BERT):
  *   qkv = x Wqkv^T + bqkv;  ctx = MultiHeadAttention(qkv, padding mask)
  *   x = LayerNorm(ctx Wo^T + bo + x);  x = LayerNorm(GELU(x Wi^T + bi) Wout^T + bout + x)
+ *
+ * The other families (config.h) are the same encoder with other embeddings and
+ * heads, chosen by the config, never by name:
+ *   - token types only when the model has them (not MPNet, DistilBERT);
+ *   - position ids pad + cumsum(id != pad) when cfg.pad_positions (RoBERTa, MPNet;
+ *     HF's create_position_ids_from_input_ids), else 0..T-1;
+ *   - MPNet: a relative position bias (NH, T, T), from the encoder's shared table
+ *     of rel_buckets x NH through T5's bidirectional buckets, computed once per
+ *     forward and added to every layer's attention scores;
+ *   - the cross-encoder head: dense + tanh (BERT's pooler, RoBERTa's and MPNet's
+ *     classifier.dense) or + ReLU (DistilBERT's pre_classifier), then the output.
  */
 #include <math.h>
 #include <string.h>
@@ -32,8 +43,25 @@ static size_t head_offset(const wn_model *m, const bert_ws *ws, int B, int T) {
     return BT * 5 * H + (size_t)ffn_rows(m, (int)BT) * I + attn_floats(ws, T);
 }
 
+/* MPNet's relative bias (NH, 2T - 1) follows the head's rows and the embedding row */
+static size_t rel_floats(const wn_model *m, int T) {
+    return m->cfg.rel_buckets ? (size_t)m->cfg.num_attention_heads * (2 * (size_t)T - 1) : 0;
+}
+
 size_t bert_scratch_floats(const wn_model *m, const bert_ws *ws, int B, int T) {
-    return head_offset(m, ws, B, T) + 2 * (size_t)B * m->cfg.hidden_size + (size_t)m->cfg.hidden_size + 64;
+    return head_offset(m, ws, B, T) + 2 * (size_t)B * m->cfg.hidden_size + (size_t)m->cfg.hidden_size + rel_floats(m, T) + 64;
+}
+
+int bert_rel_bucket(int d, int n_buckets) {
+    /* HF MPNetEncoder.relative_position_bucket(max_distance=128): n = -d; the
+     * float32 log as torch computes it, truncated toward zero */
+    const int nb = n_buckets / 2, max_exact = nb / 2;
+    int n = -d, ret = n < 0 ? nb : 0;
+    n = n < 0 ? -n : n;
+    if (n < max_exact) return ret + n;
+    float v = logf((float)n / (float)max_exact) / (float)log(128.0 / max_exact) * (float)(nb - max_exact);
+    int large = max_exact + (int)v;
+    return ret + WN_MIN(large, nb - 1);
 }
 
 wn_status bert_reserve(const wn_model *m, bert_ws *ws, int B, int T) {
@@ -51,7 +79,7 @@ wn_status bert_check_token(const wn_model *m, int32_t id, int32_t ty, int t) {
     if (id < 0 || id >= m->cfg.vocab_size)
         return wn_seterr(WN_ERR_ARG, "model: token id %d at position %d is outside the vocabulary (%d)", id, t,
                          m->cfg.vocab_size);
-    if (ty < 0 || ty >= m->cfg.type_vocab_size)
+    if (!m->cfg.type_vocab_none && (ty < 0 || ty >= m->cfg.type_vocab_size))
         return wn_seterr(WN_ERR_ARG, "model: token type %d at position %d, the model has %d", ty, t,
                          m->cfg.type_vocab_size);
     return WN_OK;
@@ -75,8 +103,8 @@ wn_status bert_forward_ws(wn_model *m, bert_ws *ws, int B, int T, const int32_t 
     const bert_config *c = &m->cfg;
     const int H = c->hidden_size, NH = c->num_attention_heads, HD = H / NH, I = c->intermediate_size;
     const int BT = B * T;
-    if (T > c->max_position_embeddings)
-        return wn_seterr(WN_ERR_ARG, "model: %d tokens, the model has %d positions", T, c->max_position_embeddings);
+    if (T > config_max_tokens(c))
+        return wn_seterr(WN_ERR_ARG, "model: %d tokens, the model has %d positions", T, config_max_tokens(c));
     wn_status st = bert_reserve(m, ws, B, T);
     if (st) return st;
     wn_pool *pool = ws->pool;
@@ -90,7 +118,8 @@ wn_status bert_forward_ws(wn_model *m, bert_ws *ws, int B, int T, const int32_t 
     float *row = ws->scratch + head_offset(m, ws, B, T) + 2 * (size_t)B * H; /* (H) */
 
     /* embeddings: (word + token type) + position, in HF's order of additions */
-    for (int b = 0; b < B; b++)
+    for (int b = 0; b < B; b++) {
+        int n_real = 0; /* pad_positions: ids other than the pad id so far */
         for (int t = 0; t < T; t++) {
             size_t i = (size_t)b * T + t;
             float *e = x + i * H;
@@ -98,17 +127,29 @@ wn_status bert_forward_ws(wn_model *m, bert_ws *ws, int B, int T, const int32_t 
             if (t >= len[b]) continue; /* padding rows: zeros, never read by real tokens */
             int32_t id = ids[i], ty = types ? types[i] : 0;
             if ((st = bert_check_token(m, id, ty, t))) return st;
+            int pos = t;
+            if (c->pad_positions) pos = id == c->pad_token_id ? c->pad_token_id : c->pad_token_id + ++n_real;
             add_row(m->word, m->word_dt, id, H, row, e);
-            add_row(m->type, m->type_dt, ty, H, row, e);
-            add_row(m->pos, m->pos_dt, t, H, row, e);
+            if (m->type) add_row(m->type, m->type_dt, ty, H, row, e);
+            add_row(m->pos, m->pos_dt, pos, H, row, e);
         }
+    }
+    float *rel = NULL; /* MPNet: (NH, 2T - 1), rel[h][T - 1 + d] the bias of key - query = d */
+    if (c->rel_buckets) {
+        rel = row + H;
+        for (int d = -(T - 1); d <= T - 1; d++) {
+            const float *tb = m->rel_bias + (size_t)bert_rel_bucket(d, c->rel_buckets) * NH;
+            for (int h = 0; h < NH; h++) rel[(size_t)h * (2 * T - 1) + (T - 1) + d] = tb[h];
+        }
+    }
     nn_add_layernorm(pool, x, NULL, BT, H, m->emb_g, m->emb_b, c->layer_norm_eps, x);
     if (m->tap) m->tap(m->tap_ud, 0, x, B, T, H);
 
     for (int l = 0; l < c->num_hidden_layers; l++) {
         const bert_layer *ly = &m->layer[l];
         nn_linear(pool, x, BT, &ly->qkv, ly->qkv_b, NN_ACT_NONE, qkv);
-        nn_attention(pool, qkv, B, T, NH, HD, len, ctx, att);
+        if (rel) nn_attention_rel(pool, qkv, B, T, NH, HD, len, rel, ctx, att);
+        else nn_attention(pool, qkv, B, T, NH, HD, len, ctx, att);
         nn_linear(pool, ctx, BT, &ly->ao, ly->ao_b, NN_ACT_NONE, tmp);
         float *h1 = ctx; /* the context is consumed: the attention block's output goes there */
         nn_add_layernorm(pool, tmp, x, BT, H, ly->ln1_g, ly->ln1_b, c->layer_norm_eps, h1);
@@ -171,10 +212,13 @@ void bert_head_ws(wn_model *m, bert_ws *ws, int B, int T, const float *hidden, c
         for (int b = 0; b < B; b++) pool_one(m, hidden + (size_t)b * T * H, len[b], out + (size_t)b * m->dim);
         return;
     }
-    /* BertPooler: tanh(W h[CLS] + b); then the classifier on it */
+    /* BertPooler: tanh(W h[CLS] + b) (RoBERTa's, MPNet's classifier.dense too;
+     * DistilBERT's pre_classifier with ReLU); then the classifier on it */
     float *cls = ws->scratch + head_offset(m, ws, B, T);
     float *pooled = cls + (size_t)B * H;
     for (int b = 0; b < B; b++) memcpy(cls + (size_t)b * H, hidden + (size_t)b * T * H, sizeof(float) * H);
-    nn_linear(ws->pool, cls, B, &m->pooler, m->pooler_b, NN_ACT_TANH, pooled);
+    nn_linear(ws->pool, cls, B, &m->pooler, m->pooler_b, m->head_relu ? NN_ACT_NONE : NN_ACT_TANH, pooled);
+    if (m->head_relu)
+        for (size_t i = 0; i < (size_t)B * H; i++) pooled[i] = pooled[i] > 0 ? pooled[i] : 0;
     nn_linear(ws->pool, pooled, B, &m->classifier, m->cls_b, NN_ACT_NONE, out);
 }

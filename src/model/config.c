@@ -5,6 +5,7 @@
  * does not look at weights (model.c checks them against this config).
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
@@ -36,6 +37,17 @@ static wn_status parse_root(const char *json, size_t len, const char *what, wn_j
     return WN_OK;
 }
 
+/* model_type -> family; NULL name: not one winnow runs. */
+static const struct {
+    const char *name;
+    model_family family;
+} families[] = {{"bert", FAMILY_BERT},           {"mpnet", FAMILY_MPNET},          {"distilbert", FAMILY_DISTILBERT},
+                {"roberta", FAMILY_ROBERTA},     {"xlm-roberta", FAMILY_ROBERTA}, {"camembert", FAMILY_ROBERTA}};
+
+int config_max_tokens(const bert_config *c) {
+    return c->pad_positions ? c->max_position_embeddings - c->pad_token_id - 1 : c->max_position_embeddings;
+}
+
 wn_status config_parse_bert(const char *json, size_t len, const char *what, bert_config *c) {
     memset(c, 0, sizeof *c);
     wn_json *root;
@@ -43,11 +55,27 @@ wn_status config_parse_bert(const char *json, size_t len, const char *what, bert
     if (st != WN_OK) return st;
     c->layer_norm_eps = 1e-12f;
     c->type_vocab_size = 2;
+    snprintf(c->model_type, sizeof c->model_type, "bert");
+    const wn_json *mt = wn_json_get(root, "model_type");
+    if (mt && wn_json_is_string(mt)) {
+        size_t k = 0, nf = sizeof families / sizeof families[0];
+        while (k < nf && strcmp(mt->str, families[k].name)) k++;
+        if (k == nf) {
+            st = wn_seterr(WN_ERR_UNSUPPORTED,
+                           "%s: model_type \"%.40s\" is not supported (bert, mpnet, distilbert, roberta, xlm-roberta, camembert are)", what,
+                           mt->str);
+            goto done;
+        }
+        c->family = families[k].family;
+        snprintf(c->model_type, sizeof c->model_type, "%s", families[k].name);
+    }
+    const int distil = c->family == FAMILY_DISTILBERT;
+    /* DistilBERT names the same sizes dim, n_heads, n_layers, hidden_dim */
     if ((st = get_int(root, what, "vocab_size", 1, 1 << 24, 1, &c->vocab_size)) ||
-        (st = get_int(root, what, "hidden_size", 1, 1 << 14, 1, &c->hidden_size)) ||
-        (st = get_int(root, what, "num_attention_heads", 1, 1 << 10, 1, &c->num_attention_heads)) ||
-        (st = get_int(root, what, "num_hidden_layers", 0, 1 << 10, 1, &c->num_hidden_layers)) ||
-        (st = get_int(root, what, "intermediate_size", 1, 1 << 18, 1, &c->intermediate_size)) ||
+        (st = get_int(root, what, distil ? "dim" : "hidden_size", 1, 1 << 14, 1, &c->hidden_size)) ||
+        (st = get_int(root, what, distil ? "n_heads" : "num_attention_heads", 1, 1 << 10, 1, &c->num_attention_heads)) ||
+        (st = get_int(root, what, distil ? "n_layers" : "num_hidden_layers", 0, 1 << 10, 1, &c->num_hidden_layers)) ||
+        (st = get_int(root, what, distil ? "hidden_dim" : "intermediate_size", 1, 1 << 18, 1, &c->intermediate_size)) ||
         (st = get_int(root, what, "max_position_embeddings", 1, 1 << 16, 1, &c->max_position_embeddings)) ||
         (st = get_int(root, what, "type_vocab_size", 1, 1 << 10, 0, &c->type_vocab_size)))
         goto done;
@@ -56,18 +84,39 @@ wn_status config_parse_bert(const char *json, size_t len, const char *what, bert
                        c->num_attention_heads);
         goto done;
     }
+    if (c->family == FAMILY_MPNET || distil) { /* no token type embeddings */
+        c->type_vocab_size = 0;
+        c->type_vocab_none = 1;
+    }
+    if (c->family == FAMILY_MPNET || c->family == FAMILY_ROBERTA) {
+        /* position ids: pad + cumsum(id != pad), masked (create_position_ids_from_input_ids).
+         * HF's MPNetEmbeddings fixes its padding_idx at 1 whatever the config says. */
+        c->pad_positions = 1;
+        c->pad_token_id = 1;
+        if (c->family == FAMILY_ROBERTA && (st = get_int(root, what, "pad_token_id", 0, 1 << 16, 0, &c->pad_token_id))) goto done;
+        if (config_max_tokens(c) < 1) {
+            st = wn_seterr(WN_ERR_FORMAT, "%s: max_position_embeddings %d leaves no position after pad_token_id %d", what,
+                           c->max_position_embeddings, c->pad_token_id);
+            goto done;
+        }
+    }
+    if (c->family == FAMILY_MPNET) {
+        c->rel_buckets = 32;
+        if ((st = get_int(root, what, "relative_attention_num_buckets", 2, 1 << 10, 0, &c->rel_buckets))) goto done;
+    }
     const wn_json *eps = wn_json_get(root, "layer_norm_eps");
-    if (eps) {
-        if (!wn_json_is(eps, WN_JSON_NUMBER) || !(eps->num > 0 && eps->num < 1)) {
+    if (eps && !distil) { /* DistilBERT's LayerNorms use 1e-12 whatever the config */
+        if (!wn_json_is_number(eps) || !(eps->num > 0 && eps->num < 1)) {
             st = wn_seterr(WN_ERR_FORMAT, "%s: \"layer_norm_eps\" must be a number in (0, 1)", what);
             goto done;
         }
         c->layer_norm_eps = (float)eps->num;
     }
-    const wn_json *act = wn_json_get(root, "hidden_act");
-    if (act && (!wn_json_is(act, WN_JSON_STRING) || strcmp(act->str, "gelu"))) {
-        st = wn_seterr(WN_ERR_UNSUPPORTED, "%s: hidden_act \"%.40s\" is not supported: winnow runs BERT with \"gelu\" (erf)", what,
-                       wn_json_is(act, WN_JSON_STRING) ? act->str : "(not a string)");
+    const char *act_key = distil ? "activation" : "hidden_act";
+    const wn_json *act = wn_json_get(root, act_key);
+    if (act && (!wn_json_is_string(act) || strcmp(act->str, "gelu"))) {
+        st = wn_seterr(WN_ERR_UNSUPPORTED, "%s: %s \"%.40s\" is not supported: winnow runs %s with \"gelu\" (erf)", what, act_key,
+                       wn_json_is_string(act) ? act->str : "(not a string)", c->model_type);
         goto done;
     }
     const wn_json *pet = wn_json_get(root, "position_embedding_type");
@@ -76,15 +125,10 @@ wn_status config_parse_bert(const char *json, size_t len, const char *what, bert
                        pet->str);
         goto done;
     }
-    const wn_json *mt = wn_json_get(root, "model_type");
-    if (mt && wn_json_is(mt, WN_JSON_STRING) && strcmp(mt->str, "bert")) {
-        st = wn_seterr(WN_ERR_UNSUPPORTED, "%s: model_type \"%.40s\" is not supported (only \"bert\")", what, mt->str);
-        goto done;
-    }
     const wn_json *arch = wn_json_get(root, "architectures");
-    if (arch && wn_json_is(arch, WN_JSON_ARRAY)) {
+    if (arch && wn_json_is_array(arch)) {
         for (const wn_json *a = arch->child; a; a = a->next) {
-            if (!wn_json_is(a, WN_JSON_STRING)) continue;
+            if (!wn_json_is_string(a)) continue;
             size_t n = strlen(a->str), k = strlen("ForSequenceClassification");
             if (n >= k && !strcmp(a->str + n - k, "ForSequenceClassification")) c->is_classifier = 1;
         }
@@ -209,5 +253,73 @@ done:
     wn_free(text);
     wn_free(ppath);
     wn_free(sub);
+    return st;
+}
+
+void config_free_prompts(prompt_config *pc) {
+    for (int i = 0; i < pc->n; i++) {
+        wn_free(pc->names[i]);
+        wn_free(pc->texts[i]);
+    }
+    wn_free(pc->names);
+    wn_free(pc->texts);
+    memset(pc, 0, sizeof *pc);
+    pc->def = -1;
+}
+
+wn_status config_load_prompts(const char *dir, prompt_config *pc) {
+    memset(pc, 0, sizeof *pc);
+    pc->def = -1;
+    char *path = NULL, *text = NULL;
+    size_t len;
+    wn_json *root = NULL;
+    wn_status st = read_json_file(dir, "config_sentence_transformers.json", &path, &text, &len);
+    if (st == WN_ERR_NOTFOUND) {
+        wn_clearerr();
+        st = WN_OK;
+        goto done;
+    }
+    if (st != WN_OK || (st = parse_root(text, len, path, &root)) != WN_OK) goto done;
+    const wn_json *pr = wn_json_get(root, "prompts");
+    if (pr && !wn_json_is_object(pr)) {
+        st = wn_seterr(WN_ERR_FORMAT, "%s: \"prompts\" must be an object of name: text", path);
+        goto done;
+    }
+    int n = pr ? wn_json_size(pr) : 0;
+    if (n > 0) {
+        pc->names = wn_calloc((size_t)n, sizeof *pc->names);
+        pc->texts = wn_calloc((size_t)n, sizeof *pc->texts);
+        if (!pc->names || !pc->texts) {
+            st = wn_seterr(WN_ERR_NOMEM, "%s: out of memory", path);
+            goto done;
+        }
+    }
+    for (const wn_json *e = pr ? pr->child : NULL; e; e = e->next) {
+        if (!wn_json_is_string(e)) {
+            st = wn_seterr(WN_ERR_FORMAT, "%s: prompt \"%.40s\" is not a string", path, e->key);
+            goto done;
+        }
+        pc->names[pc->n] = wn_strdup(e->key);
+        pc->texts[pc->n] = wn_strdup(e->str);
+        pc->n++;
+        if (!pc->names[pc->n - 1] || !pc->texts[pc->n - 1]) {
+            st = wn_seterr(WN_ERR_NOMEM, "%s: out of memory", path);
+            goto done;
+        }
+    }
+    const wn_json *def = wn_json_get(root, "default_prompt_name");
+    if (wn_json_is_string(def)) {
+        for (int i = 0; i < pc->n; i++)
+            if (!strcmp(pc->names[i], def->str)) pc->def = i;
+        if (pc->def < 0) {
+            st = wn_seterr(WN_ERR_FORMAT, "%s: default_prompt_name \"%.40s\" is not one of its prompts", path, def->str);
+            goto done;
+        }
+    }
+done:
+    if (st != WN_OK) config_free_prompts(pc);
+    wn_json_free(root);
+    wn_free(path);
+    wn_free(text);
     return st;
 }

@@ -4,6 +4,7 @@
  * every tensor against config.json, and running inputs in length-sorted batches.
  * The forward pass itself is bert.c; file parsing is config.c and safetensors.c.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,6 +44,7 @@ void wn_model_free(wn_model *m) {
         for (int i = 0; i < wn_pool_size(m->ws.pool); i++) wn_free_aligned(m->part_ws[i].scratch);
     wn_free(m->part_ws);
     wn_tokenizer_free(m->tok);
+    config_free_prompts(&m->prompts);
     if (!m->pool_borrowed) wn_pool_free(m->ws.pool);
     st_close(&m->st);
     wn_free(m);
@@ -54,18 +56,91 @@ int wn_model_num_labels(const wn_model *m) { return m->kind == WN_MODEL_CROSSENC
 int wn_model_max_length(const wn_model *m) { return m->max_len; }
 const wn_tokenizer *wn_model_tokenizer(const wn_model *m) { return m->tok; }
 
+const char *wn_model_prompt(const wn_model *m, const char *name) {
+    if (!m) return NULL;
+    if (!name) return m->prompts.def >= 0 ? m->prompts.texts[m->prompts.def] : NULL;
+    for (int i = 0; i < m->prompts.n; i++)
+        if (!strcmp(m->prompts.names[i], name)) return m->prompts.texts[i];
+    return NULL;
+}
+
+const char *const *wn_model_prompt_names(const wn_model *m, int *n) {
+    *n = m ? m->prompts.n : 0;
+    return m ? (const char *const *)m->prompts.names : NULL;
+}
+
+wn_status wn_embed_truncate(float *v, int64_t n, int full, int dim) {
+    WN_ENTRY();
+    if (!v || n < 0 || dim < 1 || dim > full)
+        return wn_seterr(WN_ERR_ARG, "wn_embed_truncate: %d dimensions of %d", dim, full);
+    for (int64_t i = 0; i < n; i++) { /* in place: row i moves down to i * dim */
+        float *dst = v + (size_t)i * dim;
+        memmove(dst, v + (size_t)i * full, sizeof(float) * (size_t)dim);
+        double ss = 0;
+        for (int j = 0; j < dim; j++) ss += (double)dst[j] * dst[j];
+        double nrm = sqrt(ss);
+        if (nrm < 1e-12) nrm = 1e-12;
+        for (int j = 0; j < dim; j++) dst[j] = (float)(dst[j] / nrm);
+    }
+    return WN_OK;
+}
+
 /* ---- loading */
 
-/* Finds name (or "bert." + name), checks dtype and shape [d0, d1] (d1 < 0: a
- * vector of d0); why says where the expected shape comes from. */
+/* The tensor names of each family (HF's modules), relative to the base model;
+ * a *For* checkpoint puts the base model under prefix ("bert.", ...), its head
+ * (classifier.*, pre_classifier.*) at the top. Layer names follow layer % l. */
+typedef struct {
+    const char *prefix;
+    const char *word, *pos, *type, *emb_ln; /* type NULL: no token types */
+    const char *layer;                      /* "encoder.layer.%d." */
+    const char *qkv[3], *ao, *ln1, *inter, *out, *ln2;
+    const char *head_dense, *head_out;      /* cross-encoder */
+    const char *rel;                        /* MPNet's shared relative attention bias */
+} family_names;
+
+static const family_names bert_names = {
+    "bert.", "embeddings.word_embeddings", "embeddings.position_embeddings", "embeddings.token_type_embeddings",
+    "embeddings.LayerNorm", "encoder.layer.%d.", {"attention.self.query", "attention.self.key", "attention.self.value"},
+    "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm",
+    "pooler.dense", "classifier", NULL};
+static const family_names roberta_names = {
+    "roberta.", "embeddings.word_embeddings", "embeddings.position_embeddings", "embeddings.token_type_embeddings",
+    "embeddings.LayerNorm", "encoder.layer.%d.", {"attention.self.query", "attention.self.key", "attention.self.value"},
+    "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm",
+    "classifier.dense", "classifier.out_proj", NULL};
+static const family_names mpnet_names = {
+    "mpnet.", "embeddings.word_embeddings", "embeddings.position_embeddings", NULL, "embeddings.LayerNorm",
+    "encoder.layer.%d.", {"attention.attn.q", "attention.attn.k", "attention.attn.v"}, "attention.attn.o",
+    "attention.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm", "classifier.dense",
+    "classifier.out_proj", "encoder.relative_attention_bias"};
+static const family_names distilbert_names = {
+    "distilbert.", "embeddings.word_embeddings", "embeddings.position_embeddings", NULL, "embeddings.LayerNorm",
+    "transformer.layer.%d.", {"attention.q_lin", "attention.k_lin", "attention.v_lin"}, "attention.out_lin",
+    "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm", "pre_classifier", "classifier", NULL};
+
+static const family_names *names_of(model_family f) {
+    switch (f) {
+    case FAMILY_MPNET: return &mpnet_names;
+    case FAMILY_DISTILBERT: return &distilbert_names;
+    case FAMILY_ROBERTA: return &roberta_names;
+    default: return &bert_names;
+    }
+}
+
+/* Finds name (or the family's prefix + name), checks dtype and shape [d0, d1]
+ * (d1 < 0: a vector of d0); why says where the expected shape comes from. */
 static wn_status tensor(const wn_model *m, const char *name, int d0, int d1, const char *why, const st_tensor **out) {
     char alt[256];
+    const char *pre = names_of(m->cfg.family)->prefix;
     const st_tensor *t = st_find(&m->st, name);
     if (!t) {
-        snprintf(alt, sizeof alt, "bert.%s", name);
+        snprintf(alt, sizeof alt, "%s%s", pre, name);
         t = st_find(&m->st, alt);
     }
-    if (!t) return wn_seterr(WN_ERR_NOTFOUND, "%s: tensor '%s' is missing (also looked for 'bert.%s')", m->st.path, name, name);
+    if (!t)
+        return wn_seterr(WN_ERR_NOTFOUND, "%s: tensor '%s' is missing (also looked for '%s%s'; model_type %s)", m->st.path, name,
+                         pre, name, m->cfg.model_type);
     if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16)
         return wn_seterr(WN_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; weights must be F32, F16 or BF16", m->st.path, t->name,
                          st_dtype_name(t->dtype));
@@ -100,11 +175,11 @@ static wn_status vec(const wn_model *m, const char *name, int n, const char *why
 
 /* LayerNorm parameters: ".weight"/".bias", or the older ".gamma"/".beta". */
 static wn_status layernorm(const wn_model *m, const char *prefix, int H, float **dst, float **g, float **b) {
-    char n1[200], n2[200], old[200], old_b[210];
+    char n1[200], n2[200], old[200], old_b[220];
     snprintf(n1, sizeof n1, "%s.weight", prefix);
     snprintf(n2, sizeof n2, "%s.bias", prefix);
     snprintf(old, sizeof old, "%s.gamma", prefix);
-    snprintf(old_b, sizeof old_b, "bert.%s", old);
+    snprintf(old_b, sizeof old_b, "%s%s", names_of(m->cfg.family)->prefix, old);
     if (st_find(&m->st, old) || st_find(&m->st, old_b)) {
         snprintf(n1, sizeof n1, "%s.gamma", prefix);
         snprintf(n2, sizeof n2, "%s.beta", prefix);
@@ -143,10 +218,19 @@ static void release_sources(wn_model *m) {
     }
 }
 
+/* name of a layer tensor: the family's layer prefix for l, then part and suffix */
+static void layer_name(char *buf, size_t cap, const family_names *fn, int l, const char *part, const char *suffix) {
+    int k = snprintf(buf, cap, fn->layer, l);
+    if (k > 0 && (size_t)k < cap) snprintf(buf + k, cap - (size_t)k, "%s%s", part, suffix);
+}
+
 static wn_status load_weights(wn_model *m) {
     const bert_config *c = &m->cfg;
+    const family_names *fn = names_of(c->family);
     const int H = c->hidden_size, I = c->intermediate_size, L = c->num_hidden_layers, NL = c->num_labels;
-    size_t n_vec = 2 * (size_t)H + (size_t)L * (9 * (size_t)H + I) + (m->kind == WN_MODEL_CROSSENCODER ? (size_t)H + NL : 0);
+    const int NH = c->num_attention_heads;
+    size_t n_vec = 2 * (size_t)H + (size_t)L * (9 * (size_t)H + I) + (m->kind == WN_MODEL_CROSSENCODER ? (size_t)H + NL : 0) +
+                   (size_t)c->rel_buckets * NH;
     m->vec = wn_malloc_aligned(n_vec * sizeof(float));
     m->qkv_w = wn_malloc_aligned((size_t)L * 3 * H * H * sizeof(float) + 64);
     m->layer = wn_calloc((size_t)L + 1, sizeof *m->layer);
@@ -155,57 +239,71 @@ static wn_status load_weights(wn_model *m) {
     const st_tensor *t;
     wn_status st;
     char name[200], why[80];
-    if ((st = tensor(m, "embeddings.word_embeddings.weight", c->vocab_size, H, "vocab_size, hidden_size", &t))) return st;
+    snprintf(name, sizeof name, "%s.weight", fn->word);
+    if ((st = tensor(m, name, c->vocab_size, H, "vocab_size, hidden_size", &t))) return st;
     m->word = t->data, m->word_dt = t->dtype;
-    if ((st = tensor(m, "embeddings.position_embeddings.weight", c->max_position_embeddings, H,
-                     "max_position_embeddings, hidden_size", &t)))
-        return st;
+    snprintf(name, sizeof name, "%s.weight", fn->pos);
+    if ((st = tensor(m, name, c->max_position_embeddings, H, "max_position_embeddings, hidden_size", &t))) return st;
     m->pos = t->data, m->pos_dt = t->dtype;
-    if ((st = tensor(m, "embeddings.token_type_embeddings.weight", c->type_vocab_size, H, "type_vocab_size, hidden_size", &t)))
-        return st;
-    m->type = t->data, m->type_dt = t->dtype;
-    if ((st = layernorm(m, "embeddings.LayerNorm", H, &v, &m->emb_g, &m->emb_b))) return st;
+    if (fn->type) {
+        snprintf(name, sizeof name, "%s.weight", fn->type);
+        if ((st = tensor(m, name, c->type_vocab_size, H, "type_vocab_size, hidden_size", &t))) return st;
+        m->type = t->data, m->type_dt = t->dtype;
+    }
+    if ((st = layernorm(m, fn->emb_ln, H, &v, &m->emb_g, &m->emb_b))) return st;
+    if (c->rel_buckets) {
+        snprintf(name, sizeof name, "%s.weight", fn->rel);
+        snprintf(why, sizeof why, "relative_attention_num_buckets %d, num_attention_heads %d", c->rel_buckets, NH);
+        if ((st = tensor(m, name, c->rel_buckets, NH, why, &t))) return st;
+        m->rel_bias = v;
+        nn_to_f32(nn_dt(t->dtype), t->data, v, (size_t)c->rel_buckets * NH);
+        v += (size_t)c->rel_buckets * NH;
+    }
     for (int l = 0; l < L; l++) {
         bert_layer *ly = &m->layer[l];
-        static const char *qkv[3] = {"query", "key", "value"};
         float *w = m->qkv_w + (size_t)l * 3 * H * H;
         ly->qkv_b = v;
         v += 3 * H;
         for (int j = 0; j < 3; j++) {
-            snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.weight", l, qkv[j]);
+            layer_name(name, sizeof name, fn, l, fn->qkv[j], ".weight");
             if ((st = tensor(m, name, H, H, "hidden_size, hidden_size", &t))) return st;
             nn_to_f32(nn_dt(t->dtype), t->data, w + (size_t)j * H * H, (size_t)H * H);
-            snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.bias", l, qkv[j]);
+            layer_name(name, sizeof name, fn, l, fn->qkv[j], ".bias");
             if ((st = tensor(m, name, H, -1, "hidden_size", &t))) return st;
             nn_to_f32(nn_dt(t->dtype), t->data, ly->qkv_b + (size_t)j * H, (size_t)H);
         }
         if ((st = nn_weight_init(&ly->qkv, w, NN_F32, 3 * H, H, m->prec))) return st;
-        snprintf(name, sizeof name, "encoder.layer.%d.attention.output.dense.weight", l);
+        layer_name(name, sizeof name, fn, l, fn->ao, ".weight");
         if ((st = linear(m, name, H, H, "hidden_size, hidden_size", &ly->ao))) return st;
-        snprintf(name, sizeof name, "encoder.layer.%d.attention.output.dense.bias", l);
+        layer_name(name, sizeof name, fn, l, fn->ao, ".bias");
         if ((st = vec(m, name, H, "hidden_size", &v, &ly->ao_b))) return st;
-        snprintf(name, sizeof name, "encoder.layer.%d.attention.output.LayerNorm", l);
+        layer_name(name, sizeof name, fn, l, fn->ln1, "");
         if ((st = layernorm(m, name, H, &v, &ly->ln1_g, &ly->ln1_b))) return st;
-        snprintf(name, sizeof name, "encoder.layer.%d.intermediate.dense.weight", l);
+        layer_name(name, sizeof name, fn, l, fn->inter, ".weight");
         if ((st = linear(m, name, I, H, "intermediate_size, hidden_size", &ly->inter))) return st;
-        snprintf(name, sizeof name, "encoder.layer.%d.intermediate.dense.bias", l);
+        layer_name(name, sizeof name, fn, l, fn->inter, ".bias");
         if ((st = vec(m, name, I, "intermediate_size", &v, &ly->inter_b))) return st;
-        snprintf(name, sizeof name, "encoder.layer.%d.output.dense.weight", l);
+        layer_name(name, sizeof name, fn, l, fn->out, ".weight");
         if ((st = linear(m, name, H, I, "hidden_size, intermediate_size", &ly->out))) return st;
-        snprintf(name, sizeof name, "encoder.layer.%d.output.dense.bias", l);
+        layer_name(name, sizeof name, fn, l, fn->out, ".bias");
         if ((st = vec(m, name, H, "hidden_size", &v, &ly->out_b))) return st;
-        snprintf(name, sizeof name, "encoder.layer.%d.output.LayerNorm", l);
+        layer_name(name, sizeof name, fn, l, fn->ln2, "");
         if ((st = layernorm(m, name, H, &v, &ly->ln2_g, &ly->ln2_b))) return st;
     }
-    snprintf(name, sizeof name, "encoder.layer.%d.attention.self.query.weight", L);
-    if (st_find(&m->st, name) || (snprintf(why, sizeof why, "bert.%s", name) > 0 && st_find(&m->st, why)))
+    layer_name(name, sizeof name, fn, L, fn->qkv[0], ".weight");
+    if (st_find(&m->st, name) || (snprintf(why, sizeof why, "%s%s", fn->prefix, name) > 0 && st_find(&m->st, why)))
         return wn_seterr(WN_ERR_FORMAT, "%s: has tensor '%s', but config.json says num_hidden_layers %d", m->st.path, name, L);
     if (m->kind == WN_MODEL_CROSSENCODER) {
-        if ((st = linear(m, "pooler.dense.weight", H, H, "hidden_size, hidden_size", &m->pooler))) return st;
-        if ((st = vec(m, "pooler.dense.bias", H, "hidden_size", &v, &m->pooler_b))) return st;
+        m->head_relu = c->family == FAMILY_DISTILBERT;
+        snprintf(name, sizeof name, "%s.weight", fn->head_dense);
+        if ((st = linear(m, name, H, H, "hidden_size, hidden_size", &m->pooler))) return st;
+        snprintf(name, sizeof name, "%s.bias", fn->head_dense);
+        if ((st = vec(m, name, H, "hidden_size", &v, &m->pooler_b))) return st;
         snprintf(why, sizeof why, "num_labels %d, hidden_size", NL);
-        if ((st = linear(m, "classifier.weight", NL, H, why, &m->classifier))) return st;
-        if ((st = vec(m, "classifier.bias", NL, "num_labels", &v, &m->cls_b))) return st;
+        snprintf(name, sizeof name, "%s.weight", fn->head_out);
+        if ((st = linear(m, name, NL, H, why, &m->classifier))) return st;
+        snprintf(name, sizeof name, "%s.bias", fn->head_out);
+        if ((st = vec(m, name, NL, "num_labels", &v, &m->cls_b))) return st;
     }
     WN_ASSERT((size_t)(v - m->vec) == n_vec);
     release_sources(m);
@@ -258,8 +356,10 @@ wn_status model_load_dir(const char *dir, const wn_model_params *p, int with_tok
     m->prec = p->precision == WN_PREC_BF16 ? NN_PREC_BF16 : p->precision == WN_PREC_INT8 ? NN_PREC_INT8 : NN_PREC_FP32;
     if ((st = read_config(dir, &m->cfg))) goto fail;
     m->kind = m->cfg.is_classifier ? WN_MODEL_CROSSENCODER : WN_MODEL_BIENCODER;
+    m->prompts.def = -1;
     if (m->kind == WN_MODEL_BIENCODER) {
         if ((st = config_load_pooling(dir, m->cfg.hidden_size, &m->pc))) goto fail;
+        if ((st = config_load_prompts(dir, &m->prompts))) goto fail;
         m->dim = pool_dim(&m->pc, m->cfg.hidden_size);
     } else {
         m->dim = m->cfg.num_labels;
@@ -276,7 +376,7 @@ wn_status model_load_dir(const char *dir, const wn_model_params *p, int with_tok
     } else if ((st = wn_pool_create(WN_MIN(p->n_threads > 0 ? p->n_threads : wn_ncpu(), MODEL_MAX_THREADS),
                                     &m->ws.pool)))
         goto fail;
-    m->max_len = m->cfg.max_position_embeddings;
+    m->max_len = config_max_tokens(&m->cfg);
     if (m->pc.max_seq_len > 0) m->max_len = WN_MIN(m->max_len, m->pc.max_seq_len);
     if (with_tokenizer) {
         if ((st = wn_tokenizer_load(dir, &m->tok))) goto fail;
@@ -431,9 +531,9 @@ wn_status model_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const
                         const int *lens, float *out) {
     if (n <= 0) return WN_OK;
     for (int64_t i = 0; i < n; i++)
-        if (lens[i] < 1 || lens[i] > m->cfg.max_position_embeddings)
+        if (lens[i] < 1 || lens[i] > config_max_tokens(&m->cfg))
             return wn_seterr(WN_ERR_ARG, "model: input %lld has %d tokens (1 to %d allowed)", (long long)i, lens[i],
-                             m->cfg.max_position_embeddings);
+                             config_max_tokens(&m->cfg));
     int64_t *order = wn_malloc((size_t)n * sizeof *order);
     const int B0 = m->max_batch, nth = wn_pool_size(m->ws.pool);
     int *blen = wn_malloc((size_t)B0 * sizeof *blen);

@@ -75,6 +75,11 @@ struct wn_model {
 
     bert_tap_fn tap;
     void *tap_ud;
+
+    /* other families (cfg.family) */
+    float *rel_bias;      /* (rel_buckets, NH) MPNet's encoder.relative_attention_bias, f32 (in vec) */
+    int head_relu;        /* the cross-encoder head's activation is ReLU (DistilBERT), else tanh */
+    prompt_config prompts; /* config_sentence_transformers.json */
 };
 
 /* Loads a model from a local directory. with_tokenizer 0 skips the tokenizer
@@ -90,6 +95,10 @@ wn_status model_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const
 /* bert.c: WN_ERR_ARG naming the position unless token id and type t are in the
  * model's vocabularies. */
 wn_status bert_check_token(const wn_model *m, int32_t id, int32_t ty, int t);
+/* bert.c: MPNet's bucket of relative position d = key - query (T5's bidirectional
+ * scheme: n_buckets / 2 per direction, exact below a quarter of them, then
+ * logarithmic up to max_distance 128), computed in float32 as PyTorch does. */
+int bert_rel_bucket(int d, int n_buckets);
 /* bert.c: floats of scratch one batch of (B, T) needs on ws's threads. */
 size_t bert_scratch_floats(const wn_model *m, const bert_ws *ws, int B, int T);
 /* Grows ws->scratch to what (B, T) needs. */

@@ -68,6 +68,12 @@ size_t nn_attention_scratch(int T, int nth);
 void nn_attention(wn_pool *pool, const float *qkv, int B, int T, int NH, int HD, const int *len, float *out,
                   float *scratch);
 
+/* MPNet: nn_attention with a relative position bias added to each score before
+ * the softmax: score(i, j) of head h += rel[h * (2T - 1) + (T - 1) + j - i].
+ * rel: (NH, 2T - 1) floats. */
+void nn_attention_rel(wn_pool *pool, const float *qkv, int B, int T, int NH, int HD, const int *len, const float *rel,
+                      float *out, float *scratch);
+
 /* The attention kernels pack one head's keys (HD x T) in the scratch: heads up to this size;
  * and keep the probabilities of up to NN_ATTN_ROWS query rows at once. */
 #define NN_ATTN_MAX_HD 64
@@ -87,6 +93,10 @@ typedef struct nn_kernels_s {
     /* One (sequence, head): rows of out for queries [0, T) of that head; keys [0, L).
      * base: the sequence's first qkv row; out: its first out row; scratch: (T+8)*(HD+1) floats. */
     void (*attention_head)(const float *base, int T, int L, int H, int h, int HD, float *out, float *scratch);
+    /* The same with this head's relative bias rel (2T - 1): score(i, j) += rel[T - 1 + j - i].
+     * NULL: nn_attention_rel runs the reference. */
+    void (*attention_head_rel)(const float *base, int T, int L, int H, int h, int HD, const float *rel, float *out,
+                               float *scratch);
 } nn_kernels_t;
 
 const nn_kernels_t *nn_kernels(void);        /* chosen for this CPU (WN_FORCE_ISA / WN_FORCE_SCALAR obeyed) */
@@ -103,6 +113,8 @@ void nn_add_layernorm_rows_ref(const float *x, const float *res, int m0, int m1,
 void nn_linear_ref(const float *x, int M, const nn_weight *w, const float *bias, nn_act act, float *out, int ith,
                    int nth);
 void nn_attention_head_ref(const float *base, int T, int L, int H, int h, int HD, float *out, float *scratch);
+void nn_attention_head_rel_ref(const float *base, int T, int L, int H, int h, int HD, const float *rel, float *out,
+                               float *scratch);
 float nn_gelu_ref(float x); /* 0.5 x (1 + erf(x / sqrt 2)), HF's "gelu" */
 
 #endif

@@ -9,7 +9,7 @@
 #include "nn.h"
 
 static const nn_kernels_t ref_kernels = {
-    "scalar", NULL, nn_linear_ref, nn_add_layernorm_rows_ref, nn_attention_head_ref,
+    "scalar", NULL, nn_linear_ref, nn_add_layernorm_rows_ref, nn_attention_head_ref, nn_attention_head_rel_ref,
 };
 
 const nn_kernels_t *nn_kernels_ref(void) { return &ref_kernels; }
@@ -148,6 +148,7 @@ typedef struct {
     float *out;
     float *scratch;
     const nn_kernels_t *k;
+    const float *rel; /* (NH, 2T - 1) or NULL */
 } attn_task;
 
 static void attn_run(void *arg, int ith, int nth) {
@@ -160,7 +161,13 @@ static void attn_run(void *arg, int ith, int nth) {
         int bi = item / t->NH, h = item % t->NH;
         int L = WN_MIN(t->len[bi], T);
         const float *base = t->qkv + (size_t)bi * T * 3 * H;
-        t->k->attention_head(base, T, L, H, h, t->HD, t->out + (size_t)bi * T * H, p);
+        if (t->rel) {
+            const float *rh = t->rel + (size_t)h * (2 * T - 1);
+            if (t->k->attention_head_rel) t->k->attention_head_rel(base, T, L, H, h, t->HD, rh, t->out + (size_t)bi * T * H, p);
+            else nn_attention_head_rel_ref(base, T, L, H, h, t->HD, rh, t->out + (size_t)bi * T * H, p);
+        } else {
+            t->k->attention_head(base, T, L, H, h, t->HD, t->out + (size_t)bi * T * H, p);
+        }
     }
 }
 
@@ -168,6 +175,19 @@ void nn_attention(wn_pool *pool, const float *qkv, int B, int T, int NH, int HD,
                   float *scratch) {
     const nn_kernels_t *k = nn_kernels();
     if (HD > NN_ATTN_MAX_HD) k = nn_kernels_ref();
-    attn_task t = {qkv, B, T, NH, HD, len, out, scratch, k};
+    attn_task t = {qkv, B, T, NH, HD, len, out, scratch, k, NULL};
+    wn_pool_run(pool, attn_run, &t);
+}
+
+void nn_attention_rel(wn_pool *pool, const float *qkv, int B, int T, int NH, int HD, const int *len, const float *rel,
+                      float *out, float *scratch) {
+    const nn_kernels_t *k = nn_kernels();
+    /* a table without the relative-bias kernel borrows the next ISA's below it */
+    for (int i = (int)wn_cpu_isa(); !k->attention_head_rel && i >= 0; i--) {
+        const nn_kernels_t *b = nn_kernels_isa((wn_isa)i);
+        if (b && b->attention_head_rel) k = b;
+    }
+    if (HD > NN_ATTN_MAX_HD) k = nn_kernels_ref();
+    attn_task t = {qkv, B, T, NH, HD, len, out, scratch, k, rel};
     wn_pool_run(pool, attn_run, &t);
 }

@@ -595,10 +595,13 @@ ATT(1, 2) ATT(2, 2) ATT(3, 2) ATT(4, 2) ATT(5, 2) ATT(6, 2)
 static const att_fn att_k[2][AR + 1] = {{NULL, att_1_1, att_2_1, att_3_1, att_4_1, att_5_1, att_6_1},
                                         {NULL, att_1_2, att_2_2, att_3_2, att_4_2, att_5_2, att_6_2}};
 
-static void attention_head_avx2(const float *base, int T, int L, int H, int h, int HD, float *out,
-                                float *scratch) {
+/* rel: NULL, or MPNet's relative bias of this head, added to score (i, j) as
+ * rel[T - 1 + j - i] before the mask and the softmax. */
+static void attention_head_any(const float *base, int T, int L, int H, int h, int HD, const float *rel, float *out,
+                               float *scratch) {
     if (HD % 8 || HD > NN_ATTN_MAX_HD) {
-        nn_attention_head_ref(base, T, L, H, h, HD, out, scratch);
+        if (rel) nn_attention_head_rel_ref(base, T, L, H, h, HD, rel, out, scratch);
+        else nn_attention_head_ref(base, T, L, H, h, HD, out, scratch);
         return;
     }
     const int Lp = (L + 7) & ~7;
@@ -628,6 +631,12 @@ static void attention_head_avx2(const float *base, int T, int L, int H, int h, i
         float inv[AR];
         for (int r = 0; r < mr; r++) {
             float *pr = p + (size_t)r * Lp;
+            if (rel) {
+                const float *rr = rel + (T - 1 - (i0 + r)); /* rr[j]: the bias of key j for this query */
+                int j = 0;
+                for (; j + 8 <= L; j += 8) _mm256_storeu_ps(pr + j, _mm256_add_ps(_mm256_loadu_ps(pr + j), _mm256_loadu_ps(rr + j)));
+                for (; j < L; j++) pr[j] += rr[j];
+            }
             __m256 last = _mm256_loadu_ps(pr + Lp - 8), mx = _mm256_set1_ps(-INFINITY), sum = _mm256_setzero_ps();
             last = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), last, _mm256_castsi256_ps(tail));
             _mm256_storeu_ps(pr + Lp - 8, last);
@@ -648,8 +657,17 @@ static void attention_head_avx2(const float *base, int T, int L, int H, int h, i
     for (int i = L; i < T; i++) memset(out + (size_t)i * H + (size_t)h * HD, 0, sizeof(float) * HD);
 }
 
+static void attention_head_avx2(const float *base, int T, int L, int H, int h, int HD, float *out, float *scratch) {
+    attention_head_any(base, T, L, H, h, HD, NULL, out, scratch);
+}
+
+static void attention_head_rel_avx2(const float *base, int T, int L, int H, int h, int HD, const float *rel, float *out,
+                                    float *scratch) {
+    attention_head_any(base, T, L, H, h, HD, rel, out, scratch);
+}
+
 static const nn_kernels_t avx2_kernels = {
-    "avx2+fma", pack_avx2, linear_dispatch, add_layernorm_avx2, attention_head_avx2,
+    "avx2+fma", pack_avx2, linear_dispatch, add_layernorm_avx2, attention_head_avx2, attention_head_rel_avx2,
 };
 
 const nn_kernels_t *nn_kernels_avx2(void) { return &avx2_kernels; }

@@ -128,8 +128,10 @@ void nn_linear_ref(const float *x, int M, const nn_weight *w, const float *bias,
 }
 
 /* Softmax(q k^T / sqrt(HD)) v for one head, keys past L masked out; padding
- * queries (i >= L) get zeros. Scores in float as PyTorch does, sums in double. */
-void nn_attention_head_ref(const float *base, int T, int L, int H, int h, int HD, float *out, float *scratch) {
+ * queries (i >= L) get zeros. rel (MPNet, may be NULL): this head's relative
+ * bias, added to score (i, j) as rel[T - 1 + j - i]. Scores in float as PyTorch does, sums in double. */
+static void attention_head(const float *base, int T, int L, int H, int h, int HD, const float *rel, float *out,
+                           float *scratch) {
     float *p = scratch;
     const float scale = 1.0f / sqrtf((float)HD);
     for (int i = 0; i < T; i++) {
@@ -145,6 +147,7 @@ void nn_attention_head_ref(const float *base, int T, int L, int H, int h, int HD
             double s = 0;
             for (int d = 0; d < HD; d++) s += (double)q[d] * k[d];
             p[j] = (float)s * scale;
+            if (rel) p[j] += rel[T - 1 + j - i];
             if (p[j] > mx) mx = p[j];
         }
         double sum = 0;
@@ -158,4 +161,13 @@ void nn_attention_head_ref(const float *base, int T, int L, int H, int h, int HD
             o[d] = (float)(acc / sum);
         }
     }
+}
+
+void nn_attention_head_ref(const float *base, int T, int L, int H, int h, int HD, float *out, float *scratch) {
+    attention_head(base, T, L, H, h, HD, NULL, out, scratch);
+}
+
+void nn_attention_head_rel_ref(const float *base, int T, int L, int H, int h, int HD, const float *rel, float *out,
+                               float *scratch) {
+    attention_head(base, T, L, H, h, HD, rel, out, scratch);
 }

@@ -1,8 +1,10 @@
 /*
  * encode.c - text to model input: invalid UTF-8 replaced by U+FFFD, added tokens
  * ([CLS], [SEP], ... written in the text) matched first, leftmost-longest, on the
- * raw text; the rest through the basic tokenizer and WordPiece; then
- * [CLS] a [SEP] (b [SEP]) with longest_first truncation.
+ * raw text; the rest normalized, split on the added tokens marked normalized,
+ * and through the basic tokenizer and WordPiece; then the post-processor's
+ * template (BERT's [CLS] a [SEP] (b [SEP]), RoBERTa's and MPNet's
+ * <s> a </s> (</s> b </s>), ...) with longest_first truncation.
  *
  * Truncation follows the fast tokenizer (tokenizers' utils/truncation.rs), not the
  * slow tokenizer's one-token-at-a-time loop: with M = max_len - specials, n1 <= n2
@@ -10,7 +12,10 @@
  * the shorter input keeps M/2 and the longer M/2 + M%2 (on a tie, b is the longer).
  * The lengths compared are not the full ones: the HF tokenizer (npm tokenizers
  * 0.23.2) tokenizes each input word by word only until it holds max_len pieces (the
- * word that reaches max_len is kept whole), and compares those counts. So two inputs
+ * word that reaches max_len is kept whole), and compares those counts
+ * (tokenizers' PreTokenizedString::tokenize_with_limit: added tokens count toward
+ * max_len but only a word the model tokenizes can end the run; nothing after it is
+ * kept, added tokens neither; split_added below). So two inputs
  * of max_len pieces or more can tie, and for an odd M the extra token then goes to b
  * even when a is longer. Measured on every length 0..20 and max_len 3..22
  * (tests/fixtures/tokenizer/trunc_grid.txt) and on random multi-piece text
@@ -20,16 +25,83 @@
 
 #include "tokenizer.h"
 
-/* The added token starting at s (n bytes left), longest first; NULL if none. */
-static const tok_added *added_at(const wn_tokenizer *t, const char *s, size_t n) {
+/* The added token of the given kind (normalized or not) starting at s (n bytes
+ * left), longest first; NULL if none. */
+static const tok_added *added_at(const wn_tokenizer *t, const char *s, size_t n, int normalized) {
     unsigned char c = (unsigned char)s[0];
     if (!(t->added_first[c >> 3] & (1u << (c & 7)))) return NULL;
     const tok_added *best = NULL;
     for (int i = 0; i < t->n_added; i++) {
         const tok_added *a = &t->added[i];
-        if ((size_t)a->len <= n && (!best || a->len > best->len) && !memcmp(s, a->text, (size_t)a->len)) best = a;
+        if (a->normalized == normalized && (size_t)a->len <= n && (!best || a->len > best->len) &&
+            !memcmp(s, a->text, (size_t)a->len))
+            best = a;
     }
     return best;
+}
+
+/* the whitespace an lstrip / rstrip added token takes in (ASCII and U+00A0,
+ * U+3000, the ones seen in text; tokenizers uses char::is_whitespace) */
+static size_t ws_len(const char *s, size_t n) {
+    unsigned char c = (unsigned char)s[0];
+    if (c == ' ' || (c >= 9 && c <= 13)) return 1;
+    if (n >= 2 && c == 0xC2 && (unsigned char)s[1] == 0xA0) return 2;
+    if (n >= 3 && c == 0xE3 && (unsigned char)s[1] == 0x80 && (unsigned char)s[2] == 0x80) return 3;
+    return 0;
+}
+
+/* Splits s[0..n) on the added tokens of one kind (leftmost, then longest): the
+ * text between them through piece(), the tokens' ids to out. */
+typedef wn_status (*piece_fn)(const wn_tokenizer *t, const char *s, size_t n, int64_t limit, uint32_t *word, tok_buf *out);
+
+static wn_status split_added(const wn_tokenizer *t, const char *s, size_t n, int normalized, piece_fn piece, int64_t limit,
+                             uint32_t *word, tok_buf *out) {
+    wn_status st = WN_OK;
+    size_t seg = 0;
+    /* the limit, as tokenizers' PreTokenizedString::tokenize_with_limit (right
+     * truncation): added tokens count but are never checked; after each word the
+     * model tokenizes, once out holds limit ids, everything after is dropped
+     * (out->stopped) */
+    for (size_t i = 0; i < n && st == WN_OK && !out->stopped;) {
+        const tok_added *a = added_at(t, s + i, n - i, normalized);
+        if (!a) {
+            i++;
+            continue;
+        }
+        size_t end = i;
+        if (a->lstrip) /* whitespace before the token is part of it */
+            while (end > seg) {
+                size_t k = end - seg >= 3 && ws_len(s + end - 3, 3) == 3 ? 3
+                         : end - seg >= 2 && ws_len(s + end - 2, 2) == 2 ? 2
+                         : ws_len(s + end - 1, 1);
+                if (!k) break;
+                end -= k;
+            }
+        st = piece(t, s + seg, end - seg, limit, word, out);
+        if (st == WN_OK && !out->stopped) st = tok_push(out, a->id);
+        i += (size_t)a->len;
+        if (a->rstrip)
+            for (size_t k; i < n && (k = ws_len(s + i, n - i)) > 0;) i += k;
+        seg = i;
+    }
+    if (st == WN_OK && !out->stopped) st = piece(t, s + seg, n - seg, limit, word, out);
+    return st;
+}
+
+/* Text between the raw-matched added tokens: normalized, then split on the added
+ * tokens marked normalized (tokenizers' AddedVocabulary::extract_and_normalize);
+ * the pieces go through the basic tokenizer, which normalizes them again (the
+ * normalizer is idempotent: the same words come out). */
+static wn_status normalized_piece(const wn_tokenizer *t, const char *s, size_t n, int64_t limit, uint32_t *word,
+                                  tok_buf *out) {
+    if (!t->n_norm_added || !n) return basic_tokenize(t, s, n, limit, word, out);
+    char *ns;
+    size_t nn;
+    wn_status st = bert_normalize(t, s, n, &ns, &nn);
+    if (st != WN_OK) return st;
+    st = split_added(t, ns, nn, 1, basic_tokenize, limit, word, out);
+    wn_free(ns);
+    return st;
 }
 
 /* Appends the ids of text (no special tokens around it) to out, stopping once out
@@ -38,20 +110,7 @@ static wn_status tokenize_text(const wn_tokenizer *t, const char *text, int64_t 
     size_t len = strlen(text), clean_len;
     char *s = wn_utf8_sanitize(text, len, &clean_len);
     if (!s) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory for a text of %zu bytes", len);
-    wn_status st = WN_OK;
-    size_t seg = 0;
-    for (size_t i = 0; i < clean_len && st == WN_OK && (limit < 0 || (int64_t)out->n < limit);) {
-        const tok_added *a = t->n_added ? added_at(t, s + i, clean_len - i) : NULL;
-        if (!a) {
-            i++;
-            continue;
-        }
-        st = basic_tokenize(t, s + seg, i - seg, limit, word, out);
-        if (st == WN_OK && (limit < 0 || (int64_t)out->n < limit)) st = tok_push(out, a->id);
-        i += (size_t)a->len;
-        seg = i;
-    }
-    if (st == WN_OK) st = basic_tokenize(t, s + seg, clean_len - seg, limit, word, out);
+    wn_status st = split_added(t, s, clean_len, 0, t->bpe ? bpe_tokenize : normalized_piece, limit, word, out);
     wn_free(s);
     return st;
 }
@@ -82,7 +141,10 @@ wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const char *
     if (!t || !a || !ids || !type_ids || !n_out) return wn_seterr(WN_ERR_ARG, "wn_tokenizer_encode: NULL argument");
     *n_out = 0;
     if (max_len <= 0) max_len = t->max_length;
-    int n_special = b ? 3 : 2;
+    const tok_tpl *tpl = t->tpl[b != NULL];
+    const int n_tpl = t->n_tpl[b != NULL];
+    int n_special = 0;
+    for (int i = 0; i < n_tpl; i++) n_special += tpl[i].id >= 0;
     if (max_len < n_special)
         return wn_seterr(WN_ERR_ARG, "wn_tokenizer_encode: max_len %d is less than the %d special tokens of a %s", max_len,
                          n_special, b ? "pair" : "single text");
@@ -120,12 +182,15 @@ wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const char *
         goto done;
     }
     int k = 0;
-    ids[k] = t->cls_id, type_ids[k++] = 0;
-    for (int64_t i = 0; i < n1; i++) ids[k] = ta.ids[i], type_ids[k++] = 0;
-    ids[k] = t->sep_id, type_ids[k++] = 0;
-    if (b) {
-        for (int64_t i = 0; i < n2; i++) ids[k] = tb.ids[i], type_ids[k++] = 1;
-        ids[k] = t->sep_id, type_ids[k++] = 1;
+    for (int i = 0; i < n_tpl; i++) { /* the post-processor's template */
+        const tok_tpl *it = &tpl[i];
+        if (it->id >= 0) {
+            ids[k] = it->id, type_ids[k++] = it->type;
+            continue;
+        }
+        const tok_buf *src = it->id == TOK_TPL_A ? &ta : &tb;
+        int64_t n = it->id == TOK_TPL_A ? n1 : n2;
+        for (int64_t j = 0; j < n; j++) ids[k] = src->ids[j], type_ids[k++] = it->type;
     }
     *n_out = k;
 done:

@@ -148,15 +148,15 @@ typedef struct {
     int run_start;  /* reordering of combining marks does not go left of this */
     tok_buf *out;
     int64_t limit;  /* once out holds this many pieces, later words are dropped (< 0: none) */
+    int raw;        /* bert_normalize: every normalized char goes to cp, no words, no pieces */
 } word_state;
 
 /* Ends the word: its pieces go out whole, unless earlier words already reached the
  * limit (so a run stops after the word that reaches it, as the HF tokenizer does). */
 static wn_status flush(word_state *w) {
-    if (!w->total) return WN_OK;
-    wn_status st = w->limit >= 0 && (int64_t)w->out->n >= w->limit
-                       ? WN_OK
-                       : wordpiece_word(w->t, w->cp, w->n, w->total, w->out);
+    if (!w->total || w->raw) return WN_OK;
+    wn_status st = w->out->stopped ? WN_OK : wordpiece_word(w->t, w->cp, w->n, w->total, w->out);
+    if (w->limit >= 0 && (int64_t)w->out->n >= w->limit) w->out->stopped = 1;
     w->n = w->total = w->run_start = 0;
     return st;
 }
@@ -181,6 +181,10 @@ static void append(word_state *w, uint32_t c, int reorder) {
 
 /* Pre-tokenizes one normalized char. */
 static wn_status pretok(word_state *w, uint32_t c) {
+    if (w->raw) {
+        append(w, c, w->t->strip_accents);
+        return WN_OK;
+    }
     if (is_ws(c)) return flush(w);
     if (is_punct(c)) {
         wn_status st = flush(w);
@@ -239,14 +243,14 @@ static uint32_t decode(const unsigned char *s, size_t n, int *k) {
     return *k = 4, ((c & 0x07) << 18) | ((s[1] & 0x3F) << 12) | ((s[2] & 0x3F) << 6) | (s[3] & 0x3F);
 }
 
-wn_status basic_tokenize(const wn_tokenizer *t, const char *text, size_t len, int64_t limit, uint32_t *word,
-                         tok_buf *out) {
-    word_state w = {t, word, 0, t->max_chars_per_word + 1, 0, 0, out, limit};
+/* The normalizer, char by char, into w (words and pieces, or raw chars). */
+static wn_status run(word_state *w, const char *text, size_t len) {
+    const wn_tokenizer *t = w->t;
     const unsigned char *s = (const unsigned char *)text;
     wn_status st = WN_OK;
     for (size_t i = 0; i < len;) {
         /* a word's pieces are final once the word ends: stop when enough are out */
-        if (limit >= 0 && (int64_t)out->n >= limit) return WN_OK;
+        if (!w->raw && w->out->stopped) return WN_OK;
         int k;
         uint32_t c = decode(s + i, len - i, &k);
         i += (size_t)k;
@@ -255,12 +259,47 @@ wn_status basic_tokenize(const wn_tokenizer *t, const char *text, size_t len, in
             if (is_ws(c)) c = ' ';
         }
         if (t->handle_chinese && c >= 0x3400 && is_chinese(c)) {
-            if ((st = flush(&w)) != WN_OK) return st;
-            if ((st = accents_lower(&w, c)) != WN_OK) return st;
-            if ((st = flush(&w)) != WN_OK) return st;
+            if (w->raw) append(w, ' ', 0); /* the normalizer writes " c " */
+            if ((st = flush(w)) != WN_OK) return st;
+            if ((st = accents_lower(w, c)) != WN_OK) return st;
+            if ((st = flush(w)) != WN_OK) return st;
+            if (w->raw) append(w, ' ', 0);
             continue;
         }
-        if ((st = accents_lower(&w, c)) != WN_OK) return st;
+        if ((st = accents_lower(w, c)) != WN_OK) return st;
     }
-    return flush(&w);
+    return flush(w);
+}
+
+wn_status basic_tokenize(const wn_tokenizer *t, const char *text, size_t len, int64_t limit, uint32_t *word,
+                         tok_buf *out) {
+    word_state w = {t, word, 0, t->max_chars_per_word + 1, 0, 0, out, limit, 0};
+    return run(&w, text, len);
+}
+
+wn_status bert_normalize(const wn_tokenizer *t, const char *text, size_t len, char **out, size_t *out_len) {
+    *out = NULL;
+    *out_len = 0;
+    /* a char of k >= 1 bytes becomes at most 8 code points (decomposition, or " c ") */
+    size_t cap = 8 * len + 8;
+    if (cap > (size_t)INT32_MAX / 4) return wn_seterr(WN_ERR_ARG, "tokenizer: a text of %zu bytes is too long", len);
+    uint32_t *cp = wn_malloc(cap * sizeof *cp);
+    char *o = cp ? wn_malloc(4 * cap + 1) : NULL;
+    if (!cp || !o) {
+        wn_free(cp);
+        return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory normalizing %zu bytes", len);
+    }
+    word_state w = {t, cp, 0, (int)cap, 0, 0, NULL, -1, 1};
+    wn_status st = run(&w, text, len);
+    size_t n = 0;
+    for (int i = 0; st == WN_OK && i < w.n; i++) n += (size_t)utf8proc_encode_char((utf8proc_int32_t)cp[i], (utf8proc_uint8_t *)o + n);
+    o[n] = 0;
+    wn_free(cp);
+    if (st != WN_OK) {
+        wn_free(o);
+        return st;
+    }
+    *out = o;
+    *out_len = n;
+    return WN_OK;
 }

@@ -22,7 +22,21 @@ typedef struct {
     char *text; /* the token as it appears in raw text (e.g. "[SEP]") */
     int len;
     int32_t id;
+    /* tokenizer.json's flags: matched in the normalized text (not the raw text);
+     * whitespace on its left / right is part of the match. (single_word is not
+     * read: no model winnow loads sets it.) */
+    int normalized, lstrip, rstrip;
 } tok_added;
+
+/* One item of the post-processor's template: a special token (id >= 0) or the
+ * text A / B, with the type id its tokens get. */
+typedef struct {
+    int32_t id;
+    int type;
+} tok_tpl;
+#define TOK_TPL_A (-1)
+#define TOK_TPL_B (-2)
+#define TOK_TPL_MAX 16
 
 struct wn_tokenizer {
     /* vocab: V entries; a string's id is map[strmap id] */
@@ -46,12 +60,29 @@ struct wn_tokenizer {
     tok_added *added;
     int n_added;
     uint8_t added_first[32]; /* bitmap of the first bytes of added tokens */
+    int n_norm_added;        /* how many are matched in the normalized text */
+
+    /* the post-processor (tokenizer.json's BertProcessing, RobertaProcessing or
+     * TemplateProcessing; without one, BERT's [CLS] A [SEP] (B [SEP])):
+     * tpl[0] for a single text, tpl[1] for a pair */
+    tok_tpl tpl[2][TOK_TPL_MAX];
+    int n_tpl[2];
+
+    /* BPE (tokenizer.json model.type "BPE", bpe.c): byte-level, as GPT-2 and RoBERTa */
+    int bpe;                  /* 1: the model is BPE (no normalizer), 0: WordPiece */
+    int add_prefix_space;     /* ByteLevel: a space before each piece that lacks one */
+    int ignore_merges;        /* a word in the vocab is one token, before any merge */
+    uint64_t *merge_key;      /* open addressing: (left id << 32 | right id), 0 empty */
+    int32_t *merge_rank, *merge_id;
+    size_t merge_cap;         /* a power of 2 */
+    int32_t byte_id[256];     /* the vocab id of each byte's character (-1: none) */
 };
 
 /* A growing list of token ids. */
 typedef struct {
     int32_t *ids;
     size_t n, cap;
+    int stopped;    /* a limit was reached after a word: nothing more goes in */
 } tok_buf;
 
 /* vocab.c: the vocab id of s[0..len) (with the continuing prefix first when cont),
@@ -78,6 +109,22 @@ wn_status wordpiece_word(const wn_tokenizer *t, const uint32_t *cp, int n_chars,
  * no limit). word: scratch for max_chars_per_word + 1 code points. */
 wn_status basic_tokenize(const wn_tokenizer *t, const char *text, size_t len, int64_t limit, uint32_t *word,
                          tok_buf *out);
+
+/* normalize.c: the normalizer alone (BertNormalizer: clean text, CJK spacing,
+ * accents, lowercase) on text[0..len) (valid UTF-8), into a new string *out of
+ * *out_len bytes (wn_free it): where the HF tokenizer looks for the added tokens
+ * marked normalized. */
+wn_status bert_normalize(const wn_tokenizer *t, const char *text, size_t len, char **out, size_t *out_len);
+
+/* bpe.c: reads model.merges and the ByteLevel pre-tokenizer (pre, may be NULL)
+ * of a BPE tokenizer.json whose vocab is loaded; dir names it in errors. model and
+ * pre are wn_json objects (void * keeps wn_json out of this header). */
+wn_status bpe_load(wn_tokenizer *t, const void *model, const void *pre, const char *dir);
+/* bpe.c: appends the BPE ids of s[0..n) (valid UTF-8, between added tokens): the
+ * GPT-2 split into words, each word's bytes merged by rank; stops once out holds
+ * limit ids (limit < 0: all). word is unused (the piece_fn shape). */
+wn_status bpe_tokenize(const wn_tokenizer *t, const char *s, size_t n, int64_t limit, uint32_t *word, tok_buf *out);
+void bpe_free(wn_tokenizer *t);
 
 /* wn_grow for a tok_buf, with an error naming the tokenizer. */
 wn_status tok_push(tok_buf *b, int32_t id);

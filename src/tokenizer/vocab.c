@@ -35,7 +35,7 @@ int32_t vocab_find(const wn_tokenizer *t, int cont, const char *s, size_t len) {
 wn_status vocab_add(wn_tokenizer *t, const char *s, size_t len, int32_t id, size_t *map_cap) {
     int64_t i;
     if (id >= t->n_vocab) t->n_vocab = id + 1;
-    if (len > 255) return WN_OK; /* WordPiece never looks such an entry up (max word: 100 chars) */
+    if (len > 1020) return WN_OK; /* never looked up (WordPiece words: 100 chars; BPE merges: 2 KB) */
     if (wn_strmap_intern(&t->strs, s, len, &i, NULL) != WN_OK) return WN_ERR_NOMEM;
     if (wn_grow((void **)&t->map, map_cap, (size_t)i + 1, sizeof *t->map) != WN_OK)
         return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory for %lld vocab entries", (long long)i + 1);
@@ -119,7 +119,8 @@ static const char *json_token(const wn_json *o, const char *key) {
     return wn_json_is(v, WN_JSON_STRING) ? v->str : NULL;
 }
 
-static wn_status add_added(wn_tokenizer *t, const char *s, int32_t id, size_t *cap) {
+static wn_status add_added_flags(wn_tokenizer *t, const char *s, int32_t id, int normalized, int lstrip, int rstrip,
+                                 size_t *cap) {
     size_t len = strlen(s);
     if (!len || id < 0) return WN_OK;
     for (int i = 0; i < t->n_added; i++)
@@ -130,9 +131,101 @@ static wn_status add_added(wn_tokenizer *t, const char *s, int32_t id, size_t *c
     if (!(a->text = wn_strdup(s))) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
     a->len = (int)len;
     a->id = id;
+    a->normalized = normalized;
+    a->lstrip = lstrip;
+    a->rstrip = rstrip;
+    t->n_norm_added += normalized != 0;
     t->n_added++;
     t->added_first[(unsigned char)s[0] >> 3] |= (uint8_t)(1u << (s[0] & 7));
     return WN_OK;
+}
+
+static wn_status add_added(wn_tokenizer *t, const char *s, int32_t id, size_t *cap) {
+    return add_added_flags(t, s, id, 0, 0, 0, cap);
+}
+
+/* A post-processor item's special token: BertProcessing's and RobertaProcessing's
+ * ["[CLS]", 101]; its id, or -1. */
+static int32_t pair_id(const wn_json *o, const char *key) {
+    const wn_json *v = wn_json_get(o, key), *id = wn_json_at(v, 1);
+    return wn_json_is_array(v) && wn_json_is_number(id) && id->num >= 0 && id->num < INT32_MAX ? (int32_t)id->num
+                                                                                                         : -1;
+}
+
+/* TemplateProcessing's "single" or "pair" list into tpl; 0, or -1 when malformed. */
+static int read_template(const wn_json *pp, const char *key, tok_tpl *tpl, int *n) {
+    const wn_json *list = wn_json_get(pp, key), *sp = wn_json_get(pp, "special_tokens");
+    *n = 0;
+    if (!wn_json_is_array(list)) return -1;
+    for (const wn_json *it = list->child; it; it = it->next) {
+        const wn_json *seq = wn_json_get(it, "Sequence"), *spt = wn_json_get(it, "SpecialToken");
+        const wn_json *o = seq ? seq : spt, *id = wn_json_get(o, "id");
+        const wn_json *ty = wn_json_get(o, "type_id");
+        if (!o || !wn_json_is_string(id)) return -1;
+        int type = wn_json_is_number(ty) && ty->num >= 0 && ty->num < 1 << 16 ? (int)ty->num : 0;
+        if (seq) {
+            if (*n == TOK_TPL_MAX) return -1;
+            tpl[(*n)++] = (tok_tpl){!strcmp(id->str, "B") ? TOK_TPL_B : TOK_TPL_A, type};
+            continue;
+        }
+        const wn_json *ids = wn_json_get(wn_json_get(sp, id->str), "ids");
+        if (!wn_json_is_array(ids)) return -1;
+        for (const wn_json *x = ids->child; x; x = x->next) {
+            if (*n == TOK_TPL_MAX || !wn_json_is_number(x) || x->num < 0 || x->num >= INT32_MAX) return -1;
+            tpl[(*n)++] = (tok_tpl){(int32_t)x->num, type};
+        }
+    }
+    return 0;
+}
+
+/* tokenizer.json's post_processor into t->tpl; *have 1 when it defines one (null:
+ * no special tokens at all, as the HF tokenizer does). */
+static wn_status load_post_processor(wn_tokenizer *t, const wn_json *pp, const char *dir, int *have) {
+    *have = 0;
+    if (!pp) return WN_OK;
+    *have = 1;
+    if (wn_json_is_null(pp)) {
+        t->n_tpl[0] = 0;
+        t->n_tpl[1] = 2;
+        t->tpl[1][0] = (tok_tpl){TOK_TPL_A, 0};
+        t->tpl[1][1] = (tok_tpl){TOK_TPL_B, 1};
+        return WN_OK;
+    }
+    const wn_json *type = wn_json_get(pp, "type");
+    const char *ty = wn_json_is_string(type) ? type->str : "?";
+    if (!strcmp(ty, "Sequence")) { /* e.g. ByteLevel (offsets only) + a template */
+        const wn_json *list = wn_json_get(pp, "processors");
+        for (const wn_json *p = wn_json_is_array(list) ? list->child : NULL; p; p = p->next) {
+            const wn_json *pt = wn_json_get(p, "type");
+            if (wn_json_is_string(pt) && !strcmp(pt->str, "ByteLevel")) continue;
+            return load_post_processor(t, p, dir, have);
+        }
+        *have = 0;
+        return WN_OK;
+    }
+    if (!strcmp(ty, "BertProcessing") || !strcmp(ty, "RobertaProcessing")) {
+        int32_t cls = pair_id(pp, "cls"), sep = pair_id(pp, "sep");
+        if (cls < 0 || sep < 0)
+            return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: post_processor %s without cls and sep ids", dir, ty);
+        /* Bert: [CLS] A [SEP] B [SEP] with B's part type 1; Roberta: <s> A </s></s> B </s>, all type 0 */
+        int roberta = ty[0] == 'R', tb = roberta ? 0 : 1, n = 0;
+        t->tpl[0][0] = (tok_tpl){cls, 0}, t->tpl[0][1] = (tok_tpl){TOK_TPL_A, 0}, t->tpl[0][2] = (tok_tpl){sep, 0};
+        t->n_tpl[0] = 3;
+        t->tpl[1][n++] = (tok_tpl){cls, 0}, t->tpl[1][n++] = (tok_tpl){TOK_TPL_A, 0}, t->tpl[1][n++] = (tok_tpl){sep, 0};
+        if (roberta) t->tpl[1][n++] = (tok_tpl){sep, 0};
+        t->tpl[1][n++] = (tok_tpl){TOK_TPL_B, tb}, t->tpl[1][n++] = (tok_tpl){sep, tb};
+        t->n_tpl[1] = n;
+        return WN_OK;
+    }
+    if (!strcmp(ty, "TemplateProcessing")) {
+        if (read_template(pp, "single", t->tpl[0], &t->n_tpl[0]) || read_template(pp, "pair", t->tpl[1], &t->n_tpl[1]))
+            return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: a TemplateProcessing winnow cannot read (at most %d items)",
+                             dir, TOK_TPL_MAX);
+        return WN_OK;
+    }
+    return wn_seterr(WN_ERR_UNSUPPORTED,
+                     "tokenizer: %s/tokenizer.json: post_processor %s (winnow has BertProcessing, RobertaProcessing, TemplateProcessing)",
+                     dir, ty);
 }
 
 /* tokenizer.json: the WordPiece model, its normalizer and its added tokens. */
@@ -141,10 +234,11 @@ static wn_status load_tokenizer_json(wn_tokenizer *t, const wn_json *j, const ch
     const wn_json *model = wn_json_get(j, "model");
     const wn_json *type = wn_json_get(model, "type");
     const wn_json *vocab = wn_json_get(model, "vocab");
-    if (wn_json_is(type, WN_JSON_STRING) && strcmp(type->str, "WordPiece"))
-        return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json has a %s model; winnow reads WordPiece only",
+    const int bpe = wn_json_is_string(type) && !strcmp(type->str, "BPE");
+    if (wn_json_is_string(type) && strcmp(type->str, "WordPiece") && !bpe)
+        return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json has a %s model; winnow reads WordPiece and BPE",
                          dir, type->str);
-    if (!wn_json_is(vocab, WN_JSON_OBJECT))
+    if (!wn_json_is_object(vocab))
         return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json has no model.vocab object", dir);
     for (const wn_json *e = vocab_done ? NULL : vocab->child; e; e = e->next) {
         if (!wn_json_is(e, WN_JSON_NUMBER) || e->num < 0 || e->num >= INT32_MAX)
@@ -168,9 +262,16 @@ static wn_status load_tokenizer_json(wn_tokenizer *t, const wn_json *j, const ch
     if (wn_json_is(v, WN_JSON_NUMBER) && v->num >= 1 && v->num < 1e6) t->max_chars_per_word = (int)v->num;
 
     const wn_json *norm = wn_json_get(j, "normalizer");
-    if (norm && !wn_json_is(norm, WN_JSON_NULL)) {
+    if (bpe) { /* byte-level BPE: no normalizer, the ByteLevel pre-tokenizer (bpe.c) */
+        if (norm && !wn_json_is_null(norm))
+            return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: a BPE model with a normalizer (winnow has none for BPE)",
+                             dir);
+        wn_status st = bpe_load(t, model, wn_json_get(j, "pre_tokenizer"), dir);
+        if (st != WN_OK) return st;
+        t->clean_text = t->handle_chinese = t->lowercase = t->strip_accents = 0;
+    } else if (norm && !wn_json_is_null(norm)) {
         type = wn_json_get(norm, "type");
-        if (!wn_json_is(type, WN_JSON_STRING) || strcmp(type->str, "BertNormalizer"))
+        if (!wn_json_is_string(type) || strcmp(type->str, "BertNormalizer"))
             return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: normalizer %s (winnow has BertNormalizer)",
                              dir, wn_json_is(type, WN_JSON_STRING) ? type->str : "?");
         t->clean_text = json_flag(norm, "clean_text", 1) == 1;
@@ -179,9 +280,9 @@ static wn_status load_tokenizer_json(wn_tokenizer *t, const wn_json *j, const ch
         t->strip_accents = json_flag(norm, "strip_accents", -1);
     }
     const wn_json *pre = wn_json_get(j, "pre_tokenizer");
-    if (pre && !wn_json_is(pre, WN_JSON_NULL)) {
+    if (!bpe && pre && !wn_json_is_null(pre)) {
         type = wn_json_get(pre, "type");
-        if (!wn_json_is(type, WN_JSON_STRING) || strcmp(type->str, "BertPreTokenizer"))
+        if (!wn_json_is_string(type) || strcmp(type->str, "BertPreTokenizer"))
             return wn_seterr(WN_ERR_UNSUPPORTED,
                              "tokenizer: %s/tokenizer.json: pre_tokenizer %s (winnow has BertPreTokenizer)", dir,
                              wn_json_is(type, WN_JSON_STRING) ? type->str : "?");
@@ -197,7 +298,9 @@ static wn_status load_tokenizer_json(wn_tokenizer *t, const wn_json *j, const ch
             wn_status st = vocab_add(t, content->str, strlen(content->str), aid, map_cap);
             if (st != WN_OK) return st;
         }
-        wn_status st = add_added(t, content->str, aid, added_cap);
+        /* without a normalizer, normalized tokens match the raw text */
+        wn_status st = add_added_flags(t, content->str, aid, !bpe && json_flag(a, "normalized", 0) == 1,
+                                       json_flag(a, "lstrip", 0) == 1, json_flag(a, "rstrip", 0) == 1, added_cap);
         if (st != WN_OK) return st;
     }
     return WN_OK;
@@ -246,7 +349,7 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
     }
     /* BertTokenizerFast.__init__ re-creates the normalizer from these (or their
      * defaults) whenever tokenizer_config.json exists */
-    if (tc) {
+    if (tc && !t->bpe) {
         t->lowercase = json_flag(tc, "do_lower_case", 1) == 1;
         t->strip_accents = json_flag(tc, "strip_accents", -1);
         t->handle_chinese = json_flag(tc, "tokenize_chinese_chars", 1) == 1;
@@ -254,31 +357,52 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
     t->strip_accents = t->strip_accents < 0 ? t->lowercase : t->strip_accents;
     /* sentence-transformers lower-cases the text itself before the tokenizer when its
      * config says so (str.lower(): the same per-char mapping but for final sigma) */
-    if (json_flag(sb, "do_lower_case", 0) == 1) t->lowercase = 1;
+    if (json_flag(sb, "do_lower_case", 0) == 1) {
+        if (t->bpe) {
+            st = wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s: sentence_bert_config.json do_lower_case with a BPE tokenizer", dir);
+            goto done;
+        }
+        t->lowercase = 1;
+    }
 
+    int named[5] = {0}; /* which names a config file gave (unk, cls, sep, pad, mask) */
     for (int k = 0; k < 2; k++) { /* tokenizer_config.json, then special_tokens_map.json */
         const wn_json *o = k ? sm : tc;
         const char *s;
-        if ((s = json_token(o, "unk_token"))) unk = s;
-        if ((s = json_token(o, "cls_token"))) cls = s;
-        if ((s = json_token(o, "sep_token"))) sep = s;
-        if ((s = json_token(o, "pad_token"))) pad = s;
-        if ((s = json_token(o, "mask_token"))) mask = s;
+        if ((s = json_token(o, "unk_token"))) unk = s, named[0] = 1;
+        if ((s = json_token(o, "cls_token"))) cls = s, named[1] = 1;
+        if ((s = json_token(o, "sep_token"))) sep = s, named[2] = 1;
+        if ((s = json_token(o, "pad_token"))) pad = s, named[3] = 1;
+        if ((s = json_token(o, "mask_token"))) mask = s, named[4] = 1;
     }
+    int have_tpl = 0; /* tokenizer.json's post-processor decides the special tokens around the text */
+    if (tj && (st = load_post_processor(t, wn_json_get(tj, "post_processor"), dir, &have_tpl)) != WN_OK)
+        goto done;
     const char *names[3] = {unk, cls, sep};
     int32_t *ids[3] = {&t->unk_id, &t->cls_id, &t->sep_id};
     for (int k = 0; k < 3; k++) {
         *ids[k] = vocab_find(t, 0, names[k], strlen(names[k]));
+        if (*ids[k] < 0 && k > 0 && have_tpl) continue; /* [CLS] / [SEP] are not needed then */
+        if (*ids[k] < 0 && k == 0 && t->bpe) continue;  /* a byte-level BPE has no unknown token */
         if (*ids[k] < 0) {
             st = wn_seterr(WN_ERR_FORMAT, "tokenizer: %s: the special token %s is not in the vocabulary", dir, names[k]);
             goto done;
         }
     }
     t->pad_id = vocab_find(t, 0, pad, strlen(pad));
-    { /* transformers adds the named special tokens to the added tokens too */
+    { /* transformers adds the named special tokens to the added tokens too (with a
+       * tokenizer.json, only those a config file names: the defaults are BERT's) */
         const char *sp[5] = {unk, cls, sep, pad, mask};
         for (int k = 0; k < 5; k++)
-            if ((st = add_added(t, sp[k], vocab_find(t, 0, sp[k], strlen(sp[k])), &added_cap)) != WN_OK) goto done;
+            if ((!tj || named[k]) && (st = add_added(t, sp[k], vocab_find(t, 0, sp[k], strlen(sp[k])), &added_cap)) != WN_OK)
+                goto done;
+    }
+    if (!have_tpl) { /* BERT's [CLS] A [SEP] (B [SEP]) */
+        t->tpl[0][0] = (tok_tpl){t->cls_id, 0}, t->tpl[0][1] = (tok_tpl){TOK_TPL_A, 0}, t->tpl[0][2] = (tok_tpl){t->sep_id, 0};
+        t->n_tpl[0] = 3;
+        t->tpl[1][0] = t->tpl[0][0], t->tpl[1][1] = t->tpl[0][1], t->tpl[1][2] = t->tpl[0][2];
+        t->tpl[1][3] = (tok_tpl){TOK_TPL_B, 1}, t->tpl[1][4] = (tok_tpl){t->sep_id, 1};
+        t->n_tpl[1] = 5;
     }
 
     t->max_length = json_int(sb, "max_seq_length", 1, 1e6, 0);
@@ -309,6 +433,7 @@ done:
 void wn_tokenizer_free(wn_tokenizer *t) {
     if (!t) return;
     wn_strmap_free(&t->strs);
+    bpe_free(t);
     wn_free(t->map);
     for (int i = 0; i < t->n_added; i++) wn_free(t->added[i].text);
     wn_free(t->added);

@@ -59,6 +59,21 @@ static inline int wn_json_is(const wn_json *v, wn_json_type t) { return v && v->
 static inline int wn_json_is_bool(const wn_json *v) {
     return v && (v->type == WN_JSON_TRUE || v->type == WN_JSON_FALSE);
 }
+static inline int wn_json_is_string(const wn_json *v) { return wn_json_is(v, WN_JSON_STRING); }
+static inline int wn_json_is_number(const wn_json *v) { return wn_json_is(v, WN_JSON_NUMBER); }
+static inline int wn_json_is_array(const wn_json *v) { return wn_json_is(v, WN_JSON_ARRAY); }
+static inline int wn_json_is_object(const wn_json *v) { return wn_json_is(v, WN_JSON_OBJECT); }
+static inline int wn_json_is_null(const wn_json *v) { return wn_json_is(v, WN_JSON_NULL); }
+static inline int wn_json_is_true(const wn_json *v) { return wn_json_is(v, WN_JSON_TRUE); }
+/* Elements of an array or members of an object (0 for anything else or NULL). */
+static inline size_t wn_json_size(const wn_json *v) { return wn_json_is_array(v) || wn_json_is_object(v) ? v->len : 0; }
+/* The i-th element of an array or object, or NULL. */
+static inline const wn_json *wn_json_at(const wn_json *v, size_t i) {
+    if (!wn_json_is_array(v) && !wn_json_is_object(v)) return NULL;
+    const wn_json *e = v->child;
+    while (e && i--) e = e->next;
+    return e;
+}
 /* v's string, or NULL when v is not a string. */
 static inline const char *wn_json_str(const wn_json *v) { return wn_json_is(v, WN_JSON_STRING) ? v->str : NULL; }
 

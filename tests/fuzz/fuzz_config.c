@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     bert_config c;
     if (config_parse_bert(buf, size, "fuzz/config.json", &c) == WN_OK) {
         if (c.hidden_size <= 0 || c.num_attention_heads <= 0 || c.hidden_size % c.num_attention_heads) abort();
-        if (c.vocab_size <= 0 || c.max_position_embeddings <= 0 || c.type_vocab_size <= 0 || c.num_labels <= 0) abort();
+        if (c.vocab_size <= 0 || c.max_position_embeddings <= 0 || (c.type_vocab_size <= 0 && !c.type_vocab_none) || c.num_labels <= 0) abort();
         if (!(c.layer_norm_eps > 0)) abort();
     }
     pool_config p;
