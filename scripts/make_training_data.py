@@ -279,6 +279,23 @@ def scifact(dirpath):
                 yield queries[q], corpus[d]
 
 
+_sent_re = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def ict_pairs(texts):
+    """Inverse cloze: one sentence of a text -> the rest of it (texts of 3+ sentences
+    and 30+ words); the sentence is picked by a hash of the text (deterministic)."""
+    import zlib
+    for t in texts:
+        sents = [x for x in _sent_re.split(t) if x.strip()]
+        if len(sents) < 3 or len(t.split()) < 30:
+            continue
+        k = zlib.crc32(t.encode("utf-8")) % len(sents)
+        if len(sents[k].split()) < 4:
+            continue
+        yield sents[k], " ".join(sents[:k] + sents[k + 1:])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="output directory")
@@ -292,7 +309,7 @@ def main():
     dd = Dedup()
     counts = {}
 
-    def write(name, pairs):
+    def write(name, pairs, dd=dd):
         n = 0
         tmp = os.path.join(a.out, name + ".jsonl.tmp")
         with open(tmp, "w", encoding="utf-8") as f:
@@ -307,6 +324,7 @@ def main():
 
     if a.translations:
         write("debian-descriptions", ((s, b) for _, s, b in debian_descriptions(a.translations)))
+    ict_texts = []
 
     def wn_pairs():
         for lem, d, ex in wordnet(a.wordnet):
@@ -327,10 +345,21 @@ def main():
                 r = manpage(p)
                 if r:
                     names, what, desc = r
+                    ict_texts.append(desc)
                     yield names.split(",")[0].strip() + ": " + what, desc
 
     if os.path.isdir(a.man):
         write("manpages", man_pairs())
+    # inverse-cloze pairs from the kept descriptions and manual pages (their own
+    # near-duplicate filter: their positives overlap the pairs above by design)
+    if a.translations:
+        seen = set()
+        for _, s_, b in debian_descriptions(a.translations):
+            k = " ".join(norm_words(b)[:24])
+            if k not in seen:
+                seen.add(k)
+                ict_texts.append(b)
+    write("ict", ict_pairs(ict_texts), dd=Dedup())
     if a.scifact:
         write("scifact-train", scifact(a.scifact))
     counts["dropped-near-duplicates"] = dd.dropped
