@@ -5,6 +5,7 @@
  * terminal; --log FILE gets "step loss pairs/s" every 100 steps and the last. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -75,16 +76,21 @@ int cmd_train_static(int argc, char **argv) {
         } else if (!strcmp(a, "--lr") && has) {
             char *end;
             double x = strtod(argv[++i], &end);
-            if (*end || !(x > 0 && x < 10)) return cli_error("train-static: --lr %s: expected a number in (0, 10)", argv[i]);
+            if (*end || !(x > 0 && x < 10)) {
+                cli_error("train-static: --lr %s: expected a number in (0, 10)", argv[i]);
+                return 2;
+            }
             p.lr = (float)x;
         } else {
             train_static_usage(stderr);
-            return cli_error("train-static: unknown or incomplete option '%s'", a);
+            cli_error("train-static: unknown or incomplete option '%s'", a);
+            return 2;
         }
     }
     if (!data || !out) {
         train_static_usage(stderr);
-        return cli_error("train-static: --data and --out are required");
+        cli_error("train-static: --data and --out are required");
+        return 2;
     }
     char *dcopy = strdup(data);
     const char **files = calloc(strlen(data) + 1, sizeof *files);
@@ -104,20 +110,15 @@ int cmd_train_static(int argc, char **argv) {
     p.progress = cli_progress_cb;
     p.progress_ud = &ui.bar;
     float loss = 0;
-    double t0 = 0;
+    time_t t0 = time(NULL);
     if (!rc) {
-        cli_progress tmp;
-        cli_progress_init(&tmp);
-        t0 = tmp.start;
         wn_status st = wn_static_train(files, n, tok, out, &p, &loss);
         cli_progress_end(&ui.bar);
         if (st != WN_OK) rc = cli_lib_error("train-static", st);
     }
-    if (!rc) {
-        cli_progress tmp;
-        cli_progress_init(&tmp);
-        fprintf(stderr, "winnow train-static: wrote %s (mean loss of the last 100 steps %.4f, %.0f s)\n", out, loss, tmp.start - t0);
-    }
+    if (!rc)
+        fprintf(stderr, "winnow train-static: wrote %s (mean loss of the last 100 steps %.4f, %.0f s)\n", out, loss,
+                difftime(time(NULL), t0));
     if (ui.log) fclose(ui.log);
     free(dcopy);
     free(files);
