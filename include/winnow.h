@@ -695,6 +695,39 @@ WN_API wn_status wn_experiment_write_json(const wn_experiment *e, const char *pa
 WN_API wn_status wn_experiment_report(const wn_experiment *e, const char *title, const char *path);
 WN_API void wn_experiment_free(wn_experiment *e);
 
+/* ---------------------------------------------------------------- static model training */
+/* (section owned by src/train/static_train.c) */
+/* Trains a static embedding model (a token table, a learned per-token weight,
+ * embedding = normalised weighted mean of the rows) on (query, positive) pairs with
+ * MultipleNegativesRankingLoss (in-batch negatives, batches of distinct documents)
+ * and sparse Adam, and writes it in sentence-transformers' StaticEmbedding layout
+ * (wn_model_load reads it; so does SentenceTransformer(out_dir)). Deterministic:
+ * a seed gives the same file bit for bit whatever the number of threads. */
+typedef struct {
+    int dim;          /* embedding size (default 256) */
+    int64_t steps;    /* optimiser steps; 0 (default): one pass over the pairs */
+    int batch;        /* pairs per step (default 256) */
+    float lr;         /* Adam learning rate (default 5e-3) */
+    float scale;      /* similarity scale of the loss (default 20) */
+    uint64_t seed;    /* default 42 */
+    int n_threads;    /* 0: all online CPUs */
+    int max_tokens;   /* word-pieces kept per text while training (default 256) */
+    int fp16;         /* 1 (default): the table is stored as F16, else F32 */
+    /* Called after each step from the calling thread (NULL: none). */
+    void (*on_step)(void *ud, int64_t step, int64_t steps, float loss, double pairs_per_s);
+    void *ud;
+    wn_progress_fn progress; /* reading and tokenising the data (NULL: none) */
+    void *progress_ud;
+} wn_static_train_params;
+WN_API wn_static_train_params wn_static_train_default_params(void);
+/* data: n_files JSONL files, one {"query": ..., "positive": ...} object a line;
+ * tokenizer_dir: tokenizer.json (and vocab.txt) of a WordPiece tokenizer, copied
+ * into the model; out_dir: created or overwritten (modules.json,
+ * 0_StaticEmbedding/{model.safetensors, tokenizer.json, vocab.txt}). *final_loss
+ * (may be NULL): the mean loss of the last 100 steps. */
+WN_API wn_status wn_static_train(const char *const *data, int n_files, const char *tokenizer_dir, const char *out_dir,
+                          const wn_static_train_params *p, float *final_loss);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,6 +27,7 @@ wn_model_params wn_model_default_params(void) {
 
 void wn_model_free(wn_model *m) {
     if (!m) return;
+    static_free(m->stat);
     if (m->layer)
         for (int l = 0; l < m->cfg.num_hidden_layers; l++) {
             nn_weight_free(&m->layer[l].qkv);
@@ -349,6 +350,9 @@ wn_status model_load_dir(const char *dir, const wn_model_params *p, int with_tok
     if (p->max_batch < 0 || p->n_threads < 0)
         return wn_seterr(WN_ERR_ARG, "wn_model_load: max_batch %d and n_threads %d must not be negative", p->max_batch, p->n_threads);
     if (!wn_dir_exists(dir)) return wn_seterr(WN_ERR_NOTFOUND, "%s: no such model directory", dir);
+    char sub[512];
+    int norm = 0;
+    if (static_detect(dir, sub, sizeof sub, &norm)) return static_load_dir(dir, sub, norm, p, with_tokenizer, out);
     wn_model *m = wn_calloc(1, sizeof *m);
     if (!m) return wn_seterr(WN_ERR_NOMEM, "out of memory");
     wn_status st;
@@ -530,6 +534,7 @@ done:
 wn_status model_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const int32_t *const *types,
                         const int *lens, float *out) {
     if (n <= 0) return WN_OK;
+    if (m->stat) return static_run_ids(m, n, ids, lens, out); /* no special tokens, no types: the caller's ids as they are */
     for (int64_t i = 0; i < n; i++)
         if (lens[i] < 1 || lens[i] > config_max_tokens(&m->cfg))
             return wn_seterr(WN_ERR_ARG, "model: input %lld has %d tokens (1 to %d allowed)", (long long)i, lens[i],
@@ -617,6 +622,7 @@ wn_status wn_model_embed(wn_model *m, int64_t n, const char *const *texts, float
     if (!m || n < 0 || (n && (!texts || !out))) return wn_seterr(WN_ERR_ARG, "wn_model_embed: invalid arguments");
     if (m->kind != WN_MODEL_BIENCODER)
         return wn_seterr(WN_ERR_ARG, "wn_model_embed: this model is a cross-encoder (it scores pairs: use wn_model_score)");
+    if (m->stat) return static_embed(m, n, texts, out);
     return run_text(m, n, texts, NULL, out);
 }
 

@@ -80,6 +80,7 @@ struct wn_model {
     float *rel_bias;      /* (rel_buckets, NH) MPNet's encoder.relative_attention_bias, f32 (in vec) */
     int head_relu;        /* the cross-encoder head's activation is ReLU (DistilBERT), else tanh */
     prompt_config prompts; /* config_sentence_transformers.json */
+    struct static_model *stat; /* non-NULL: a static embedding model (static.c), none of the above used */
 };
 
 /* Loads a model from a local directory. with_tokenizer 0 skips the tokenizer
@@ -114,5 +115,20 @@ wn_status bert_forward(wn_model *m, int B, int T, const int32_t *ids, const int3
  * out: B * m->dim floats. */
 void bert_head_ws(wn_model *m, bert_ws *ws, int B, int T, const float *hidden, const int *len, float *out);
 void bert_head(wn_model *m, int B, int T, const float *hidden, const int *len, float *out);
+
+/* ---- static.c: static embedding models (sentence-transformers' StaticEmbedding) */
+/* Tokens a static model reports as its limit: it truncates nothing, as StaticEmbedding. */
+#define STATIC_MAX_TOKENS 1000000
+/* 1 when dir's modules.json lists a StaticEmbedding module; its sub-directory goes
+ * to sub (cap bytes), whether a Normalize module follows to *normalize. */
+int static_detect(const char *dir, char *sub, size_t cap, int *normalize);
+wn_status static_load_dir(const char *dir, const char *sub, int normalize, const wn_model_params *p, int with_tokenizer,
+                          wn_model **out);
+void static_free(struct static_model *s); /* NULL-safe */
+/* n token sequences (ids[i] of lens[i], no special tokens) -> out (n, D). */
+wn_status static_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const int *lens, float *out);
+wn_status static_embed(wn_model *m, int64_t n, const char *const *texts, float *out);
+/* The (V, D) f32 table of a static model, NULL for any other. */
+const float *static_table(const wn_model *m, int *V, int *D);
 
 #endif

@@ -1,0 +1,222 @@
+/*
+ * static.c - static embedding models: a table of token vectors, the sentence
+ * embedding being the mean of its tokens' rows, then (with a Normalize module)
+ * L2 normalisation. This is sentence-transformers' StaticEmbedding (an
+ * EmbeddingBag in mean mode) and model2vec's layout, loaded as they store it:
+ *
+ *   DIR/modules.json              [{"path": "0_StaticEmbedding", "type":
+ *                                   "sentence_transformers.models.StaticEmbedding"},
+ *                                  {"path": "1_Normalize", "type": "...Normalize"}]
+ *   DIR/0_StaticEmbedding/model.safetensors   "embedding.weight" (V, D), F32/F16/BF16
+ *                                             (model2vec: "embeddings")
+ *   DIR/0_StaticEmbedding/tokenizer.json      the tokenizer (WordPiece here)
+ *
+ * As StaticEmbedding does, texts are tokenised without special tokens and without
+ * truncation (its max_seq_length is infinite); an empty text embeds as zeros.
+ * A learned per-token weight is folded into the rows (the normalised mean of
+ * w_t * e_t is the normalised weighted mean of e_t), so the file holds one table.
+ * What it does not do: a static model has no cross-encoder form (wn_model_score
+ * refuses it) and no token types.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "model.h"
+
+/* Dimensions: V vocab (table rows), D embedding size, T tokens of one text. */
+
+struct static_model {
+    int V, D;
+    float *table; /* (V, D) f32, converted at load */
+    int normalize;
+};
+
+/* The module path of a StaticEmbedding in modules.json text (len bytes), into
+ * path (cap bytes). 1 found, 0 not a static model. A minimal scan, not a JSON
+ * parser: config.c parses modules.json fully for transformer models; here only the
+ * object holding the StaticEmbedding type is looked at, for its "path" string. */
+static int find_static_module(const char *json, size_t len, char *path, size_t cap, int *normalize) {
+    const char *key = "sentence_transformers.models.StaticEmbedding\"";
+    const char *hit = NULL;
+    size_t kl = strlen(key);
+    for (size_t i = 0; i + kl <= len; i++)
+        if (!memcmp(json + i, key, kl)) {
+            hit = json + i;
+            break;
+        }
+    if (!hit) return 0;
+    const char *lo = hit, *hi = hit;
+    while (lo > json && *lo != '{') lo--;
+    while (hi < json + len && *hi != '}') hi++;
+    path[0] = 0;
+    for (const char *s = lo; s + 6 < hi; s++) {
+        if (memcmp(s, "\"path\"", 6)) continue;
+        s += 6;
+        while (s < hi && (*s == ' ' || *s == ':' || *s == '\t' || *s == '\n' || *s == '\r')) s++;
+        if (s >= hi || *s != '"') break;
+        const char *e = ++s;
+        while (e < hi && *e != '"') e++;
+        size_t n = (size_t)(e - s);
+        if (n >= cap) n = cap - 1;
+        memcpy(path, s, n);
+        path[n] = 0;
+        break;
+    }
+    const char *nk = "sentence_transformers.models.Normalize\"";
+    size_t nl = strlen(nk);
+    *normalize = 0;
+    for (size_t i = 0; i + nl <= len; i++)
+        if (!memcmp(json + i, nk, nl)) {
+            *normalize = 1;
+            break;
+        }
+    return 1;
+}
+
+int static_detect(const char *dir, char *sub, size_t cap, int *normalize) {
+    char *path = wn_path_join(dir, "modules.json"), *text = NULL;
+    size_t len = 0;
+    int found = 0;
+    if (path && wn_file_exists(path) && wn_read_file(path, &text, &len) == WN_OK)
+        found = find_static_module(text, len, sub, cap, normalize);
+    wn_clearerr();
+    wn_free(text);
+    wn_free(path);
+    return found;
+}
+
+void static_free(struct static_model *s) {
+    if (!s) return;
+    wn_free_aligned(s->table);
+    wn_free(s);
+}
+
+static nn_dtype st2nn(st_dtype d) { return d == ST_F16 ? NN_F16 : d == ST_BF16 ? NN_BF16 : NN_F32; }
+
+wn_status static_load_dir(const char *dir, const char *sub, int normalize, const wn_model_params *p, int with_tokenizer,
+                          wn_model **out) {
+    (void)p;
+    *out = NULL;
+    wn_status st = WN_OK;
+    char *mdir = wn_path_join(dir, sub[0] ? sub : "."), *wpath = NULL;
+    wn_model *m = wn_calloc(1, sizeof *m);
+    struct static_model *s = wn_calloc(1, sizeof *s);
+    if (!mdir || !m || !s) {
+        st = wn_seterr(WN_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    m->stat = s;
+    m->prompts.def = -1;
+    s->normalize = normalize;
+    if (!(wpath = wn_path_join(mdir, "model.safetensors"))) {
+        st = wn_seterr(WN_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (!wn_file_exists(wpath)) {
+        st = wn_seterr(WN_ERR_NOTFOUND, "%s: missing: a StaticEmbedding module needs model.safetensors", wpath);
+        goto fail;
+    }
+    if ((st = st_open(wpath, &m->st))) goto fail;
+    const st_tensor *t = st_find(&m->st, "embedding.weight");
+    if (!t) t = st_find(&m->st, "embeddings"); /* model2vec */
+    if (!t) {
+        st = wn_seterr(WN_ERR_NOTFOUND, "%s: tensor 'embedding.weight' is missing (also looked for 'embeddings')", wpath);
+        goto fail;
+    }
+    if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16) {
+        st = wn_seterr(WN_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; weights must be F32, F16 or BF16", wpath, t->name,
+                       st_dtype_name(t->dtype));
+        goto fail;
+    }
+    if (t->ndim != 2 || t->shape[0] < 1 || t->shape[1] < 1 || t->shape[0] > INT32_MAX || t->shape[1] > 65536) {
+        st = wn_seterr(WN_ERR_FORMAT, "%s: tensor '%s' must be (vocab, dim) with dim <= 65536, has %d dimensions", wpath,
+                       t->name, t->ndim);
+        goto fail;
+    }
+    s->V = (int)t->shape[0];
+    s->D = (int)t->shape[1];
+    if (!(s->table = wn_malloc_aligned((size_t)s->V * s->D * sizeof(float)))) {
+        st = wn_seterr(WN_ERR_NOMEM, "%s: out of memory for a (%d, %d) table", wpath, s->V, s->D);
+        goto fail;
+    }
+    nn_to_f32(st2nn(t->dtype), t->data, s->table, (size_t)s->V * s->D);
+    st_close(&m->st);
+    m->kind = WN_MODEL_BIENCODER;
+    m->dim = s->D;
+    m->max_len = STATIC_MAX_TOKENS;
+    m->max_batch = 1;
+    m->cfg.vocab_size = s->V;
+    m->cfg.hidden_size = s->D;
+    if ((st = config_load_prompts(dir, &m->prompts))) goto fail; /* sentence-transformers' prompts, as for any bi-encoder */
+    if (with_tokenizer) {
+        if ((st = wn_tokenizer_load(mdir, &m->tok))) goto fail;
+        if (wn_tokenizer_vocab_size(m->tok) > s->V) {
+            st = wn_seterr(WN_ERR_FORMAT, "%s: the tokenizer has %d tokens, the embedding table %d rows", mdir,
+                           wn_tokenizer_vocab_size(m->tok), s->V);
+            goto fail;
+        }
+    }
+    wn_free(mdir);
+    wn_free(wpath);
+    *out = m;
+    return WN_OK;
+fail:
+    wn_free(mdir);
+    wn_free(wpath);
+    if (m && !m->stat) static_free(s);
+    wn_model_free(m);
+    return st;
+}
+
+/* out (D) = normalised mean of the rows of ids (n of them). */
+static void pool_ids(const struct static_model *s, const int32_t *ids, int n, float *out) {
+    const int D = s->D;
+    memset(out, 0, (size_t)D * sizeof *out);
+    for (int i = 0; i < n; i++) {
+        const float *r = s->table + (size_t)ids[i] * D;
+        for (int d = 0; d < D; d++) out[d] += r[d];
+    }
+    if (n > 0)
+        for (int d = 0; d < D; d++) out[d] /= (float)n;
+    if (s->normalize) {
+        double ss = 0;
+        for (int d = 0; d < D; d++) ss += (double)out[d] * out[d];
+        float inv = 1.0f / (float)fmax(sqrt(ss), 1e-12);
+        for (int d = 0; d < D; d++) out[d] *= inv;
+    }
+}
+
+wn_status static_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const int *lens, float *out) {
+    const struct static_model *s = m->stat;
+    for (int64_t i = 0; i < n; i++) {
+        for (int k = 0; k < lens[i]; k++)
+            if (ids[i][k] < 0 || ids[i][k] >= s->V)
+                return wn_seterr(WN_ERR_ARG, "model: input %lld, token %d: id %d is outside the table's %d rows", (long long)i, k,
+                                 ids[i][k], s->V);
+        pool_ids(s, ids[i], lens[i], out + (size_t)i * s->D);
+    }
+    return WN_OK;
+}
+
+wn_status static_embed(wn_model *m, int64_t n, const char *const *texts, float *out) {
+    if (!m->tok) return wn_seterr(WN_ERR_ARG, "model: loaded without a tokenizer");
+    for (int64_t i = 0; i < n; i++) {
+        if (!texts[i]) return wn_seterr(WN_ERR_ARG, "model: input %lld is NULL", (long long)i);
+        int32_t *ids = NULL;
+        int len = 0;
+        wn_status st = wn_tokenizer_tokenize(m->tok, texts[i], &ids, &len);
+        if (st != WN_OK) return st;
+        const int32_t *pi = ids;
+        st = static_run_ids(m, 1, &pi, &len, out + (size_t)i * m->dim);
+        wn_free_buffer(ids);
+        if (st != WN_OK) return st;
+    }
+    return WN_OK;
+}
+
+const float *static_table(const wn_model *m, int *V, int *D) {
+    if (!m->stat) return NULL;
+    *V = m->stat->V;
+    *D = m->stat->D;
+    return m->stat->table;
+}

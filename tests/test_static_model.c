@@ -1,0 +1,104 @@
+/* test_static_model.c - the static embedding model (src/model/static.c) against
+ * PyTorch: tests/fixtures/static/ is a StaticEmbedding model (3,000 tokens x 16,
+ * F16) and expected.txt the ids and embeddings torch's EmbeddingBag (mean) +
+ * F.normalize give for a few texts (scripts/make_static_fixture.py). Also: the
+ * dispatch by layout, the errors of a broken directory, score refused. */
+#include <string.h>
+
+#include "check.h"
+#include "model/model.h"
+#include "scratch.h"
+#include "winnow.h"
+
+#define FIX "tests/fixtures/static"
+
+int main(void) {
+    wn_model *m = NULL;
+    wn_status st = wn_model_load(FIX, NULL, &m);
+    CHECK(st == WN_OK, "load: %s", wn_last_error());
+    if (st != WN_OK) return check_done();
+    CHECK(wn_model_kind_of(m) == WN_MODEL_BIENCODER, "kind");
+    CHECK(wn_model_dim(m) == 16, "dim %d", wn_model_dim(m));
+    int V = 0, D = 0;
+    CHECK(static_table(m, &V, &D) && V == 3000 && D == 16, "table %d x %d", V, D);
+
+    FILE *f = fopen(FIX "/expected.txt", "rb");
+    CHECK(f != NULL, "expected.txt");
+    if (!f) return check_done();
+    wn_line_reader r;
+    wn_lines_init(&r, f);
+    char *text = NULL;
+    int32_t want_ids[256];
+    int n_want = 0, cases = 0;
+    double worst = 0;
+    while (wn_lines_next(&r) == 1) {
+        if (r.buf[0] == 'T') {
+            wn_free(text);
+            text = wn_strdup(r.buf + 2);
+        } else if (r.buf[0] == 'I') {
+            n_want = 0;
+            for (char *s = r.buf + 2, *e; *s && n_want < 256; s = e) {
+                long v = strtol(s, &e, 10);
+                if (e == s) break;
+                want_ids[n_want++] = (int32_t)v;
+            }
+            int32_t *ids = NULL;
+            int n = 0;
+            CHECK(wn_tokenizer_tokenize(wn_model_tokenizer(m), text, &ids, &n) == WN_OK, "tokenize");
+            CHECK(n == n_want, "'%s': %d ids, torch's tokenizer %d", text, n, n_want);
+            for (int i = 0; i < n && i < n_want; i++) CHECK(ids[i] == want_ids[i], "'%s' id %d: %d vs %d", text, i, ids[i], want_ids[i]);
+            wn_free_buffer(ids);
+        } else if (r.buf[0] == 'E') {
+            float want[16], got[16], viaids[16];
+            char *s = r.buf + 2;
+            for (int k = 0; k < 16; k++) want[k] = strtof(s, &s);
+            const char *t = text;
+            CHECK(wn_model_embed(m, 1, &t, got) == WN_OK, "embed: %s", wn_last_error());
+            const int32_t *pi = want_ids;
+            CHECK(model_run_ids(m, 1, &pi, NULL, &n_want, viaids) == WN_OK, "run_ids: %s", wn_last_error());
+            for (int k = 0; k < 16; k++) {
+                double err = fabs((double)got[k] - want[k]);
+                if (err > worst) worst = err;
+                CHECK(err <= 1e-6 + 1e-5 * fabs(want[k]), "'%s' [%d]: %.9g, torch %.9g", text, k, got[k], want[k]);
+                CHECK(viaids[k] == got[k], "ids path [%d]", k);
+            }
+            cases++;
+        }
+    }
+    wn_lines_free(&r);
+    fclose(f);
+    wn_free(text);
+    CHECK(cases == 8, "%d cases read", cases);
+    fprintf(stderr, "%d texts, worst |winnow - torch| = %.3g\n", cases, worst);
+
+    /* batch of several texts = one at a time */
+    const char *texts[3] = {"the cat", "", "a man is playing music"};
+    float b3[48], one[16];
+    CHECK(wn_model_embed(m, 3, texts, b3) == WN_OK, "embed 3");
+    for (int i = 0; i < 3; i++) {
+        CHECK(wn_model_embed(m, 1, &texts[i], one) == WN_OK, "embed 1");
+        CHECK(!memcmp(one, b3 + 16 * i, sizeof one), "text %d differs in a batch", i);
+    }
+    float sc;
+    const char *q = "a", *d = "b";
+    CHECK(wn_model_score(m, 1, &q, &d, &sc) == WN_ERR_ARG, "score on a static model");
+    wn_model_free(m);
+
+    /* a broken directory: modules.json names a StaticEmbedding with no weights */
+    char dir[512], path[600];
+    scratch_path(dir, sizeof dir, "static_broken");
+    wn_mkdirs(dir, 0755);
+    snprintf(path, sizeof path, "%s/modules.json", dir);
+    write_file(path, "[{\"idx\": 0, \"name\": \"0\", \"path\": \"0_StaticEmbedding\", "
+                     "\"type\": \"sentence_transformers.models.StaticEmbedding\"}]");
+    st = wn_model_load(dir, NULL, &m);
+    CHECK(st == WN_ERR_NOTFOUND && m == NULL && strstr(wn_last_error(), "model.safetensors"), "broken: %d %s", st,
+          wn_last_error());
+    snprintf(path, sizeof path, "%s/0_StaticEmbedding", dir);
+    wn_mkdirs(path, 0755);
+    snprintf(path, sizeof path, "%s/0_StaticEmbedding/model.safetensors", dir);
+    write_file(path, "\x10\0\0\0\0\0\0\0{\"x\":1}        ");
+    st = wn_model_load(dir, NULL, &m);
+    CHECK(st != WN_OK && m == NULL, "bad safetensors accepted");
+    return check_done();
+}
