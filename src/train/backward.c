@@ -1,0 +1,596 @@
+/*
+ * backward.c - the training forward pass of a BERT encoder (HF's BertModel in
+ * train mode, + sentence-transformers pooling / Normalize, or
+ * BertForSequenceClassification's pooler, dropout and classifier) keeping what
+ * the backward needs, and the backward pass of every op. The forward's matrix
+ * products run through nn_linear (src/nn), the backward's through tmm.c; the
+ * rest is written out here, one function per op.
+ *
+ * Per layer (post-LayerNorm BERT), with drop() HF's dropout sites:
+ *   qkv = x Wqkv^T + bqkv;  P = softmax(q k^T / sqrt(HD) + padding mask);
+ *   ctx = drop(P) v;  h1 = LN(drop(ctx Wo^T + bo) + x);
+ *   u = h1 Wi^T + bi;  x' = LN(drop(GELU(u) Wout^T + bout) + h1)
+ * Kept per layer: x, qkv, P (and its dropout mask), ctx, the LayerNorms'
+ * normalised inputs and 1/std, h1, u, GELU(u), the dropout masks.
+ *
+ * Padding: rows past a sequence's length are computed (as PyTorch does, they
+ * attend to the real tokens) but receive no gradient; keys past it are masked.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "tmm.h"
+#include "train.h"
+
+/* Dimensions: B batch, T tokens, H hidden, NH heads, HD head size, I intermediate, L layers. */
+
+typedef struct {
+    float *x;        /* (BT, H) the layer's input */
+    float *qkv;      /* (BT, 3H) */
+    float *p;        /* (B, NH, T, T) attention probabilities */
+    uint8_t *mp;     /* (B, NH, T, T) their dropout mask, or NULL */
+    float *ctx;      /* (BT, H) */
+    uint8_t *m1;     /* (BT, H) attention output dropout mask */
+    float *xh1, *rs1; /* (BT, H), (BT) first LayerNorm */
+    float *h1;       /* (BT, H) */
+    float *u, *gu;   /* (BT, I) pre-activation and GELU(u) */
+    uint8_t *m2;     /* (BT, H) feed-forward output dropout mask */
+    float *xh2, *rs2; /* (BT, H), (BT) second LayerNorm */
+} layer_acts;
+
+struct train_acts {
+    int B, T;
+    float *blk;
+    size_t cap;      /* floats */
+    uint8_t *mblk;
+    size_t mcap;     /* bytes */
+    int32_t *ids, *types;
+    int *len;
+    float *exh, *ers; /* (BT, H), (BT) embedding LayerNorm */
+    uint8_t *em;      /* (BT, H) embedding dropout mask */
+    layer_acts *ly;   /* (L) */
+    int n_ly;
+    float *hidden;    /* (BT, H) the last layer's output */
+    float *pooled;    /* (B, dim) bi: before Normalize */
+    float *cls, *z;   /* (B, H) ce: [CLS] rows and tanh(pooler) */
+    uint8_t *mz;      /* (B, H) ce: dropout mask before the classifier */
+    /* backward scratch */
+    float *dx, *ds, *dh, *dbig, *dctx, *tr;
+    float *att;       /* per thread: 2 T floats */
+};
+
+void train_acts_free(train_acts *a) {
+    if (!a) return;
+    wn_free_aligned(a->blk);
+    wn_free(a->mblk);
+    wn_free(a->ids);
+    wn_free(a->types);
+    wn_free(a->len);
+    wn_free(a->ly);
+    wn_free(a);
+}
+
+/* ---- dropout: a counter-based generator, so masks depend on (seed, site, index)
+ * only, never on threads or order. keep = u >= p; kept values scale by 1/(1-p). */
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static void make_mask(uint8_t *mask, size_t n, float p, uint64_t seed, uint64_t site) {
+    uint64_t key = mix64(seed * 0x9E3779B97F4A7C15ULL ^ mix64(site + 1));
+    const double thr = p;
+    for (size_t i = 0; i < n; i++) {
+        double u = (double)(mix64(key + (i + 1) * 0x9E3779B97F4A7C15ULL) >> 11) * (1.0 / 9007199254740992.0);
+        mask[i] = u >= thr;
+    }
+}
+
+static void apply_mask(float *x, const uint8_t *mask, size_t n, float p) {
+    if (!mask) return;
+    const float s = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) x[i] = mask[i] ? x[i] * s : 0.0f;
+}
+
+/* ---- LayerNorm over rows of H: y = (x - mean) / sqrt(var + eps) * g + b */
+static void ln_forward(const float *x, int M, int H, const float *g, const float *b, float eps, float *xh, float *rs,
+                       float *y) {
+    for (int m = 0; m < M; m++) {
+        const float *r = x + (size_t)m * H;
+        double s = 0, ss = 0;
+        for (int j = 0; j < H; j++) s += r[j];
+        double mean = s / H;
+        for (int j = 0; j < H; j++) ss += (r[j] - mean) * (r[j] - mean);
+        float rstd = (float)(1.0 / sqrt(ss / H + eps));
+        rs[m] = rstd;
+        float *o = xh + (size_t)m * H, *yo = y + (size_t)m * H;
+        for (int j = 0; j < H; j++) {
+            o[j] = (float)((r[j] - mean) * rstd);
+            yo[j] = o[j] * g[j] + b[j];
+        }
+    }
+}
+
+/* dx (M, H) from dy; dg, db (H) accumulate the parameter gradients (columns in row order). */
+static void ln_backward(const float *dy, const float *xh, const float *rs, int M, int H, const float *g, float *dg,
+                        float *db, float *dx) {
+    for (int m = 0; m < M; m++) {
+        const float *d = dy + (size_t)m * H, *h = xh + (size_t)m * H;
+        float *o = dx + (size_t)m * H;
+        double a = 0, c = 0;
+        for (int j = 0; j < H; j++) {
+            float dh = d[j] * g[j];
+            a += dh;
+            c += (double)dh * h[j];
+        }
+        a /= H, c /= H;
+        for (int j = 0; j < H; j++) o[j] = rs[m] * (float)(d[j] * g[j] - a - h[j] * c);
+    }
+    for (int m = 0; m < M; m++) {
+        const float *d = dy + (size_t)m * H, *h = xh + (size_t)m * H;
+        for (int j = 0; j < H; j++) {
+            dg[j] += d[j] * h[j];
+            db[j] += d[j];
+        }
+    }
+}
+
+/* ---- attention, one (sequence, head) per task */
+typedef struct {
+    const train_acts *a;
+    const layer_acts *la;
+    int T, H, NH, HD;
+    float p_attn;
+    const float *dctx; /* backward: (BT, H) */
+    float *dqkv;       /* backward: (BT, 3H) */
+} att_task;
+
+static void att_fwd(void *arg, int ith, int nth) {
+    const att_task *t = arg;
+    const int T = t->T, H = t->H, NH = t->NH, HD = t->HD, B = t->a->B;
+    const float scale = 1.0f / sqrtf((float)HD), ps = 1.0f / (1.0f - t->p_attn);
+    for (int job = ith; job < B * NH; job += nth) {
+        const int b = job / NH, h = job % NH, L = t->a->len[b];
+        const float *base = t->la->qkv + (size_t)b * T * 3 * H;
+        float *P = t->la->p + (size_t)job * T * T;
+        const uint8_t *mk = t->la->mp ? t->la->mp + (size_t)job * T * T : NULL;
+        for (int i = 0; i < T; i++) {
+            const float *q = base + (size_t)i * 3 * H + h * HD;
+            float *pr = P + (size_t)i * T, mx = -INFINITY;
+            for (int j = 0; j < L; j++) {
+                const float *k = base + (size_t)j * 3 * H + H + h * HD;
+                float s = 0;
+                for (int d = 0; d < HD; d++) s += q[d] * k[d];
+                pr[j] = s * scale;
+                mx = fmaxf(mx, pr[j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < L; j++) {
+                pr[j] = expf(pr[j] - mx);
+                sum += pr[j];
+            }
+            const float inv = (float)(1.0 / sum);
+            for (int j = 0; j < L; j++) pr[j] *= inv;
+            for (int j = L; j < T; j++) pr[j] = 0;
+            float *o = t->la->ctx + ((size_t)b * T + i) * H + h * HD;
+            memset(o, 0, sizeof(float) * HD);
+            for (int j = 0; j < L; j++) {
+                float pj = mk ? (mk[(size_t)i * T + j] ? pr[j] * ps : 0.0f) : pr[j];
+                const float *v = base + (size_t)j * 3 * H + 2 * H + h * HD;
+                for (int d = 0; d < HD; d++) o[d] += pj * v[d];
+            }
+        }
+    }
+}
+
+/* dP = dctx v^T, dV = P^T dctx, dS = P (dP - rowsum(P dP)), dQ = dS k scale, dK = dS^T q scale.
+ * Queries past the length have no gradient (their dctx rows are zero). */
+static void att_bwd(void *arg, int ith, int nth) {
+    const att_task *t = arg;
+    const int T = t->T, H = t->H, NH = t->NH, HD = t->HD, B = t->a->B;
+    const float scale = 1.0f / sqrtf((float)HD), ps = 1.0f / (1.0f - t->p_attn);
+    float *dp = t->a->att + (size_t)ith * 2 * T;
+    for (int job = ith; job < B * NH; job += nth) {
+        const int b = job / NH, h = job % NH, L = t->a->len[b];
+        const float *base = t->la->qkv + (size_t)b * T * 3 * H;
+        float *dbase = t->dqkv + (size_t)b * T * 3 * H;
+        const float *P = t->la->p + (size_t)job * T * T;
+        const uint8_t *mk = t->la->mp ? t->la->mp + (size_t)job * T * T : NULL;
+        for (int i = 0; i < T; i++) memset(dbase + (size_t)i * 3 * H + h * HD, 0, sizeof(float) * HD);
+        for (int j = 0; j < T; j++) {
+            memset(dbase + (size_t)j * 3 * H + H + h * HD, 0, sizeof(float) * HD);
+            memset(dbase + (size_t)j * 3 * H + 2 * H + h * HD, 0, sizeof(float) * HD);
+        }
+        for (int i = 0; i < L; i++) {
+            const float *dc = t->dctx + ((size_t)b * T + i) * H + h * HD;
+            const float *pr = P + (size_t)i * T;
+            const float *q = base + (size_t)i * 3 * H + h * HD;
+            double r = 0;
+            for (int j = 0; j < L; j++) {
+                const float *v = base + (size_t)j * 3 * H + 2 * H + h * HD;
+                float *dv = dbase + (size_t)j * 3 * H + 2 * H + h * HD;
+                float s = 0;
+                for (int d = 0; d < HD; d++) s += dc[d] * v[d];
+                float keep = mk ? (mk[(size_t)i * T + j] ? ps : 0.0f) : 1.0f;
+                float pd = pr[j] * keep;
+                for (int d = 0; d < HD; d++) dv[d] += pd * dc[d];
+                dp[j] = s * keep;
+                r += (double)pr[j] * dp[j];
+            }
+            float *dq = dbase + (size_t)i * 3 * H + h * HD;
+            for (int j = 0; j < L; j++) {
+                float ds = pr[j] * (dp[j] - (float)r) * scale;
+                const float *k = base + (size_t)j * 3 * H + H + h * HD;
+                float *dk = dbase + (size_t)j * 3 * H + H + h * HD;
+                for (int d = 0; d < HD; d++) {
+                    dq[d] += ds * k[d];
+                    dk[d] += ds * q[d];
+                }
+            }
+        }
+    }
+}
+
+/* ---- GELU, the erf form */
+static float gelu_grad(float u) {
+    return 0.5f * (1.0f + erff(u * 0.70710678118654752f)) + u * expf(-0.5f * u * u) * 0.39894228040143268f;
+}
+
+/* ---- the forward pass */
+
+static wn_status pack_weights(train_model *m) {
+    if (m->packed_ok) return WN_OK;
+    const int H = m->cfg.hidden_size, I = m->cfg.intermediate_size, L = m->cfg.num_hidden_layers;
+    wn_status st = WN_OK;
+    for (int l = 0; l < L && !st; l++) {
+        const train_layer *ly = &m->layer[l];
+        nn_weight *pk = m->packed + 4 * l;
+        for (int j = 0; j < 4; j++) nn_weight_free(&pk[j]);
+        if (!st) st = nn_weight_init(&pk[0], ly->qkv_w, NN_F32, 3 * H, H, NN_PREC_FP32);
+        if (!st) st = nn_weight_init(&pk[1], ly->ao_w, NN_F32, H, H, NN_PREC_FP32);
+        if (!st) st = nn_weight_init(&pk[2], ly->i_w, NN_F32, I, H, NN_PREC_FP32);
+        if (!st) st = nn_weight_init(&pk[3], ly->o_w, NN_F32, H, I, NN_PREC_FP32);
+    }
+    if (m->kind == TRAIN_CE && !st) {
+        nn_weight *pk = m->packed + 4 * L;
+        nn_weight_free(&pk[0]);
+        nn_weight_free(&pk[1]);
+        st = nn_weight_init(&pk[0], m->pool_w, NN_F32, H, H, NN_PREC_FP32);
+        if (!st) st = nn_weight_init(&pk[1], m->cls_w, NN_F32, m->cfg.num_labels, H, NN_PREC_FP32);
+    }
+    if (!st) m->packed_ok = 1;
+    return st;
+}
+
+static float *take(float **p, size_t n) {
+    float *r = *p;
+    *p += (n + 15) & ~(size_t)15;
+    return r;
+}
+
+static uint8_t *takeb(uint8_t **p, size_t n, int on) {
+    if (!on) return NULL;
+    uint8_t *r = *p;
+    *p += (n + 63) & ~(size_t)63;
+    return r;
+}
+
+/* Carves every buffer of a (B, T) batch out of two blocks (grown when short). */
+static wn_status acts_reserve(train_model *m, train_acts **pa, int B, int T) {
+    const bert_config *c = &m->cfg;
+    const size_t H = c->hidden_size, I = c->intermediate_size, L = c->num_hidden_layers, NH = c->num_attention_heads;
+    const size_t BT = (size_t)B * T, TT = (size_t)T * T;
+    const int drop_h = m->p_hidden > 0, drop_a = m->p_attn > 0;
+    const int nth = wn_pool_size(m->pool);
+    train_acts *a = *pa;
+    if (!a) {
+        if (!(a = wn_calloc(1, sizeof *a))) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+        *pa = a;
+    }
+    size_t big = WN_MAX(3 * H, I);
+    size_t need = 0; /* the sum of what take() carves below */
+#define R16(n) (((n) + 15) & ~(size_t)15)
+    need += R16(BT * H) + R16(BT);                                                       /* exh, ers */
+    need += L * (R16(BT * H) + R16(BT * 3 * H) + R16((size_t)B * NH * TT) + R16(BT * H) + R16(BT * H) + R16(BT) +
+                 R16(BT * H) + 2 * R16(BT * I) + R16(BT * H) + R16(BT));
+    need += R16(BT * H);                                                                 /* hidden */
+    need += R16((size_t)B * m->dim) + 2 * R16((size_t)B * H);                            /* head */
+    need += 3 * R16(BT * H) + R16(BT * big) + R16(BT * H) + R16(BT * big) + R16((size_t)nth * 2 * T); /* backward */
+#undef R16
+    size_t mneed = 0;
+#define R64(n) (((n) + 63) & ~(size_t)63)
+    mneed += drop_h ? R64(BT * H) : 0;
+    mneed += L * ((drop_a ? R64((size_t)B * NH * TT) : 0) + (drop_h ? 2 * R64(BT * H) : 0));
+    mneed += drop_h ? R64((size_t)B * H) : 0;
+#undef R64
+    if (need > a->cap) {
+        float *blk = wn_malloc_aligned(need * sizeof(float));
+        if (!blk) return wn_seterr(WN_ERR_NOMEM, "train: out of memory for the activations of %d x %d tokens", B, T);
+        wn_free_aligned(a->blk);
+        a->blk = blk, a->cap = need;
+    }
+    if (mneed > a->mcap) {
+        uint8_t *mb = wn_malloc(mneed);
+        if (!mb) return wn_seterr(WN_ERR_NOMEM, "train: out of memory for the dropout masks of %d x %d tokens", B, T);
+        wn_free(a->mblk);
+        a->mblk = mb, a->mcap = mneed;
+    }
+    if (!a->ly || a->n_ly != (int)L) {
+        wn_free(a->ly);
+        if (!(a->ly = wn_calloc(L + 1, sizeof *a->ly))) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+        a->n_ly = (int)L;
+    }
+    wn_free(a->ids), wn_free(a->types), wn_free(a->len);
+    a->ids = wn_malloc(BT * sizeof *a->ids);
+    a->types = wn_malloc(BT * sizeof *a->types);
+    a->len = wn_malloc((size_t)B * sizeof *a->len);
+    if (!a->ids || !a->types || !a->len) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+    float *p = a->blk;
+    uint8_t *q = a->mblk;
+    a->B = B, a->T = T;
+    a->exh = take(&p, BT * H), a->ers = take(&p, BT);
+    a->em = takeb(&q, BT * H, drop_h);
+    for (size_t l = 0; l < L; l++) {
+        layer_acts *la = &a->ly[l];
+        la->x = take(&p, BT * H);
+        la->qkv = take(&p, BT * 3 * H);
+        la->p = take(&p, (size_t)B * NH * TT);
+        la->mp = takeb(&q, (size_t)B * NH * TT, drop_a);
+        la->ctx = take(&p, BT * H);
+        la->m1 = takeb(&q, BT * H, drop_h);
+        la->xh1 = take(&p, BT * H), la->rs1 = take(&p, BT);
+        la->h1 = take(&p, BT * H);
+        la->u = take(&p, BT * I), la->gu = take(&p, BT * I);
+        la->m2 = takeb(&q, BT * H, drop_h);
+        la->xh2 = take(&p, BT * H), la->rs2 = take(&p, BT);
+    }
+    a->hidden = take(&p, BT * H);
+    a->pooled = take(&p, (size_t)B * m->dim);
+    a->cls = take(&p, (size_t)B * H), a->z = take(&p, (size_t)B * H);
+    a->mz = takeb(&q, (size_t)B * H, drop_h);
+    a->dx = take(&p, BT * H), a->ds = take(&p, BT * H), a->dh = take(&p, BT * H);
+    a->dbig = take(&p, BT * big);
+    a->dctx = take(&p, BT * H);
+    a->tr = take(&p, BT * big);
+    a->att = take(&p, (size_t)nth * 2 * T);
+    WN_ASSERT((size_t)(p - a->blk) <= a->cap && (size_t)(q - a->mblk) <= a->mcap);
+    return WN_OK;
+}
+
+/* sentence-transformers Pooling (cls, max, mean, mean_sqrt_len, in that order). */
+static void pool_fwd(const train_model *m, const float *h, int n, float *o) {
+    const int H = m->cfg.hidden_size;
+    if (m->pc.cls) memcpy(o, h, sizeof(float) * H), o += H;
+    if (m->pc.max) {
+        for (int j = 0; j < H; j++) {
+            float mx = -INFINITY;
+            for (int t = 0; t < n; t++) mx = fmaxf(mx, h[(size_t)t * H + j]);
+            o[j] = mx;
+        }
+        o += H;
+    }
+    if (m->pc.mean || m->pc.mean_sqrt) {
+        for (int j = 0; j < H; j++) {
+            double s = 0;
+            for (int t = 0; t < n; t++) s += h[(size_t)t * H + j];
+            if (m->pc.mean) o[j] = (float)(s / n);
+            if (m->pc.mean_sqrt) o[j + (m->pc.mean ? H : 0)] = (float)(s / sqrt((double)n));
+        }
+    }
+}
+
+wn_status train_forward(train_model *m, train_acts **pa, int B, int T, const int32_t *ids, const int32_t *types,
+                        const int *len, uint64_t seed, float *out) {
+    const bert_config *c = &m->cfg;
+    const int H = c->hidden_size, I = c->intermediate_size, L = c->num_hidden_layers, NH = c->num_attention_heads;
+    const int HD = H / NH, BT = B * T;
+    const float eps = c->layer_norm_eps;
+    if (T > c->max_position_embeddings)
+        return wn_seterr(WN_ERR_ARG, "train: %d tokens, the model has %d positions", T, c->max_position_embeddings);
+    for (int b = 0; b < B; b++)
+        if (len[b] < 1 || len[b] > T) return wn_seterr(WN_ERR_ARG, "train: sequence %d has %d tokens of %d", b, len[b], T);
+    for (int i = 0; i < BT; i++) {
+        int32_t id = ids[i], ty = types ? types[i] : 0;
+        if (id < 0 || id >= c->vocab_size || ty < 0 || ty >= c->type_vocab_size)
+            return wn_seterr(WN_ERR_ARG, "train: token %d (type %d) at position %d is outside the vocabulary", id, ty,
+                             i % T);
+    }
+    wn_status st = pack_weights(m);
+    if (!st) st = acts_reserve(m, pa, B, T);
+    if (st) return st;
+    train_acts *a = *pa;
+    memcpy(a->ids, ids, (size_t)BT * sizeof *ids);
+    if (types) memcpy(a->types, types, (size_t)BT * sizeof *types);
+    else memset(a->types, 0, (size_t)BT * sizeof *types);
+    memcpy(a->len, len, (size_t)B * sizeof *len);
+    const float ph = m->p_hidden, pa_ = m->p_attn;
+
+    /* embeddings: (word + token type) + position, LayerNorm, dropout */
+    float *e = a->dx; /* scratch until the backward */
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            size_t i = (size_t)b * T + t;
+            const float *w = m->word + (size_t)a->ids[i] * H, *ty = m->type + (size_t)a->types[i] * H,
+                        *ps = m->pos + (size_t)t * H;
+            float *r = e + i * H;
+            for (int j = 0; j < H; j++) r[j] = (w[j] + ty[j]) + ps[j];
+        }
+    float *x0 = L > 0 ? a->ly[0].x : a->hidden;
+    ln_forward(e, BT, H, m->emb_g, m->emb_b, eps, a->exh, a->ers, x0);
+    if (a->em) {
+        make_mask(a->em, (size_t)BT * H, ph, seed, 0);
+        apply_mask(x0, a->em, (size_t)BT * H, ph);
+    }
+    for (int l = 0; l < L; l++) {
+        layer_acts *la = &a->ly[l];
+        const train_layer *ly = &m->layer[l];
+        const nn_weight *pk = m->packed + 4 * l;
+        float *tmp = a->ds;
+        nn_linear(m->pool, la->x, BT, &pk[0], ly->qkv_b, NN_ACT_NONE, la->qkv);
+        if (la->mp) make_mask(la->mp, (size_t)B * NH * T * T, pa_, seed, 1 + 3 * (uint64_t)l);
+        att_task at = {a, la, T, H, NH, HD, pa_, NULL, NULL};
+        wn_pool_run(m->pool, att_fwd, &at);
+        nn_linear(m->pool, la->ctx, BT, &pk[1], ly->ao_b, NN_ACT_NONE, tmp);
+        if (la->m1) {
+            make_mask(la->m1, (size_t)BT * H, ph, seed, 2 + 3 * (uint64_t)l);
+            apply_mask(tmp, la->m1, (size_t)BT * H, ph);
+        }
+        for (size_t i = 0; i < (size_t)BT * H; i++) tmp[i] += la->x[i];
+        ln_forward(tmp, BT, H, ly->ln1_g, ly->ln1_b, eps, la->xh1, la->rs1, la->h1);
+        nn_linear(m->pool, la->h1, BT, &pk[2], ly->i_b, NN_ACT_NONE, la->u);
+        for (size_t i = 0; i < (size_t)BT * I; i++) la->gu[i] = nn_gelu_ref(la->u[i]);
+        nn_linear(m->pool, la->gu, BT, &pk[3], ly->o_b, NN_ACT_NONE, tmp);
+        if (la->m2) {
+            make_mask(la->m2, (size_t)BT * H, ph, seed, 3 + 3 * (uint64_t)l);
+            apply_mask(tmp, la->m2, (size_t)BT * H, ph);
+        }
+        for (size_t i = 0; i < (size_t)BT * H; i++) tmp[i] += la->h1[i];
+        float *next = l + 1 < L ? a->ly[l + 1].x : a->hidden;
+        ln_forward(tmp, BT, H, ly->ln2_g, ly->ln2_b, eps, la->xh2, la->rs2, next);
+    }
+
+    if (m->kind == TRAIN_BI) {
+        for (int b = 0; b < B; b++) {
+            float *v = a->pooled + (size_t)b * m->dim, *o = out + (size_t)b * m->dim;
+            pool_fwd(m, a->hidden + (size_t)b * T * H, len[b], v);
+            double nrm = 1;
+            if (m->pc.normalize) {
+                double ss = 0;
+                for (int j = 0; j < m->dim; j++) ss += (double)v[j] * v[j];
+                nrm = WN_MAX(sqrt(ss), 1e-12);
+            }
+            for (int j = 0; j < m->dim; j++) o[j] = (float)(v[j] / nrm);
+        }
+        return WN_OK;
+    }
+    /* BertPooler tanh(W h[CLS] + b), dropout, classifier */
+    const nn_weight *pk = m->packed + 4 * L;
+    for (int b = 0; b < B; b++) memcpy(a->cls + (size_t)b * H, a->hidden + (size_t)b * T * H, sizeof(float) * H);
+    nn_linear(m->pool, a->cls, B, &pk[0], m->pool_b, NN_ACT_TANH, a->z);
+    float *zd = a->dh; /* scratch: the dropped-out copy feeds the classifier */
+    memcpy(zd, a->z, sizeof(float) * B * H);
+    if (a->mz) {
+        make_mask(a->mz, (size_t)B * H, ph, seed, 1000000);
+        apply_mask(zd, a->mz, (size_t)B * H, ph);
+    }
+    nn_linear(m->pool, zd, B, &pk[1], m->cls_b, NN_ACT_NONE, out);
+    return WN_OK;
+}
+
+/* ---- the backward pass */
+
+/* dpooled (one sequence) -> rows of dh (T, H), which it sets for all rows. */
+static void pool_bwd(const train_model *m, const float *h, int n, int T, const float *dv, float *dh) {
+    const int H = m->cfg.hidden_size;
+    memset(dh, 0, sizeof(float) * T * H);
+    if (m->pc.cls) {
+        for (int j = 0; j < H; j++) dh[j] += dv[j];
+        dv += H;
+    }
+    if (m->pc.max) {
+        for (int j = 0; j < H; j++) {
+            int at = 0;
+            for (int t = 1; t < n; t++)
+                if (h[(size_t)t * H + j] > h[(size_t)at * H + j]) at = t;
+            dh[(size_t)at * H + j] += dv[j];
+        }
+        dv += H;
+    }
+    if (m->pc.mean) {
+        for (int t = 0; t < n; t++)
+            for (int j = 0; j < H; j++) dh[(size_t)t * H + j] += dv[j] / (float)n;
+        dv += H;
+    }
+    if (m->pc.mean_sqrt) {
+        float s = (float)sqrt((double)n);
+        for (int t = 0; t < n; t++)
+            for (int j = 0; j < H; j++) dh[(size_t)t * H + j] += dv[j] / s;
+    }
+}
+
+wn_status train_backward(train_model *m, train_acts *a, const float *dout) {
+    const bert_config *c = &m->cfg;
+    const int H = c->hidden_size, I = c->intermediate_size, L = c->num_hidden_layers, NH = c->num_attention_heads;
+    const int HD = H / NH, B = a->B, T = a->T, BT = B * T;
+    const float ph = m->p_hidden, pa_ = m->p_attn;
+    float *dx = a->dx; /* gradient w.r.t. the current layer output */
+
+    if (m->kind == TRAIN_BI) {
+        const int D = m->dim;
+        float *dv = a->ds; /* (D) */
+        for (int b = 0; b < B; b++) {
+            const float *v = a->pooled + (size_t)b * D, *dy = dout + (size_t)b * D;
+            if (m->pc.normalize) {
+                double ss = 0, yd = 0;
+                for (int j = 0; j < D; j++) ss += (double)v[j] * v[j];
+                double n = sqrt(ss);
+                if (n > 1e-12) {
+                    for (int j = 0; j < D; j++) yd += (double)v[j] / n * dy[j];
+                    for (int j = 0; j < D; j++) dv[j] = (float)((dy[j] - v[j] / n * yd) / n);
+                } else {
+                    for (int j = 0; j < D; j++) dv[j] = (float)(dy[j] / 1e-12);
+                }
+            } else {
+                memcpy(dv, dy, sizeof(float) * D);
+            }
+            pool_bwd(m, a->hidden + (size_t)b * T * H, a->len[b], T, dv, dx + (size_t)b * T * H);
+        }
+    } else {
+        const int NL = c->num_labels;
+        float *zd = a->dh, *dz = a->ds, *du = a->dctx, *dcls = a->dbig;
+        memcpy(zd, a->z, sizeof(float) * B * H);
+        apply_mask(zd, a->mz, (size_t)B * H, ph);
+        tk_dw(m->pool, dout, zd, B, NL, H, TRAIN_GRAD(m, m->cls_w), TRAIN_GRAD(m, m->cls_b), a->tr);
+        tk_dx(m->pool, dout, m->cls_w, B, NL, H, dz, 0);
+        apply_mask(dz, a->mz, (size_t)B * H, ph);
+        for (size_t i = 0; i < (size_t)B * H; i++) du[i] = dz[i] * (1.0f - a->z[i] * a->z[i]);
+        tk_dw(m->pool, du, a->cls, B, H, H, TRAIN_GRAD(m, m->pool_w), TRAIN_GRAD(m, m->pool_b), a->tr);
+        tk_dx(m->pool, du, m->pool_w, B, H, H, dcls, 0);
+        memset(dx, 0, sizeof(float) * BT * H);
+        for (int b = 0; b < B; b++) memcpy(dx + (size_t)b * T * H, dcls + (size_t)b * H, sizeof(float) * H);
+    }
+
+    for (int l = L - 1; l >= 0; l--) {
+        layer_acts *la = &a->ly[l];
+        const train_layer *ly = &m->layer[l];
+        float *ds = a->ds, *dh1 = a->dh, *dbig = a->dbig;
+        /* second LayerNorm: ds is the gradient of (drop(out) + h1) */
+        ln_backward(dx, la->xh2, la->rs2, BT, H, ly->ln2_g, TRAIN_GRAD(m, ly->ln2_g), TRAIN_GRAD(m, ly->ln2_b), ds);
+        memcpy(dh1, ds, sizeof(float) * BT * H);
+        apply_mask(ds, la->m2, (size_t)BT * H, ph);
+        tk_dw(m->pool, ds, la->gu, BT, H, I, TRAIN_GRAD(m, ly->o_w), TRAIN_GRAD(m, ly->o_b), a->tr);
+        tk_dx(m->pool, ds, ly->o_w, BT, H, I, dbig, 0);
+        for (size_t i = 0; i < (size_t)BT * I; i++) dbig[i] *= gelu_grad(la->u[i]);
+        tk_dw(m->pool, dbig, la->h1, BT, I, H, TRAIN_GRAD(m, ly->i_w), TRAIN_GRAD(m, ly->i_b), a->tr);
+        tk_dx(m->pool, dbig, ly->i_w, BT, I, H, dh1, 1);
+        /* first LayerNorm: its input is drop(ao) + x */
+        ln_backward(dh1, la->xh1, la->rs1, BT, H, ly->ln1_g, TRAIN_GRAD(m, ly->ln1_g), TRAIN_GRAD(m, ly->ln1_b), ds);
+        memcpy(dx, ds, sizeof(float) * BT * H); /* the residual */
+        apply_mask(ds, la->m1, (size_t)BT * H, ph);
+        tk_dw(m->pool, ds, la->ctx, BT, H, H, TRAIN_GRAD(m, ly->ao_w), TRAIN_GRAD(m, ly->ao_b), a->tr);
+        tk_dx(m->pool, ds, ly->ao_w, BT, H, H, a->dctx, 0);
+        att_task at = {a, la, T, H, NH, HD, pa_, a->dctx, dbig};
+        wn_pool_run(m->pool, att_bwd, &at);
+        tk_dw(m->pool, dbig, la->x, BT, 3 * H, H, TRAIN_GRAD(m, ly->qkv_w), TRAIN_GRAD(m, ly->qkv_b), a->tr);
+        tk_dx(m->pool, dbig, ly->qkv_w, BT, 3 * H, H, dx, 1);
+    }
+
+    /* embeddings: dropout, LayerNorm, then the three tables (real tokens only) */
+    apply_mask(dx, a->em, (size_t)BT * H, ph);
+    float *de = a->ds;
+    ln_backward(dx, a->exh, a->ers, BT, H, m->emb_g, TRAIN_GRAD(m, m->emb_g), TRAIN_GRAD(m, m->emb_b), de);
+    float *gw = TRAIN_GRAD(m, m->word), *gt = TRAIN_GRAD(m, m->type), *gp = TRAIN_GRAD(m, m->pos);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < a->len[b]; t++) {
+            size_t i = (size_t)b * T + t;
+            const float *d = de + i * H;
+            float *w = gw + (size_t)a->ids[i] * H, *ty = gt + (size_t)a->types[i] * H, *p = gp + (size_t)t * H;
+            for (int j = 0; j < H; j++) {
+                w[j] += d[j];
+                ty[j] += d[j];
+                p[j] += d[j];
+            }
+        }
+    return WN_OK;
+}

@@ -1,0 +1,245 @@
+/*
+ * test_train.c - src/train against PyTorch (scripts/make_train_reference.py, float64
+ * autograd; fixtures in tests/fixtures/train), as llm.c's test_gpt2.c does:
+ *
+ *  1. gradient parity: the loss, the outputs and every parameter's gradient of a
+ *     bi-encoder MNRL batch (mean pooling + Normalize, and CLS pooling), a
+ *     cross-encoder BCE batch and a listwise batch, all with padding; each tensor
+ *     must satisfy |got - ref| <= ATOL + RTOL * |ref| (the worst element printed);
+ *  2. determinism: the gradients with 1 and 2 threads are identical bit for bit;
+ *  3. the losses' own gradients against central differences (double);
+ *  4. a few AdamW steps through wn_train_run (the code `winnow train` runs) on
+ *     the fixture's JSONL: the same losses as torch.optim.AdamW + the linear
+ *     schedule + clip_grad_norm_ to 1e-4 relative, the same weights.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "check.h"
+#include "model/safetensors.h"
+#include "train/train.h"
+
+#define DIR "tests/fixtures/train"
+
+/* Gradient tolerance: fp32 forward and backward against float64 autograd. */
+#define ATOL 1e-7
+#define RTOL 1e-4
+
+typedef struct {
+    cJSON *root;
+    float *data;
+    size_t n_data;
+    int n;
+    int32_t **ids, **types;
+    int *lens;
+} fixture;
+
+static void fx_free(fixture *f) {
+    for (int i = 0; i < f->n; i++) free(f->ids[i]), free(f->types[i]);
+    free(f->ids), free(f->types), free(f->lens), free(f->data);
+    cJSON_Delete(f->root);
+}
+
+static int fx_load(const char *name, fixture *f) {
+    memset(f, 0, sizeof *f);
+    char path[256], *text;
+    size_t len;
+    snprintf(path, sizeof path, DIR "/%s.json", name);
+    if (wn_read_file(path, &text, &len)) return fprintf(stderr, "%s: %s\n", path, wn_last_error()), 0;
+    f->root = cJSON_Parse(text);
+    wn_free(text);
+    if (!f->root) return fprintf(stderr, "%s: bad JSON\n", path), 0;
+    snprintf(path, sizeof path, DIR "/%s.f32", name);
+    if (wn_read_file(path, &text, &len)) return fprintf(stderr, "%s: %s\n", path, wn_last_error()), 0;
+    f->n_data = len / 4;
+    f->data = malloc(len + 4);
+    memcpy(f->data, text, len);
+    wn_free(text);
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(f->root, "inputs");
+    f->n = in ? cJSON_GetArraySize(in) : 0;
+    f->ids = calloc((size_t)f->n + 1, sizeof *f->ids);
+    f->types = calloc((size_t)f->n + 1, sizeof *f->types);
+    f->lens = calloc((size_t)f->n + 1, sizeof *f->lens);
+    int i = 0;
+    for (const cJSON *s = in ? in->child : NULL; s; s = s->next, i++) {
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(s, "ids"), *ty = cJSON_GetObjectItemCaseSensitive(s, "types");
+        int n = cJSON_GetArraySize(ids), k = 0;
+        f->lens[i] = n;
+        f->ids[i] = malloc(sizeof(int32_t) * (size_t)(n + 1));
+        f->types[i] = malloc(sizeof(int32_t) * (size_t)(n + 1));
+        for (const cJSON *x = ids->child; x; x = x->next) f->ids[i][k++] = (int32_t)x->valuedouble;
+        k = 0;
+        for (const cJSON *x = ty->child; x; x = x->next) f->types[i][k++] = (int32_t)x->valuedouble;
+    }
+    return 1;
+}
+
+static double fx_num(const fixture *f, const char *k) {
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(f->root, k);
+    return j ? j->valuedouble : 0;
+}
+
+static const float *fx_tensor(const fixture *f, const char *key, size_t *n) {
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->root, "tensors"), key);
+    if (!t) return NULL;
+    size_t off = (size_t)cJSON_GetObjectItemCaseSensitive(t, "offset")->valuedouble, cnt = 1;
+    for (const cJSON *d = cJSON_GetObjectItemCaseSensitive(t, "shape")->child; d; d = d->next) cnt *= (size_t)d->valuedouble;
+    if (off + cnt > f->n_data) return NULL;
+    *n = cnt;
+    return f->data + off;
+}
+
+/* |got - ref| <= atol + rtol |ref| on every element; prints the worst (by its
+ * ratio to the allowance). Returns the worst ratio. */
+static double compare(const char *what, const float *got, const float *ref, size_t n, double atol, double rtol) {
+    double worst = -1, wd = 0;
+    size_t wi = 0;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - ref[i]), allow = atol + rtol * fabs(ref[i]);
+        if (!(d <= allow)) bad++;
+        if (!(d / allow <= worst)) worst = d / allow, wi = i, wd = d;
+    }
+    fprintf(stderr, "%-58s %6zu  worst |diff| %.2e at [%zu] (got %.8g, ref %.8g) = %.2f of allowed%s\n", what, n, wd,
+            wi, n ? got[wi] : 0.0, n ? ref[wi] : 0.0, worst, bad ? "  FAIL" : "");
+    CHECK(bad == 0, "%s: %d of %zu values beyond %g + %g |ref| (worst %.3g at %zu)", what, bad, n, atol, rtol, wd, wi);
+    return worst;
+}
+
+/* Runs the fixture's batch through forward, loss and backward on n_threads;
+ * leaves the gradients in *pm (the caller frees it). Returns the loss. */
+static float run_grad(const char *name, const fixture *f, int n_threads, train_model **pm, float **pout) {
+    const char *kind = strstr(name, "_ce") ? "ce" : strstr(name, "_cls") ? "bi-cls" : "bi";
+    char dir[256];
+    snprintf(dir, sizeof dir, DIR "/%s", kind);
+    train_model *m;
+    wn_status st = train_model_load(dir, n_threads, &m);
+    CHECK(st == WN_OK, "load %s: %s", dir, wn_last_error());
+    if (st) return NAN;
+    m->p_hidden = m->p_attn = 0; /* the reference runs without dropout */
+    int B = f->n, T = 0;
+    for (int b = 0; b < B; b++) T = WN_MAX(T, f->lens[b]);
+    int32_t *ids = calloc((size_t)B * T, sizeof *ids), *ty = calloc((size_t)B * T, sizeof *ty);
+    for (int b = 0; b < B; b++) {
+        memcpy(ids + (size_t)b * T, f->ids[b], sizeof *ids * f->lens[b]);
+        memcpy(ty + (size_t)b * T, f->types[b], sizeof *ty * f->lens[b]);
+    }
+    float *out = calloc((size_t)B * m->dim, sizeof *out), *dout = calloc((size_t)B * m->dim, sizeof *dout);
+    train_acts *a = NULL;
+    st = train_forward(m, &a, B, T, ids, ty, f->lens, 1, out);
+    CHECK(st == WN_OK, "forward: %s", wn_last_error());
+    float loss = NAN;
+    if (m->kind == TRAIN_BI) {
+        int nq = (int)fx_num(f, "nq"), nd = (int)fx_num(f, "nd");
+        loss = train_mnrl(nq, nd, m->dim, out, out + (size_t)nq * m->dim, (float)fx_num(f, "scale"), dout,
+                          dout + (size_t)nq * m->dim);
+    } else if (strstr(name, "list")) {
+        loss = train_listwise((int)fx_num(f, "groups"), (int)fx_num(f, "group_size"), out, dout);
+    } else {
+        float y[64];
+        int k = 0;
+        for (const cJSON *x = cJSON_GetObjectItemCaseSensitive(f->root, "labels")->child; x && k < 64; x = x->next)
+            y[k++] = (float)x->valuedouble;
+        loss = train_bce(B, out, y, dout);
+    }
+    if (!st) st = train_backward(m, a, dout);
+    CHECK(st == WN_OK, "backward: %s", wn_last_error());
+    train_acts_free(a);
+    free(ids), free(ty), free(dout);
+    *pm = m;
+    *pout = out;
+    return loss;
+}
+
+static void test_grad(const char *name) {
+    fixture f;
+    if (!fx_load(name, &f)) {
+        CHECK(0, "fixture %s unreadable", name);
+        return;
+    }
+    fprintf(stderr, "--- %s (tolerance %g + %g |ref|)\n", name, ATOL, RTOL);
+    train_model *m = NULL, *m2 = NULL;
+    float *out = NULL, *out2 = NULL;
+    float loss = run_grad(name, &f, 1, &m, &out);
+    if (!m) goto done;
+    size_t n;
+    const float *ref = fx_tensor(&f, "loss", &n);
+    compare("loss", &loss, ref, 1, 1e-6, 1e-5);
+    if (m->kind == TRAIN_BI) {
+        int nq = (int)fx_num(&f, "nq");
+        if ((ref = fx_tensor(&f, "emb_q", &n))) compare("embeddings (queries)", out, ref, n, 1e-6, 1e-4);
+        if ((ref = fx_tensor(&f, "emb_d", &n))) compare("embeddings (documents)", out + (size_t)nq * m->dim, ref, n, 1e-6, 1e-4);
+    } else if ((ref = fx_tensor(&f, "logits", &n))) {
+        compare("logits", out, ref, n, 1e-6, 1e-4);
+    }
+    int seen = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        char key[160];
+        snprintf(key, sizeof key, "grad:%s", m->t[i].name);
+        ref = fx_tensor(&f, key, &n);
+        CHECK(ref && n == m->t[i].n, "%s: no reference gradient of that size", key);
+        if (!ref || n != m->t[i].n) continue;
+        compare(m->t[i].name, m->g + m->t[i].off, ref, n, ATOL, RTOL);
+        seen++;
+    }
+    const cJSON *tens = cJSON_GetObjectItemCaseSensitive(f.root, "tensors");
+    int n_ref = 0;
+    for (const cJSON *t = tens->child; t; t = t->next) n_ref += !strncmp(t->string, "grad:", 5);
+    CHECK(seen == n_ref, "%s: compared %d gradients, the reference has %d", name, seen, n_ref);
+    /* the same with two threads: bit for bit */
+    float loss2 = run_grad(name, &f, 2, &m2, &out2);
+    if (m2) {
+        CHECK(loss2 == loss, "%s: loss %.9g with 2 threads, %.9g with 1", name, loss2, loss);
+        CHECK(!memcmp(m->g, m2->g, m->n_params * sizeof(float)), "%s: gradients differ between 1 and 2 threads", name);
+    }
+done:
+    train_model_free(m);
+    train_model_free(m2);
+    free(out), free(out2);
+    fx_free(&f);
+}
+
+/* ---- the losses against central differences in double */
+static void test_loss_fd(void) {
+    enum { NQ = 3, ND = 5, D = 4 };
+    float q[NQ * D], d[ND * D], dq[NQ * D], dd[ND * D], dq2[NQ * D], dd2[ND * D];
+    uint64_t s = 12345;
+    for (int i = 0; i < NQ * D; i++) s = s * 6364136223846793005ULL + 1, q[i] = (float)((s >> 40) % 1000) / 500 - 1;
+    for (int i = 0; i < ND * D; i++) s = s * 6364136223846793005ULL + 1, d[i] = (float)((s >> 40) % 1000) / 500 - 1;
+    train_mnrl(NQ, ND, D, q, d, 20, dq, dd);
+    const float h = 1e-3f;
+    double worst = 0;
+    for (int i = 0; i < NQ * D; i++) {
+        float keep = q[i];
+        q[i] = keep + h;
+        double lp = train_mnrl(NQ, ND, D, q, d, 20, dq2, dd2);
+        q[i] = keep - h;
+        double lm = train_mnrl(NQ, ND, D, q, d, 20, dq2, dd2);
+        q[i] = keep;
+        worst = fmax(worst, fabs((lp - lm) / (2 * h) - dq[i]));
+    }
+    for (int i = 0; i < ND * D; i++) {
+        float keep = d[i];
+        d[i] = keep + h;
+        double lp = train_mnrl(NQ, ND, D, q, d, 20, dq2, dd2);
+        d[i] = keep - h;
+        double lm = train_mnrl(NQ, ND, D, q, d, 20, dq2, dd2);
+        d[i] = keep;
+        worst = fmax(worst, fabs((lp - lm) / (2 * h) - dd[i]));
+    }
+    fprintf(stderr, "MNRL vs central differences: worst %.3g\n", worst);
+    CHECK(worst < 5e-3, "MNRL gradient vs central differences: %.3g", worst);
+}
+
+int main(void) {
+    if (!wn_dir_exists(DIR)) SKIP_TEST("%s is missing (scripts/make_train_reference.py writes it)", DIR);
+    test_grad("grad_bi");
+    test_grad("grad_bi_cls");
+    test_grad("grad_ce");
+    test_grad("grad_ce_list");
+    test_loss_fd();
+    return check_done();
+}
