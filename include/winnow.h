@@ -523,6 +523,46 @@ wn_status wn_fuse(wn_fusion f, int rrf_k, float weight_b, const wn_hit *a, int n
 const char *wn_first_stage_name(wn_first_stage f);
 int wn_first_stage_parse(const char *s); /* "bm25" "dense" "hybrid"; -1 if unknown */
 
+/* ---------------------------------------------------------------- training */
+/* (section owned by src/train) */
+/* Fine-tunes a bi-encoder (MultipleNegativesRankingLoss) or a cross-encoder
+ * (BCE with logits, or listwise softmax) from a model directory and a JSONL file,
+ * computing what sentence-transformers' fit computes with PyTorch (AdamW, HF's
+ * linear schedule with warm-up, clip_grad_norm_), and writes a checkpoint in the
+ * HuggingFace / sentence-transformers layout that wn_model_load reads back.
+ * Data: bi {"query", "positive", "negatives": [...]} (negatives optional);
+ * ce {"query", "document", "label"}; ce listwise {"query", "positive", "negatives"}. */
+typedef enum { WN_TRAIN_BI = 0, WN_TRAIN_CE = 1 } wn_train_task;
+typedef struct {
+    wn_train_task task;
+    const char *model_dir; /* the starting model (a local directory) */
+    const char *data_path; /* JSONL training rows */
+    const char *out_dir;   /* the checkpoint (created; files replaced atomically) */
+    const char *log_path;  /* NULL: none; else one JSON object per update: step, loss (the
+                              batch's, before the update), lr (used by the update), ... */
+    int epochs;            /* passes over the data (default 1); unused when steps > 0 */
+    int64_t steps;         /* > 0: exactly this many updates, also the schedule's total */
+    int batch;             /* rows per micro-batch (default 32) */
+    int grad_accum;        /* micro-batches per update (default 1) */
+    double lr;             /* peak learning rate (default 2e-5) */
+    int64_t warmup;        /* warm-up updates (default 0) */
+    int max_length;        /* tokens per text, special tokens included; 0: the model's */
+    double weight_decay;   /* AdamW, not on biases and LayerNorm weights (default 0.01) */
+    double max_grad_norm;  /* global gradient-norm clipping; 0: off (default 1) */
+    double dropout;        /* < 0: the model config's; 0 turns every dropout off */
+    int shuffle;           /* 1: a seeded shuffle each epoch; 0: file order (default 1) */
+    uint64_t seed;         /* shuffling and dropout (default 42) */
+    int n_threads;         /* 0: all CPUs */
+    double scale;          /* MNRL: cosine scale (default 20) */
+    int listwise;          /* ce: listwise softmax loss over rows with positive + negatives */
+    int64_t save_every;    /* write the checkpoint every this many updates too (0: at the end) */
+    wn_progress_fn progress; /* per update ("train", step, total) */
+    void *progress_ud;
+} wn_train_params;
+wn_train_params wn_train_default_params(void);
+/* Runs the training. On success the checkpoint is in p->out_dir. */
+wn_status wn_train_run(const wn_train_params *p);
+
 #ifdef __cplusplus
 }
 #endif

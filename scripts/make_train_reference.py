@@ -195,6 +195,31 @@ WORDS = ("the of and to in is was for on as with by he at from his an were are w
          "world city school year people high state game film music house water war team").split()
 
 
+def encode(vmap, a, b, max_len):
+    """[CLS] a [SEP] (b [SEP]) truncated as HF's fast tokenizer does (tokenizers'
+    truncation.rs, LongestFirst): with n1 <= n2, cut only the longer to budget - n1
+    if that leaves it at least n1, else both to budget / 2, the odd token to the
+    second (b on a tie). make_reference.encode pops one token at a time instead,
+    which differs when both texts are cut."""
+    if b is None:
+        return mr.encode(vmap, a, None, max_len)
+    ia, ib = mr.wordpiece(a, vmap), mr.wordpiece(b, vmap)
+    budget = max_len - 3
+    if len(ia) + len(ib) > budget:
+        n1, n2, swap = len(ia), len(ib), False
+        if n1 > n2:
+            n1, n2, swap = n2, n1, True
+        n2 = n1 if n1 > budget else max(n1, budget - n1)
+        if n1 + n2 > budget:
+            n1 = budget // 2
+            n2 = n1 + budget % 2
+        if swap:
+            n1, n2 = n2, n1
+        ia, ib = ia[:n1], ib[:n2]
+    ids = [vmap["[CLS]"]] + ia + [vmap["[SEP]"]] + ib + [vmap["[SEP]"]]
+    return ids, [0] * (len(ia) + 2) + [1] * (len(ib) + 1)
+
+
 def sentence(rng, n):
     return " ".join(WORDS[int(i)] for i in rng.integers(0, len(WORDS), size=n))
 
@@ -232,12 +257,12 @@ def adam_fixture(out, rng, task, vocab):
         batch = rows[k * B:(k + 1) * B]
         opt.zero_grad()
         if task == "bi":
-            qs = [mr.encode(vmap, r["query"], None, max_len) for r in batch]
-            ds = [mr.encode(vmap, r["positive"], None, max_len) for r in batch]
-            ds += [mr.encode(vmap, n, None, max_len) for r in batch for n in r["negatives"]]
+            qs = [encode(vmap, r["query"], None, max_len) for r in batch]
+            ds = [encode(vmap, r["positive"], None, max_len) for r in batch]
+            ds += [encode(vmap, n, None, max_len) for r in batch for n in r["negatives"]]
             loss = mnrl(embed(model, qs), embed(model, ds), 20.0)
         else:
-            seqs = [mr.encode(vmap, r["query"], r["document"], max_len) for r in batch]
+            seqs = [encode(vmap, r["query"], r["document"], max_len) for r in batch]
             y = torch.tensor([r["label"] for r in batch], dtype=torch.float64)
             loss = F.binary_cross_entropy_with_logits(logits_of(model, seqs).view(-1), y)
         loss.backward()

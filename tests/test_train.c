@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -234,6 +235,117 @@ static void test_loss_fd(void) {
     CHECK(worst < 5e-3, "MNRL gradient vs central differences: %.3g", worst);
 }
 
+
+/* ---- a few AdamW steps through wn_train_run against torch.optim.AdamW */
+static void test_adam(const char *task) {
+    char name[64], dir[256], data[256], out[256], logp[300];
+    snprintf(name, sizeof name, "adam_%s", task);
+    fixture f;
+    if (!fx_load(name, &f)) {
+        CHECK(0, "fixture %s unreadable", name);
+        return;
+    }
+    snprintf(dir, sizeof dir, DIR "/adam-%s", task);
+    snprintf(data, sizeof data, DIR "/adam_%s.jsonl", task);
+    snprintf(out, sizeof out, "%s/test_train_%s_%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", task, (int)getpid());
+    snprintf(logp, sizeof logp, "%s.log", out);
+    wn_train_params p = wn_train_default_params();
+    p.task = !strcmp(task, "bi") ? WN_TRAIN_BI : WN_TRAIN_CE;
+    p.model_dir = dir, p.data_path = data, p.out_dir = out, p.log_path = logp;
+    p.steps = (int64_t)fx_num(&f, "steps");
+    p.batch = (int)fx_num(&f, "batch");
+    p.lr = fx_num(&f, "lr");
+    p.warmup = (int64_t)fx_num(&f, "warmup");
+    p.weight_decay = fx_num(&f, "weight_decay");
+    p.max_grad_norm = fx_num(&f, "max_grad_norm");
+    p.max_length = (int)fx_num(&f, "max_length");
+    p.dropout = 0;
+    p.shuffle = 0;
+    p.n_threads = 2;
+    wn_status st = wn_train_run(&p);
+    CHECK(st == WN_OK, "wn_train_run %s: %s", task, wn_last_error());
+    fprintf(stderr, "--- %s: %lld AdamW steps (losses to 1e-4 relative; weights 1e-6 + 1e-4 |ref|)\n", name, (long long)p.steps);
+    /* the log: one line per update, loss before it and the lr it used */
+    char *text = NULL;
+    size_t len;
+    const cJSON *jl = cJSON_GetObjectItemCaseSensitive(f.root, "losses"), *jr = cJSON_GetObjectItemCaseSensitive(f.root, "lrs");
+    if (!st && wn_read_file(logp, &text, &len) == WN_OK) {
+        int k = 0;
+        const cJSON *el = jl->child, *er = jr->child;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), k++) {
+            cJSON *o = cJSON_Parse(line);
+            CHECK(o, "log line %d is not JSON: %s", k + 1, line);
+            if (!o) continue;
+            double step = cJSON_GetObjectItemCaseSensitive(o, "step")->valuedouble;
+            double loss = cJSON_GetObjectItemCaseSensitive(o, "loss")->valuedouble;
+            double lr = cJSON_GetObjectItemCaseSensitive(o, "lr")->valuedouble;
+            CHECK(step == k + 1, "log line %d says step %g", k + 1, step);
+            if (el && er) {
+                fprintf(stderr, "step %d: loss %.9g (torch %.9g, rel %.2e), lr %.6g (torch %.6g)\n", k + 1, loss,
+                        el->valuedouble, fabs(loss - el->valuedouble) / fabs(el->valuedouble), lr, er->valuedouble);
+                CHECK(fabs(loss - el->valuedouble) <= 1e-4 * fabs(el->valuedouble), "step %d: loss %.9g, torch %.9g",
+                      k + 1, loss, el->valuedouble);
+                CHECK(fabs(lr - er->valuedouble) <= 1e-9 + 1e-6 * er->valuedouble, "step %d: lr %.9g, torch %.9g", k + 1,
+                      lr, er->valuedouble);
+                el = el->next, er = er->next;
+            }
+            cJSON_Delete(o);
+        }
+        CHECK(k == p.steps, "%d log lines for %lld steps", k, (long long)p.steps);
+    } else {
+        CHECK(0, "no log at %s", logp);
+    }
+    wn_free(text);
+    /* the checkpoint's weights */
+    char wpath[320];
+    snprintf(wpath, sizeof wpath, "%s/model.safetensors", out);
+    st_file sf;
+    if (st_open(wpath, &sf) == WN_OK) {
+        int seen = 0;
+        for (const cJSON *t = cJSON_GetObjectItemCaseSensitive(f.root, "tensors")->child; t; t = t->next) {
+            if (strncmp(t->string, "weight:", 7)) continue;
+            size_t n;
+            const float *ref = fx_tensor(&f, t->string, &n);
+            const st_tensor *w = st_find(&sf, t->string + 7);
+            CHECK(w && w->dtype == ST_F32 && (size_t)st_numel(w) == n, "%s: missing or wrong size in the checkpoint",
+                  t->string + 7);
+            if (!w || w->dtype != ST_F32 || (size_t)st_numel(w) != n) continue;
+            float *got = malloc(n * sizeof *got);
+            memcpy(got, w->data, n * sizeof *got);
+            /* The key bias's true gradient is zero (softmax ignores a constant added to every
+             * score of a row): PyTorch's and ours are rounding noise (~1e-9 vs ~1e-19), and
+             * Adam turns noise into steps of up to lr each. Bound it by the sum of the rates. */
+            double atol = 1e-6;
+            if (strstr(t->string, "attention.self.key.bias"))
+                for (const cJSON *e = jr->child; e; e = e->next) atol += 1.01 * e->valuedouble;
+            compare(t->string + 7, got, ref, n, atol, 1e-4);
+            free(got);
+            seen++;
+        }
+        CHECK(seen > 10, "only %d weights compared", seen);
+        st_close(&sf);
+    } else {
+        CHECK(0, "%s: %s", wpath, wn_last_error());
+    }
+    /* the checkpoint loads as a model and runs */
+    wn_model *wm = NULL;
+    wn_model_params mp = wn_model_default_params();
+    mp.hub.offline = 1;
+    st = wn_model_load(out, &mp, &wm);
+    CHECK(st == WN_OK, "wn_model_load(%s): %s", out, wn_last_error());
+    if (wm) {
+        const char *q[1] = {"the first city"}, *d[1] = {"a film about music"};
+        float v[64];
+        st = p.task == WN_TRAIN_BI ? wn_model_embed(wm, 1, q, v) : wn_model_score(wm, 1, q, d, v);
+        CHECK(st == WN_OK && isfinite(v[0]), "the trained model does not run: %s", wn_last_error());
+    }
+    wn_model_free(wm);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", out, logp);
+    CHECK(system(cmd) == 0, "%s", cmd);
+    fx_free(&f);
+}
+
 int main(void) {
     if (!wn_dir_exists(DIR)) SKIP_TEST("%s is missing (scripts/make_train_reference.py writes it)", DIR);
     test_grad("grad_bi");
@@ -241,5 +353,7 @@ int main(void) {
     test_grad("grad_ce");
     test_grad("grad_ce_list");
     test_loss_fd();
+    test_adam("bi");
+    test_adam("ce");
     return check_done();
 }

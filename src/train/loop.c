@@ -1,0 +1,416 @@
+/*
+ * loop.c - wn_train_run: the training loop of sentence-transformers' fit, in C.
+ * Rows come in micro-batches of p->batch (file order with shuffle off: update k,
+ * from 1, takes rows (k-1)B .. kB-1 when grad_accum is 1), grad_accum of them per
+ * update; each update: forward, loss, backward, clip_grad_norm_, AdamW at the
+ * schedule's rate for step k-1, a log line. The checkpoint (HF layout) is
+ * written every save_every updates and at the end; each file replaced atomically,
+ * model.safetensors last.
+ *
+ * Bi-encoders: queries and documents (positives, then every row's hard negatives
+ * in row order) run as two forward passes, as sentence-transformers does;
+ * MNRL between them. Cross-encoders: one forward pass over the (query, document)
+ * pairs; BCE with logits, or listwise softmax over (query, positive + negatives).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "data.h"
+#include "train.h"
+
+/* Dimensions: B rows per micro-batch, T tokens, D output dimension. */
+
+wn_train_params wn_train_default_params(void) {
+    wn_train_params p;
+    memset(&p, 0, sizeof p);
+    p.epochs = 1;
+    p.batch = 32;
+    p.grad_accum = 1;
+    p.lr = 2e-5;
+    p.weight_decay = 0.01;
+    p.max_grad_norm = 1.0;
+    p.dropout = -1;
+    p.shuffle = 1;
+    p.seed = 42;
+    p.scale = 20;
+    return p;
+}
+
+typedef struct {
+    const wn_train_params *p;
+    train_model *m;
+    wn_tokenizer *tok;
+    train_data data;
+    int max_len;
+    train_acts *a1, *a2;
+    /* one micro-batch's token ids */
+    int32_t *ids, *types, *pids, *ptypes;
+    int *lens;
+    size_t cap_seq;
+    float *out1, *out2, *d1, *d2, *y;
+    size_t cap_out;
+} trainer;
+
+static uint64_t mix(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* Fisher-Yates with a counter-based generator keyed by (seed, epoch). */
+static void shuffle(int64_t *order, int64_t n, uint64_t seed, int64_t epoch) {
+    uint64_t key = mix(seed ^ mix((uint64_t)epoch + 0x5851F42D4C957F2DULL));
+    for (int64_t i = n - 1; i > 0; i--) {
+        uint64_t r = mix(key + (uint64_t)i);
+        int64_t j = (int64_t)(r % (uint64_t)(i + 1));
+        int64_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+static wn_status grow(trainer *tr, size_t n_seq, size_t n_out) {
+    if (n_seq > tr->cap_seq) {
+        size_t L = (size_t)tr->max_len;
+        wn_free(tr->ids), wn_free(tr->types), wn_free(tr->pids), wn_free(tr->ptypes), wn_free(tr->lens);
+        tr->ids = wn_malloc(n_seq * L * sizeof(int32_t));
+        tr->types = wn_malloc(n_seq * L * sizeof(int32_t));
+        tr->pids = wn_malloc(n_seq * L * sizeof(int32_t));
+        tr->ptypes = wn_malloc(n_seq * L * sizeof(int32_t));
+        tr->lens = wn_malloc(n_seq * sizeof(int));
+        tr->cap_seq = n_seq;
+        if (!tr->ids || !tr->types || !tr->pids || !tr->ptypes || !tr->lens) {
+            tr->cap_seq = 0;
+            return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+        }
+    }
+    if (n_out > tr->cap_out) {
+        wn_free(tr->out1), wn_free(tr->out2), wn_free(tr->d1), wn_free(tr->d2), wn_free(tr->y);
+        tr->out1 = wn_malloc(n_out * sizeof(float));
+        tr->out2 = wn_malloc(n_out * sizeof(float));
+        tr->d1 = wn_malloc(n_out * sizeof(float));
+        tr->d2 = wn_malloc(n_out * sizeof(float));
+        tr->y = wn_malloc(n_out * sizeof(float));
+        tr->cap_out = n_out;
+        if (!tr->out1 || !tr->out2 || !tr->d1 || !tr->d2 || !tr->y) {
+            tr->cap_out = 0;
+            return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+        }
+    }
+    return WN_OK;
+}
+
+/* Tokenises n texts (a[i], b[i] or NULL) and pads them to the longest: ids and
+ * types (n, *T) in tr->pids / tr->ptypes, lengths in tr->lens. */
+static wn_status encode(trainer *tr, int n, const char *const *a, const char *const *b, const train_row *const *rows,
+                        int *T) {
+    const int L = tr->max_len;
+    wn_status st = grow(tr, (size_t)n, 0);
+    if (st) return st;
+    int mx = 1;
+    for (int i = 0; i < n; i++) {
+        st = wn_tokenizer_encode(tr->tok, a[i], b ? b[i] : NULL, L, tr->ids + (size_t)i * L, tr->types + (size_t)i * L,
+                                 L, &tr->lens[i]);
+        if (st)
+            return wn_seterr(st, "%s:%llu: %s", tr->p->data_path, (unsigned long long)rows[i]->line, wn_last_error());
+        mx = WN_MAX(mx, tr->lens[i]);
+    }
+    memset(tr->pids, 0, (size_t)n * mx * sizeof(int32_t));
+    memset(tr->ptypes, 0, (size_t)n * mx * sizeof(int32_t));
+    for (int i = 0; i < n; i++) {
+        memcpy(tr->pids + (size_t)i * mx, tr->ids + (size_t)i * L, (size_t)tr->lens[i] * sizeof(int32_t));
+        memcpy(tr->ptypes + (size_t)i * mx, tr->types + (size_t)i * L, (size_t)tr->lens[i] * sizeof(int32_t));
+    }
+    *T = mx;
+    return WN_OK;
+}
+
+/* One micro-batch of rows r[0..n): adds its gradients (scaled by inv) and returns its loss. */
+static wn_status micro_bi(trainer *tr, const train_row *const *r, int n, uint64_t seed, float inv, float *loss) {
+    train_model *m = tr->m;
+    const int D = m->dim;
+    int nd = n;
+    for (int i = 0; i < n; i++) nd += r[i]->n_neg;
+    const char **txt = wn_malloc((size_t)nd * sizeof *txt);
+    const train_row **who = wn_malloc((size_t)nd * sizeof *who);
+    wn_status st = WN_OK;
+    if (!txt || !who) {
+        st = wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+        goto done;
+    }
+    if ((st = grow(tr, (size_t)nd, (size_t)nd * D))) goto done;
+    int T;
+    for (int i = 0; i < n; i++) txt[i] = r[i]->query, who[i] = r[i];
+    if ((st = encode(tr, n, txt, NULL, (const train_row *const *)who, &T))) goto done;
+    if ((st = train_forward(m, &tr->a1, n, T, tr->pids, tr->ptypes, tr->lens, mix(seed), tr->out1))) goto done;
+    int k = 0;
+    for (int i = 0; i < n; i++) txt[k] = r[i]->positive, who[k++] = r[i];
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < r[i]->n_neg; j++) txt[k] = r[i]->negatives[j], who[k++] = r[i];
+    if ((st = encode(tr, nd, txt, NULL, (const train_row *const *)who, &T))) goto done;
+    if ((st = train_forward(m, &tr->a2, nd, T, tr->pids, tr->ptypes, tr->lens, mix(seed + 1), tr->out2))) goto done;
+    *loss = train_mnrl(n, nd, D, tr->out1, tr->out2, (float)tr->p->scale, tr->d1, tr->d2);
+    for (size_t i = 0; i < (size_t)n * D; i++) tr->d1[i] *= inv;
+    for (size_t i = 0; i < (size_t)nd * D; i++) tr->d2[i] *= inv;
+    if ((st = train_backward(m, tr->a2, tr->d2))) goto done;
+    st = train_backward(m, tr->a1, tr->d1);
+done:
+    wn_free(txt);
+    wn_free(who);
+    return st;
+}
+
+static wn_status micro_ce(trainer *tr, const train_row *const *r, int n, uint64_t seed, float inv, float *loss) {
+    train_model *m = tr->m;
+    const int listwise = tr->p->listwise;
+    const int g = listwise ? 1 + r[0]->n_neg : 1, ns = n * g;
+    if (m->dim != 1)
+        return wn_seterr(WN_ERR_UNSUPPORTED, "train: the cross-encoder has %d labels; BCE training needs 1", m->dim);
+    for (int i = 0; listwise && i < n; i++)
+        if (r[i]->n_neg + 1 != g)
+            return wn_seterr(WN_ERR_FORMAT, "%s:%llu: %d negatives, but line %llu of the same batch has %d (listwise "
+                             "batches need groups of one size)",
+                             tr->p->data_path, (unsigned long long)r[i]->line, r[i]->n_neg,
+                             (unsigned long long)r[0]->line, g - 1);
+    const char **qa = wn_malloc((size_t)ns * sizeof *qa), **db = wn_malloc((size_t)ns * sizeof *db);
+    const train_row **who = wn_malloc((size_t)ns * sizeof *who);
+    wn_status st = WN_OK;
+    if (!qa || !db || !who) {
+        st = wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+        goto done;
+    }
+    if ((st = grow(tr, (size_t)ns, (size_t)ns))) goto done;
+    for (int i = 0, k = 0; i < n; i++)
+        for (int j = 0; j < g; j++, k++) {
+            qa[k] = r[i]->query;
+            db[k] = listwise ? (j ? r[i]->negatives[j - 1] : r[i]->positive) : r[i]->document;
+            who[k] = r[i];
+        }
+    int T;
+    if ((st = encode(tr, ns, qa, db, (const train_row *const *)who, &T))) goto done;
+    if ((st = train_forward(m, &tr->a1, ns, T, tr->pids, tr->ptypes, tr->lens, mix(seed), tr->out1))) goto done;
+    if (listwise) {
+        *loss = train_listwise(n, g, tr->out1, tr->d1);
+    } else {
+        for (int i = 0; i < n; i++) tr->y[i] = (float)r[i]->label;
+        *loss = train_bce(n, tr->out1, tr->y, tr->d1);
+    }
+    for (int i = 0; i < ns; i++) tr->d1[i] *= inv;
+    st = train_backward(m, tr->a1, tr->d1);
+done:
+    wn_free(qa);
+    wn_free(db);
+    wn_free(who);
+    return st;
+}
+
+/* ---- checkpoints */
+
+static wn_status write_text(const char *dir, const char *name, const char *text) {
+    char *path = wn_path_join(dir, name);
+    if (!path) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+    wn_atomic_file af;
+    wn_status st = wn_atomic_open(&af, path);
+    if (!st) st = wn_atomic_write(&af, text, strlen(text));
+    if (!st) st = wn_atomic_commit(&af);
+    else wn_atomic_abort(&af);
+    wn_free(path);
+    return st;
+}
+
+static wn_status copy_file(const char *from_dir, const char *to_dir, const char *name) {
+    char *src = wn_path_join(from_dir, name), *text = NULL;
+    size_t len;
+    wn_status st = WN_OK;
+    if (!src) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+    if (wn_file_exists(src)) {
+        char *dst = wn_path_join(to_dir, name);
+        wn_atomic_file af;
+        if (!dst) st = wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+        if (!st) st = wn_read_file(src, &text, &len);
+        if (!st) st = wn_atomic_open(&af, dst);
+        if (!st) {
+            st = wn_atomic_write(&af, text, len);
+            if (!st) st = wn_atomic_commit(&af);
+            else wn_atomic_abort(&af);
+        }
+        wn_free(dst);
+    }
+    wn_free(text);
+    wn_free(src);
+    return st;
+}
+
+static wn_status save_checkpoint(const trainer *tr) {
+    const wn_train_params *p = tr->p;
+    const train_model *m = tr->m;
+    const char *out = p->out_dir;
+    wn_status st = wn_mkdirs(out, 0755);
+    static const char *copy[] = {"config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json",
+                                 "special_tokens_map.json"};
+    for (size_t i = 0; i < sizeof copy / sizeof *copy && !st; i++) st = copy_file(p->model_dir, out, copy[i]);
+    if (!st && m->kind == TRAIN_BI) {
+        char buf[1024], *sub = wn_path_join(out, "1_Pooling");
+        if (!sub) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+        st = wn_mkdirs(sub, 0755);
+        snprintf(buf, sizeof buf,
+                 "{\n  \"word_embedding_dimension\": %d,\n  \"pooling_mode_cls_token\": %s,\n"
+                 "  \"pooling_mode_mean_tokens\": %s,\n  \"pooling_mode_max_tokens\": %s,\n"
+                 "  \"pooling_mode_mean_sqrt_len_tokens\": %s\n}\n",
+                 m->cfg.hidden_size, m->pc.cls ? "true" : "false", m->pc.mean ? "true" : "false",
+                 m->pc.max ? "true" : "false", m->pc.mean_sqrt ? "true" : "false");
+        if (!st) st = write_text(sub, "config.json", buf);
+        wn_free(sub);
+        snprintf(buf, sizeof buf,
+                 "[\n  {\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": \"sentence_transformers.models.Transformer\"},\n"
+                 "  {\"idx\": 1, \"name\": \"1\", \"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"}%s\n]\n",
+                 m->pc.normalize
+                     ? ",\n  {\"idx\": 2, \"name\": \"2\", \"path\": \"2_Normalize\", \"type\": \"sentence_transformers.models.Normalize\"}"
+                     : "");
+        if (!st) st = write_text(out, "modules.json", buf);
+        if (!st && m->pc.normalize) {
+            char *nd = wn_path_join(out, "2_Normalize");
+            if (!nd) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+            st = wn_mkdirs(nd, 0755);
+            wn_free(nd);
+        }
+        int msl = m->pc.max_seq_len > 0 ? m->pc.max_seq_len : tr->max_len;
+        snprintf(buf, sizeof buf, "{\n  \"max_seq_length\": %d,\n  \"do_lower_case\": false\n}\n", msl);
+        if (!st) st = write_text(out, "sentence_bert_config.json", buf);
+    }
+    if (!st) {
+        char *path = wn_path_join(out, "model.safetensors");
+        if (!path) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+        st = train_model_save_weights(m, path);
+        wn_free(path);
+    }
+    if (st) return wn_seterr(st, "train: writing the checkpoint to %s: %s", out, wn_last_error());
+    return WN_OK;
+}
+
+/* ---- the loop */
+
+static wn_status check_params(const wn_train_params *p) {
+    if (!p->model_dir || !p->data_path || !p->out_dir)
+        return wn_seterr(WN_ERR_ARG, "wn_train_run: model_dir, data_path and out_dir are required");
+    if (p->batch < 1 || p->grad_accum < 1 || p->epochs < 0 || p->steps < 0 || p->warmup < 0 || p->max_length < 0 ||
+        p->n_threads < 0 || p->save_every < 0)
+        return wn_seterr(WN_ERR_ARG,
+                         "wn_train_run: batch %d and grad_accum %d must be >= 1; epochs %d, steps %lld, warmup %lld, "
+                         "max_length %d, n_threads %d, save_every %lld must not be negative",
+                         p->batch, p->grad_accum, p->epochs, (long long)p->steps, (long long)p->warmup, p->max_length,
+                         p->n_threads, (long long)p->save_every);
+    if (!(p->lr >= 0) || !(p->weight_decay >= 0) || !(p->max_grad_norm >= 0) || !(p->dropout < 1) || !(p->scale > 0))
+        return wn_seterr(WN_ERR_ARG, "wn_train_run: lr %g, weight_decay %g, max_grad_norm %g must be >= 0, dropout %g "
+                         "below 1, scale %g above 0", p->lr, p->weight_decay, p->max_grad_norm, p->dropout, p->scale);
+    if (p->task != WN_TRAIN_BI && p->task != WN_TRAIN_CE) return wn_seterr(WN_ERR_ARG, "wn_train_run: unknown task %d", p->task);
+    if (p->steps == 0 && p->epochs == 0) return wn_seterr(WN_ERR_ARG, "wn_train_run: neither epochs nor steps");
+    return WN_OK;
+}
+
+wn_status wn_train_run(const wn_train_params *p) {
+    wn_clearerr();
+    wn_status st = check_params(p);
+    if (st) return st;
+    trainer tr;
+    memset(&tr, 0, sizeof tr);
+    tr.p = p;
+    train_adamw opt;
+    memset(&opt, 0, sizeof opt);
+    FILE *log = NULL;
+    int64_t *order = NULL;
+    const train_row **mb = NULL;
+    if ((st = train_model_load(p->model_dir, p->n_threads, &tr.m))) goto done;
+    train_model *m = tr.m;
+    if ((p->task == WN_TRAIN_BI) != (m->kind == TRAIN_BI)) {
+        st = wn_seterr(WN_ERR_ARG, "%s: is a %s, not a %s", p->model_dir, m->kind == TRAIN_BI ? "bi-encoder" : "cross-encoder",
+                       p->task == WN_TRAIN_BI ? "bi-encoder (train bi)" : "cross-encoder (train ce)");
+        goto done;
+    }
+    if (p->dropout >= 0) m->p_hidden = m->p_attn = (float)p->dropout;
+    if ((st = wn_tokenizer_load(p->model_dir, &tr.tok))) goto done;
+    int lim = m->cfg.max_position_embeddings;
+    if (wn_tokenizer_max_length(tr.tok) > 0) lim = WN_MIN(lim, wn_tokenizer_max_length(tr.tok));
+    if (m->kind == TRAIN_BI && m->pc.max_seq_len > 0) lim = WN_MIN(lim, m->pc.max_seq_len);
+    tr.max_len = p->max_length > 0 ? p->max_length : lim;
+    if (tr.max_len > m->cfg.max_position_embeddings || tr.max_len < 3) {
+        st = wn_seterr(WN_ERR_ARG, "train: max_length %d, the model takes 3 to %d tokens", tr.max_len,
+                       m->cfg.max_position_embeddings);
+        goto done;
+    }
+    int listwise = p->task == WN_TRAIN_CE && p->listwise;
+    if ((st = train_data_load(p->data_path, p->task == WN_TRAIN_CE && !listwise ? TRAIN_DATA_PAIRS : TRAIN_DATA_TRIPLES,
+                              &tr.data)))
+        goto done;
+    const int64_t n = tr.data.n, B = p->batch, A = p->grad_accum;
+    const int64_t mb_per_epoch = (n + B - 1) / B, per_epoch = (mb_per_epoch + A - 1) / A;
+    const int64_t total = p->steps > 0 ? p->steps : per_epoch * p->epochs;
+    if ((st = train_adamw_init(&opt, m, (float)p->lr, (float)p->weight_decay))) goto done;
+    if (p->log_path && !(log = fopen(p->log_path, "w"))) {
+        st = wn_seterr(WN_ERR_IO, "%s: cannot open the log for writing", p->log_path);
+        goto done;
+    }
+    order = wn_malloc((size_t)n * sizeof *order);
+    mb = wn_malloc((size_t)B * sizeof *mb);
+    if (!order || !mb) {
+        st = wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+        goto done;
+    }
+    int64_t cur_epoch = -1;
+    double t0 = wn_now();
+    for (int64_t k = 0; k < total; k++) {
+        train_zero_grad(m);
+        double loss_sum = 0;
+        int64_t examples = 0;
+        for (int64_t a = 0; a < A; a++) {
+            /* micro-batch g of the run; past the data's end the next epoch starts */
+            int64_t g = k * A + a, ep = g / mb_per_epoch, pos = g % mb_per_epoch;
+            if (p->steps == 0 && ep >= p->epochs) break; /* the last update of the run may be short */
+            if (ep != cur_epoch) {
+                for (int64_t i = 0; i < n; i++) order[i] = i;
+                if (p->shuffle) shuffle(order, n, p->seed, ep);
+                cur_epoch = ep;
+            }
+            int nb = (int)WN_MIN(B, n - pos * B);
+            for (int i = 0; i < nb; i++) mb[i] = &tr.data.rows[order[pos * B + i]];
+            float loss = 0;
+            uint64_t seed = mix(p->seed ^ mix((uint64_t)g * 2 + 0x1234567ULL));
+            st = p->task == WN_TRAIN_BI ? micro_bi(&tr, mb, nb, seed, 1.0f / (float)A, &loss)
+                                        : micro_ce(&tr, mb, nb, seed, 1.0f / (float)A, &loss);
+            if (st) goto done;
+            loss_sum += loss;
+            examples += nb;
+        }
+        double norm = train_clip_grad_norm(m, p->max_grad_norm);
+        double lr = p->lr * train_linear_schedule(k, p->warmup, total);
+        train_adamw_step(&opt, m, (float)lr);
+        double loss = loss_sum / (double)A;
+        if (log) {
+            fprintf(log, "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.9g, \"lr\": %.9g, \"grad_norm\": %.9g, "
+                         "\"examples\": %lld, \"seconds\": %.3f}\n",
+                    (long long)(k + 1), (long long)cur_epoch + 1, loss, lr, norm, (long long)examples, wn_now() - t0);
+            fflush(log);
+        }
+        if (!isfinite(loss)) {
+            st = wn_seterr(WN_ERR_INTERNAL, "train: the loss is %g at step %lld", loss, (long long)(k + 1));
+            goto done;
+        }
+        if (p->progress) p->progress(p->progress_ud, "train", (uint64_t)(k + 1), (uint64_t)total);
+        if (p->save_every > 0 && (k + 1) % p->save_every == 0 && k + 1 < total && (st = save_checkpoint(&tr))) goto done;
+    }
+    st = save_checkpoint(&tr);
+done:
+    if (log && fclose(log) && !st) st = wn_seterr(WN_ERR_IO, "%s: write error", p->log_path);
+    wn_free(order);
+    wn_free(mb);
+    train_adamw_free(&opt);
+    train_acts_free(tr.a1);
+    train_acts_free(tr.a2);
+    wn_free(tr.ids), wn_free(tr.types), wn_free(tr.pids), wn_free(tr.ptypes), wn_free(tr.lens);
+    wn_free(tr.out1), wn_free(tr.out2), wn_free(tr.d1), wn_free(tr.d2), wn_free(tr.y);
+    train_data_free(&tr.data);
+    wn_tokenizer_free(tr.tok);
+    train_model_free(tr.m);
+    return st;
+}
