@@ -396,7 +396,11 @@ wn_status wn_train_run(const wn_train_params *p) {
             st = wn_seterr(WN_ERR_INTERNAL, "train: the loss is %g at step %lld", loss, (long long)(k + 1));
             goto done;
         }
-        if (p->progress) p->progress(p->progress_ud, "train", (uint64_t)(k + 1), (uint64_t)total);
+        if (p->progress) {
+            char what[32];
+            snprintf(what, sizeof what, "loss %.4f", loss);
+            p->progress(p->progress_ud, what, (uint64_t)(k + 1), (uint64_t)total);
+        }
         if (p->save_every > 0 && (k + 1) % p->save_every == 0 && k + 1 < total && (st = save_checkpoint(&tr))) goto done;
     }
     st = save_checkpoint(&tr);

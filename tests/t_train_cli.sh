@@ -1,0 +1,85 @@
+#!/bin/sh
+# t_train_cli.sh - `winnow train` end to end on the fixtures of
+# scripts/make_train_reference.py: bi (MNRL) and ce (BCE) with --no-shuffle
+# --dropout 0 give the losses torch.optim.AdamW gave (1e-4 relative, from the
+# log), the same lr per step; the checkpoint loads in `winnow embed` / `score`
+# unchanged; a fixed seed with dropout on reproduces the run bit for bit and
+# does not depend on --threads; malformed data is reported with file and line;
+# nothing is printed when stderr is not a terminal.
+: "${BUILD:=build}"
+W="$BUILD/winnow"
+FX=tests/fixtures/train
+[ -x "$W" ] || { echo "t_train_cli: $W is not built"; exit 1; }
+. "${0%/*}/lib.sh"
+t_tmp train
+expect_err() { grep -qF -- "$1" "$T/err" || { fail "$2: stderr lacks '$1':"; cat "$T/err"; }; }
+
+# losses of the log against the fixture's list (relative 1e-4), lr to 1e-9
+cmp_log() { # log fixture.json what
+    exp=$(grep -o '"losses": \[[^]]*\]' "$2" | sed 's/.*\[//; s/\]//; s/,/ /g')
+    lrs=$(grep -o '"lrs": \[[^]]*\]' "$2" | sed 's/.*\[//; s/\]//; s/,/ /g')
+    awk -v want="$exp" -v lrs="$lrs" -v what="$3" '
+        BEGIN { n = split(want, e, " "); split(lrs, r, " ") }
+        { line = $0
+          sub(/.*"loss": /, "", line); sub(/,.*/, "", line); l = line + 0
+          line = $0; sub(/.*"lr": /, "", line); sub(/,.*/, "", line); lr = line + 0
+          k++; d = (l - e[k]) / e[k]; if (d < 0) d = -d
+          dl = lr - r[k]; if (dl < 0) dl = -dl
+          printf "%s step %d: loss %.9g torch %.9g (rel %.2e), lr %.9g torch %.9g\n", what, k, l, e[k], d, lr, r[k]
+          if (d > 1e-4 || dl > 1e-9) bad++ }
+        END { if (k != n) { printf "%s: %d log lines, expected %d\n", what, k, n; bad++ }; exit bad > 0 }' "$1"
+}
+
+common="--no-shuffle --dropout 0 --steps 4 --batch 4 --lr 1e-3 --warmup 1 --weight-decay 0.01 --max-grad-norm 1 --max-length 16"
+
+# 1. bi: losses as PyTorch's, checkpoint loads in embed
+"$W" train bi --model "$FX/adam-bi" --data "$FX/adam_bi.jsonl" --out "$T/bi" $common --log "$T/bi.log" \
+    >"$T/out" 2>"$T/err" || fail "train bi: exit $? ($(cat "$T/err"))"
+[ -s "$T/err" ] && fail "train bi printed on a non-terminal stderr: $(cat "$T/err")"
+[ -s "$T/out" ] && fail "train bi printed on stdout: $(cat "$T/out")"
+cmp_log "$T/bi.log" "$FX/adam_bi.json" "bi" || fail "bi losses"
+for f in config.json model.safetensors vocab.txt modules.json 1_Pooling/config.json sentence_bert_config.json; do
+    [ -s "$T/bi/$f" ] || fail "bi checkpoint lacks $f"
+done
+ls "$T/bi" | grep -q tmp && fail "a temporary file is left in the checkpoint: $(ls "$T/bi")"
+echo "the first city" | "$W" embed --model "$T/bi" >"$T/emb" 2>"$T/err" || fail "embed of the checkpoint: $(cat "$T/err")"
+grep -q '^{"embedding":\[' "$T/emb" || fail "embed of the checkpoint: $(cat "$T/emb")"
+
+# 2. ce: losses, checkpoint loads in score
+"$W" train ce --model "$FX/adam-ce" --data "$FX/adam_ce.jsonl" --out "$T/ce" $common --log "$T/ce.log" \
+    2>"$T/err" || fail "train ce: exit $? ($(cat "$T/err"))"
+cmp_log "$T/ce.log" "$FX/adam_ce.json" "ce" || fail "ce losses"
+printf 'the first city\ta film about music\n' | "$W" score --model "$T/ce" >"$T/sc" 2>"$T/err" ||
+    fail "score with the checkpoint: $(cat "$T/err")"
+[ -s "$T/sc" ] || fail "score printed nothing"
+
+# 3. dropout on, shuffled: the same seed gives the same bytes, whatever the threads
+"$W" train bi --model "$FX/adam-bi" --data "$FX/adam_bi.jsonl" --out "$T/r1" --steps 3 --batch 4 --lr 1e-3 \
+    --dropout 0.1 --seed 7 --threads 1 --log "$T/r1.log" 2>"$T/err" || fail "seeded run 1: $(cat "$T/err")"
+"$W" train bi --model "$FX/adam-bi" --data "$FX/adam_bi.jsonl" --out "$T/r2" --steps 3 --batch 4 --lr 1e-3 \
+    --dropout 0.1 --seed 7 --threads 2 --log "$T/r2.log" 2>"$T/err" || fail "seeded run 2: $(cat "$T/err")"
+cmp -s "$T/r1/model.safetensors" "$T/r2/model.safetensors" || fail "same seed, different weights (1 vs 2 threads)"
+sed 's/"seconds": [0-9.]*//' "$T/r1.log" >"$T/l1"; sed 's/"seconds": [0-9.]*//' "$T/r2.log" >"$T/l2"
+cmp -s "$T/l1" "$T/l2" || fail "same seed, different logs"
+"$W" train bi --model "$FX/adam-bi" --data "$FX/adam_bi.jsonl" --out "$T/r3" --steps 3 --batch 4 --lr 1e-3 \
+    --dropout 0.1 --seed 8 2>"$T/err" || fail "seeded run 3: $(cat "$T/err")"
+cmp -s "$T/r1/model.safetensors" "$T/r3/model.safetensors" && fail "seeds 7 and 8 gave the same weights"
+
+# 4. errors: malformed lines with file and line, missing fields, usage
+printf '{"query": "a", "positive": "b"}\n{"query": "a", "positive": \n' >"$T/bad1.jsonl"
+"$W" train bi --model "$FX/adam-bi" --data "$T/bad1.jsonl" --out "$T/x" 2>"$T/err" && fail "bad JSON accepted"
+expect_err "bad1.jsonl:2:" "bad JSON"
+printf '{"query": "a", "positive": "b"}\n\n{"query": "a"}\n' >"$T/bad2.jsonl"
+"$W" train bi --model "$FX/adam-bi" --data "$T/bad2.jsonl" --out "$T/x" 2>"$T/err" && fail "missing positive accepted"
+expect_err 'bad2.jsonl:3: missing "positive"' "missing field"
+printf '{"query": "", "document": "b", "label": 1}\n' >"$T/bad3.jsonl"
+"$W" train ce --model "$FX/adam-ce" --data "$T/bad3.jsonl" --out "$T/x" 2>"$T/err" && fail "empty query accepted"
+expect_err 'bad3.jsonl:1: empty "query"' "empty text"
+printf '{"query": "a", "document": "b", "label": 3}\n' >"$T/bad4.jsonl"
+"$W" train ce --model "$FX/adam-ce" --data "$T/bad4.jsonl" --out "$T/x" 2>"$T/err" && fail "label 3 accepted"
+expect_err 'bad4.jsonl:1: "label" 3 is outside [0, 1]' "bad label"
+"$W" train ce --model "$FX/adam-bi" --data "$FX/adam_ce.jsonl" --out "$T/x" 2>"$T/err" && fail "ce on a bi-encoder"
+expect_err "is a bi-encoder" "wrong task"
+"$W" train bi --model "$FX/adam-bi" --out "$T/x" 2>"$T/err"; [ $? -eq 2 ] || fail "missing --data: not a usage error"
+[ -e "$T/x/model.safetensors" ] && fail "a failed run wrote a checkpoint"
+t_done
