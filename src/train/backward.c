@@ -239,25 +239,39 @@ static float gelu_grad(float u) {
 
 /* ---- the forward pass */
 
+/* One weight (N, K) packed for the forward and, transposed into *wt, for the backward. */
+static wn_status pack_one(train_model *m, int i, const float *w, int N, int K, float **wt) {
+    nn_weight_free(&m->packed[i]);
+    nn_weight_free(&m->packed_t[i]);
+    wn_status st = nn_weight_init(&m->packed[i], w, NN_F32, N, K, NN_PREC_FP32);
+    if (st) return st;
+    tk_transpose(m->pool, w, N, K, *wt);
+    st = nn_weight_init(&m->packed_t[i], *wt, NN_F32, K, N, NN_PREC_FP32);
+    *wt += (size_t)N * K;
+    return st;
+}
+
 static wn_status pack_weights(train_model *m) {
     if (m->packed_ok) return WN_OK;
     const int H = m->cfg.hidden_size, I = m->cfg.intermediate_size, L = m->cfg.num_hidden_layers;
+    const int NL = m->cfg.num_labels;
+    if (!m->wt) {
+        size_t n = (size_t)L * (4 * (size_t)H * H + 2 * (size_t)H * I) + (size_t)H * H + (size_t)NL * H;
+        if (!(m->wt = wn_malloc_aligned(n * sizeof(float))))
+            return wn_seterr(WN_ERR_NOMEM, "train: out of memory for the transposed weights");
+    }
+    float *wt = m->wt;
     wn_status st = WN_OK;
     for (int l = 0; l < L && !st; l++) {
         const train_layer *ly = &m->layer[l];
-        nn_weight *pk = m->packed + 4 * l;
-        for (int j = 0; j < 4; j++) nn_weight_free(&pk[j]);
-        if (!st) st = nn_weight_init(&pk[0], ly->qkv_w, NN_F32, 3 * H, H, NN_PREC_FP32);
-        if (!st) st = nn_weight_init(&pk[1], ly->ao_w, NN_F32, H, H, NN_PREC_FP32);
-        if (!st) st = nn_weight_init(&pk[2], ly->i_w, NN_F32, I, H, NN_PREC_FP32);
-        if (!st) st = nn_weight_init(&pk[3], ly->o_w, NN_F32, H, I, NN_PREC_FP32);
+        st = pack_one(m, 4 * l, ly->qkv_w, 3 * H, H, &wt);
+        if (!st) st = pack_one(m, 4 * l + 1, ly->ao_w, H, H, &wt);
+        if (!st) st = pack_one(m, 4 * l + 2, ly->i_w, I, H, &wt);
+        if (!st) st = pack_one(m, 4 * l + 3, ly->o_w, H, I, &wt);
     }
     if (m->kind == TRAIN_CE && !st) {
-        nn_weight *pk = m->packed + 4 * L;
-        nn_weight_free(&pk[0]);
-        nn_weight_free(&pk[1]);
-        st = nn_weight_init(&pk[0], m->pool_w, NN_F32, H, H, NN_PREC_FP32);
-        if (!st) st = nn_weight_init(&pk[1], m->cls_w, NN_F32, m->cfg.num_labels, H, NN_PREC_FP32);
+        st = pack_one(m, 4 * L, m->pool_w, H, H, &wt);
+        if (!st) st = pack_one(m, 4 * L + 1, m->cls_w, NL, H, &wt);
     }
     if (!st) m->packed_ok = 1;
     return st;
@@ -276,11 +290,17 @@ static uint8_t *takeb(uint8_t **p, size_t n, int on) {
     return r;
 }
 
+/* tmm.c's scratch: the largest (N + K) M + N K of the layers' products, or M K for dx. */
+static size_t tr_floats(size_t BT, size_t H, size_t I, size_t NL) {
+    size_t nk = WN_MAX(WN_MAX(4 * H, H + I), H + NL);
+    return BT * nk + WN_MAX(3 * H * H, I * H) + 64;
+}
+
 /* Carves every buffer of a (B, T) batch out of two blocks (grown when short). */
 static wn_status acts_reserve(train_model *m, train_acts **pa, int B, int T) {
     const bert_config *c = &m->cfg;
     const size_t H = c->hidden_size, I = c->intermediate_size, L = c->num_hidden_layers, NH = c->num_attention_heads;
-    const size_t BT = (size_t)B * T, TT = (size_t)T * T;
+    const size_t BT = (size_t)B * T, TT = (size_t)T * T, NL = (size_t)c->num_labels;
     const int drop_h = m->p_hidden > 0, drop_a = m->p_attn > 0;
     const int nth = wn_pool_size(m->pool);
     train_acts *a = *pa;
@@ -296,7 +316,7 @@ static wn_status acts_reserve(train_model *m, train_acts **pa, int B, int T) {
                  R16(BT * H) + 2 * R16(BT * I) + R16(BT * H) + R16(BT));
     need += R16(BT * H);                                                                 /* hidden */
     need += R16((size_t)B * m->dim) + 2 * R16((size_t)B * H);                            /* head */
-    need += 3 * R16(BT * H) + R16(BT * big) + R16(BT * H) + R16(BT * big) + R16((size_t)nth * 2 * T); /* backward */
+    need += 3 * R16(BT * H) + R16(BT * big) + R16(BT * H) + R16(tr_floats(BT, H, I, NL)) + R16((size_t)nth * 2 * T); /* backward */
 #undef R16
     size_t mneed = 0;
 #define R64(n) (((n) + 63) & ~(size_t)63)
@@ -352,7 +372,7 @@ static wn_status acts_reserve(train_model *m, train_acts **pa, int B, int T) {
     a->dx = take(&p, BT * H), a->ds = take(&p, BT * H), a->dh = take(&p, BT * H);
     a->dbig = take(&p, BT * big);
     a->dctx = take(&p, BT * H);
-    a->tr = take(&p, BT * big);
+    a->tr = take(&p, tr_floats(BT, H, I, NL));
     a->att = take(&p, (size_t)nth * 2 * T);
     WN_ASSERT((size_t)(p - a->blk) <= a->cap && (size_t)(q - a->mblk) <= a->mcap);
     return WN_OK;
@@ -515,6 +535,8 @@ wn_status train_backward(train_model *m, train_acts *a, const float *dout) {
     const int HD = H / NH, B = a->B, T = a->T, BT = B * T;
     const float ph = m->p_hidden, pa_ = m->p_attn;
     float *dx = a->dx; /* gradient w.r.t. the current layer output */
+    const nn_weight *pt = m->packed_t;
+    wn_status st;
 
     if (m->kind == TRAIN_BI) {
         const int D = m->dim;
@@ -541,12 +563,12 @@ wn_status train_backward(train_model *m, train_acts *a, const float *dout) {
         float *zd = a->dh, *dz = a->ds, *du = a->dctx, *dcls = a->dbig;
         memcpy(zd, a->z, sizeof(float) * B * H);
         apply_mask(zd, a->mz, (size_t)B * H, ph);
-        tk_dw(m->pool, dout, zd, B, NL, H, TRAIN_GRAD(m, m->cls_w), TRAIN_GRAD(m, m->cls_b), a->tr);
-        tk_dx(m->pool, dout, m->cls_w, B, NL, H, dz, 0);
+        if ((st = tk_dw(m->pool, dout, zd, B, NL, H, TRAIN_GRAD(m, m->cls_w), TRAIN_GRAD(m, m->cls_b), a->tr))) return st;
+        tk_dx(m->pool, dout, &pt[4 * L + 1], B, dz, 0, a->tr);
         apply_mask(dz, a->mz, (size_t)B * H, ph);
         for (size_t i = 0; i < (size_t)B * H; i++) du[i] = dz[i] * (1.0f - a->z[i] * a->z[i]);
-        tk_dw(m->pool, du, a->cls, B, H, H, TRAIN_GRAD(m, m->pool_w), TRAIN_GRAD(m, m->pool_b), a->tr);
-        tk_dx(m->pool, du, m->pool_w, B, H, H, dcls, 0);
+        if ((st = tk_dw(m->pool, du, a->cls, B, H, H, TRAIN_GRAD(m, m->pool_w), TRAIN_GRAD(m, m->pool_b), a->tr))) return st;
+        tk_dx(m->pool, du, &pt[4 * L], B, dcls, 0, a->tr);
         memset(dx, 0, sizeof(float) * BT * H);
         for (int b = 0; b < B; b++) memcpy(dx + (size_t)b * T * H, dcls + (size_t)b * H, sizeof(float) * H);
     }
@@ -559,21 +581,21 @@ wn_status train_backward(train_model *m, train_acts *a, const float *dout) {
         ln_backward(dx, la->xh2, la->rs2, BT, H, ly->ln2_g, TRAIN_GRAD(m, ly->ln2_g), TRAIN_GRAD(m, ly->ln2_b), ds);
         memcpy(dh1, ds, sizeof(float) * BT * H);
         apply_mask(ds, la->m2, (size_t)BT * H, ph);
-        tk_dw(m->pool, ds, la->gu, BT, H, I, TRAIN_GRAD(m, ly->o_w), TRAIN_GRAD(m, ly->o_b), a->tr);
-        tk_dx(m->pool, ds, ly->o_w, BT, H, I, dbig, 0);
+        if ((st = tk_dw(m->pool, ds, la->gu, BT, H, I, TRAIN_GRAD(m, ly->o_w), TRAIN_GRAD(m, ly->o_b), a->tr))) return st;
+        tk_dx(m->pool, ds, &pt[4 * l + 3], BT, dbig, 0, a->tr);
         for (size_t i = 0; i < (size_t)BT * I; i++) dbig[i] *= gelu_grad(la->u[i]);
-        tk_dw(m->pool, dbig, la->h1, BT, I, H, TRAIN_GRAD(m, ly->i_w), TRAIN_GRAD(m, ly->i_b), a->tr);
-        tk_dx(m->pool, dbig, ly->i_w, BT, I, H, dh1, 1);
+        if ((st = tk_dw(m->pool, dbig, la->h1, BT, I, H, TRAIN_GRAD(m, ly->i_w), TRAIN_GRAD(m, ly->i_b), a->tr))) return st;
+        tk_dx(m->pool, dbig, &pt[4 * l + 2], BT, dh1, 1, a->tr);
         /* first LayerNorm: its input is drop(ao) + x */
         ln_backward(dh1, la->xh1, la->rs1, BT, H, ly->ln1_g, TRAIN_GRAD(m, ly->ln1_g), TRAIN_GRAD(m, ly->ln1_b), ds);
         memcpy(dx, ds, sizeof(float) * BT * H); /* the residual */
         apply_mask(ds, la->m1, (size_t)BT * H, ph);
-        tk_dw(m->pool, ds, la->ctx, BT, H, H, TRAIN_GRAD(m, ly->ao_w), TRAIN_GRAD(m, ly->ao_b), a->tr);
-        tk_dx(m->pool, ds, ly->ao_w, BT, H, H, a->dctx, 0);
+        if ((st = tk_dw(m->pool, ds, la->ctx, BT, H, H, TRAIN_GRAD(m, ly->ao_w), TRAIN_GRAD(m, ly->ao_b), a->tr))) return st;
+        tk_dx(m->pool, ds, &pt[4 * l + 1], BT, a->dctx, 0, a->tr);
         att_task at = {a, la, T, H, NH, HD, pa_, a->dctx, dbig};
         wn_pool_run(m->pool, att_bwd, &at);
-        tk_dw(m->pool, dbig, la->x, BT, 3 * H, H, TRAIN_GRAD(m, ly->qkv_w), TRAIN_GRAD(m, ly->qkv_b), a->tr);
-        tk_dx(m->pool, dbig, ly->qkv_w, BT, 3 * H, H, dx, 1);
+        if ((st = tk_dw(m->pool, dbig, la->x, BT, 3 * H, H, TRAIN_GRAD(m, ly->qkv_w), TRAIN_GRAD(m, ly->qkv_b), a->tr))) return st;
+        tk_dx(m->pool, dbig, &pt[4 * l], BT, dx, 1, a->tr);
     }
 
     /* embeddings: dropout, LayerNorm, then the three tables (real tokens only) */

@@ -102,7 +102,8 @@ wn_status train_model_load(const char *dir, int n_threads, train_model **out) {
     m->t = wn_calloc((size_t)16 * L + 16, sizeof *m->t);
     m->layer = wn_calloc((size_t)L + 1, sizeof *m->layer);
     m->packed = wn_calloc((size_t)4 * L + 2, sizeof *m->packed);
-    if (!m->t || !m->layer || !m->packed) goto nomem;
+    m->packed_t = wn_calloc((size_t)4 * L + 2, sizeof *m->packed_t);
+    if (!m->t || !m->layer || !m->packed || !m->packed_t) goto nomem;
     builder b = {m, 0};
     char nm[112];
 #define NAME(...) (snprintf(nm, sizeof nm, __VA_ARGS__), nm)
@@ -198,9 +199,13 @@ void train_zero_grad(train_model *m) { memset(m->g, 0, m->n_params * sizeof(floa
 
 void train_model_free(train_model *m) {
     if (!m) return;
-    if (m->packed)
-        for (int i = 0; i < 4 * m->cfg.num_hidden_layers + 2; i++) nn_weight_free(&m->packed[i]);
+    for (int i = 0; i < 4 * m->cfg.num_hidden_layers + 2; i++) {
+        if (m->packed) nn_weight_free(&m->packed[i]);
+        if (m->packed_t) nn_weight_free(&m->packed_t[i]);
+    }
     wn_free(m->packed);
+    wn_free(m->packed_t);
+    wn_free_aligned(m->wt);
     wn_free(m->t);
     wn_free(m->layer);
     wn_free_aligned(m->w);

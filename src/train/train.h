@@ -82,6 +82,8 @@ typedef struct {
     wn_pool *pool;
     /* the forward kernels' packed copies of the weights, rebuilt when stale */
     nn_weight *packed;     /* (4 L + 2) */
+    nn_weight *packed_t;   /* (4 L + 2) the same transposed, for the backward's dx = dy W */
+    float *wt;             /* the transposed copies packed_t may point into */
     int packed_ok;
 } train_model;
 
