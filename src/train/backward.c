@@ -16,6 +16,9 @@
  * Padding: rows past a sequence's length are computed (as PyTorch does, they
  * attend to the real tokens) but receive no gradient; keys past it are masked.
  */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3") /* the per-head axpys and element-wise loops should vectorise */
+#endif
 #include <math.h>
 #include <string.h>
 
@@ -56,7 +59,8 @@ struct train_acts {
     uint8_t *mz;      /* (B, H) ce: dropout mask before the classifier */
     /* backward scratch */
     float *dx, *ds, *dh, *dbig, *dctx, *tr;
-    float *att;       /* per thread: 2 T floats */
+    float *att;       /* per thread: att_per floats */
+    size_t att_per;
 };
 
 void train_acts_free(train_acts *a) {
@@ -136,7 +140,10 @@ static void ln_backward(const float *dy, const float *xh, const float *rs, int M
     }
 }
 
-/* ---- attention, one (sequence, head) per task */
+/* ---- attention, one (sequence, head) per task. The per-head products are
+ * written as axpys over a contiguous dimension (keys and values packed
+ * transposed, HD x T, in the thread's scratch) so they vectorise; each sum
+ * still runs over d (or j) in order. */
 typedef struct {
     const train_acts *a;
     const layer_acts *la;
@@ -146,23 +153,36 @@ typedef struct {
     float *dqkv;       /* backward: (BT, 3H) */
 } att_task;
 
+static inline void axpy(int n, float a, const float *restrict x, float *restrict y) {
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+/* dst (HD, T) = the head's columns of rows [0, L) of part (0 q, 1 k, 2 v) of qkv, transposed */
+static void pack_t(const float *base, int L, int T, int H, int h, int HD, int part, float *restrict dst) {
+    for (int j = 0; j < L; j++) {
+        const float *r = base + (size_t)j * 3 * H + part * H + h * HD;
+        for (int d = 0; d < HD; d++) dst[(size_t)d * T + j] = r[d];
+    }
+}
+
 static void att_fwd(void *arg, int ith, int nth) {
     const att_task *t = arg;
     const int T = t->T, H = t->H, NH = t->NH, HD = t->HD, B = t->a->B;
     const float scale = 1.0f / sqrtf((float)HD), ps = 1.0f / (1.0f - t->p_attn);
+    float *kt = t->a->att + (size_t)ith * t->a->att_per;
     for (int job = ith; job < B * NH; job += nth) {
         const int b = job / NH, h = job % NH, L = t->a->len[b];
         const float *base = t->la->qkv + (size_t)b * T * 3 * H;
         float *P = t->la->p + (size_t)job * T * T;
         const uint8_t *mk = t->la->mp ? t->la->mp + (size_t)job * T * T : NULL;
+        pack_t(base, L, T, H, h, HD, 1, kt);
         for (int i = 0; i < T; i++) {
             const float *q = base + (size_t)i * 3 * H + h * HD;
             float *pr = P + (size_t)i * T, mx = -INFINITY;
+            memset(pr, 0, sizeof(float) * T);
+            for (int d = 0; d < HD; d++) axpy(L, q[d], kt + (size_t)d * T, pr);
             for (int j = 0; j < L; j++) {
-                const float *k = base + (size_t)j * 3 * H + H + h * HD;
-                float s = 0;
-                for (int d = 0; d < HD; d++) s += q[d] * k[d];
-                pr[j] = s * scale;
+                pr[j] *= scale;
                 mx = fmaxf(mx, pr[j]);
             }
             double sum = 0;
@@ -172,13 +192,11 @@ static void att_fwd(void *arg, int ith, int nth) {
             }
             const float inv = (float)(1.0 / sum);
             for (int j = 0; j < L; j++) pr[j] *= inv;
-            for (int j = L; j < T; j++) pr[j] = 0;
             float *o = t->la->ctx + ((size_t)b * T + i) * H + h * HD;
             memset(o, 0, sizeof(float) * HD);
             for (int j = 0; j < L; j++) {
                 float pj = mk ? (mk[(size_t)i * T + j] ? pr[j] * ps : 0.0f) : pr[j];
-                const float *v = base + (size_t)j * 3 * H + 2 * H + h * HD;
-                for (int d = 0; d < HD; d++) o[d] += pj * v[d];
+                axpy(HD, pj, base + (size_t)j * 3 * H + 2 * H + h * HD, o);
             }
         }
     }
@@ -190,43 +208,34 @@ static void att_bwd(void *arg, int ith, int nth) {
     const att_task *t = arg;
     const int T = t->T, H = t->H, NH = t->NH, HD = t->HD, B = t->a->B;
     const float scale = 1.0f / sqrtf((float)HD), ps = 1.0f / (1.0f - t->p_attn);
-    float *dp = t->a->att + (size_t)ith * 2 * T;
+    float *vt = t->a->att + (size_t)ith * t->a->att_per, *dp = vt + (size_t)HD * T;
     for (int job = ith; job < B * NH; job += nth) {
         const int b = job / NH, h = job % NH, L = t->a->len[b];
         const float *base = t->la->qkv + (size_t)b * T * 3 * H;
         float *dbase = t->dqkv + (size_t)b * T * 3 * H;
         const float *P = t->la->p + (size_t)job * T * T;
         const uint8_t *mk = t->la->mp ? t->la->mp + (size_t)job * T * T : NULL;
-        for (int i = 0; i < T; i++) memset(dbase + (size_t)i * 3 * H + h * HD, 0, sizeof(float) * HD);
-        for (int j = 0; j < T; j++) {
-            memset(dbase + (size_t)j * 3 * H + H + h * HD, 0, sizeof(float) * HD);
-            memset(dbase + (size_t)j * 3 * H + 2 * H + h * HD, 0, sizeof(float) * HD);
-        }
+        for (int i = 0; i < T; i++)
+            for (int part = 0; part < 3; part++) memset(dbase + (size_t)i * 3 * H + part * H + h * HD, 0, sizeof(float) * HD);
+        pack_t(base, L, T, H, h, HD, 2, vt);
         for (int i = 0; i < L; i++) {
             const float *dc = t->dctx + ((size_t)b * T + i) * H + h * HD;
             const float *pr = P + (size_t)i * T;
             const float *q = base + (size_t)i * 3 * H + h * HD;
+            memset(dp, 0, sizeof(float) * L);
+            for (int d = 0; d < HD; d++) axpy(L, dc[d], vt + (size_t)d * T, dp);
             double r = 0;
             for (int j = 0; j < L; j++) {
-                const float *v = base + (size_t)j * 3 * H + 2 * H + h * HD;
-                float *dv = dbase + (size_t)j * 3 * H + 2 * H + h * HD;
-                float s = 0;
-                for (int d = 0; d < HD; d++) s += dc[d] * v[d];
                 float keep = mk ? (mk[(size_t)i * T + j] ? ps : 0.0f) : 1.0f;
-                float pd = pr[j] * keep;
-                for (int d = 0; d < HD; d++) dv[d] += pd * dc[d];
-                dp[j] = s * keep;
+                axpy(HD, pr[j] * keep, dc, dbase + (size_t)j * 3 * H + 2 * H + h * HD);
+                dp[j] *= keep;
                 r += (double)pr[j] * dp[j];
             }
             float *dq = dbase + (size_t)i * 3 * H + h * HD;
             for (int j = 0; j < L; j++) {
                 float ds = pr[j] * (dp[j] - (float)r) * scale;
-                const float *k = base + (size_t)j * 3 * H + H + h * HD;
-                float *dk = dbase + (size_t)j * 3 * H + H + h * HD;
-                for (int d = 0; d < HD; d++) {
-                    dq[d] += ds * k[d];
-                    dk[d] += ds * q[d];
-                }
+                axpy(HD, ds, base + (size_t)j * 3 * H + H + h * HD, dq);
+                axpy(HD, ds, q, dbase + (size_t)j * 3 * H + H + h * HD);
             }
         }
     }
@@ -290,6 +299,9 @@ static uint8_t *takeb(uint8_t **p, size_t n, int on) {
     return r;
 }
 
+/* attention scratch per thread: a head's keys or values transposed (HD, T) and a row of T */
+static size_t att_floats(size_t T, size_t HD) { return (HD + 1) * T + 16; }
+
 /* tmm.c's scratch: the largest (N + K) M + N K of the layers' products, or M K for dx. */
 static size_t tr_floats(size_t BT, size_t H, size_t I, size_t NL) {
     size_t nk = WN_MAX(WN_MAX(4 * H, H + I), H + NL);
@@ -316,7 +328,7 @@ static wn_status acts_reserve(train_model *m, train_acts **pa, int B, int T) {
                  R16(BT * H) + 2 * R16(BT * I) + R16(BT * H) + R16(BT));
     need += R16(BT * H);                                                                 /* hidden */
     need += R16((size_t)B * m->dim) + 2 * R16((size_t)B * H);                            /* head */
-    need += 3 * R16(BT * H) + R16(BT * big) + R16(BT * H) + R16(tr_floats(BT, H, I, NL)) + R16((size_t)nth * 2 * T); /* backward */
+    need += 3 * R16(BT * H) + R16(BT * big) + R16(BT * H) + R16(tr_floats(BT, H, I, NL)) + R16((size_t)nth * att_floats(T, H / NH)); /* backward */
 #undef R16
     size_t mneed = 0;
 #define R64(n) (((n) + 63) & ~(size_t)63)
@@ -373,7 +385,8 @@ static wn_status acts_reserve(train_model *m, train_acts **pa, int B, int T) {
     a->dbig = take(&p, BT * big);
     a->dctx = take(&p, BT * H);
     a->tr = take(&p, tr_floats(BT, H, I, NL));
-    a->att = take(&p, (size_t)nth * 2 * T);
+    a->att_per = att_floats(T, H / NH);
+    a->att = take(&p, (size_t)nth * a->att_per);
     WN_ASSERT((size_t)(p - a->blk) <= a->cap && (size_t)(q - a->mblk) <= a->mcap);
     return WN_OK;
 }
