@@ -2,7 +2,8 @@
  * fine-tunes a bi-encoder (MultipleNegativesRankingLoss) or a cross-encoder (BCE
  * with logits, or --listwise) through wn_train_run, and writes a checkpoint that
  * winnow embed / score and sentence-transformers load as it is. A progress bar on
- * a terminal only; --log FILE gets one JSON object per update. */
+ * a terminal only; --log FILE gets one JSON object per update; --save-every N
+ * and --resume continue an interrupted run exactly. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,10 @@ static void train_usage(FILE *f) {
             "  --listwise       ce: a listwise softmax loss over {\"query\", \"positive\", \"negatives\"} rows\n"
             "  --no-shuffle     keep the file's order (default: a seeded shuffle each epoch)\n"
             "  --seed S         shuffling and dropout (default 42); the same seed reproduces a run bit for bit\n"
-            "  --save-every N   also write the checkpoint every N updates\n"
+            "  --save-every N   also write the checkpoint every N updates, with the optimiser state\n"
+            "                   (trainer_state.wnts) that --resume continues from\n"
+            "  --resume         continue from --out's saved state (same data, seed and options): the\n"
+            "                   result is the uninterrupted run's; without a saved state, start afresh\n"
             "  --threads T      threads (default: all CPUs); results do not depend on it\n"
             "  --log FILE       one JSON object per update: {\"step\", \"loss\" (before the update), \"lr\" (used by it), ...}\n");
 }
@@ -70,6 +74,10 @@ int cmd_train(int argc, char **argv) {
         }
         if (!strcmp(a, "--listwise")) {
             p.listwise = 1;
+            continue;
+        }
+        if (!strcmp(a, "--resume")) {
+            p.resume = p.save_state = 1;
             continue;
         }
         if (a[0] != '-' || a[1] != '-') {
@@ -110,6 +118,7 @@ int cmd_train(int argc, char **argv) {
         } else if (!strcmp(a, "--save-every")) {
             if (!cli_parse_int(a, v, 1, 1000000000, &n)) return 2;
             p.save_every = n;
+            p.save_state = 1;
         } else if (!strcmp(a, "--seed")) {
             char *end;
             unsigned long long s = strtoull(v, &end, 10);

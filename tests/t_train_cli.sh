@@ -65,7 +65,28 @@ cmp -s "$T/l1" "$T/l2" || fail "same seed, different logs"
     --dropout 0.1 --seed 8 2>"$T/err" || fail "seeded run 3: $(cat "$T/err")"
 cmp -s "$T/r1/model.safetensors" "$T/r3/model.safetensors" && fail "seeds 7 and 8 gave the same weights"
 
-# 4. errors: malformed lines with file and line, missing fields, usage
+# 4. kill -9 and --resume: the resumed run ends with the uninterrupted run's bytes
+long="--steps 120 --batch 4 --lr 1e-3 --warmup 10 --dropout 0.1 --seed 3 --save-every 1 --threads 1"
+"$W" train bi --model "$FX/adam-bi" --data "$FX/adam_bi.jsonl" --out "$T/full" $long 2>"$T/err" ||
+    fail "uninterrupted run: $(cat "$T/err")"
+"$W" train bi --model "$FX/adam-bi" --data "$FX/adam_bi.jsonl" --out "$T/cut" $long --log "$T/cut.log" 2>"$T/err" &
+KP=$!
+i=0
+while [ ! -e "$T/cut/trainer_state.wnts" ] && [ $i -lt 200 ]; do sleep 0.02; i=$((i + 1)); done
+sleep 0.05
+kill -9 $KP 2>/dev/null && echo "killed the run after $(wc -l <"$T/cut.log") logged updates"
+wait $KP 2>/dev/null
+for f in "$T"/cut/*; do case "$f" in *.tmp.*) ;; *) [ -s "$f" ] || fail "empty file under its final name: $f" ;; esac; done
+echo "a b" | "$W" embed --model "$T/cut" >/dev/null 2>"$T/err" || fail "the interrupted checkpoint does not load: $(cat "$T/err")"
+"$W" train bi --model "$FX/adam-bi" --data "$FX/adam_bi.jsonl" --out "$T/cut" $long --log "$T/cut.log" --resume \
+    2>"$T/err" || fail "resume: $(cat "$T/err")"
+cmp -s "$T/full/model.safetensors" "$T/cut/model.safetensors" || fail "resumed run differs from the uninterrupted one"
+[ "$(grep -c '"step": 120,' "$T/cut.log")" = 1 ] || fail "the resumed log does not end at step 120 once"
+"$W" train bi --model "$FX/adam-bi" --data "$FX/adam_bi.jsonl" --out "$T/cut" $long --seed 4 --resume 2>"$T/err" &&
+    fail "resume with another seed accepted"
+expect_err "a resumed run must repeat it" "resume with another seed"
+
+# 5. errors: malformed lines with file and line, missing fields, usage
 printf '{"query": "a", "positive": "b"}\n{"query": "a", "positive": \n' >"$T/bad1.jsonl"
 "$W" train bi --model "$FX/adam-bi" --data "$T/bad1.jsonl" --out "$T/x" 2>"$T/err" && fail "bad JSON accepted"
 expect_err "bad1.jsonl:2:" "bad JSON"

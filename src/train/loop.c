@@ -242,7 +242,9 @@ static wn_status copy_file(const char *from_dir, const char *to_dir, const char 
     return st;
 }
 
-static wn_status save_checkpoint(const trainer *tr) {
+static wn_status save_state(const trainer *tr, const train_adamw *o, int64_t done, int64_t total);
+
+static wn_status save_checkpoint(const trainer *tr, const train_adamw *o, int64_t done, int64_t total) {
     const wn_train_params *p = tr->p;
     const train_model *m = tr->m;
     const char *out = p->out_dir;
@@ -279,6 +281,7 @@ static wn_status save_checkpoint(const trainer *tr) {
         snprintf(buf, sizeof buf, "{\n  \"max_seq_length\": %d,\n  \"do_lower_case\": false\n}\n", msl);
         if (!st) st = write_text(out, "sentence_bert_config.json", buf);
     }
+    if (!st && tr->p->save_state) st = save_state(tr, o, done, total);
     if (!st) {
         char *path = wn_path_join(out, "model.safetensors");
         if (!path) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
@@ -287,6 +290,87 @@ static wn_status save_checkpoint(const trainer *tr) {
     }
     if (st) return wn_seterr(st, "train: writing the checkpoint to %s: %s", out, wn_last_error());
     return WN_OK;
+}
+
+/* ---- the training state for --resume: trainer_state.wnts beside the checkpoint,
+ * written atomically before model.safetensors, holding everything a resumed run
+ * needs (so it is consistent by construction): little-endian
+ *   magic "WNTS", u32 version 1, u32 header bytes (64), u64 n_params,
+ *   i64 updates done, i64 total updates, u64 seed, zeros to 64 bytes;
+ *   then f32 weights, AdamW first moments, second moments (n_params each).
+ * Rows and dropout masks depend only on (seed, update), so a resumed run
+ * continues exactly as the uninterrupted run would have. */
+#define STATE_FILE "trainer_state.wnts"
+#define STATE_VERSION 1u
+
+static wn_status save_state(const trainer *tr, const train_adamw *o, int64_t done, int64_t total) {
+    const train_model *m = tr->m;
+    char *path = wn_path_join(tr->p->out_dir, STATE_FILE);
+    if (!path) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+    unsigned char h[64];
+    memset(h, 0, sizeof h);
+    uint32_t ver = STATE_VERSION, hb = 64;
+    uint64_t np = m->n_params, seed = tr->p->seed;
+    memcpy(h, "WNTS", 4), memcpy(h + 4, &ver, 4), memcpy(h + 8, &hb, 4), memcpy(h + 12, &np, 8);
+    memcpy(h + 20, &done, 8), memcpy(h + 28, &total, 8), memcpy(h + 36, &seed, 8);
+    wn_atomic_file af;
+    wn_status st = wn_atomic_open(&af, path);
+    if (!st) st = wn_atomic_write(&af, h, sizeof h);
+    if (!st) st = wn_atomic_write(&af, m->w, np * sizeof(float));
+    if (!st) st = wn_atomic_write(&af, o->m1, np * sizeof(float));
+    if (!st) st = wn_atomic_write(&af, o->m2, np * sizeof(float));
+    if (!st) st = wn_atomic_commit(&af);
+    else wn_atomic_abort(&af);
+    wn_free(path);
+    return st;
+}
+
+/* Loads the state into m and o; *done = updates done. WN_ERR_NOTFOUND if there is none. */
+static wn_status load_state(trainer *tr, train_adamw *o, int64_t *done) {
+    train_model *m = tr->m;
+    char *path = wn_path_join(tr->p->out_dir, STATE_FILE), *data = NULL;
+    size_t len;
+    if (!path) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+    wn_status st;
+    if (!wn_file_exists(path)) {
+        st = wn_seterr(WN_ERR_NOTFOUND, "%s: no training state to resume from", path);
+        goto done;
+    }
+    if ((st = wn_read_file(path, &data, &len))) goto done;
+    uint32_t ver, hb;
+    uint64_t np, seed;
+    int64_t d, total;
+    if (len < 64 || memcmp(data, "WNTS", 4)) {
+        st = wn_seterr(WN_ERR_FORMAT, "%s: not a winnow training state", path);
+        goto done;
+    }
+    memcpy(&ver, data + 4, 4), memcpy(&hb, data + 8, 4), memcpy(&np, data + 12, 8);
+    memcpy(&d, data + 20, 8), memcpy(&total, data + 28, 8), memcpy(&seed, data + 36, 8);
+    if (ver != STATE_VERSION || hb != 64) {
+        st = wn_seterr(WN_ERR_FORMAT, "%s: version %u (header %u bytes), this winnow reads version %u", path, ver, hb,
+                       STATE_VERSION);
+        goto done;
+    }
+    if (np != m->n_params || len != 64 + 3 * np * sizeof(float) || d < 0) {
+        st = wn_seterr(WN_ERR_FORMAT, "%s: %llu parameters in %zu bytes at update %lld; the model has %zu parameters",
+                       path, (unsigned long long)np, len, (long long)d, m->n_params);
+        goto done;
+    }
+    if (seed != tr->p->seed) {
+        st = wn_seterr(WN_ERR_ARG, "%s: the run used --seed %llu, this one %llu (a resumed run must repeat it)", path,
+                       (unsigned long long)seed, (unsigned long long)tr->p->seed);
+        goto done;
+    }
+    memcpy(m->w, data + 64, np * sizeof(float));
+    memcpy(o->m1, data + 64 + np * sizeof(float), np * sizeof(float));
+    memcpy(o->m2, data + 64 + 2 * np * sizeof(float), np * sizeof(float));
+    o->t = d;
+    train_model_touch(m);
+    *done = d;
+done:
+    wn_free(data);
+    wn_free(path);
+    return st;
 }
 
 /* ---- the loop */
@@ -347,7 +431,18 @@ wn_status wn_train_run(const wn_train_params *p) {
     const int64_t mb_per_epoch = (n + B - 1) / B, per_epoch = (mb_per_epoch + A - 1) / A;
     const int64_t total = p->steps > 0 ? p->steps : per_epoch * p->epochs;
     if ((st = train_adamw_init(&opt, m, (float)p->lr, (float)p->weight_decay))) goto done;
-    if (p->log_path && !(log = fopen(p->log_path, "w"))) {
+    int64_t start = 0;
+    if (p->resume) {
+        st = load_state(&tr, &opt, &start);
+        if (st == WN_ERR_NOTFOUND) st = WN_OK, start = 0; /* nothing saved yet: start from the beginning */
+        if (st) goto done;
+        if (start > total) {
+            st = wn_seterr(WN_ERR_ARG, "train: the saved state is at update %lld, past this run's %lld", (long long)start,
+                           (long long)total);
+            goto done;
+        }
+    }
+    if (p->log_path && !(log = fopen(p->log_path, start > 0 ? "a" : "w"))) {
         st = wn_seterr(WN_ERR_IO, "%s: cannot open the log for writing", p->log_path);
         goto done;
     }
@@ -359,7 +454,7 @@ wn_status wn_train_run(const wn_train_params *p) {
     }
     int64_t cur_epoch = -1;
     double t0 = wn_now();
-    for (int64_t k = 0; k < total; k++) {
+    for (int64_t k = start; k < total; k++) {
         train_zero_grad(m);
         double loss_sum = 0;
         int64_t examples = 0;
@@ -401,9 +496,10 @@ wn_status wn_train_run(const wn_train_params *p) {
             snprintf(what, sizeof what, "loss %.4f", loss);
             p->progress(p->progress_ud, what, (uint64_t)(k + 1), (uint64_t)total);
         }
-        if (p->save_every > 0 && (k + 1) % p->save_every == 0 && k + 1 < total && (st = save_checkpoint(&tr))) goto done;
+        if (p->save_every > 0 && (k + 1) % p->save_every == 0 && k + 1 < total && (st = save_checkpoint(&tr, &opt, k + 1, total)))
+            goto done;
     }
-    st = save_checkpoint(&tr);
+    st = save_checkpoint(&tr, &opt, total, total);
 done:
     if (log && fclose(log) && !st) st = wn_seterr(WN_ERR_IO, "%s: write error", p->log_path);
     wn_free(order);
