@@ -37,6 +37,8 @@ static void train_usage(FILE *f) {
             "                   (trainer_state.wnts) that --resume continues from\n"
             "  --resume         continue from --out's saved state (same data, seed and options): the\n"
             "                   result is the uninterrupted run's; without a saved state, start afresh\n"
+            "  --dev FILE       rows in the same format: their mean loss (dropout off) goes to the log\n"
+            "  --eval-every N   evaluate --dev every N updates (default: at the end)\n"
             "  --threads T      threads (default: all CPUs); results do not depend on it\n"
             "  --log FILE       one JSON object per update: {\"step\", \"loss\" (before the update), \"lr\" (used by it), ...}\n");
 }
@@ -94,6 +96,11 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--data")) p.data_path = v;
         else if (!strcmp(a, "--out")) p.out_dir = v;
         else if (!strcmp(a, "--log")) p.log_path = v;
+        else if (!strcmp(a, "--dev")) p.dev_path = v;
+        else if (!strcmp(a, "--eval-every")) {
+            if (!cli_parse_int(a, v, 1, 1000000000, &n)) return 2;
+            p.eval_every = n;
+        }
         else if (!strcmp(a, "--epochs")) {
             if (!cli_parse_int(a, v, 1, 1000000, &n)) return 2;
             p.epochs = (int)n;

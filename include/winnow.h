@@ -556,6 +556,9 @@ typedef struct {
     double scale;          /* MNRL: cosine scale (default 20) */
     int listwise;          /* ce: listwise softmax loss over rows with positive + negatives */
     int64_t save_every;    /* write the checkpoint every this many updates too (0: at the end) */
+    const char *dev_path;  /* NULL: none; else rows in the training format whose mean loss (dropout
+                              off) is logged as {"step", "dev_loss", "dev_rows"} */
+    int64_t eval_every;    /* evaluate dev_path every this many updates (0: at the end only) */
     int save_state;        /* 1: trainer_state.wnts (weights + AdamW moments) goes with each checkpoint */
     int resume;            /* 1: continue from out_dir's trainer_state.wnts if there is one (same data,
                               seed and options); the result is the uninterrupted run's, bit for bit */

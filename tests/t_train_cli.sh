@@ -86,7 +86,21 @@ cmp -s "$T/full/model.safetensors" "$T/cut/model.safetensors" || fail "resumed r
     fail "resume with another seed accepted"
 expect_err "a resumed run must repeat it" "resume with another seed"
 
-# 5. errors: malformed lines with file and line, missing fields, usage
+# 5. --dev: with lr 0 the weights stay, so the dev loss over the training file is the mean of the 4 batch losses
+"$W" train bi --model "$FX/adam-bi" --data "$FX/adam_bi.jsonl" --dev "$FX/adam_bi.jsonl" --eval-every 2 --out "$T/dev" \
+    --steps 4 --batch 4 --lr 0 --no-shuffle --dropout 0.1 --max-length 16 --log "$T/dev.log" 2>"$T/err" ||
+    fail "--dev run: $(cat "$T/err")"
+[ "$(grep -c dev_loss "$T/dev.log")" = 2 ] || fail "expected 2 dev evaluations: $(cat "$T/dev.log")"
+"$W" train bi --model "$FX/adam-bi" --data "$FX/adam_bi.jsonl" --dev "$FX/adam_bi.jsonl" --out "$T/dev" \
+    --steps 4 --batch 4 --lr 0 --no-shuffle --dropout 0 --max-length 16 --log "$T/dev.log" 2>"$T/err" ||
+    fail "--dev run: $(cat "$T/err")"
+awk '/"loss"/ { l = $0; sub(/.*"loss": /, "", l); sub(/,.*/, "", l); s += l; n++ }
+     /dev_loss/ { d = $0; sub(/.*"dev_loss": /, "", d); sub(/,.*/, "", d) }
+     END { m = s / n; e = (d - m) / m; if (e < 0) e = -e
+           printf "dev loss %.9g, mean of the batch losses %.9g\n", d, m; exit !(n == 4 && e < 1e-6) }' "$T/dev.log" ||
+    fail "dev loss is not the mean of the batch losses at lr 0"
+
+# 6. errors: malformed lines with file and line, missing fields, usage
 printf '{"query": "a", "positive": "b"}\n{"query": "a", "positive": \n' >"$T/bad1.jsonl"
 "$W" train bi --model "$FX/adam-bi" --data "$T/bad1.jsonl" --out "$T/x" 2>"$T/err" && fail "bad JSON accepted"
 expect_err "bad1.jsonl:2:" "bad JSON"

@@ -40,7 +40,7 @@ typedef struct {
     const wn_train_params *p;
     train_model *m;
     wn_tokenizer *tok;
-    train_data data;
+    train_data data, dev;
     int max_len;
     train_acts *a1, *a2;
     /* one micro-batch's token ids */
@@ -127,7 +127,7 @@ static wn_status encode(trainer *tr, int n, const char *const *a, const char *co
 }
 
 /* One micro-batch of rows r[0..n): adds its gradients (scaled by inv) and returns its loss. */
-static wn_status micro_bi(trainer *tr, const train_row *const *r, int n, uint64_t seed, float inv, float *loss) {
+static wn_status micro_bi(trainer *tr, const train_row *const *r, int n, uint64_t seed, float inv, int learn, float *loss) {
     train_model *m = tr->m;
     const int D = m->dim;
     int nd = n;
@@ -151,6 +151,7 @@ static wn_status micro_bi(trainer *tr, const train_row *const *r, int n, uint64_
     if ((st = encode(tr, nd, txt, NULL, (const train_row *const *)who, &T))) goto done;
     if ((st = train_forward(m, &tr->a2, nd, T, tr->pids, tr->ptypes, tr->lens, mix(seed + 1), tr->out2))) goto done;
     *loss = train_mnrl(n, nd, D, tr->out1, tr->out2, (float)tr->p->scale, tr->d1, tr->d2);
+    if (!learn) goto done;
     for (size_t i = 0; i < (size_t)n * D; i++) tr->d1[i] *= inv;
     for (size_t i = 0; i < (size_t)nd * D; i++) tr->d2[i] *= inv;
     if ((st = train_backward(m, tr->a2, tr->d2))) goto done;
@@ -161,7 +162,7 @@ done:
     return st;
 }
 
-static wn_status micro_ce(trainer *tr, const train_row *const *r, int n, uint64_t seed, float inv, float *loss) {
+static wn_status micro_ce(trainer *tr, const train_row *const *r, int n, uint64_t seed, float inv, int learn, float *loss) {
     train_model *m = tr->m;
     const int listwise = tr->p->listwise;
     const int g = listwise ? 1 + r[0]->n_neg : 1, ns = n * g;
@@ -196,6 +197,7 @@ static wn_status micro_ce(trainer *tr, const train_row *const *r, int n, uint64_
         for (int i = 0; i < n; i++) tr->y[i] = (float)r[i]->label;
         *loss = train_bce(n, tr->out1, tr->y, tr->d1);
     }
+    if (!learn) goto done;
     for (int i = 0; i < ns; i++) tr->d1[i] *= inv;
     st = train_backward(m, tr->a1, tr->d1);
 done:
@@ -290,6 +292,27 @@ static wn_status save_checkpoint(const trainer *tr, const train_adamw *o, int64_
     }
     if (st) return wn_seterr(st, "train: writing the checkpoint to %s: %s", out, wn_last_error());
     return WN_OK;
+}
+
+/* The mean loss over the dev rows in file order, batches of p->batch, dropout
+ * off (the model in eval mode); rows weighted by their batch's size. */
+static wn_status dev_loss(trainer *tr, const train_row **mb, double *out) {
+    const wn_train_params *p = tr->p;
+    train_model *m = tr->m;
+    const float ph = m->p_hidden, pa = m->p_attn;
+    m->p_hidden = m->p_attn = 0;
+    double sum = 0;
+    wn_status st = WN_OK;
+    for (int64_t s = 0; s < tr->dev.n && !st; s += p->batch) {
+        int nb = (int)WN_MIN((int64_t)p->batch, tr->dev.n - s);
+        for (int i = 0; i < nb; i++) mb[i] = &tr->dev.rows[s + i];
+        float loss = 0;
+        st = p->task == WN_TRAIN_BI ? micro_bi(tr, mb, nb, 0, 1, 0, &loss) : micro_ce(tr, mb, nb, 0, 1, 0, &loss);
+        sum += (double)loss * nb;
+    }
+    m->p_hidden = ph, m->p_attn = pa;
+    *out = sum / (double)tr->dev.n;
+    return st;
 }
 
 /* ---- the training state for --resume: trainer_state.wnts beside the checkpoint,
@@ -427,6 +450,10 @@ wn_status wn_train_run(const wn_train_params *p) {
     if ((st = train_data_load(p->data_path, p->task == WN_TRAIN_CE && !listwise ? TRAIN_DATA_PAIRS : TRAIN_DATA_TRIPLES,
                               &tr.data)))
         goto done;
+    if (p->dev_path &&
+        (st = train_data_load(p->dev_path, p->task == WN_TRAIN_CE && !listwise ? TRAIN_DATA_PAIRS : TRAIN_DATA_TRIPLES,
+                              &tr.dev)))
+        goto done;
     const int64_t n = tr.data.n, B = p->batch, A = p->grad_accum;
     const int64_t mb_per_epoch = (n + B - 1) / B, per_epoch = (mb_per_epoch + A - 1) / A;
     const int64_t total = p->steps > 0 ? p->steps : per_epoch * p->epochs;
@@ -471,8 +498,8 @@ wn_status wn_train_run(const wn_train_params *p) {
             for (int i = 0; i < nb; i++) mb[i] = &tr.data.rows[order[pos * B + i]];
             float loss = 0;
             uint64_t seed = mix(p->seed ^ mix((uint64_t)g * 2 + 0x1234567ULL));
-            st = p->task == WN_TRAIN_BI ? micro_bi(&tr, mb, nb, seed, 1.0f / (float)A, &loss)
-                                        : micro_ce(&tr, mb, nb, seed, 1.0f / (float)A, &loss);
+            st = p->task == WN_TRAIN_BI ? micro_bi(&tr, mb, nb, seed, 1.0f / (float)A, 1, &loss)
+                                        : micro_ce(&tr, mb, nb, seed, 1.0f / (float)A, 1, &loss);
             if (st) goto done;
             loss_sum += loss;
             examples += nb;
@@ -496,6 +523,15 @@ wn_status wn_train_run(const wn_train_params *p) {
             snprintf(what, sizeof what, "loss %.4f", loss);
             p->progress(p->progress_ud, what, (uint64_t)(k + 1), (uint64_t)total);
         }
+        if (p->dev_path && ((p->eval_every > 0 && (k + 1) % p->eval_every == 0) || k + 1 == total)) {
+            double dl;
+            if ((st = dev_loss(&tr, mb, &dl))) goto done;
+            if (log) {
+                fprintf(log, "{\"step\": %lld, \"dev_loss\": %.9g, \"dev_rows\": %lld}\n", (long long)(k + 1), dl,
+                        (long long)tr.dev.n);
+                fflush(log);
+            }
+        }
         if (p->save_every > 0 && (k + 1) % p->save_every == 0 && k + 1 < total && (st = save_checkpoint(&tr, &opt, k + 1, total)))
             goto done;
     }
@@ -510,6 +546,7 @@ done:
     wn_free(tr.ids), wn_free(tr.types), wn_free(tr.pids), wn_free(tr.ptypes), wn_free(tr.lens);
     wn_free(tr.out1), wn_free(tr.out2), wn_free(tr.d1), wn_free(tr.d2), wn_free(tr.y);
     train_data_free(&tr.data);
+    train_data_free(&tr.dev);
     wn_tokenizer_free(tr.tok);
     train_model_free(tr.m);
     return st;
