@@ -97,47 +97,106 @@ static void apply_mask(float *x, const uint8_t *mask, size_t n, float p) {
     for (size_t i = 0; i < n; i++) x[i] = mask[i] ? x[i] * s : 0.0f;
 }
 
-/* ---- LayerNorm over rows of H: y = (x - mean) / sqrt(var + eps) * g + b */
-static void ln_forward(const float *x, int M, int H, const float *g, const float *b, float eps, float *xh, float *rs,
-                       float *y) {
-    for (int m = 0; m < M; m++) {
-        const float *r = x + (size_t)m * H;
+/* ---- LayerNorm over rows of H: y = (x + res - mean) / sqrt(var + eps) * g + b
+ * (res may be NULL), keeping the normalised input xh and 1/std rs. Rows split
+ * between threads; the parameter gradients' column sums split by columns, each
+ * summed over the rows in order: nothing depends on the thread count. */
+typedef struct {
+    const float *x, *res, *g, *b, *dy, *xh, *rs_in;
+    float eps;
+    float *xh_out, *rs, *y, *dg, *db, *dx;
+    int M, H;
+} ln_task;
+
+static void ln_fwd_run(void *arg, int ith, int nth) {
+    const ln_task *t = arg;
+    const int H = t->H, m0 = (int)((int64_t)t->M * ith / nth), m1 = (int)((int64_t)t->M * (ith + 1) / nth);
+    for (int m = m0; m < m1; m++) {
+        const float *r = t->x + (size_t)m * H, *q = t->res ? t->res + (size_t)m * H : NULL;
         double s = 0, ss = 0;
-        for (int j = 0; j < H; j++) s += r[j];
+        for (int j = 0; j < H; j++) s += q ? r[j] + q[j] : r[j];
         double mean = s / H;
-        for (int j = 0; j < H; j++) ss += (r[j] - mean) * (r[j] - mean);
-        float rstd = (float)(1.0 / sqrt(ss / H + eps));
-        rs[m] = rstd;
-        float *o = xh + (size_t)m * H, *yo = y + (size_t)m * H;
         for (int j = 0; j < H; j++) {
-            o[j] = (float)((r[j] - mean) * rstd);
-            yo[j] = o[j] * g[j] + b[j];
+            double v = (q ? r[j] + q[j] : r[j]) - mean;
+            ss += v * v;
+        }
+        float rstd = (float)(1.0 / sqrt(ss / H + t->eps));
+        t->rs[m] = rstd;
+        float *o = t->xh_out + (size_t)m * H, *yo = t->y + (size_t)m * H;
+        for (int j = 0; j < H; j++) {
+            o[j] = (float)(((q ? r[j] + q[j] : r[j]) - mean) * rstd);
+            yo[j] = o[j] * t->g[j] + t->b[j];
         }
     }
 }
 
-/* dx (M, H) from dy; dg, db (H) accumulate the parameter gradients (columns in row order). */
-static void ln_backward(const float *dy, const float *xh, const float *rs, int M, int H, const float *g, float *dg,
-                        float *db, float *dx) {
-    for (int m = 0; m < M; m++) {
-        const float *d = dy + (size_t)m * H, *h = xh + (size_t)m * H;
-        float *o = dx + (size_t)m * H;
+static void ln_forward(wn_pool *pool, const float *x, const float *res, int M, int H, const float *g, const float *b,
+                       float eps, float *xh, float *rs, float *y) {
+    ln_task t = {x, res, g, b, NULL, NULL, NULL, eps, xh, rs, y, NULL, NULL, NULL, M, H};
+    wn_pool_run(pool, ln_fwd_run, &t);
+}
+
+static void ln_bwd_run(void *arg, int ith, int nth) {
+    const ln_task *t = arg;
+    const int H = t->H, m0 = (int)((int64_t)t->M * ith / nth), m1 = (int)((int64_t)t->M * (ith + 1) / nth);
+    for (int m = m0; m < m1; m++) {
+        const float *d = t->dy + (size_t)m * H, *h = t->xh + (size_t)m * H;
+        float *o = t->dx + (size_t)m * H;
         double a = 0, c = 0;
         for (int j = 0; j < H; j++) {
-            float dh = d[j] * g[j];
+            float dh = d[j] * t->g[j];
             a += dh;
             c += (double)dh * h[j];
         }
         a /= H, c /= H;
-        for (int j = 0; j < H; j++) o[j] = rs[m] * (float)(d[j] * g[j] - a - h[j] * c);
+        for (int j = 0; j < H; j++) o[j] = t->rs_in[m] * (float)(d[j] * t->g[j] - a - h[j] * c);
     }
-    for (int m = 0; m < M; m++) {
-        const float *d = dy + (size_t)m * H, *h = xh + (size_t)m * H;
-        for (int j = 0; j < H; j++) {
-            dg[j] += d[j] * h[j];
-            db[j] += d[j];
+}
+
+static void ln_param_run(void *arg, int ith, int nth) {
+    const ln_task *t = arg;
+    const int H = t->H, j0 = H * ith / nth, j1 = H * (ith + 1) / nth;
+    for (int m = 0; m < t->M; m++) {
+        const float *d = t->dy + (size_t)m * H, *h = t->xh + (size_t)m * H;
+        for (int j = j0; j < j1; j++) {
+            t->dg[j] += d[j] * h[j];
+            t->db[j] += d[j];
         }
     }
+}
+
+/* dx (M, H) from dy; dg, db (H) accumulate the parameter gradients. */
+static void ln_backward(wn_pool *pool, const float *dy, const float *xh, const float *rs, int M, int H, const float *g,
+                        float *dg, float *db, float *dx) {
+    ln_task t = {NULL, NULL, g, NULL, dy, xh, rs, 0, NULL, NULL, NULL, dg, db, dx, M, H};
+    wn_pool_run(pool, ln_bwd_run, &t);
+    wn_pool_run(pool, ln_param_run, &t);
+}
+
+/* ---- GELU (the erf form) forward, and its derivative applied to a gradient, element-wise */
+static float gelu_grad(float u) {
+    return 0.5f * (1.0f + erff(u * 0.70710678118654752f)) + u * expf(-0.5f * u * u) * 0.39894228040143268f;
+}
+
+typedef struct {
+    const float *u;
+    float *v;
+    size_t n;
+    int grad;
+} gelu_task;
+
+static void gelu_run(void *arg, int ith, int nth) {
+    const gelu_task *t = arg;
+    size_t a = t->n * (size_t)ith / (size_t)nth, b = t->n * (size_t)(ith + 1) / (size_t)nth;
+    if (t->grad)
+        for (size_t i = a; i < b; i++) t->v[i] *= gelu_grad(t->u[i]);
+    else
+        for (size_t i = a; i < b; i++) t->v[i] = nn_gelu_ref(t->u[i]);
+}
+
+static void gelu_par(wn_pool *pool, const float *u, float *v, size_t n, int grad) {
+    gelu_task t = {u, v, n, grad};
+    wn_pool_run(pool, gelu_run, &t);
 }
 
 /* ---- attention, one (sequence, head) per task. The per-head products are
@@ -239,11 +298,6 @@ static void att_bwd(void *arg, int ith, int nth) {
             }
         }
     }
-}
-
-/* ---- GELU, the erf form */
-static float gelu_grad(float u) {
-    return 0.5f * (1.0f + erff(u * 0.70710678118654752f)) + u * expf(-0.5f * u * u) * 0.39894228040143268f;
 }
 
 /* ---- the forward pass */
@@ -450,7 +504,7 @@ wn_status train_forward(train_model *m, train_acts **pa, int B, int T, const int
             for (int j = 0; j < H; j++) r[j] = (w[j] + ty[j]) + ps[j];
         }
     float *x0 = L > 0 ? a->ly[0].x : a->hidden;
-    ln_forward(e, BT, H, m->emb_g, m->emb_b, eps, a->exh, a->ers, x0);
+    ln_forward(m->pool, e, NULL, BT, H, m->emb_g, m->emb_b, eps, a->exh, a->ers, x0);
     if (a->em) {
         make_mask(a->em, (size_t)BT * H, ph, seed, 0);
         apply_mask(x0, a->em, (size_t)BT * H, ph);
@@ -469,18 +523,16 @@ wn_status train_forward(train_model *m, train_acts **pa, int B, int T, const int
             make_mask(la->m1, (size_t)BT * H, ph, seed, 2 + 3 * (uint64_t)l);
             apply_mask(tmp, la->m1, (size_t)BT * H, ph);
         }
-        for (size_t i = 0; i < (size_t)BT * H; i++) tmp[i] += la->x[i];
-        ln_forward(tmp, BT, H, ly->ln1_g, ly->ln1_b, eps, la->xh1, la->rs1, la->h1);
+        ln_forward(m->pool, tmp, la->x, BT, H, ly->ln1_g, ly->ln1_b, eps, la->xh1, la->rs1, la->h1);
         nn_linear(m->pool, la->h1, BT, &pk[2], ly->i_b, NN_ACT_NONE, la->u);
-        for (size_t i = 0; i < (size_t)BT * I; i++) la->gu[i] = nn_gelu_ref(la->u[i]);
+        gelu_par(m->pool, la->u, la->gu, (size_t)BT * I, 0);
         nn_linear(m->pool, la->gu, BT, &pk[3], ly->o_b, NN_ACT_NONE, tmp);
         if (la->m2) {
             make_mask(la->m2, (size_t)BT * H, ph, seed, 3 + 3 * (uint64_t)l);
             apply_mask(tmp, la->m2, (size_t)BT * H, ph);
         }
-        for (size_t i = 0; i < (size_t)BT * H; i++) tmp[i] += la->h1[i];
         float *next = l + 1 < L ? a->ly[l + 1].x : a->hidden;
-        ln_forward(tmp, BT, H, ly->ln2_g, ly->ln2_b, eps, la->xh2, la->rs2, next);
+        ln_forward(m->pool, tmp, la->h1, BT, H, ly->ln2_g, ly->ln2_b, eps, la->xh2, la->rs2, next);
     }
 
     if (m->kind == TRAIN_BI) {
@@ -591,16 +643,16 @@ wn_status train_backward(train_model *m, train_acts *a, const float *dout) {
         const train_layer *ly = &m->layer[l];
         float *ds = a->ds, *dh1 = a->dh, *dbig = a->dbig;
         /* second LayerNorm: ds is the gradient of (drop(out) + h1) */
-        ln_backward(dx, la->xh2, la->rs2, BT, H, ly->ln2_g, TRAIN_GRAD(m, ly->ln2_g), TRAIN_GRAD(m, ly->ln2_b), ds);
+        ln_backward(m->pool, dx, la->xh2, la->rs2, BT, H, ly->ln2_g, TRAIN_GRAD(m, ly->ln2_g), TRAIN_GRAD(m, ly->ln2_b), ds);
         memcpy(dh1, ds, sizeof(float) * BT * H);
         apply_mask(ds, la->m2, (size_t)BT * H, ph);
         if ((st = tk_dw(m->pool, ds, la->gu, BT, H, I, TRAIN_GRAD(m, ly->o_w), TRAIN_GRAD(m, ly->o_b), a->tr))) return st;
         tk_dx(m->pool, ds, &pt[4 * l + 3], BT, dbig, 0, a->tr);
-        for (size_t i = 0; i < (size_t)BT * I; i++) dbig[i] *= gelu_grad(la->u[i]);
+        gelu_par(m->pool, la->u, dbig, (size_t)BT * I, 1);
         if ((st = tk_dw(m->pool, dbig, la->h1, BT, I, H, TRAIN_GRAD(m, ly->i_w), TRAIN_GRAD(m, ly->i_b), a->tr))) return st;
         tk_dx(m->pool, dbig, &pt[4 * l + 2], BT, dh1, 1, a->tr);
         /* first LayerNorm: its input is drop(ao) + x */
-        ln_backward(dh1, la->xh1, la->rs1, BT, H, ly->ln1_g, TRAIN_GRAD(m, ly->ln1_g), TRAIN_GRAD(m, ly->ln1_b), ds);
+        ln_backward(m->pool, dh1, la->xh1, la->rs1, BT, H, ly->ln1_g, TRAIN_GRAD(m, ly->ln1_g), TRAIN_GRAD(m, ly->ln1_b), ds);
         memcpy(dx, ds, sizeof(float) * BT * H); /* the residual */
         apply_mask(ds, la->m1, (size_t)BT * H, ph);
         if ((st = tk_dw(m->pool, ds, la->ctx, BT, H, H, TRAIN_GRAD(m, ly->ao_w), TRAIN_GRAD(m, ly->ao_b), a->tr))) return st;
@@ -614,7 +666,7 @@ wn_status train_backward(train_model *m, train_acts *a, const float *dout) {
     /* embeddings: dropout, LayerNorm, then the three tables (real tokens only) */
     apply_mask(dx, a->em, (size_t)BT * H, ph);
     float *de = a->ds;
-    ln_backward(dx, a->exh, a->ers, BT, H, m->emb_g, TRAIN_GRAD(m, m->emb_g), TRAIN_GRAD(m, m->emb_b), de);
+    ln_backward(m->pool, dx, a->exh, a->ers, BT, H, m->emb_g, TRAIN_GRAD(m, m->emb_g), TRAIN_GRAD(m, m->emb_b), de);
     float *gw = TRAIN_GRAD(m, m->word), *gt = TRAIN_GRAD(m, m->type), *gp = TRAIN_GRAD(m, m->pos);
     for (int b = 0; b < B; b++)
         for (int t = 0; t < a->len[b]; t++) {
