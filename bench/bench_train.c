@@ -12,10 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "model/synth.h"
 #include "train/train.h"
+
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -66,9 +73,9 @@ int main(int argc, char **argv) {
     float *d1 = malloc(sizeof(float) * nseq * m->dim), *d2 = malloc(sizeof(float) * nseq * m->dim), y[4096];
     for (int i = 0; i < B && i < 4096; i++) y[i] = (float)(i % 2);
     train_acts *a1 = NULL, *a2 = NULL;
-    double *t = malloc(sizeof(double) * (steps + 1)), loss = 0;
+    double *t = malloc(sizeof(double) * (steps + 1)), *ct = malloc(sizeof(double) * (steps + 1)), loss = 0;
     for (int s = 0; s <= steps; s++) { /* step 0 warms up (allocations, page faults) */
-        double t0 = wn_now();
+        double t0 = wn_now(), c0 = cpu_now();
         train_zero_grad(m);
         if (ce) {
             if (train_forward(m, &a1, B, T, ids, ty, len, (uint64_t)s, o1)) return fprintf(stderr, "%s\n", wn_last_error()), 1;
@@ -85,19 +92,21 @@ int main(int argc, char **argv) {
         train_clip_grad_norm(m, 1.0);
         train_adamw_step(&opt, m, 2e-5f);
         t[s] = wn_now() - t0;
+        ct[s] = cpu_now() - c0;
     }
     qsort(t + 1, (size_t)steps, sizeof *t, cmp_d);
-    double med = t[1 + steps / 2];
+    qsort(ct + 1, (size_t)steps, sizeof *ct, cmp_d);
+    double med = t[1 + steps / 2], cmed = ct[1 + steps / 2];
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"impl\": \"winnow\", \"mode\": \"%s\", \"batch\": %d, \"len\": %d, \"threads\": %d, \"isa\": \"%s\", "
-           "\"step_ms\": %.1f, \"examples_per_s\": %.1f, \"tokens_per_s\": %.0f, \"peak_rss_mb\": %.0f, \"loss\": %.4f}\n",
-           mode, B, T, wn_pool_size(m->pool), wn_isa_name(wn_cpu_isa()), med * 1e3, B / med, (double)nseq * T / med,
+           "\"step_ms\": %.1f, \"cpu_ms\": %.1f, \"examples_per_s\": %.1f, \"tokens_per_s\": %.0f, \"peak_rss_mb\": %.0f, \"loss\": %.4f}\n",
+           mode, B, T, wn_pool_size(m->pool), wn_isa_name(wn_cpu_isa()), med * 1e3, cmed * 1e3, B / med, (double)nseq * T / med,
            ru.ru_maxrss / 1024.0, loss);
     train_acts_free(a1);
     train_acts_free(a2);
     train_adamw_free(&opt);
     train_model_free(m);
-    free(ids), free(ty), free(len), free(o1), free(o2), free(d1), free(d2), free(t);
+    free(ids), free(ty), free(len), free(o1), free(o2), free(d1), free(d2), free(t), free(ct);
     return 0;
 }

@@ -3,7 +3,7 @@
 # step in PyTorch (bench/train_torch.py, Debian's python3-torch), interleaved:
 # ROUNDS rounds of (winnow, PyTorch) per mode, each process timing STEPS steps
 # after a warm-up step and reporting its median, examples/s, tokens/s and peak
-# RSS. MiniLM-L6 shapes, random weights and tokens, dropout 0.1, AdamW.
+# RSS (and CPU time per step: the fairer figure on a shared machine). MiniLM-L6 shapes, random weights and tokens, dropout 0.1, AdamW.
 #   bi: MNRL, B queries + B positives of T tokens (default 32 x 64)
 #   ce: BCE, B pairs of T tokens (default 32 x 128)
 # Usage: sh bench/train.sh [ROUNDS] [STEPS] [THREADS]      (make bench first)
@@ -27,10 +27,12 @@ for mode in ("bi", "ce"):
     t = [r for r in rows if r["mode"] == mode and r["impl"] != "winnow"]
     if not w or not t: continue
     ratios = [b["step_ms"] / a["step_ms"] for a, b in zip(w, t)]
+    cratios = [b["cpu_ms"] / a["cpu_ms"] for a, b in zip(w, t)]
     print("%s %dx%d: winnow %.0f ms/step (%.1f ex/s, %.0f tok/s, peak %d MB), %s %.0f ms/step (%.1f ex/s, peak %d MB); "
-          "speed-up per round %s, median %.2fx" % (mode, w[0]["batch"], w[0]["len"], statistics.median(r["step_ms"] for r in w),
+          "speed-up per round %s, median %.2fx; CPU time per step %.0f vs %.0f ms, ratio %.2fx" % (mode, w[0]["batch"], w[0]["len"], statistics.median(r["step_ms"] for r in w),
           statistics.median(r["examples_per_s"] for r in w), statistics.median(r["tokens_per_s"] for r in w),
           max(r["peak_rss_mb"] for r in w), t[0]["impl"], statistics.median(r["step_ms"] for r in t),
           statistics.median(r["examples_per_s"] for r in t), max(r["peak_rss_mb"] for r in t),
-          " ".join("%.2f" % x for x in ratios), statistics.median(ratios)))
+          " ".join("%.2f" % x for x in ratios), statistics.median(ratios),
+          statistics.median(r["cpu_ms"] for r in w), statistics.median(r["cpu_ms"] for r in t), statistics.median(cratios)))
 '

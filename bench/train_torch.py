@@ -95,9 +95,9 @@ def main():
         typ[:, T // 2:] = 1
     mask = torch.ones(nseq, T, dtype=torch.long)
     y = torch.tensor([float(i % 2) for i in range(B)])
-    times = []
+    times, cpu = [], []
     for s in range(a.steps + 1):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad()
         if ce:
             loss = F.binary_cross_entropy_with_logits(model(ids, typ, mask), y)
@@ -109,10 +109,12 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     med = sorted(times[1:])[len(times[1:]) // 2]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"impl": "pytorch " + torch.__version__, "mode": a.mode, "batch": B, "len": T,
                       "threads": torch.get_num_threads(), "step_ms": round(med * 1e3, 1),
+                      "cpu_ms": round(sorted(cpu[1:])[len(cpu[1:]) // 2] * 1e3, 1),
                       "examples_per_s": round(B / med, 1), "tokens_per_s": round(nseq * T / med),
                       "peak_rss_mb": round(rss), "loss": round(loss.item(), 4)}))
 
