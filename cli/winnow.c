@@ -14,6 +14,7 @@ int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_mine(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -30,6 +31,7 @@ static const struct {
     {"eval", cmd_eval, "evaluate first stage and re-ranking against relevance judgments"},
     {"ann", cmd_ann, "build and search vector indexes on .fvecs files"},
     {"train", cmd_train, "fine-tune a bi-encoder (MNRL) or a cross-encoder (BCE) on JSONL data"},
+    {"mine", cmd_mine, "add hard negatives to training rows from an index's first stage"},
 };
 
 static void usage(FILE *f) {
