@@ -346,6 +346,48 @@ static void test_adam(const char *task) {
     fx_free(&f);
 }
 
+/* ---- gradient accumulation: for BCE (a mean over rows) two micro-batches of 2
+ * rows make the same update as one batch of 4, up to rounding. */
+static void test_accum(void) {
+    char out1[256], out2[256];
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(out1, sizeof out1, "%s/test_train_acc1_%d", tmp, (int)getpid());
+    snprintf(out2, sizeof out2, "%s/test_train_acc2_%d", tmp, (int)getpid());
+    wn_train_params p = wn_train_default_params();
+    p.task = WN_TRAIN_CE;
+    p.model_dir = DIR "/adam-ce", p.data_path = DIR "/adam_ce.jsonl";
+    p.steps = 3, p.lr = 1e-3, p.warmup = 0, p.max_length = 16, p.dropout = 0, p.shuffle = 0, p.n_threads = 1;
+    p.out_dir = out1, p.batch = 4, p.grad_accum = 1;
+    wn_status st = wn_train_run(&p);
+    CHECK(st == WN_OK, "batch 4: %s", wn_last_error());
+    p.out_dir = out2, p.batch = 2, p.grad_accum = 2;
+    st = wn_train_run(&p);
+    CHECK(st == WN_OK, "batch 2 x 2: %s", wn_last_error());
+    char a[300], b[300];
+    snprintf(a, sizeof a, "%s/model.safetensors", out1);
+    snprintf(b, sizeof b, "%s/model.safetensors", out2);
+    st_file fa, fb;
+    if (st_open(a, &fa) == WN_OK) {
+        if (st_open(b, &fb) == WN_OK) {
+            CHECK(fa.n == fb.n, "%d vs %d tensors", fa.n, fb.n);
+            double worst = 0;
+            for (int i = 0; i < fa.n && i < fb.n; i++) {
+                if (strstr(fa.t[i].name, "attention.self.key.bias")) continue; /* noise, see test_adam */
+                size_t n = (size_t)st_numel(&fa.t[i]);
+                const float *x = (const float *)fa.t[i].data, *y = (const float *)fb.t[i].data;
+                for (size_t k = 0; k < n; k++) worst = fmax(worst, fabs((double)x[k] - y[k]) / (1e-6 + fabs((double)x[k])));
+            }
+            fprintf(stderr, "grad accumulation 2 x 2 vs 4: worst relative weight difference %.3g\n", worst);
+            CHECK(worst < 1e-4, "batch 2 x 2 and batch 4 differ by %.3g relative", worst);
+            st_close(&fb);
+        }
+        st_close(&fa);
+    }
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", out1, out2);
+    CHECK(system(cmd) == 0, "%s", cmd);
+}
+
 int main(void) {
     if (!wn_dir_exists(DIR)) SKIP_TEST("%s is missing (scripts/make_train_reference.py writes it)", DIR);
     test_grad("grad_bi");
@@ -355,5 +397,6 @@ int main(void) {
     test_loss_fd();
     test_adam("bi");
     test_adam("ce");
+    test_accum();
     return check_done();
 }
