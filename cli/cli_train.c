@@ -11,11 +11,13 @@
 
 static void train_usage(FILE *f) {
     fprintf(f,
-            "usage: winnow train bi|ce --model DIR --data FILE --out DIR [options]\n"
+            "usage: winnow train bi|ce --model DIR|--config FILE --data FILE --out DIR [options]\n"
             "  bi               a bi-encoder, MultipleNegativesRankingLoss (cosine x scale, in-batch and hard negatives);\n"
             "                   data: {\"query\": ..., \"positive\": ..., \"negatives\": [...]} per line (negatives optional)\n"
             "  ce               a cross-encoder, BCE with logits; data: {\"query\": ..., \"document\": ..., \"label\": 0..1}\n"
             "  --model DIR      the model to start from (HuggingFace / sentence-transformers directory)\n"
+            "  --config FILE    or a new model from this config.json (HF's random initialisation, from --seed);\n"
+            "                   the tokenizer files come from its directory (or --model DIR)\n"
             "  --data FILE      training rows, JSONL\n"
             "  --out DIR        where the checkpoint goes (files replaced atomically)\n"
             "  --epochs E       passes over the data (default 1)\n"
@@ -93,6 +95,7 @@ int cmd_train(int argc, char **argv) {
         }
         i++;
         if (!strcmp(a, "--model")) p.model_dir = v;
+        else if (!strcmp(a, "--config")) p.config_path = v;
         else if (!strcmp(a, "--data")) p.data_path = v;
         else if (!strcmp(a, "--out")) p.out_dir = v;
         else if (!strcmp(a, "--log")) p.log_path = v;
@@ -147,8 +150,17 @@ int cmd_train(int argc, char **argv) {
             return 2;
         }
     }
+    char *cfg_dir = NULL;
+    if (p.config_path && !p.model_dir) { /* the tokenizer files sit beside the config */
+        cfg_dir = strdup(p.config_path);
+        char *sl = cfg_dir ? strrchr(cfg_dir, '/') : NULL;
+        if (sl) *sl = 0;
+        else if (cfg_dir) strcpy(cfg_dir, ".");
+        p.model_dir = cfg_dir;
+    }
     if (!have_task || !p.model_dir || !p.data_path || !p.out_dir) {
-        cli_error("train: needs bi or ce, --model, --data and --out");
+        free(cfg_dir);
+        cli_error("train: needs bi or ce, --model (or --config), --data and --out");
         train_usage(stderr);
         return 2;
     }
@@ -159,6 +171,7 @@ int cmd_train(int argc, char **argv) {
     p.progress_ud = &prog;
     wn_status st = wn_train_run(&p);
     cli_progress_end(&prog);
+    free(cfg_dir);
     if (st) return cli_lib_error("train", st);
     return 0;
 }

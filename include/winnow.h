@@ -535,7 +535,10 @@ int wn_first_stage_parse(const char *s); /* "bm25" "dense" "hybrid"; -1 if unkno
 typedef enum { WN_TRAIN_BI = 0, WN_TRAIN_CE = 1 } wn_train_task;
 typedef struct {
     wn_train_task task;
-    const char *model_dir; /* the starting model (a local directory) */
+    const char *model_dir; /* the starting model (a local directory); with config_path: where the
+                              tokenizer files (and pooling files, if any) are */
+    const char *config_path; /* NULL; else a new model from this config.json, HF's initialisation
+                                (normal, initializer_range) drawn from seed */
     const char *data_path; /* JSONL training rows */
     const char *out_dir;   /* the checkpoint (created; files replaced atomically) */
     const char *log_path;  /* NULL: none; else one JSON object per update: step, loss (the

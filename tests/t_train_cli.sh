@@ -100,7 +100,20 @@ awk '/"loss"/ { l = $0; sub(/.*"loss": /, "", l); sub(/,.*/, "", l); s += l; n++
            printf "dev loss %.9g, mean of the batch losses %.9g\n", d, m; exit !(n == 4 && e < 1e-6) }' "$T/dev.log" ||
     fail "dev loss is not the mean of the batch losses at lr 0"
 
-# 6. errors: malformed lines with file and line, missing fields, usage
+# 6. --config: a new model from a config.json (no weights), HF's initialisation from --seed
+mkdir -p "$T/cfg"
+cp "$FX/adam-bi/config.json" "$FX/adam-bi/vocab.txt" "$FX/adam-bi/tokenizer_config.json" "$T/cfg/"
+for s in 1 1 2; do
+    "$W" train bi --config "$T/cfg/config.json" --data "$FX/adam_bi.jsonl" --out "$T/new$s.$$" --steps 2 --batch 4 \
+        --seed $s 2>"$T/err" || fail "--config run: $(cat "$T/err")"
+    [ -d "$T/new$s" ] || mv "$T/new$s.$$" "$T/new$s"
+done
+cmp -s "$T/new1/model.safetensors" "$T/new1.$$/model.safetensors" || fail "--config: same seed, different model"
+cmp -s "$T/new1/model.safetensors" "$T/new2/model.safetensors" && fail "--config: seeds 1 and 2 gave the same model"
+cmp -s "$T/cfg/config.json" "$T/new1/config.json" || fail "--config: the checkpoint's config.json is not the given one"
+echo "a b" | "$W" embed --model "$T/new1" >/dev/null 2>"$T/err" || fail "--config checkpoint does not load: $(cat "$T/err")"
+
+# 7. errors: malformed lines with file and line, missing fields, usage
 printf '{"query": "a", "positive": "b"}\n{"query": "a", "positive": \n' >"$T/bad1.jsonl"
 "$W" train bi --model "$FX/adam-bi" --data "$T/bad1.jsonl" --out "$T/x" 2>"$T/err" && fail "bad JSON accepted"
 expect_err "bad1.jsonl:2:" "bad JSON"

@@ -253,7 +253,15 @@ static wn_status save_checkpoint(const trainer *tr, const train_adamw *o, int64_
     wn_status st = wn_mkdirs(out, 0755);
     static const char *copy[] = {"config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json",
                                  "special_tokens_map.json"};
-    for (size_t i = 0; i < sizeof copy / sizeof *copy && !st; i++) st = copy_file(p->model_dir, out, copy[i]);
+    for (size_t i = p->config_path ? 1 : 0; i < sizeof copy / sizeof *copy && !st; i++)
+        st = copy_file(p->model_dir, out, copy[i]);
+    if (!st && p->config_path) { /* a model made from a config: that config goes with it */
+        char *text = NULL;
+        size_t len;
+        st = wn_read_file(p->config_path, &text, &len);
+        if (!st) st = write_text(out, "config.json", text);
+        wn_free(text);
+    }
     if (!st && m->kind == TRAIN_BI) {
         char buf[1024], *sub = wn_path_join(out, "1_Pooling");
         if (!sub) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
@@ -428,7 +436,7 @@ wn_status wn_train_run(const wn_train_params *p) {
     FILE *log = NULL;
     int64_t *order = NULL;
     const train_row **mb = NULL;
-    if ((st = train_model_load(p->model_dir, p->n_threads, &tr.m))) goto done;
+    if ((st = train_model_create(p->model_dir, p->config_path, p->seed, p->n_threads, &tr.m))) goto done;
     train_model *m = tr.m;
     if ((p->task == WN_TRAIN_BI) != (m->kind == TRAIN_BI)) {
         st = wn_seterr(WN_ERR_ARG, "%s: is a %s, not a %s", p->model_dir, m->kind == TRAIN_BI ? "bi-encoder" : "cross-encoder",

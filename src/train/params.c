@@ -9,6 +9,7 @@
  * weights, then (3H) biases) so the forward runs them as one product, as
  * src/model does; the table still names them as three tensors.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,7 +71,44 @@ static wn_status fetch(const st_file *f, const char *name, size_t n, float *dst)
     return WN_OK;
 }
 
+/* HF's BertPreTrainedModel._init_weights: linear and embedding weights ~ N(0, std),
+ * biases 0, LayerNorm weights 1 and biases 0, the padding token's embedding row 0.
+ * Normal values by Box-Muller from a counter-based generator keyed by (seed,
+ * tensor, element): the same seed gives the same model. */
+static uint64_t mix64(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static void init_random(train_model *m, uint64_t seed, float std, int pad_id) {
+    for (int i = 0; i < m->n_tensors; i++) {
+        const train_tensor *t = &m->t[i];
+        float *w = m->w + t->off;
+        size_t k = strlen(t->name);
+        int is_bias = k >= 5 && !strcmp(t->name + k - 5, ".bias");
+        int is_ln = strstr(t->name, "LayerNorm") != NULL;
+        if (is_bias || is_ln) {
+            for (size_t e = 0; e < t->n; e++) w[e] = is_ln && !is_bias ? 1.0f : 0.0f;
+            continue;
+        }
+        uint64_t key = mix64(seed ^ mix64((uint64_t)i + 1));
+        for (size_t e = 0; e < t->n; e++) {
+            double u1 = ((double)(mix64(key + 2 * e) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+            double u2 = (double)(mix64(key + 2 * e + 1) >> 11) * (1.0 / 9007199254740992.0);
+            w[e] = (float)(std * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+        }
+        if (strstr(t->name, "word_embeddings") && pad_id >= 0 && pad_id < t->shape[0])
+            memset(w + (size_t)pad_id * t->shape[1], 0, sizeof(float) * (size_t)t->shape[1]);
+    }
+}
+
 wn_status train_model_load(const char *dir, int n_threads, train_model **out) {
+    return train_model_create(dir, NULL, 0, n_threads, out);
+}
+
+wn_status train_model_create(const char *dir, const char *config, uint64_t seed, int n_threads, train_model **out) {
     *out = NULL;
     char *path = NULL, *text = NULL;
     size_t len;
@@ -79,7 +117,7 @@ wn_status train_model_load(const char *dir, int n_threads, train_model **out) {
     wn_status st;
     train_model *m = wn_calloc(1, sizeof *m);
     if (!m) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
-    if (!(path = wn_path_join(dir, "config.json"))) goto nomem;
+    if (!(path = config ? wn_strdup(config) : wn_path_join(dir, "config.json"))) goto nomem;
     if ((st = wn_read_file(path, &text, &len))) goto fail;
     if ((st = config_parse_bert(text, len, path, &m->cfg))) goto fail;
     m->p_hidden = json_num(text, "hidden_dropout_prob", 0.1f);
@@ -94,10 +132,14 @@ wn_status train_model_load(const char *dir, int n_threads, train_model **out) {
         m->dim = NL;
     }
     wn_free(path);
-    if (!(path = wn_path_join(dir, "model.safetensors"))) goto nomem;
-    if ((st = st_open(path, &f))) goto fail;
-    /* the prefix the file uses for the encoder ("bert." in classifiers) */
-    const char *pre = st_find(&f, "embeddings.word_embeddings.weight") ? "" : "bert.";
+    path = NULL;
+    const char *pre = m->kind == TRAIN_CE ? "bert." : "";
+    if (!config) {
+        if (!(path = wn_path_join(dir, "model.safetensors"))) goto nomem;
+        if ((st = st_open(path, &f))) goto fail;
+        /* the prefix the file uses for the encoder ("bert." in classifiers) */
+        pre = st_find(&f, "embeddings.word_embeddings.weight") ? "" : "bert.";
+    }
 
     m->t = wn_calloc((size_t)16 * L + 16, sizeof *m->t);
     m->layer = wn_calloc((size_t)L + 1, sizeof *m->layer);
@@ -154,7 +196,9 @@ wn_status train_model_load(const char *dir, int n_threads, train_model **out) {
         goto nomem;
     }
     memset(m->g, 0, m->n_params * sizeof(float));
-    for (int i = 0; i < m->n_tensors && !st; i++) {
+    if (config)
+        init_random(m, seed, json_num(text, "initializer_range", 0.02f), (int)json_num(text, "pad_token_id", 0));
+    for (int i = 0; i < m->n_tensors && !st && !config; i++) {
         const train_tensor *t = &m->t[i];
         st = fetch(&f, t->name, t->n, m->w + t->off);
     }

@@ -93,6 +93,10 @@ typedef struct {
 /* Loads config.json, the pooling files and model.safetensors of dir (F32, F16 or
  * BF16 weights, converted to f32). n_threads <= 0: all CPUs. */
 wn_status train_model_load(const char *dir, int n_threads, train_model **out);
+/* config NULL: train_model_load. Else a new model from that config.json with HF's
+ * initialisation (N(0, initializer_range), a counter-based generator keyed by
+ * seed); dir still gives the pooling files (absent: mean pooling). */
+wn_status train_model_create(const char *dir, const char *config, uint64_t seed, int n_threads, train_model **out);
 void train_model_free(train_model *m);
 /* Writes the parameters as model.safetensors (F32, the tensors in the order
  * loaded) atomically to path. */
