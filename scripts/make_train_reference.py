@@ -188,6 +188,59 @@ def grad_fixtures(out, rng):
         fx.write(out)
 
 
+def mlm_fixture(out, rng):
+    """BertForMaskedLM: the encoder + BertOnlyMLMHead (dense, GELU, LayerNorm, decoder tied
+    to the word embeddings + bias) on 4 padded sequences, cross-entropy over the labelled
+    positions (ignore_index -100)."""
+    spec = mr.spec_of(vocab=100, hidden=32, heads=4, layers=2, inter=64, max_pos=64, seed=47)
+    w, _ = mr.build_weights(spec)
+    H, V = spec["hidden"], spec["vocab"]
+    head = {"cls.predictions.transform.dense.weight": rng.normal(0, 0.1, (H, H)),
+            "cls.predictions.transform.dense.bias": rng.normal(0, 0.05, (H,)),
+            "cls.predictions.transform.LayerNorm.weight": 1 + rng.normal(0, 0.1, (H,)),
+            "cls.predictions.transform.LayerNorm.bias": rng.normal(0, 0.05, (H,)),
+            "cls.predictions.bias": rng.normal(0, 0.05, (V,))}
+    head = {k: v.astype(np.float32) for k, v in head.items()}
+    tensors = [("bert." + n, "F32", tuple(t.shape), t.numpy().astype(np.float32).tobytes()) for n, t in w.items()]
+    tensors += [(n, "F32", v.shape, v.tobytes()) for n, v in head.items()]
+    d = os.path.join(out, "mlm")
+    mr.write_model_dir(d, spec, mr.safetensors_bytes(tensors))
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    cfg["architectures"] = ["BertForMaskedLM"]
+    json.dump(cfg, open(os.path.join(d, "config.json"), "w"), indent=2)
+    model = mr.Bert(spec, w)
+    hp = {k: torch.tensor(v.astype(np.float64), requires_grad=True) for k, v in head.items()}
+    seqs = [rand_seq(rng, n, V) for n in (9, 14, 5, 11)]
+    labels = []
+    for a, _ in seqs:
+        lab = [-100] * len(a)
+        for t in range(1, len(a) - 1):
+            if rng.random() < 0.3:
+                lab[t] = int(rng.integers(5, V))
+                if rng.random() < 0.8:
+                    a[t] = 4  # the [MASK] stand-in of this vocabulary
+        labels.append(lab)
+    ids, typ, mask = pad(seqs)
+    states, _ = model(ids, typ, mask)
+    h = states[-1]
+    t = F.gelu(F.linear(h, hp["cls.predictions.transform.dense.weight"], hp["cls.predictions.transform.dense.bias"]))
+    y = F.layer_norm(t, (H,), hp["cls.predictions.transform.LayerNorm.weight"],
+                     hp["cls.predictions.transform.LayerNorm.bias"], eps=1e-12)
+    logits = F.linear(y, model.word.weight, hp["cls.predictions.bias"])
+    lab = torch.full(ids.shape, -100, dtype=torch.long)
+    for b, l in enumerate(labels):
+        lab[b, :len(l)] = torch.tensor(l)
+    loss = F.cross_entropy(logits.view(-1, V), lab.view(-1), ignore_index=-100)
+    loss.backward()
+    fx = Dump("grad_mlm", spec, {"inputs": [{"ids": a, "types": t} for a, t in seqs], "labels": labels})
+    fx.add("loss", torch.tensor([loss.item()]))
+    for n, g in grads(hf_params(model, False)):
+        fx.add("grad:bert." + n, g)
+    for n, p in hp.items():
+        fx.add("grad:" + n, p.grad)
+    fx.write(out)
+
+
 # ---------------------------------------------------------------- AdamW steps through the data format
 
 WORDS = ("the of and to in is was for on as with by he at from his an were are which this be or has had not "
@@ -291,6 +344,7 @@ def main():
     vocab = mr.tiny_vocab()
     adam_fixture(args.out, rng, "bi", vocab)
     adam_fixture(args.out, rng, "ce", vocab)
+    mlm_fixture(args.out, np.random.default_rng(47))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
  *
  *  1. gradient parity: the loss, the outputs and every parameter's gradient of a
  *     bi-encoder MNRL batch (mean pooling + Normalize, and CLS pooling), a
- *     cross-encoder BCE batch and a listwise batch, all with padding; each tensor
+ *     cross-encoder BCE batch, a listwise batch and a masked-LM batch (BertForMaskedLM's
+ *     head, decoder tied to the word embeddings), all with padding; each tensor
  *     must satisfy |got - ref| <= ATOL + RTOL * |ref| (the worst element printed);
  *  2. determinism: the gradients with 1 and 2 threads are identical bit for bit;
  *  3. the losses' own gradients against central differences (double);
@@ -113,11 +114,12 @@ static double compare(const char *what, const float *got, const float *ref, size
 /* Runs the fixture's batch through forward, loss and backward on n_threads;
  * leaves the gradients in *pm (the caller frees it). Returns the loss. */
 static float run_grad(const char *name, const fixture *f, int n_threads, train_model **pm, float **pout) {
-    const char *kind = strstr(name, "_ce") ? "ce" : strstr(name, "_cls") ? "bi-cls" : "bi";
+    const int mlm = strstr(name, "_mlm") != NULL;
+    const char *kind = mlm ? "mlm" : strstr(name, "_ce") ? "ce" : strstr(name, "_cls") ? "bi-cls" : "bi";
     char dir[256];
     snprintf(dir, sizeof dir, DIR "/%s", kind);
     train_model *m;
-    wn_status st = train_model_load(dir, n_threads, &m);
+    wn_status st = mlm ? train_model_create_mlm(dir, NULL, 0, n_threads, &m) : train_model_load(dir, n_threads, &m);
     CHECK(st == WN_OK, "load %s: %s", dir, wn_last_error());
     if (st) return NAN;
     m->p_hidden = m->p_attn = 0; /* the reference runs without dropout */
@@ -133,6 +135,23 @@ static float run_grad(const char *name, const fixture *f, int n_threads, train_m
     st = train_forward(m, &a, B, T, ids, ty, f->lens, 1, out);
     CHECK(st == WN_OK, "forward: %s", wn_last_error());
     float loss = NAN;
+    if (mlm) {
+        int32_t *lab = malloc(sizeof *lab * (size_t)B * T);
+        for (int i = 0; i < B * T; i++) lab[i] = -100;
+        int b = 0;
+        for (const cJSON *l = cJSON_GetObjectItemCaseSensitive(f->root, "labels")->child; l && b < B; l = l->next, b++) {
+            int t = 0;
+            for (const cJSON *x = l->child; x && t < T; x = x->next, t++) lab[(size_t)b * T + t] = (int32_t)x->valuedouble;
+        }
+        if (!st) st = train_mlm(m, a, lab, &loss);
+        CHECK(st == WN_OK, "train_mlm: %s", wn_last_error());
+        free(lab);
+        train_acts_free(a);
+        free(ids), free(ty), free(dout);
+        *pm = m;
+        *pout = out;
+        return loss;
+    }
     if (m->kind == TRAIN_BI) {
         int nq = (int)fx_num(f, "nq"), nd = (int)fx_num(f, "nd");
         loss = train_mnrl(nq, nd, m->dim, out, out + (size_t)nq * m->dim, (float)fx_num(f, "scale"), dout,
@@ -394,6 +413,7 @@ int main(void) {
     test_grad("grad_bi_cls");
     test_grad("grad_ce");
     test_grad("grad_ce_list");
+    test_grad("grad_mlm");
     test_loss_fd();
     test_adam("bi");
     test_adam("ce");

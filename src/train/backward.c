@@ -319,7 +319,8 @@ static wn_status pack_weights(train_model *m) {
     const int H = m->cfg.hidden_size, I = m->cfg.intermediate_size, L = m->cfg.num_hidden_layers;
     const int NL = m->cfg.num_labels;
     if (!m->wt) {
-        size_t n = (size_t)L * (4 * (size_t)H * H + 2 * (size_t)H * I) + (size_t)H * H + (size_t)NL * H;
+        size_t n = (size_t)L * (4 * (size_t)H * H + 2 * (size_t)H * I) + (size_t)H * H +
+                   (size_t)WN_MAX(NL, m->cfg.vocab_size) * H;
         if (!(m->wt = wn_malloc_aligned(n * sizeof(float))))
             return wn_seterr(WN_ERR_NOMEM, "train: out of memory for the transposed weights");
     }
@@ -335,6 +336,10 @@ static wn_status pack_weights(train_model *m) {
     if (m->kind == TRAIN_CE && !st) {
         st = pack_one(m, 4 * L, m->pool_w, H, H, &wt);
         if (!st) st = pack_one(m, 4 * L + 1, m->cls_w, NL, H, &wt);
+    }
+    if (m->kind == TRAIN_MLM && !st) { /* the head's dense, and the tied decoder (V, H) */
+        st = pack_one(m, 4 * L, m->mlm_w, H, H, &wt);
+        if (!st) st = pack_one(m, 4 * L + 1, m->word, m->cfg.vocab_size, H, &wt);
     }
     if (!st) m->packed_ok = 1;
     return st;
@@ -535,6 +540,7 @@ wn_status train_forward(train_model *m, train_acts **pa, int B, int T, const int
         ln_forward(m->pool, tmp, la->h1, BT, H, ly->ln2_g, ly->ln2_b, eps, la->xh2, la->rs2, next);
     }
 
+    if (m->kind == TRAIN_MLM) return WN_OK; /* train_mlm runs the head */
     if (m->kind == TRAIN_BI) {
         for (int b = 0; b < B; b++) {
             float *v = a->pooled + (size_t)b * m->dim, *o = out + (size_t)b * m->dim;
@@ -594,50 +600,16 @@ static void pool_bwd(const train_model *m, const float *h, int n, int T, const f
     }
 }
 
-wn_status train_backward(train_model *m, train_acts *a, const float *dout) {
+/* The encoder's backward from dx (BT, H), the gradient of the last layer's output
+ * (overwritten as it goes). */
+static wn_status encoder_backward(train_model *m, train_acts *a) {
     const bert_config *c = &m->cfg;
     const int H = c->hidden_size, I = c->intermediate_size, L = c->num_hidden_layers, NH = c->num_attention_heads;
     const int HD = H / NH, B = a->B, T = a->T, BT = B * T;
     const float ph = m->p_hidden, pa_ = m->p_attn;
-    float *dx = a->dx; /* gradient w.r.t. the current layer output */
+    float *dx = a->dx;
     const nn_weight *pt = m->packed_t;
     wn_status st;
-
-    if (m->kind == TRAIN_BI) {
-        const int D = m->dim;
-        float *dv = a->ds; /* (D) */
-        for (int b = 0; b < B; b++) {
-            const float *v = a->pooled + (size_t)b * D, *dy = dout + (size_t)b * D;
-            if (m->pc.normalize) {
-                double ss = 0, yd = 0;
-                for (int j = 0; j < D; j++) ss += (double)v[j] * v[j];
-                double n = sqrt(ss);
-                if (n > 1e-12) {
-                    for (int j = 0; j < D; j++) yd += (double)v[j] / n * dy[j];
-                    for (int j = 0; j < D; j++) dv[j] = (float)((dy[j] - v[j] / n * yd) / n);
-                } else {
-                    for (int j = 0; j < D; j++) dv[j] = (float)(dy[j] / 1e-12);
-                }
-            } else {
-                memcpy(dv, dy, sizeof(float) * D);
-            }
-            pool_bwd(m, a->hidden + (size_t)b * T * H, a->len[b], T, dv, dx + (size_t)b * T * H);
-        }
-    } else {
-        const int NL = c->num_labels;
-        float *zd = a->dh, *dz = a->ds, *du = a->dctx, *dcls = a->dbig;
-        memcpy(zd, a->z, sizeof(float) * B * H);
-        apply_mask(zd, a->mz, (size_t)B * H, ph);
-        if ((st = tk_dw(m->pool, dout, zd, B, NL, H, TRAIN_GRAD(m, m->cls_w), TRAIN_GRAD(m, m->cls_b), a->tr))) return st;
-        tk_dx(m->pool, dout, &pt[4 * L + 1], B, dz, 0, a->tr);
-        apply_mask(dz, a->mz, (size_t)B * H, ph);
-        for (size_t i = 0; i < (size_t)B * H; i++) du[i] = dz[i] * (1.0f - a->z[i] * a->z[i]);
-        if ((st = tk_dw(m->pool, du, a->cls, B, H, H, TRAIN_GRAD(m, m->pool_w), TRAIN_GRAD(m, m->pool_b), a->tr))) return st;
-        tk_dx(m->pool, du, &pt[4 * L], B, dcls, 0, a->tr);
-        memset(dx, 0, sizeof(float) * BT * H);
-        for (int b = 0; b < B; b++) memcpy(dx + (size_t)b * T * H, dcls + (size_t)b * H, sizeof(float) * H);
-    }
-
     for (int l = L - 1; l >= 0; l--) {
         layer_acts *la = &a->ly[l];
         const train_layer *ly = &m->layer[l];
@@ -680,4 +652,117 @@ wn_status train_backward(train_model *m, train_acts *a, const float *dout) {
             }
         }
     return WN_OK;
+}
+
+wn_status train_backward(train_model *m, train_acts *a, const float *dout) {
+    const bert_config *c = &m->cfg;
+    const int H = c->hidden_size, L = c->num_hidden_layers, B = a->B, T = a->T, BT = B * T;
+    const float ph = m->p_hidden;
+    float *dx = a->dx; /* the gradient of the last layer's output */
+    if (m->kind == TRAIN_MLM) return wn_seterr(WN_ERR_ARG, "train: an MLM model's backward is train_mlm");
+    const nn_weight *pt = m->packed_t;
+    wn_status st;
+
+    if (m->kind == TRAIN_BI) {
+        const int D = m->dim;
+        float *dv = a->ds; /* (D) */
+        for (int b = 0; b < B; b++) {
+            const float *v = a->pooled + (size_t)b * D, *dy = dout + (size_t)b * D;
+            if (m->pc.normalize) {
+                double ss = 0, yd = 0;
+                for (int j = 0; j < D; j++) ss += (double)v[j] * v[j];
+                double n = sqrt(ss);
+                if (n > 1e-12) {
+                    for (int j = 0; j < D; j++) yd += (double)v[j] / n * dy[j];
+                    for (int j = 0; j < D; j++) dv[j] = (float)((dy[j] - v[j] / n * yd) / n);
+                } else {
+                    for (int j = 0; j < D; j++) dv[j] = (float)(dy[j] / 1e-12);
+                }
+            } else {
+                memcpy(dv, dy, sizeof(float) * D);
+            }
+            pool_bwd(m, a->hidden + (size_t)b * T * H, a->len[b], T, dv, dx + (size_t)b * T * H);
+        }
+    } else {
+        const int NL = c->num_labels;
+        float *zd = a->dh, *dz = a->ds, *du = a->dctx, *dcls = a->dbig;
+        memcpy(zd, a->z, sizeof(float) * B * H);
+        apply_mask(zd, a->mz, (size_t)B * H, ph);
+        if ((st = tk_dw(m->pool, dout, zd, B, NL, H, TRAIN_GRAD(m, m->cls_w), TRAIN_GRAD(m, m->cls_b), a->tr))) return st;
+        tk_dx(m->pool, dout, &pt[4 * L + 1], B, dz, 0, a->tr);
+        apply_mask(dz, a->mz, (size_t)B * H, ph);
+        for (size_t i = 0; i < (size_t)B * H; i++) du[i] = dz[i] * (1.0f - a->z[i] * a->z[i]);
+        if ((st = tk_dw(m->pool, du, a->cls, B, H, H, TRAIN_GRAD(m, m->pool_w), TRAIN_GRAD(m, m->pool_b), a->tr))) return st;
+        tk_dx(m->pool, du, &pt[4 * L], B, dcls, 0, a->tr);
+        memset(dx, 0, sizeof(float) * BT * H);
+        for (int b = 0; b < B; b++) memcpy(dx + (size_t)b * T * H, dcls + (size_t)b * H, sizeof(float) * H);
+    }
+
+    return encoder_backward(m, a);
+}
+
+
+/* ---- BertOnlyMLMHead: logits = LN(GELU(h Wt^T + bt)) E^T + bias over the labelled
+ * positions (E the word embeddings, tied), cross-entropy averaged over them. */
+wn_status train_mlm(train_model *m, train_acts *a, const int32_t *labels, float *loss) {
+    const bert_config *c = &m->cfg;
+    const int H = c->hidden_size, V = c->vocab_size, L = c->num_hidden_layers, B = a->B, T = a->T, BT = B * T;
+    const nn_weight *pk = m->packed + 4 * L, *pt = m->packed_t + 4 * L;
+    *loss = 0;
+    if (m->kind != TRAIN_MLM) return wn_seterr(WN_ERR_ARG, "train: train_mlm on a model without an MLM head");
+    int n = 0;
+    for (int i = 0; i < BT; i++) {
+        if (labels[i] >= V) return wn_seterr(WN_ERR_ARG, "train: MLM label %d outside the vocabulary (%d)", labels[i], V);
+        n += labels[i] >= 0 && i % T < a->len[i / T];
+    }
+    if (n == 0) return WN_OK;
+    const size_t nH = (size_t)n * H, nV = (size_t)n * V;
+    float *buf = wn_malloc_aligned((7 * nH + 2 * nV + (size_t)n + (size_t)V * n + (size_t)H * n + (size_t)V * H + 64) *
+                                   sizeof(float));
+    int *rows = wn_malloc((size_t)n * sizeof *rows);
+    if (!buf || !rows) {
+        wn_free_aligned(buf);
+        wn_free(rows);
+        return wn_seterr(WN_ERR_NOMEM, "train: out of memory for the MLM head (%d positions)", n);
+    }
+    float *hm = buf, *t1 = hm + nH, *xh = t1 + nH, *y = xh + nH, *dy = y + nH, *dg = dy + nH, *dh = dg + nH;
+    float *logits = dh + nH, *dl = logits + nV, *rs = dl + nV, *scratch = rs + n;
+    for (int i = 0, k = 0; i < BT; i++)
+        if (labels[i] >= 0 && i % T < a->len[i / T]) {
+            rows[k] = i;
+            memcpy(hm + (size_t)k * H, a->hidden + (size_t)i * H, sizeof(float) * H);
+            k++;
+        }
+    nn_linear(m->pool, hm, n, &pk[0], m->mlm_b, NN_ACT_NONE, t1);
+    gelu_par(m->pool, t1, dg, nH, 0); /* dg holds GELU(t1) until the backward */
+    ln_forward(m->pool, dg, NULL, n, H, m->mlm_g, m->mlm_beta, c->layer_norm_eps, xh, rs, y);
+    nn_linear(m->pool, y, n, &pk[1], m->mlm_bias, NN_ACT_NONE, logits);
+    double total = 0;
+    for (int k = 0; k < n; k++) {
+        const float *r = logits + (size_t)k * V;
+        float *d = dl + (size_t)k * V;
+        double mx = -INFINITY, sum = 0;
+        for (int v = 0; v < V; v++) mx = fmax(mx, r[v]);
+        for (int v = 0; v < V; v++) sum += exp(r[v] - mx);
+        int lab = labels[rows[k]];
+        total += mx + log(sum) - r[lab];
+        for (int v = 0; v < V; v++) d[v] = (float)((exp(r[v] - mx) / sum - (v == lab)) / n);
+    }
+    *loss = (float)(total / n);
+    wn_status st = tk_dw(m->pool, dl, y, n, V, H, TRAIN_GRAD(m, m->word), TRAIN_GRAD(m, m->mlm_bias), scratch);
+    if (!st) {
+        tk_dx(m->pool, dl, &pt[1], n, dy, 0, scratch);
+        ln_backward(m->pool, dy, xh, rs, n, H, m->mlm_g, TRAIN_GRAD(m, m->mlm_g), TRAIN_GRAD(m, m->mlm_beta), dg);
+        gelu_par(m->pool, t1, dg, nH, 1);
+        st = tk_dw(m->pool, dg, hm, n, H, H, TRAIN_GRAD(m, m->mlm_w), TRAIN_GRAD(m, m->mlm_b), scratch);
+    }
+    if (!st) {
+        tk_dx(m->pool, dg, &pt[0], n, dh, 0, scratch);
+        memset(a->dx, 0, sizeof(float) * BT * H);
+        for (int k = 0; k < n; k++) memcpy(a->dx + (size_t)rows[k] * H, dh + (size_t)k * H, sizeof(float) * H);
+        st = encoder_backward(m, a);
+    }
+    wn_free_aligned(buf);
+    wn_free(rows);
+    return st;
 }

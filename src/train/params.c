@@ -55,6 +55,7 @@ static float json_num(const char *text, const char *key, float def) {
 
 static wn_status fetch(const st_file *f, const char *name, size_t n, float *dst) {
     const st_tensor *t = st_find(f, name);
+    if (!t && !strncmp(name, "bert.", 5)) t = st_find(f, name + 5);
     if (!t) {
         char alt[160];
         snprintf(alt, sizeof alt, "bert.%s", name);
@@ -104,11 +105,21 @@ static void init_random(train_model *m, uint64_t seed, float std, int pad_id) {
     }
 }
 
+static wn_status create(const char *dir, const char *config, uint64_t seed, int n_threads, int mlm, train_model **out);
+
 wn_status train_model_load(const char *dir, int n_threads, train_model **out) {
-    return train_model_create(dir, NULL, 0, n_threads, out);
+    return create(dir, NULL, 0, n_threads, 0, out);
 }
 
 wn_status train_model_create(const char *dir, const char *config, uint64_t seed, int n_threads, train_model **out) {
+    return create(dir, config, seed, n_threads, 0, out);
+}
+
+wn_status train_model_create_mlm(const char *dir, const char *config, uint64_t seed, int n_threads, train_model **out) {
+    return create(dir, config, seed, n_threads, 1, out);
+}
+
+static wn_status create(const char *dir, const char *config, uint64_t seed, int n_threads, int mlm, train_model **out) {
     *out = NULL;
     char *path = NULL, *text = NULL;
     size_t len;
@@ -122,10 +133,14 @@ wn_status train_model_create(const char *dir, const char *config, uint64_t seed,
     if ((st = config_parse_bert(text, len, path, &m->cfg))) goto fail;
     m->p_hidden = json_num(text, "hidden_dropout_prob", 0.1f);
     m->p_attn = json_num(text, "attention_probs_dropout_prob", 0.1f);
-    m->kind = m->cfg.is_classifier ? TRAIN_CE : TRAIN_BI;
+    m->kind = mlm ? TRAIN_MLM : m->cfg.is_classifier ? TRAIN_CE : TRAIN_BI;
     const bert_config *c = &m->cfg;
     const int H = c->hidden_size, I = c->intermediate_size, L = c->num_hidden_layers, NL = c->num_labels;
-    if (m->kind == TRAIN_BI) {
+    if (mlm && m->cfg.is_classifier) {
+        st = wn_seterr(WN_ERR_ARG, "%s: a cross-encoder (sequence classification); MLM training needs an encoder", dir);
+        goto fail;
+    }
+    if (m->kind != TRAIN_CE) {
         if ((st = config_load_pooling(dir, H, &m->pc))) goto fail;
         m->dim = pool_dim(&m->pc, H);
     } else {
@@ -133,15 +148,15 @@ wn_status train_model_create(const char *dir, const char *config, uint64_t seed,
     }
     wn_free(path);
     path = NULL;
-    const char *pre = m->kind == TRAIN_CE ? "bert." : "";
+    const char *pre = m->kind != TRAIN_BI ? "bert." : "";
     if (!config) {
         if (!(path = wn_path_join(dir, "model.safetensors"))) goto nomem;
         if ((st = st_open(path, &f))) goto fail;
         /* the prefix the file uses for the encoder ("bert." in classifiers) */
-        pre = st_find(&f, "embeddings.word_embeddings.weight") ? "" : "bert.";
+        pre = st_find(&f, "embeddings.word_embeddings.weight") && !mlm ? "" : "bert.";
     }
 
-    m->t = wn_calloc((size_t)16 * L + 16, sizeof *m->t);
+    m->t = wn_calloc((size_t)16 * L + 24, sizeof *m->t);
     m->layer = wn_calloc((size_t)L + 1, sizeof *m->layer);
     m->packed = wn_calloc((size_t)4 * L + 2, sizeof *m->packed);
     m->packed_t = wn_calloc((size_t)4 * L + 2, sizeof *m->packed_t);
@@ -187,6 +202,14 @@ wn_status train_model_create(const char *dir, const char *config, uint64_t seed,
         o_cw = add(&b, "classifier.weight", NL, H, 1);
         o_cb = add(&b, "classifier.bias", NL, 0, 0);
     }
+    size_t o_mw = 0, o_mb = 0, o_mg = 0, o_mbeta = 0, o_mbias = 0;
+    if (mlm) {
+        o_mw = add(&b, "cls.predictions.transform.dense.weight", H, H, 1);
+        o_mb = add(&b, "cls.predictions.transform.dense.bias", H, 0, 0);
+        o_mg = add(&b, "cls.predictions.transform.LayerNorm.weight", H, 0, 0);
+        o_mbeta = add(&b, "cls.predictions.transform.LayerNorm.bias", H, 0, 0);
+        o_mbias = add(&b, "cls.predictions.bias", c->vocab_size, 0, 0);
+    }
 #undef NAME
     m->n_params = b.off;
     m->w = wn_malloc_aligned(m->n_params * sizeof(float));
@@ -196,10 +219,11 @@ wn_status train_model_create(const char *dir, const char *config, uint64_t seed,
         goto nomem;
     }
     memset(m->g, 0, m->n_params * sizeof(float));
-    if (config)
+    if (config || mlm)
         init_random(m, seed, json_num(text, "initializer_range", 0.02f), (int)json_num(text, "pad_token_id", 0));
     for (int i = 0; i < m->n_tensors && !st && !config; i++) {
         const train_tensor *t = &m->t[i];
+        if (!strncmp(t->name, "cls.", 4) && !st_find(&f, t->name)) continue; /* a new head: initialised above */
         st = fetch(&f, t->name, t->n, m->w + t->off);
     }
     if (st) {
@@ -220,6 +244,10 @@ wn_status train_model_create(const char *dir, const char *config, uint64_t seed,
     if (m->kind == TRAIN_CE) {
         m->pool_w = m->w + o_pw, m->pool_b = m->w + o_pb;
         m->cls_w = m->w + o_cw, m->cls_b = m->w + o_cb;
+    }
+    if (mlm) {
+        m->mlm_w = m->w + o_mw, m->mlm_b = m->w + o_mb, m->mlm_g = m->w + o_mg, m->mlm_beta = m->w + o_mbeta;
+        m->mlm_bias = m->w + o_mbias;
     }
     if ((st = wn_pool_create(n_threads, &m->pool))) goto fail;
     st_close(&f);

@@ -61,7 +61,7 @@ typedef struct {
     float *ln2_g, *ln2_b; /* (H) */
 } train_layer;
 
-typedef enum { TRAIN_BI = 0, TRAIN_CE = 1 } train_kind;
+typedef enum { TRAIN_BI = 0, TRAIN_CE = 1, TRAIN_MLM = 2 } train_kind;
 
 typedef struct {
     bert_config cfg;
@@ -79,6 +79,10 @@ typedef struct {
     train_layer *layer;    /* (L) */
     float *pool_w, *pool_b; /* (H, H), (H) ce only */
     float *cls_w, *cls_b;  /* (NL, H), (NL) ce only */
+    /* mlm only: BertOnlyMLMHead; the decoder is the word embeddings (tied) */
+    float *mlm_w, *mlm_b;  /* (H, H), (H) cls.predictions.transform.dense */
+    float *mlm_g, *mlm_beta; /* (H) cls.predictions.transform.LayerNorm */
+    float *mlm_bias;       /* (V) cls.predictions.bias */
     wn_pool *pool;
     /* the forward kernels' packed copies of the weights, rebuilt when stale */
     nn_weight *packed;     /* (4 L + 2) */
@@ -97,6 +101,9 @@ wn_status train_model_load(const char *dir, int n_threads, train_model **out);
  * initialisation (N(0, initializer_range), a counter-based generator keyed by
  * seed); dir still gives the pooling files (absent: mean pooling). */
 wn_status train_model_create(const char *dir, const char *config, uint64_t seed, int n_threads, train_model **out);
+/* The same for masked-language-model training: the encoder (names "bert."-prefixed
+ * on save) + BertForMaskedLM's head, initialised as HF does where dir has none. */
+wn_status train_model_create_mlm(const char *dir, const char *config, uint64_t seed, int n_threads, train_model **out);
 void train_model_free(train_model *m);
 /* Writes the parameters as model.safetensors (F32, the tensors in the order
  * loaded) atomically to path. */
@@ -118,6 +125,10 @@ wn_status train_forward(train_model *m, train_acts **a, int B, int T, const int3
                         const int *len, uint64_t seed, float *out);
 /* Adds the gradients of the last forward's outputs, given dout (B, m->dim), to m->g. */
 wn_status train_backward(train_model *m, train_acts *a, const float *dout);
+/* MLM (after train_forward on an mlm model): the head over the positions whose
+ * label (B*T) is >= 0, cross-entropy against that label averaged over them (HF's
+ * ignore_index -100), and the whole backward pass; *loss gets it (0 with no label). */
+wn_status train_mlm(train_model *m, train_acts *a, const int32_t *labels, float *loss);
 
 /* ---- optimiser (optim.c) */
 typedef struct {
