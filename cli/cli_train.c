@@ -11,10 +11,13 @@
 
 static void train_usage(FILE *f) {
     fprintf(f,
-            "usage: winnow train bi|ce --model DIR|--config FILE --data FILE --out DIR [options]\n"
+            "usage: winnow train bi|ce|mlm --model DIR|--config FILE --data FILE --out DIR [options]\n"
             "  bi               a bi-encoder, MultipleNegativesRankingLoss (cosine x scale, in-batch and hard negatives);\n"
             "                   data: {\"query\": ..., \"positive\": ..., \"negatives\": [...]} per line (negatives optional)\n"
             "  ce               a cross-encoder, BCE with logits; data: {\"query\": ..., \"document\": ..., \"label\": 0..1}\n"
+            "  mlm              masked-language-model pre-training (BertForMaskedLM's head, tied decoder);\n"
+            "                   data: {\"text\": ...}; 15%% of tokens picked: 80%% [MASK], 10%% random, 10%% kept\n"
+            "  --mlm-prob P     mlm: share of tokens picked (default 0.15)\n"
             "  --model DIR      the model to start from (HuggingFace / sentence-transformers directory)\n"
             "  --config FILE    or a new model from this config.json (HF's random initialisation, from --seed);\n"
             "                   the tokenizer files come from its directory (or --model DIR)\n"
@@ -67,8 +70,8 @@ int cmd_train(int argc, char **argv) {
             train_usage(stdout);
             return 0;
         }
-        if (!strcmp(a, "bi") || !strcmp(a, "ce")) {
-            p.task = !strcmp(a, "bi") ? WN_TRAIN_BI : WN_TRAIN_CE;
+        if (!strcmp(a, "bi") || !strcmp(a, "ce") || !strcmp(a, "mlm")) {
+            p.task = !strcmp(a, "bi") ? WN_TRAIN_BI : !strcmp(a, "ce") ? WN_TRAIN_CE : WN_TRAIN_MLM;
             have_task = 1;
             continue;
         }
@@ -142,6 +145,8 @@ int cmd_train(int argc, char **argv) {
             if (!num(a, v, 0, 1e30, &p.max_grad_norm)) return 2;
         } else if (!strcmp(a, "--dropout")) {
             if (!num(a, v, 0, 0.99, &p.dropout)) return 2;
+        } else if (!strcmp(a, "--mlm-prob")) {
+            if (!num(a, v, 0.001, 0.999, &p.mlm_prob)) return 2;
         } else if (!strcmp(a, "--scale")) {
             if (!num(a, v, 1e-6, 1e6, &p.scale)) return 2;
         } else {
@@ -160,7 +165,7 @@ int cmd_train(int argc, char **argv) {
     }
     if (!have_task || !p.model_dir || !p.data_path || !p.out_dir) {
         free(cfg_dir);
-        cli_error("train: needs bi or ce, --model (or --config), --data and --out");
+        cli_error("train: needs bi, ce or mlm, --model (or --config), --data and --out");
         train_usage(stderr);
         return 2;
     }

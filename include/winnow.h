@@ -531,8 +531,9 @@ int wn_first_stage_parse(const char *s); /* "bm25" "dense" "hybrid"; -1 if unkno
  * linear schedule with warm-up, clip_grad_norm_), and writes a checkpoint in the
  * HuggingFace / sentence-transformers layout that wn_model_load reads back.
  * Data: bi {"query", "positive", "negatives": [...]} (negatives optional);
- * ce {"query", "document", "label"}; ce listwise {"query", "positive", "negatives"}. */
-typedef enum { WN_TRAIN_BI = 0, WN_TRAIN_CE = 1 } wn_train_task;
+ * ce {"query", "document", "label"}; ce listwise {"query", "positive", "negatives"};
+ * mlm {"text"} (masked-language-model pre-training: BertForMaskedLM's head, 80/10/10). */
+typedef enum { WN_TRAIN_BI = 0, WN_TRAIN_CE = 1, WN_TRAIN_MLM = 2 } wn_train_task;
 typedef struct {
     wn_train_task task;
     const char *model_dir; /* the starting model (a local directory); with config_path: where the
@@ -558,6 +559,7 @@ typedef struct {
     int n_threads;         /* 0: all CPUs */
     double scale;          /* MNRL: cosine scale (default 20) */
     int listwise;          /* ce: listwise softmax loss over rows with positive + negatives */
+    double mlm_prob;       /* mlm: share of tokens masked (default 0.15): 80% [MASK], 10% random, 10% kept */
     int64_t save_every;    /* write the checkpoint every this many updates too (0: at the end) */
     const char *dev_path;  /* NULL: none; else rows in the training format whose mean loss (dropout
                               off) is logged as {"step", "dev_loss", "dev_rows"} */

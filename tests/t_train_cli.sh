@@ -113,7 +113,22 @@ cmp -s "$T/new1/model.safetensors" "$T/new2/model.safetensors" && fail "--config
 cmp -s "$T/cfg/config.json" "$T/new1/config.json" || fail "--config: the checkpoint's config.json is not the given one"
 echo "a b" | "$W" embed --model "$T/new1" >/dev/null 2>"$T/err" || fail "--config checkpoint does not load: $(cat "$T/err")"
 
-# 7. errors: malformed lines with file and line, missing fields, usage
+# 7. mlm: {"text"} rows; from a bi-encoder (a new head) and from a config; the loss falls
+#    on a small repeated corpus; the checkpoint (bert.* + cls.*) still embeds
+sed 's/.*"positive": \("[^"]*"\).*/{"text": \1}/' "$FX/adam_bi.jsonl" >"$T/text.jsonl"
+"$W" train mlm --model "$FX/adam-bi" --data "$T/text.jsonl" --out "$T/mlm" --steps 60 --batch 8 --lr 3e-3 \
+    --dropout 0 --mlm-prob 0.3 --log "$T/mlm.log" 2>"$T/err" || fail "train mlm: $(cat "$T/err")"
+awk '/"loss"/ { l = $0; sub(/.*"loss": /, "", l); sub(/,.*/, "", l); n++; if (n <= 10) a += l; else if (n > 50) b += l }
+     END { printf "mlm: mean loss of updates 1-10 %.4f, 51-60 %.4f\n", a / 10, b / 10; exit !(n == 60 && b < 0.8 * a) }' \
+    "$T/mlm.log" || fail "mlm loss did not fall by 20%"
+echo "a b" | "$W" embed --model "$T/mlm" >/dev/null 2>"$T/err" || fail "mlm checkpoint does not embed: $(cat "$T/err")"
+"$W" train mlm --config "$T/cfg/config.json" --data "$T/text.jsonl" --out "$T/mlm2" --steps 2 --batch 4 2>"$T/err" ||
+    fail "train mlm --config: $(cat "$T/err")"
+printf '{"text": "a b"}\n{"txt": "c"}\n' >"$T/badt.jsonl"
+"$W" train mlm --model "$FX/adam-bi" --data "$T/badt.jsonl" --out "$T/x" 2>"$T/err" && fail "mlm row without text accepted"
+expect_err 'badt.jsonl:2: missing "text"' "mlm missing text"
+
+# 8. errors: malformed lines with file and line, missing fields, usage
 printf '{"query": "a", "positive": "b"}\n{"query": "a", "positive": \n' >"$T/bad1.jsonl"
 "$W" train bi --model "$FX/adam-bi" --data "$T/bad1.jsonl" --out "$T/x" 2>"$T/err" && fail "bad JSON accepted"
 expect_err "bad1.jsonl:2:" "bad JSON"

@@ -143,7 +143,7 @@ static float run_grad(const char *name, const fixture *f, int n_threads, train_m
             int t = 0;
             for (const cJSON *x = l->child; x && t < T; x = x->next, t++) lab[(size_t)b * T + t] = (int32_t)x->valuedouble;
         }
-        if (!st) st = train_mlm(m, a, lab, &loss);
+        if (!st) st = train_mlm(m, a, lab, 1.0f, &loss);
         CHECK(st == WN_OK, "train_mlm: %s", wn_last_error());
         free(lab);
         train_acts_free(a);

@@ -704,7 +704,7 @@ wn_status train_backward(train_model *m, train_acts *a, const float *dout) {
 
 /* ---- BertOnlyMLMHead: logits = LN(GELU(h Wt^T + bt)) E^T + bias over the labelled
  * positions (E the word embeddings, tied), cross-entropy averaged over them. */
-wn_status train_mlm(train_model *m, train_acts *a, const int32_t *labels, float *loss) {
+wn_status train_mlm(train_model *m, train_acts *a, const int32_t *labels, float scale, float *loss) {
     const bert_config *c = &m->cfg;
     const int H = c->hidden_size, V = c->vocab_size, L = c->num_hidden_layers, B = a->B, T = a->T, BT = B * T;
     const nn_weight *pk = m->packed + 4 * L, *pt = m->packed_t + 4 * L;
@@ -746,9 +746,14 @@ wn_status train_mlm(train_model *m, train_acts *a, const int32_t *labels, float 
         for (int v = 0; v < V; v++) sum += exp(r[v] - mx);
         int lab = labels[rows[k]];
         total += mx + log(sum) - r[lab];
-        for (int v = 0; v < V; v++) d[v] = (float)((exp(r[v] - mx) / sum - (v == lab)) / n);
+        for (int v = 0; v < V; v++) d[v] = (float)((exp(r[v] - mx) / sum - (v == lab)) / n * scale);
     }
     *loss = (float)(total / n);
+    if (scale == 0) { /* the loss alone */
+        wn_free_aligned(buf);
+        wn_free(rows);
+        return WN_OK;
+    }
     wn_status st = tk_dw(m->pool, dl, y, n, V, H, TRAIN_GRAD(m, m->word), TRAIN_GRAD(m, m->mlm_bias), scratch);
     if (!st) {
         tk_dx(m->pool, dl, &pt[1], n, dy, 0, scratch);

@@ -3,6 +3,7 @@
  *   bi:          {"query": str, "positive": str, "negatives": [str, ...]}   (negatives optional)
  *   ce:          {"query": str, "document": str, "label": number}
  *   ce listwise: {"query": str, "positive": str, "negatives": [str, ...]}
+ *   mlm:         {"text": str}
  * Blank lines are skipped; anything else malformed (bad JSON, a missing or empty
  * text, a label outside [0, 1]) is an error naming the file and the line. Other
  * keys are ignored. A small strict reader for these flat objects (no nesting but
@@ -169,6 +170,7 @@ static wn_status parse_line(const char *path, uint64_t ln, const char *s, size_t
             char **slot = !strcmp(key, "query") ? &r->query
                           : !strcmp(key, "positive") ? &r->positive
                           : !strcmp(key, "document") ? &r->document
+                          : !strcmp(key, "text")     ? &r->text
                                                      : NULL;
             int ok = 1;
             if (slot) {
@@ -245,6 +247,7 @@ void train_row_free(train_row *r) {
     wn_free(r->query);
     wn_free(r->positive);
     wn_free(r->document);
+    wn_free(r->text);
     for (int i = 0; i < r->n_neg; i++) wn_free(r->negatives[i]);
     wn_free(r->negatives);
     memset(r, 0, sizeof *r);
@@ -259,6 +262,11 @@ void train_data_free(train_data *d) {
 
 static wn_status check_row(const char *path, uint64_t ln, train_data_kind kind, const train_row *r) {
     char msg[160];
+    if (kind == TRAIN_DATA_TEXT) {
+        if (!r->text) return fail_at(path, ln, "missing \"text\"");
+        if (!*r->text) return fail_at(path, ln, "empty \"text\"");
+        return WN_OK;
+    }
     const char *need2 = kind == TRAIN_DATA_PAIRS ? "document" : "positive";
     const char *t2 = kind == TRAIN_DATA_PAIRS ? r->document : r->positive;
     if (!r->query) return fail_at(path, ln, "missing \"query\"");

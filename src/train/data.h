@@ -8,11 +8,12 @@
 
 typedef enum {
     TRAIN_DATA_TRIPLES = 0, /* {"query", "positive", "negatives": [...]} */
-    TRAIN_DATA_PAIRS = 1    /* {"query", "document", "label"} */
+    TRAIN_DATA_PAIRS = 1,   /* {"query", "document", "label"} */
+    TRAIN_DATA_TEXT = 2     /* {"text"} */
 } train_data_kind;
 
 typedef struct {
-    char *query, *positive, *document;
+    char *query, *positive, *document, *text;
     char **negatives;
     int n_neg;
     double label;

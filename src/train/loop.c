@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "data.h"
+#include "tokenizer/tokenizer.h"
 #include "train.h"
 
 /* Dimensions: B rows per micro-batch, T tokens, D output dimension. */
@@ -33,6 +34,7 @@ wn_train_params wn_train_default_params(void) {
     p.shuffle = 1;
     p.seed = 42;
     p.scale = 20;
+    p.mlm_prob = 0.15;
     return p;
 }
 
@@ -42,6 +44,9 @@ typedef struct {
     wn_tokenizer *tok;
     train_data data, dev;
     int max_len;
+    int32_t mask_id;
+    int32_t *labels;
+    size_t cap_labels;
     train_acts *a1, *a2;
     /* one micro-batch's token ids */
     int32_t *ids, *types, *pids, *ptypes;
@@ -207,6 +212,50 @@ done:
     return st;
 }
 
+/* Masked-LM: each real token but the first and last ([CLS], [SEP]) is picked with
+ * probability mlm_prob; a picked one becomes [MASK] (80%), a random token (10%) or
+ * stays (10%), and is labelled with its own id (HF's DataCollatorForLanguageModeling).
+ * Draws come from (seed, sequence, position) alone. */
+static wn_status micro_mlm(trainer *tr, const train_row *const *r, int n, uint64_t seed, float inv, int learn,
+                           float *loss) {
+    train_model *m = tr->m;
+    const char **txt = wn_malloc((size_t)n * sizeof *txt);
+    wn_status st = WN_OK;
+    if (!txt) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+    for (int i = 0; i < n; i++) txt[i] = r[i]->text;
+    int T;
+    if ((st = encode(tr, n, txt, NULL, r, &T))) goto done;
+    if ((st = wn_grow((void **)&tr->labels, &tr->cap_labels, (size_t)n * T, sizeof *tr->labels))) {
+        st = wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+        goto done;
+    }
+    const int V = m->cfg.vocab_size;
+    const double pm = tr->p->mlm_prob;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < T; t++) {
+            size_t k = (size_t)i * T + t;
+            tr->labels[k] = -100;
+            if (t == 0 || t >= tr->lens[i] - 1) continue;
+            uint64_t z = mix(seed ^ mix(((uint64_t)i << 32) + (uint64_t)t));
+            double u = (double)(z >> 11) * (1.0 / 9007199254740992.0);
+            if (u >= pm) continue;
+            tr->labels[k] = tr->pids[k];
+            uint64_t z2 = mix(z);
+            double v = (double)(z2 >> 11) * (1.0 / 9007199254740992.0);
+            if (v < 0.8) tr->pids[k] = tr->mask_id;
+            else if (v < 0.9) tr->pids[k] = (int32_t)(mix(z2) % (uint64_t)V);
+        }
+    const float ph = m->p_hidden, pa = m->p_attn;
+    if (!learn) m->p_hidden = m->p_attn = 0;
+    st = train_forward(m, &tr->a1, n, T, tr->pids, tr->ptypes, tr->lens, mix(seed + 7), tr->out1);
+    m->p_hidden = ph, m->p_attn = pa;
+    if (st) goto done;
+    st = train_mlm(m, tr->a1, tr->labels, learn ? inv : 0.0f, loss);
+done:
+    wn_free(txt);
+    return st;
+}
+
 /* ---- checkpoints */
 
 static wn_status write_text(const char *dir, const char *name, const char *text) {
@@ -262,7 +311,7 @@ static wn_status save_checkpoint(const trainer *tr, const train_adamw *o, int64_
         if (!st) st = write_text(out, "config.json", text);
         wn_free(text);
     }
-    if (!st && m->kind == TRAIN_BI) {
+    if (!st && m->kind != TRAIN_CE) { /* an MLM encoder gets them too: winnow embed / train bi take it as is */
         char buf[1024], *sub = wn_path_join(out, "1_Pooling");
         if (!sub) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
         st = wn_mkdirs(sub, 0755);
@@ -315,7 +364,9 @@ static wn_status dev_loss(trainer *tr, const train_row **mb, double *out) {
         int nb = (int)WN_MIN((int64_t)p->batch, tr->dev.n - s);
         for (int i = 0; i < nb; i++) mb[i] = &tr->dev.rows[s + i];
         float loss = 0;
-        st = p->task == WN_TRAIN_BI ? micro_bi(tr, mb, nb, 0, 1, 0, &loss) : micro_ce(tr, mb, nb, 0, 1, 0, &loss);
+        st = p->task == WN_TRAIN_BI   ? micro_bi(tr, mb, nb, 0, 1, 0, &loss)
+             : p->task == WN_TRAIN_CE ? micro_ce(tr, mb, nb, 0, 1, 0, &loss)
+                                      : micro_mlm(tr, mb, nb, (uint64_t)s, 1, 0, &loss);
         sum += (double)loss * nb;
     }
     m->p_hidden = ph, m->p_attn = pa;
@@ -419,7 +470,10 @@ static wn_status check_params(const wn_train_params *p) {
     if (!(p->lr >= 0) || !(p->weight_decay >= 0) || !(p->max_grad_norm >= 0) || !(p->dropout < 1) || !(p->scale > 0))
         return wn_seterr(WN_ERR_ARG, "wn_train_run: lr %g, weight_decay %g, max_grad_norm %g must be >= 0, dropout %g "
                          "below 1, scale %g above 0", p->lr, p->weight_decay, p->max_grad_norm, p->dropout, p->scale);
-    if (p->task != WN_TRAIN_BI && p->task != WN_TRAIN_CE) return wn_seterr(WN_ERR_ARG, "wn_train_run: unknown task %d", p->task);
+    if (p->task != WN_TRAIN_BI && p->task != WN_TRAIN_CE && p->task != WN_TRAIN_MLM)
+        return wn_seterr(WN_ERR_ARG, "wn_train_run: unknown task %d", p->task);
+    if (p->task == WN_TRAIN_MLM && !(p->mlm_prob > 0 && p->mlm_prob < 1))
+        return wn_seterr(WN_ERR_ARG, "wn_train_run: mlm_prob %g must be between 0 and 1", p->mlm_prob);
     if (p->steps == 0 && p->epochs == 0) return wn_seterr(WN_ERR_ARG, "wn_train_run: neither epochs nor steps");
     return WN_OK;
 }
@@ -436,9 +490,11 @@ wn_status wn_train_run(const wn_train_params *p) {
     FILE *log = NULL;
     int64_t *order = NULL;
     const train_row **mb = NULL;
-    if ((st = train_model_create(p->model_dir, p->config_path, p->seed, p->n_threads, &tr.m))) goto done;
+    st = p->task == WN_TRAIN_MLM ? train_model_create_mlm(p->model_dir, p->config_path, p->seed, p->n_threads, &tr.m)
+                                 : train_model_create(p->model_dir, p->config_path, p->seed, p->n_threads, &tr.m);
+    if (st) goto done;
     train_model *m = tr.m;
-    if ((p->task == WN_TRAIN_BI) != (m->kind == TRAIN_BI)) {
+    if (p->task != WN_TRAIN_MLM && (p->task == WN_TRAIN_BI) != (m->kind == TRAIN_BI)) {
         st = wn_seterr(WN_ERR_ARG, "%s: is a %s, not a %s", p->model_dir, m->kind == TRAIN_BI ? "bi-encoder" : "cross-encoder",
                        p->task == WN_TRAIN_BI ? "bi-encoder (train bi)" : "cross-encoder (train ce)");
         goto done;
@@ -447,7 +503,15 @@ wn_status wn_train_run(const wn_train_params *p) {
     if ((st = wn_tokenizer_load(p->model_dir, &tr.tok))) goto done;
     int lim = m->cfg.max_position_embeddings;
     if (wn_tokenizer_max_length(tr.tok) > 0) lim = WN_MIN(lim, wn_tokenizer_max_length(tr.tok));
-    if (m->kind == TRAIN_BI && m->pc.max_seq_len > 0) lim = WN_MIN(lim, m->pc.max_seq_len);
+    if (m->kind != TRAIN_CE && m->pc.max_seq_len > 0) lim = WN_MIN(lim, m->pc.max_seq_len);
+    if (m->kind == TRAIN_MLM) {
+        tr.mask_id = vocab_find(tr.tok, 0, "[MASK]", 6);
+        if (tr.mask_id < 0) tr.mask_id = vocab_find(tr.tok, 0, "<mask>", 6);
+        if (tr.mask_id < 0 || tr.mask_id >= m->cfg.vocab_size) {
+            st = wn_seterr(WN_ERR_FORMAT, "%s: the tokenizer has no [MASK] token in the model's vocabulary", p->model_dir);
+            goto done;
+        }
+    }
     tr.max_len = p->max_length > 0 ? p->max_length : lim;
     if (tr.max_len > m->cfg.max_position_embeddings || tr.max_len < 3) {
         st = wn_seterr(WN_ERR_ARG, "train: max_length %d, the model takes 3 to %d tokens", tr.max_len,
@@ -455,13 +519,11 @@ wn_status wn_train_run(const wn_train_params *p) {
         goto done;
     }
     int listwise = p->task == WN_TRAIN_CE && p->listwise;
-    if ((st = train_data_load(p->data_path, p->task == WN_TRAIN_CE && !listwise ? TRAIN_DATA_PAIRS : TRAIN_DATA_TRIPLES,
-                              &tr.data)))
-        goto done;
-    if (p->dev_path &&
-        (st = train_data_load(p->dev_path, p->task == WN_TRAIN_CE && !listwise ? TRAIN_DATA_PAIRS : TRAIN_DATA_TRIPLES,
-                              &tr.dev)))
-        goto done;
+    train_data_kind dk = p->task == WN_TRAIN_MLM ? TRAIN_DATA_TEXT
+                         : p->task == WN_TRAIN_CE && !listwise ? TRAIN_DATA_PAIRS
+                                                               : TRAIN_DATA_TRIPLES;
+    if ((st = train_data_load(p->data_path, dk, &tr.data))) goto done;
+    if (p->dev_path && (st = train_data_load(p->dev_path, dk, &tr.dev))) goto done;
     const int64_t n = tr.data.n, B = p->batch, A = p->grad_accum;
     const int64_t mb_per_epoch = (n + B - 1) / B, per_epoch = (mb_per_epoch + A - 1) / A;
     const int64_t total = p->steps > 0 ? p->steps : per_epoch * p->epochs;
@@ -506,8 +568,9 @@ wn_status wn_train_run(const wn_train_params *p) {
             for (int i = 0; i < nb; i++) mb[i] = &tr.data.rows[order[pos * B + i]];
             float loss = 0;
             uint64_t seed = mix(p->seed ^ mix((uint64_t)g * 2 + 0x1234567ULL));
-            st = p->task == WN_TRAIN_BI ? micro_bi(&tr, mb, nb, seed, 1.0f / (float)A, 1, &loss)
-                                        : micro_ce(&tr, mb, nb, seed, 1.0f / (float)A, 1, &loss);
+            st = p->task == WN_TRAIN_BI   ? micro_bi(&tr, mb, nb, seed, 1.0f / (float)A, 1, &loss)
+                 : p->task == WN_TRAIN_CE ? micro_ce(&tr, mb, nb, seed, 1.0f / (float)A, 1, &loss)
+                                          : micro_mlm(&tr, mb, nb, seed, 1.0f / (float)A, 1, &loss);
             if (st) goto done;
             loss_sum += loss;
             examples += nb;
@@ -553,6 +616,7 @@ done:
     train_acts_free(tr.a2);
     wn_free(tr.ids), wn_free(tr.types), wn_free(tr.pids), wn_free(tr.ptypes), wn_free(tr.lens);
     wn_free(tr.out1), wn_free(tr.out2), wn_free(tr.d1), wn_free(tr.d2), wn_free(tr.y);
+    wn_free(tr.labels);
     train_data_free(&tr.data);
     train_data_free(&tr.dev);
     wn_tokenizer_free(tr.tok);

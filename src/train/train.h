@@ -127,8 +127,9 @@ wn_status train_forward(train_model *m, train_acts **a, int B, int T, const int3
 wn_status train_backward(train_model *m, train_acts *a, const float *dout);
 /* MLM (after train_forward on an mlm model): the head over the positions whose
  * label (B*T) is >= 0, cross-entropy against that label averaged over them (HF's
- * ignore_index -100), and the whole backward pass; *loss gets it (0 with no label). */
-wn_status train_mlm(train_model *m, train_acts *a, const int32_t *labels, float *loss);
+ * ignore_index -100), and the whole backward pass for scale times that loss
+ * (scale 0: the loss alone, no backward); *loss gets it (0 with no label). */
+wn_status train_mlm(train_model *m, train_acts *a, const int32_t *labels, float scale, float *loss);
 
 /* ---- optimiser (optim.c) */
 typedef struct {
