@@ -27,12 +27,13 @@ for mode in ("bi", "ce"):
     t = [r for r in rows if r["mode"] == mode and r["impl"] != "winnow"]
     if not w or not t: continue
     ratios = [b["step_ms"] / a["step_ms"] for a, b in zip(w, t)]
-    cratios = [b["cpu_ms"] / a["cpu_ms"] for a, b in zip(w, t)]
+    cratios = [b["cpu_ms"] / a["cpu_ms"] for a, b in zip(w, t) if "cpu_ms" in a and "cpu_ms" in b] or [float("nan")]
     print("%s %dx%d: winnow %.0f ms/step (%.1f ex/s, %.0f tok/s, peak %d MB), %s %.0f ms/step (%.1f ex/s, peak %d MB); "
           "speed-up per round %s, median %.2fx; CPU time per step %.0f vs %.0f ms, ratio %.2fx" % (mode, w[0]["batch"], w[0]["len"], statistics.median(r["step_ms"] for r in w),
           statistics.median(r["examples_per_s"] for r in w), statistics.median(r["tokens_per_s"] for r in w),
           max(r["peak_rss_mb"] for r in w), t[0]["impl"], statistics.median(r["step_ms"] for r in t),
           statistics.median(r["examples_per_s"] for r in t), max(r["peak_rss_mb"] for r in t),
           " ".join("%.2f" % x for x in ratios), statistics.median(ratios),
-          statistics.median(r["cpu_ms"] for r in w), statistics.median(r["cpu_ms"] for r in t), statistics.median(cratios)))
+          statistics.median(r.get("cpu_ms", float("nan")) for r in w),
+          statistics.median(r.get("cpu_ms", float("nan")) for r in t), statistics.median(cratios)))
 '
