@@ -728,6 +728,57 @@ WN_API wn_static_train_params wn_static_train_default_params(void);
 WN_API wn_status wn_static_train(const char *const *data, int n_files, const char *tokenizer_dir, const char *out_dir,
                           const wn_static_train_params *p, float *final_loss);
 
+/* ---------------------------------------------------------------- training */
+/* (section owned by src/train) */
+/* Fine-tunes a bi-encoder (MultipleNegativesRankingLoss) or a cross-encoder
+ * (BCE with logits, or listwise softmax) from a model directory and a JSONL file,
+ * computing what sentence-transformers' fit computes with PyTorch (AdamW, HF's
+ * linear schedule with warm-up, clip_grad_norm_), and writes a checkpoint in the
+ * HuggingFace / sentence-transformers layout that wn_model_load reads back.
+ * Data: bi {"query", "positive", "negatives": [...]} (negatives optional);
+ * ce {"query", "document", "label"}; ce listwise {"query", "positive", "negatives"};
+ * mlm {"text"} (masked-language-model pre-training: BertForMaskedLM's head, 80/10/10). */
+typedef enum { WN_TRAIN_BI = 0, WN_TRAIN_CE = 1, WN_TRAIN_MLM = 2 } wn_train_task;
+typedef struct {
+    wn_train_task task;
+    const char *model_dir; /* the starting model (a local directory); with config_path: where the
+                              tokenizer files (and pooling files, if any) are */
+    const char *config_path; /* NULL; else a new model from this config.json, HF's initialisation
+                                (normal, initializer_range) drawn from seed */
+    const char *data_path; /* JSONL training rows */
+    const char *out_dir;   /* the checkpoint (created; files replaced atomically) */
+    const char *log_path;  /* NULL: none; else one JSON object per update: step, loss (the
+                              batch's, before the update), lr (used by the update), ... */
+    int epochs;            /* passes over the data (default 1); unused when steps > 0 */
+    int64_t steps;         /* > 0: exactly this many updates, also the schedule's total */
+    int batch;             /* rows per micro-batch (default 32) */
+    int grad_accum;        /* micro-batches per update (default 1) */
+    double lr;             /* peak learning rate (default 2e-5) */
+    int64_t warmup;        /* warm-up updates (default 0) */
+    int max_length;        /* tokens per text, special tokens included; 0: the model's */
+    double weight_decay;   /* AdamW, not on biases and LayerNorm weights (default 0.01) */
+    double max_grad_norm;  /* global gradient-norm clipping; 0: off (default 1) */
+    double dropout;        /* < 0: the model config's; 0 turns every dropout off */
+    int shuffle;           /* 1: a seeded shuffle each epoch; 0: file order (default 1) */
+    uint64_t seed;         /* shuffling and dropout (default 42) */
+    int n_threads;         /* 0: all CPUs */
+    double scale;          /* MNRL: cosine scale (default 20) */
+    int listwise;          /* ce: listwise softmax loss over rows with positive + negatives */
+    double mlm_prob;       /* mlm: share of tokens masked (default 0.15): 80% [MASK], 10% random, 10% kept */
+    int64_t save_every;    /* write the checkpoint every this many updates too (0: at the end) */
+    const char *dev_path;  /* NULL: none; else rows in the training format whose mean loss (dropout
+                              off) is logged as {"step", "dev_loss", "dev_rows"} */
+    int64_t eval_every;    /* evaluate dev_path every this many updates (0: at the end only) */
+    int save_state;        /* 1: trainer_state.wnts (weights + AdamW moments) goes with each checkpoint */
+    int resume;            /* 1: continue from out_dir's trainer_state.wnts if there is one (same data,
+                              seed and options); the result is the uninterrupted run's, bit for bit */
+    wn_progress_fn progress; /* per update ("train", step, total) */
+    void *progress_ud;
+} wn_train_params;
+WN_API wn_train_params wn_train_default_params(void);
+/* Runs the training. On success the checkpoint is in p->out_dir. */
+WN_API wn_status wn_train_run(const wn_train_params *p);
+
 #ifdef __cplusplus
 }
 #endif
