@@ -3,7 +3,7 @@
 # those missing (idempotent: a no-op when all are present). Used by `make deps`,
 # the README's commands and .ci/run.
 set -e
-PKGS="gcc make libc6-dev pkg-config libcjson-dev libutf8proc-dev libcurl4-openssl-dev libsqlite3-dev python3 clang"
+PKGS="gcc make libc6-dev pkg-config libcjson-dev libutf8proc-dev libcurl4-openssl-dev libsqlite3-dev python3 clang xz-utils"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
