@@ -147,8 +147,19 @@ uninstall:
 
 FORCE:
 
-# ---- test rules: t_install.sh and t_readme_example.sh compile C with the compiler
-# and sanitizer flags of this build.
+# ---- test rules: every fuzz harness (tests/fuzz/fuzz_*.c) is also built with
+# tests/fuzz/replay.c as a test binary, build/tests/fuzz_replay_<harness>, which
+# replays the committed corpus tests/fuzz/corpus/<harness>/ (fails if it is absent or
+# empty); tests/fuzz/run.sh grows the corpora with libFuzzer. t_install.sh and
+# t_readme_example.sh compile C with the compiler and sanitizer flags of this build.
+FUZZ_SRC    = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz_replay_%)
+TEST_BIN   += $(FUZZ_REPLAY)
 check: export WN_CC := $(CC)
 check: export WN_SANITIZE := $(SANITIZE)
 
+$(BUILD)/tests/fuzz_replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libwinnow.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(E) '  LD    $@'
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -DFUZZ_CORPUS='"tests/fuzz/corpus/$*"' -o $@ $< tests/fuzz/replay.c \
+	    $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)

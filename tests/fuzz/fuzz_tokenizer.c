@@ -3,9 +3,10 @@
  *         fixture vocab without it: tokenize must succeed; encode to a max length
  *         taken from the input must equal [CLS] + the first pieces + [SEP]; a pair
  *         split at the first TAB must fit max_len with type ids 0... then 1...;
- *   odd:  the rest is a tokenizer.json (the hand-written vocab scanner, then cJSON):
- *         loading may fail with a message, and a loaded tokenizer must encode.
- * Build and run: tests/fuzz/run_tokenizer_fuzz.sh [SECONDS]. */
+ *   1 mod 4: the rest is a tokenizer.json (the hand-written vocab scanner, then cJSON):
+ *         loading may fail with a message, and a loaded tokenizer must encode;
+ *   3 mod 4: the rest is a vocab.txt (no tokenizer.json beside it): the same.
+ * Build and run: tests/fuzz/run.sh [SECONDS]; replayed by tests/t_fuzz_replay.sh. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,9 +39,11 @@ static void check_text(const char *text, int max_len) {
     free(a);
 }
 
-static void check_json(const char *json, size_t len) {
+static void check_json(const char *json, size_t len, const char *name) {
     char path[96];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
     if (!f) return;
     fwrite(json, 1, len, f);
@@ -72,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(buf, data + 1, size - 1);
     buf[size - 1] = 0;
     if (data[0] % 2 == 0) check_text(buf, 2 + data[0] % 64);
-    else check_json(buf, size - 1);
+    else check_json(buf, size - 1, data[0] % 4 == 1 ? "tokenizer.json" : "vocab.txt");
     free(buf);
     return 0;
 }
