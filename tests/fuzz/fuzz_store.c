@@ -78,5 +78,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (mode == 2) store(dir);
     else corpus(path);
     unlink(path);
+    rmdir(dir);
     return 0;
 }

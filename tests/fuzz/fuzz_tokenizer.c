@@ -59,6 +59,16 @@ static void check_json(const char *json, size_t len, const char *name) {
     wn_tokenizer_free(t);
 }
 
+static void cleanup(void) { /* the scratch directory goes when the process ends */
+    char path[96];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    unlink(path);
+    rmdir(dir);
+    wn_tokenizer_free(tok);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!tok) {
         if (wn_tokenizer_load("../shared/models/all-MiniLM-L6-v2", &tok) != WN_OK &&
@@ -69,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (wn_tokenizer_encode(tok, "", NULL, 0, cls_sep, ty, 2, &n) != WN_OK || n != 2) abort();
         snprintf(dir, sizeof dir, "/tmp/wn_fuzz_tok_%d", (int)getpid());
         wn_mkdirs(dir, 0755);
+        atexit(cleanup);
     }
     if (size < 1) return 0;
     char *buf = malloc(size);
