@@ -24,15 +24,19 @@
  *     _close, wn_free_buffer, wn_status_name) leave the message as it is, so a caller
  *     may free handles or name the status before printing wn_last_error().
  *
- * Usage:
- *   wn_model *m;
+ * Usage (a complete program: docs/example.c):
+ *   wn_model *m = NULL;
  *   wn_model_params p = wn_model_default_params();
- *   if (wn_model_load("sentence-transformers/all-MiniLM-L6-v2", &p, &m) != WN_OK)
- *       fprintf(stderr, "%s\n", wn_last_error());
- *   float emb[2 * 384];
+ *   if (wn_model_load("sentence-transformers/all-MiniLM-L6-v2", &p, &m) != WN_OK) {
+ *       fprintf(stderr, "%s\n", wn_last_error());  // m is NULL: nothing to free
+ *       return 1;
+ *   }
  *   const char *texts[2] = {"hello", "world"};
- *   wn_model_embed(m, 2, texts, emb);
- *   wn_model_free(m);
+ *   float *emb = malloc(2 * (size_t)wn_model_dim(m) * sizeof *emb);
+ *   wn_status st = emb ? wn_model_embed(m, 2, texts, emb) : WN_ERR_NOMEM;
+ *   if (st != WN_OK) fprintf(stderr, "%s\n", emb ? wn_last_error() : "out of memory");
+ *   free(emb);           // caller-owned arrays: the caller's allocator
+ *   wn_model_free(m);    // every handle has its own destructor (NULL-safe)
  */
 #ifndef WINNOW_H
 #define WINNOW_H

@@ -162,7 +162,7 @@ static void brute(wn_model *m, const char *q, char **texts, const int *text_doc,
 
 static void dense(const char *dir) {
     if (access(BI "/model.safetensors", R_OK) != 0 || access(CE "/model.safetensors", R_OK) != 0) {
-        printf("SKIPPED (part): tiny model fixtures absent\n");
+        CHECK(0, "the tiny model fixtures %s and %s are absent (they are committed)", BI, CE);
         return;
     }
     char corpus[512], ix[512];

@@ -3,7 +3,8 @@
  * Before loading, it recomputes the header's and sections' CRC32C when the table
  * is readable, so mutations get past the checksums and reach the structural
  * checks (counts, offsets, links and list entries in range); a loaded index is
- * then searched. Build and run with tests/fuzz/run_index_fuzz.sh.
+ * then searched. Build and run: tests/fuzz/run.sh [SECONDS] fuzz_index_load; the corpus
+ * is replayed by make check (fuzz_replay_fuzz_index_load, test_index_io).
  */
 #include <stdio.h>
 #include <stdlib.h>
