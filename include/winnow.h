@@ -49,6 +49,7 @@ extern "C" {
 #endif
 
 #define WN_VERSION "0.1.0"
+#define WN_IVF_MAX_NLIST (1 << 20) /* inverted lists of an IVF index, at most */
 
 /* Marks the library's public functions: libwinnow is built with -fvisibility=hidden,
  * so these are the only symbols it exports. */
@@ -245,7 +246,7 @@ typedef struct {
     uint64_t seed;        /* HNSW levels, k-means init and samples (default 42) */
     int m;                /* HNSW: links per node on layers > 0 (2*m on layer 0); default 16 */
     int ef_construction;  /* HNSW: default 200 */
-    int nlist;            /* IVF: inverted lists (0: about sqrt(n) at training) */
+    int nlist;            /* IVF: inverted lists, at most WN_IVF_MAX_NLIST (0: about sqrt(n) at training) */
     int pq_m;             /* IVF-PQ: sub-quantisers, 8-bit codes; must divide dim (0: dim/4) */
     int keep_vectors;     /* IVF-PQ: 1 (default) keeps full vectors for exact re-ranking */
     int64_t max_train;    /* IVF: k-means sample size (0: 64 * nlist, at most n) */

@@ -98,7 +98,8 @@ wn_status wn_index_create(wn_index_type type, int dim, wn_metric metric, const w
     if (type == WN_INDEX_HNSW && (p->m < 2 || p->m > 256 || p->ef_construction < 1))
         return wn_seterr(WN_ERR_ARG, "index: HNSW needs m in 2..256 (got %d) and ef_construction >= 1 (got %d)",
                          p->m, p->ef_construction);
-    if (type >= WN_INDEX_IVF && p->nlist < 0) return wn_seterr(WN_ERR_ARG, "index: nlist %d < 0", p->nlist);
+    if (type >= WN_INDEX_IVF && (p->nlist < 0 || p->nlist > WN_IVF_MAX_NLIST))
+        return wn_seterr(WN_ERR_ARG, "index: nlist %d is outside 0..%d", p->nlist, WN_IVF_MAX_NLIST);
     if (type == WN_INDEX_IVFPQ) {
         int m = p->pq_m ? p->pq_m : (dim % 4 == 0 ? dim / 4 : dim);
         if (m < 1 || dim % m != 0)
