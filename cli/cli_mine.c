@@ -237,7 +237,7 @@ int cmd_mine(int argc, char **argv) {
     free(line);
     free(hits);
     fclose(in);
-    wn_searcher_close(s);
+    wn_searcher_free(s);
     if (fo && (fflush(fo) || ferror(fo) || fsync(fileno(fo)))) rc = rc ? rc : cli_error("mine: error writing %s", tmp);
     if (fo) fclose(fo);
     if (!rc && rename(tmp, out)) rc = cli_error("mine: cannot rename %s to %s", tmp, out);

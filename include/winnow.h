@@ -92,7 +92,7 @@ typedef struct {
 WN_API void wn_set_allocator(const wn_allocator *a);
 
 /* A thread pool the caller may create once and share: pass it in wn_model_params,
- * wn_index_params and wn_search_params (field threads) or to
+ * wn_index_params and wn_index_search_params (field threads) or to
  * wn_bm25_search_batch_threads, and the library runs its parallel work there instead
  * of starting threads of its own (NULL everywhere keeps each call's own threads).
  * n_threads <= 0: one per online CPU; 1 starts no thread (work runs on the caller).
@@ -230,7 +230,7 @@ typedef struct wn_index wn_index;
  *   wn_index_params p = wn_index_default_params();
  *   wn_index_create(WN_INDEX_HNSW, 384, WN_METRIC_COS, &p, &ix);
  *   wn_index_add(ix, n, x, NULL);                 // ids 0..n-1 (or caller ids)
- *   wn_search_params sp = wn_search_default_params();
+ *   wn_index_search_params sp = wn_index_search_default_params();
  *   wn_index_search(ix, nq, q, 10, &sp, dist, ids); // dist[nq*10], ids[nq*10]
  *   wn_index_save(ix, "docs.wnix"); wn_index_free(ix);
  * Scores in dist: IP = inner product, COS = cosine similarity (both best = largest),
@@ -276,8 +276,8 @@ typedef struct {
     void *filter_ud;
     wn_threads *threads; /* the queries run on this pool (n_threads ignored); NULL: a
                             pool of n_threads is started and joined per call */
-} wn_search_params;
-WN_API wn_search_params wn_search_default_params(void);
+} wn_index_search_params;
+WN_API wn_index_search_params wn_index_search_default_params(void);
 
 /* On success *out is yours: wn_index_free(). dim in 1..65536. */
 WN_API wn_status wn_index_create(wn_index_type type, int dim, wn_metric metric, const wn_index_params *p,
@@ -294,7 +294,7 @@ WN_API wn_status wn_index_remove(wn_index *ix, int64_t id);
 WN_API wn_status wn_index_replace(wn_index *ix, int64_t id, const float *x);
 /* q: nq*dim floats; k >= 1; sp may be NULL (defaults). Caller allocates
  * dist[nq*k] and ids[nq*k]. */
-WN_API wn_status wn_index_search(const wn_index *ix, int64_t nq, const float *q, int k, const wn_search_params *sp,
+WN_API wn_status wn_index_search(const wn_index *ix, int64_t nq, const float *q, int k, const wn_index_search_params *sp,
                           float *dist, int64_t *ids);
 /* One file, written atomically (docs/FORMAT.md). */
 WN_API wn_status wn_index_save(const wn_index *ix, const char *path);
@@ -308,12 +308,13 @@ WN_API wn_index_type wn_index_type_of(const wn_index *ix);
 WN_API size_t wn_index_memory(const wn_index *ix, size_t *mapped);
 WN_API void wn_index_free(wn_index *ix); /* NULL-safe */
 /* Names for parsing and printing: "flat" "hnsw" "ivf" "ivfpq", "ip" "l2" "cos",
- * "fp32" "fp16" "int8". _parse returns -1 for an unknown name. */
+ * "fp32" "fp16" "int8". Every _parse function sets *out and returns WN_OK, or returns
+ * WN_ERR_ARG with a message that lists the names it knows. */
 WN_API const char *wn_index_type_name(wn_index_type t);
 WN_API const char *wn_metric_name(wn_metric m);
-WN_API int wn_index_type_parse(const char *s);
-WN_API int wn_metric_parse(const char *s);
-WN_API int wn_storage_parse(const char *s);
+WN_API wn_status wn_index_type_parse(const char *s, wn_index_type *out);
+WN_API wn_status wn_metric_parse(const char *s, wn_metric *out);
+WN_API wn_status wn_storage_parse(const char *s, wn_storage *out);
 
 /* ---------------------------------------------------------------- lexical (BM25) */
 /* (section owned by src/lexical) */
@@ -332,7 +333,7 @@ WN_API wn_status wn_bm25_add(wn_bm25 *ix, int64_t id, const char *text);
 WN_API wn_status wn_bm25_search(const wn_bm25 *ix, const char *query, int k, float *scores, int64_t *ids, int *n_out);
 WN_API wn_status wn_bm25_save(const wn_bm25 *ix, const char *path);
 WN_API wn_status wn_bm25_load(const char *path, wn_bm25 **out);
-WN_API int64_t wn_bm25_size(const wn_bm25 *ix);
+WN_API int64_t wn_bm25_count(const wn_bm25 *ix);
 WN_API void wn_bm25_free(wn_bm25 *ix);
 /* Notes (src/lexical/): scores are Lucene 8 BM25Similarity's times (k1 + 1), with its
  * one-byte document lengths; the analyzer is Lucene's EnglishAnalyzer (see
@@ -368,7 +369,7 @@ WN_API wn_status wn_bm25_explain(const wn_bm25 *ix, const char *query, int64_t i
  *   wn_qrels_load("qrels/test.tsv", &q);          // BEIR tsv or TREC qrels
  *   wn_run_load("bm25.run", &r);                   // qid Q0 docid rank score tag
  *   wn_measure ms[2]; wn_measure_parse("ndcg@10", &ms[0]); wn_measure_parse("map", &ms[1]);
- *   wn_evaluate(q, r, 2, ms, &e);  wn_eval_mean(e, 0);  // mean nDCG@10
+ *   wn_eval_create(q, r, 2, ms, &e);  wn_eval_mean(e, 0);  // mean nDCG@10
  * Conventions (trec_eval 9.x): a run's list is ordered by score descending, ties by
  * document id descending (strcmp), whatever ranks the file says; a document is
  * relevant when its grade >= 1; nDCG gains are the grades (negative: 0), discount
@@ -386,7 +387,7 @@ typedef struct {
 } wn_measure;
 /* Parses "p@3", "recall@100", "mrr@10", "ndcg@10", "map", "map@100" (case-insensitive);
  * 0 on success, -1 on an unknown name. _name writes the canonical name (cap bytes). */
-WN_API int wn_measure_parse(const char *s, wn_measure *out);
+WN_API wn_status wn_measure_parse(const char *s, wn_measure *out);
 WN_API void wn_measure_name(wn_measure m, char *buf, size_t cap);
 
 WN_API wn_status wn_qrels_create(wn_qrels **out);
@@ -395,7 +396,7 @@ WN_API wn_status wn_qrels_add(wn_qrels *q, const char *qid, const char *docid, i
 /* Reads BEIR tsv (header "query-id corpus-id score") or TREC qrels ("qid 0 docid rel"),
  * told apart by the column count; errors name the file and line. */
 WN_API wn_status wn_qrels_load(const char *path, wn_qrels **out);
-WN_API int64_t wn_qrels_num_queries(const wn_qrels *q);
+WN_API int64_t wn_qrels_count(const wn_qrels *q);
 WN_API const char *wn_qrels_query(const wn_qrels *q, int64_t i); /* 0 <= i < num_queries, file order */
 /* Number of judgments of query i, and judgment j of it (docid, grade). */
 WN_API int64_t wn_qrels_num_judged(const wn_qrels *q, int64_t i);
@@ -411,12 +412,12 @@ WN_API wn_status wn_run_load(const char *path, wn_run **out);
 /* Writes the run in TREC format, queries in insertion order, each sorted as above
  * and cut to max_per_query (<= 0: all); atomically. Scores print with %.9g. */
 WN_API wn_status wn_run_save(const wn_run *r, const char *path, const char *tag, int max_per_query);
-WN_API int64_t wn_run_num_queries(const wn_run *r);
+WN_API int64_t wn_run_count(const wn_run *r);
 WN_API void wn_run_free(wn_run *r);
 
 /* Evaluates n measures; *out is yours (wn_eval_free). */
-WN_API wn_status wn_evaluate(const wn_qrels *q, const wn_run *r, int n, const wn_measure *ms, wn_eval **out);
-WN_API int64_t wn_eval_num_queries(const wn_eval *e);
+WN_API wn_status wn_eval_create(const wn_qrels *q, const wn_run *r, int n, const wn_measure *ms, wn_eval **out);
+WN_API int64_t wn_eval_count(const wn_eval *e);
 WN_API const char *wn_eval_query(const wn_eval *e, int64_t i);
 WN_API double wn_eval_value(const wn_eval *e, int64_t query, int measure); /* per query */
 WN_API double wn_eval_mean(const wn_eval *e, int measure);                 /* over queries */
@@ -486,7 +487,7 @@ typedef struct {
 /* Opens DIR/docs.sqlite read-only (create = 0) or creates a new empty store (create = 1,
  * the file must not exist). Checks the application id and schema version. */
 WN_API wn_status wn_store_open(const char *dir, int create, wn_store **out);
-WN_API void wn_store_close(wn_store *s); /* NULL-safe; commits a pending batch */
+WN_API void wn_store_free(wn_store *s); /* NULL-safe; commits a pending batch */
 /* Appends a document (row = count before the call); WN_ERR_ARG naming the id and the
  * row that holds it when the id is already present. Inserts are batched in
  * transactions of 1,000 documents; wn_store_flush commits the current batch. */
@@ -520,8 +521,8 @@ WN_API wn_status wn_corpus_next(wn_corpus *c, wn_doc *doc, int *got);
 WN_API void wn_corpus_progress(const wn_corpus *c, uint64_t *done, uint64_t *total);
 WN_API wn_corpus_format wn_corpus_format_of(const wn_corpus *c);
 WN_API const char *wn_corpus_format_name(wn_corpus_format f);
-WN_API int wn_corpus_format_parse(const char *s); /* "beir" "jsonl" "tsv" "dir"; -1 if unknown */
-WN_API void wn_corpus_close(wn_corpus *c);
+WN_API wn_status wn_corpus_format_parse(const char *s, wn_corpus_format *out); /* "auto" "beir" "jsonl" "tsv" "dir" */
+WN_API void wn_corpus_free(wn_corpus *c);
 
 /* Building an index directory from a corpus (winnow index): documents into the
  * store, title + " " + text into BM25 and/or the bi-encoder's vectors into a vector
@@ -548,13 +549,13 @@ typedef struct {
     void *progress_ud;
     wn_warn_fn warn; /* skipped lines (NULL: silent) */
     void *warn_ud;
-} wn_build_params;
-WN_API wn_build_params wn_build_default_params(void);
+} wn_pipeline_build_params;
+WN_API wn_pipeline_build_params wn_pipeline_build_default_params(void);
 typedef struct {
     int64_t docs, skipped, vectors;
     double seconds;
-} wn_build_stats;
-WN_API wn_status wn_build_index(const char *corpus, const char *dir, const wn_build_params *p, wn_build_stats *stats);
+} wn_pipeline_build_stats;
+WN_API wn_status wn_pipeline_build(const char *corpus, const char *dir, const wn_pipeline_build_params *p, wn_pipeline_build_stats *stats);
 
 /* Two-stage search over an index directory: a first stage (BM25, dense or a fusion
  * of both), then optionally a cross-encoder over the top candidates. */
@@ -572,7 +573,7 @@ typedef struct {
     float interpolate;     /* re-rank score = (1 - a) * minmax(ce) + a * minmax(first);
                               0 (default): the cross-encoder's logit alone */
     wn_model_params model_params;
-    wn_search_params ann;
+    wn_index_search_params ann;
 } wn_pipeline_params;
 WN_API wn_pipeline_params wn_pipeline_default_params(void);
 typedef struct wn_searcher wn_searcher;
@@ -584,7 +585,7 @@ typedef struct {
 } wn_hit;
 /* Opens the store, BM25 and/or vector index and the models the stage needs. */
 WN_API wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p, wn_searcher **out);
-WN_API void wn_searcher_close(wn_searcher *s);
+WN_API void wn_searcher_free(wn_searcher *s);
 WN_API wn_store *wn_searcher_store(wn_searcher *s);
 /* First stage: up to k hits best first into hits[k]; *n found; *seconds its time. */
 WN_API wn_status wn_searcher_first(wn_searcher *s, const char *query, int k, wn_hit *hits, int *n, double *seconds);
@@ -593,10 +594,10 @@ WN_API wn_status wn_searcher_first(wn_searcher *s, const char *query, int k, wn_
 WN_API wn_status wn_searcher_rerank(wn_searcher *s, const char *query, const wn_hit *cand, int n, int m, wn_hit *out,
                              double *seconds);
 /* Fuses two best-first lists (rows) into out (capacity na + nb); *n written. */
-WN_API wn_status wn_fuse(wn_fusion f, int rrf_k, float weight_b, const wn_hit *a, int na, const wn_hit *b, int nb,
+WN_API wn_status wn_pipeline_fuse(wn_fusion f, int rrf_k, float weight_b, const wn_hit *a, int na, const wn_hit *b, int nb,
                   wn_hit *out, int *n);
 WN_API const char *wn_first_stage_name(wn_first_stage f);
-WN_API int wn_first_stage_parse(const char *s); /* "bm25" "dense" "hybrid"; -1 if unknown */
+WN_API wn_status wn_first_stage_parse(const char *s, wn_first_stage *out); /* "bm25" "dense" "hybrid" */
 
 /* ---------------------------------------------------------------- pipeline: handles, re-ranking, experiments */
 /* (section owned by src/pipeline, src/eval) */
@@ -677,7 +678,7 @@ typedef struct wn_experiment wn_experiment;
 WN_API wn_status wn_experiment_run(wn_searcher *s, int64_t nq, const char *const *qids, const char *const *queries,
                             const wn_experiment_params *p, wn_experiment **out);
 WN_API int wn_experiment_num_stages(const wn_experiment *e);
-WN_API int64_t wn_experiment_num_queries(const wn_experiment *e);
+WN_API int64_t wn_experiment_count(const wn_experiment *e);
 WN_API const char *wn_experiment_stage_name(const wn_experiment *e, int stage);
 WN_API int wn_experiment_stage_depth(const wn_experiment *e, int stage); /* 0: the first stage */
 WN_API const wn_run *wn_experiment_stage_run(const wn_experiment *e, int stage);
@@ -685,7 +686,7 @@ WN_API const wn_run *wn_experiment_stage_run(const wn_experiment *e, int stage);
 WN_API const double *wn_experiment_seconds(const wn_experiment *e, int stage, int total);
 /* With keep_hits: the stage's hits of query q (best first) and their number. */
 WN_API const wn_hit *wn_experiment_hits(const wn_experiment *e, int stage, int64_t q, int *n);
-/* Evaluates every stage against q on ms[n] (wn_evaluate); then _eval gives them. */
+/* Evaluates every stage against q on ms[n] (wn_eval_create); then _eval gives them. */
 WN_API wn_status wn_experiment_evaluate(wn_experiment *e, const wn_qrels *q, int n, const wn_measure *ms);
 WN_API const wn_eval *wn_experiment_eval(const wn_experiment *e, int stage);
 /* Writes stage 0's run to path and stage j's to path.rerank@N, tagged "winnow-<name>"

@@ -154,7 +154,7 @@ int main(void) {
             if (!o) continue;
             const char *id = json_str(o, "_id");
             int judged = 0;
-            for (int64_t i = 0; i < wn_qrels_num_queries(qrels) && !judged; i++)
+            for (int64_t i = 0; i < wn_qrels_count(qrels) && !judged; i++)
                 judged = strcmp(wn_qrels_query(qrels, i), id) == 0;
             if (judged && !wn_grow((void **)&qids, &qcap, nq + 1, sizeof *qids) &&
                 !wn_grow((void **)&qtext, &qcap2, nq + 1, sizeof *qtext)) {
@@ -226,8 +226,8 @@ int main(void) {
     wn_measure_parse("ndcg@10", &ms[0]);
     wn_measure_parse("recall@100", &ms[1]);
     wn_eval *ev = NULL, *lev = NULL;
-    CHECK(wn_evaluate(qrels, run, 2, ms, &ev) == WN_OK, "%s", wn_last_error());
-    CHECK(wn_evaluate(qrels, lrun, 1, ms, &lev) == WN_OK, "%s", wn_last_error());
+    CHECK(wn_eval_create(qrels, run, 2, ms, &ev) == WN_OK, "%s", wn_last_error());
+    CHECK(wn_eval_create(qrels, lrun, 1, ms, &lev) == WN_OK, "%s", wn_last_error());
     if (ev && lev) {
         double ndcg = wn_eval_mean(ev, 0), rec = wn_eval_mean(ev, 1), lndcg = wn_eval_mean(lev, 0);
         fflush(stderr);

@@ -59,7 +59,7 @@ static wn_index *build(wn_index_type t, wn_metric m, wn_storage st, int threads,
 }
 
 static void search(const wn_index *ix, const float *q, float *dist, int64_t *ids) {
-    wn_search_params sp = wn_search_default_params();
+    wn_index_search_params sp = wn_index_search_default_params();
     sp.ef = 50;
     sp.nprobe = 4;
     CHECK(wn_index_search(ix, NQ, q, K, &sp, dist, ids) == WN_OK, "%s", wn_last_error());

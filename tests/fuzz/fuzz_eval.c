@@ -19,7 +19,7 @@ static void evaluate(const wn_qrels *q, const wn_run *r) {
     for (int i = 0; i < 4; i++)
         if (wn_measure_parse(names[i], &ms[i]) != 0) abort();
     wn_eval *e = NULL;
-    if (wn_evaluate(q, r, 4, ms, &e) != WN_OK) {
+    if (wn_eval_create(q, r, 4, ms, &e) != WN_OK) {
         if (!*wn_last_error()) abort();
         return;
     }
@@ -27,7 +27,7 @@ static void evaluate(const wn_qrels *q, const wn_run *r) {
         double v = wn_eval_mean(e, m);
         if (!(v >= 0 && v <= 1) && !isnan(v)) abort();
     }
-    for (int64_t i = 0; i < wn_eval_num_queries(e); i++)
+    for (int64_t i = 0; i < wn_eval_count(e); i++)
         if (!wn_eval_query(e, i)) abort();
     wn_eval_free(e);
 }
@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     wn_run_add(fr, "2", "d2", 1.0);
     if (data[0] % 2 == 0) {
         if (wn_qrels_load(path, &q) == WN_OK) {
-            for (int64_t i = 0; i < wn_qrels_num_queries(q); i++) {
+            for (int64_t i = 0; i < wn_qrels_count(q); i++) {
                 const char *qid = wn_qrels_query(q, i);
                 if (!qid) abort();
                 for (int64_t j = 0; j < wn_qrels_num_judged(q, i); j++) {
@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
     } else {
         if (wn_run_load(path, &r) == WN_OK) {
-            if (wn_run_num_queries(r) < 0) abort();
+            if (wn_run_count(r) < 0) abort();
             evaluate(fq, r);
         } else if (!*wn_last_error()) {
             abort();

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         float *q = calloc((size_t)d, sizeof(float)), dist[5];
         int64_t ids[5];
         q[0] = 1;
-        wn_search_params sp = wn_search_default_params();
+        wn_index_search_params sp = wn_index_search_default_params();
         wn_index_search(ix, 1, q, 5, &sp, dist, ids);
         free(q);
         wn_index_free(ix);

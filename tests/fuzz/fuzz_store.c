@@ -39,7 +39,7 @@ static void corpus(const char *path) {
         if (!got) break;
         touch(d.id), touch(d.title), touch(d.text), touch(d.meta);
     }
-    wn_corpus_close(c);
+    wn_corpus_free(c);
 }
 
 static void store(const char *dir) {
@@ -61,7 +61,7 @@ static void store(const char *dir) {
     char *v = NULL;
     if (wn_store_get_meta(s, "model", &v) == WN_OK) wn_free(v);
     wn_store_find(s, "no such id", &row);
-    wn_store_close(s);
+    wn_store_free(s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

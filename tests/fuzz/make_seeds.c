@@ -59,7 +59,7 @@ int main(int argc, char **argv) {
         for (int q = 0; q < 2; q++) {
             wn_index_params p = wn_index_default_params();
             p.n_threads = 1, p.m = 4, p.ef_construction = 16, p.nlist = 2, p.pq_m = 2;
-            if (q) p.storage = (wn_storage)wn_storage_parse("int8");
+            if (q && wn_storage_parse("int8", &p.storage) != WN_OK) return 1;
             wn_index *ix;
             if (wn_index_create((wn_index_type)types[t], 8, q ? WN_METRIC_L2 : WN_METRIC_COS, &p, &ix) != WN_OK ||
                 (t >= 2 && wn_index_train(ix, 24, x) != WN_OK) || wn_index_add(ix, 24, x, NULL) != WN_OK) {
@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
     wn_store_add(st, "d1", "Title", "Some text.", "{\"a\":1}", &row);
     wn_store_add(st, "d2", "", "More text", "", &row);
     wn_store_set_meta(st, "model", "tiny");
-    wn_store_close(st);
+    wn_store_free(st);
     char db[800];
     snprintf(db, sizeof db, "%s/docs.sqlite", path);
     put_file("fuzz_store", "store.sqlite", 2, db);
