@@ -85,8 +85,8 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HOBJ) $(BUILD)/libwinnow.a $(HDRS)
 	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
 # bench_encoder builds its models with the tests' synthetic-weight writer
-$(BUILD)/bench/bench_encoder $(BUILD)/bench/bench_static: BENCH_OBJ = $(BUILD)/obj/tests/synth.o
-$(BUILD)/bench/bench_encoder $(BUILD)/bench/bench_static: $(BUILD)/obj/tests/synth.o
+$(BUILD)/bench/bench_encoder $(BUILD)/bench/bench_static $(BUILD)/bench/bench_train: BENCH_OBJ = $(BUILD)/obj/tests/synth.o
+$(BUILD)/bench/bench_encoder $(BUILD)/bench/bench_static $(BUILD)/bench/bench_train: $(BUILD)/obj/tests/synth.o
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libwinnow.a $(HDRS)
 	@mkdir -p $(dir $@)

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "model/synth.h"
+#include "../tests/synth.h"
 #include "train/train.h"
 
 static double cpu_now(void) {
