@@ -102,3 +102,18 @@ bench: all $(BENCH_BIN)
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# ---- AVX-512 kernels checked on any x86-64 with AVX2: ops_avx512.c compiled
+# against SIMDe (Debian libsimde-dev) with only the AVX2 flags, linked into
+# tests/test_nn_simde.c (the symbols renamed by WN_SIMDE, so it links next to
+# the native ones in libwinnow.a).
+SIMDE_FLAGS = -mavx2 -mfma -mf16c -DWN_SIMDE -Wno-unused-function -Wno-psabi
+$(BUILD)/obj/simde/ops_avx512_simde.o: src/nn/ops_avx512.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(E) '  CC    $< (SIMDe)'
+	$(Q)$(CC) $(CFLAGS_BASE) $(SIMDE_FLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/test_nn_simde: tests/test_nn_simde.c tests/test_nn.c $(BUILD)/obj/simde/ops_avx512_simde.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(E) '  LD    $@'
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/obj/simde/ops_avx512_simde.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)

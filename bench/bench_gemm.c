@@ -56,7 +56,11 @@ int main(int argc, char **argv) {
                 for (size_t i = 0; i < (size_t)N * K; i++)
                     wq[i] = prec ? nn_bf16_to_f32(nn_f32_to_bf16(wt[i])) : wt[i];
                 if (nn_weight_init_for(nn_kernels_ref(), &wr, wq, NN_F32, N, K, NN_PREC_FP32)) return 1;
-                nn_linear_rows_ref(x, 0, R, &wr, b, NN_ACT_NONE, ref);
+                float *xq = rnd((size_t)R * K, &s); /* x as the kernels see it */
+                for (size_t i = 0; i < (size_t)R * K; i++)
+                    xq[i] = prec && nn_kernels()->bf16_x ? nn_bf16_to_f32(nn_f32_to_bf16(x[i])) : x[i];
+                nn_linear_rows_ref(xq, 0, R, &wr, b, NN_ACT_NONE, ref);
+                wn_free_aligned(xq);
                 nn_linear(pn, x, R, &w, b, NN_ACT_NONE, o);
                 for (int i = 0; i < R * N; i++)
                     if (fabsf(o[i] - ref[i]) > 1e-4f * (1 + fabsf(ref[i]))) {

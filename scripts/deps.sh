@@ -4,6 +4,7 @@
 # the README's commands and .ci/run.
 set -e
 PKGS="gcc make libc6-dev pkg-config libcjson-dev libutf8proc-dev libcurl4-openssl-dev libsqlite3-dev python3 clang"
+PKGS="$PKGS libsimde-dev" # tests/test_nn_simde: the AVX-512 kernels emulated on AVX2
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

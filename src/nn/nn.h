@@ -87,6 +87,10 @@ typedef struct nn_kernels_s {
     /* One (sequence, head): rows of out for queries [0, T) of that head; keys [0, L).
      * base: the sequence's first qkv row; out: its first out row; scratch: (T+8)*(HD+1) floats. */
     void (*attention_head)(const float *base, int T, int L, int H, int h, int HD, float *out, float *scratch);
+    /* what the kernels' rounding is (the tests' oracle mimics it): bf16_x: the bf16
+     * precision rounds activations to bf16 too (else only weights); q_wmax: int8
+     * weights are quantised to [-q_wmax, q_wmax] per output channel. */
+    int bf16_x, q_wmax;
 } nn_kernels_t;
 
 const nn_kernels_t *nn_kernels(void);        /* chosen for this CPU (WN_FORCE_ISA / WN_FORCE_SCALAR obeyed) */
@@ -94,6 +98,13 @@ const nn_kernels_t *nn_kernels_ref(void);    /* the scalar oracle */
 /* A given ISA's kernels, or NULL if not compiled in or this CPU lacks it. */
 const nn_kernels_t *nn_kernels_isa(wn_isa isa);
 const nn_kernels_t *nn_kernels_avx2(void);   /* ops_avx2.c */
+const nn_kernels_t *nn_kernels_avx512(void); /* ops_avx512.c */
+/* the same with bf16 through vdpbf16ps (activations rounded to bf16), NULL without AVX512_BF16 */
+const nn_kernels_t *nn_kernels_avx512_dpbf16(void);
+/* ops_avx512.c compiled against SIMDe's emulation (AVX2 suffices): only in the
+ * test binary that checks the AVX-512 logic on any x86-64 (tests/test_nn_simde.c) */
+const nn_kernels_t *nn_kernels_avx512_simde(void);
+const nn_kernels_t *nn_kernels_avx512_dpbf16_simde(void);
 
 /* reference implementations (ops_ref.c) */
 void nn_linear_rows_ref(const float *x, int m0, int m1, const nn_weight *w, const float *bias, nn_act act,

@@ -9,7 +9,7 @@
 #include "nn.h"
 
 static const nn_kernels_t ref_kernels = {
-    "scalar", NULL, nn_linear_ref, nn_add_layernorm_rows_ref, nn_attention_head_ref,
+    "scalar", NULL, nn_linear_ref, nn_add_layernorm_rows_ref, nn_attention_head_ref, 0, 0,
 };
 
 const nn_kernels_t *nn_kernels_ref(void) { return &ref_kernels; }
@@ -24,8 +24,11 @@ const nn_kernels_t *nn_kernels_isa(wn_isa isa) {
 #endif
         return NULL;
     case WN_ISA_AVX512:
-        /* No AVX-512 variant yet: the AVX2 kernels run on AVX-512 machines too. */
-        (void)f;
+#if defined(__x86_64__)
+        /* VNNI and BF16 are optional: without them those precisions run the AVX2 kernels */
+        if (f->avx2 && f->fma && f->f16c && f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq)
+            return nn_kernels_avx512();
+#endif
         return NULL;
     }
     return NULL;

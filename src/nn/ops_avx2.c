@@ -656,7 +656,7 @@ static void attention_head_avx2(const float *base, int T, int L, int H, int h, i
 }
 
 static const nn_kernels_t avx2_kernels = {
-    "avx2+fma", pack_avx2, linear_dispatch, add_layernorm_avx2, attention_head_avx2,
+    "avx2+fma", pack_avx2, linear_dispatch, add_layernorm_avx2, attention_head_avx2, 0, Q_WMAX,
 };
 
 const nn_kernels_t *nn_kernels_avx2(void) { return &avx2_kernels; }
