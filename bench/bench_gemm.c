@@ -40,6 +40,7 @@ int main(int argc, char **argv) {
     wn_pool *p1, *pn;
     if (wn_pool_create(1, &p1) || wn_pool_create(nth, &pn)) return 1;
     printf("kernels %s, isa %s, %d threads, best of %d\n", nn_kernels()->name, wn_isa_name(wn_cpu_isa()), nth, reps);
+    printf("(%s)\n", nn_kernels_describe());
     printf("%6s %5s %5s %-5s | %9s %9s | %9s\n", "M", "K", "N", "prec", "GF/s 1t", "GF/s nt", "speedup");
     unsigned s = 1;
     for (int i = 0; i < 7; i++) {

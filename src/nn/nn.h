@@ -91,10 +91,13 @@ typedef struct nn_kernels_s {
      * precision rounds activations to bf16 too (else only weights); q_wmax: int8
      * weights are quantised to [-q_wmax, q_wmax] per output channel. */
     int bf16_x, q_wmax;
+    const char *desc; /* what runs, for --version and the benchmarks */
 } nn_kernels_t;
 
 const nn_kernels_t *nn_kernels(void);        /* chosen for this CPU (WN_FORCE_ISA / WN_FORCE_SCALAR obeyed) */
 const nn_kernels_t *nn_kernels_ref(void);    /* the scalar oracle */
+/* One line naming the kernels nn_kernels() runs per precision (e.g. for --version). */
+const char *nn_kernels_describe(void);
 /* A given ISA's kernels, or NULL if not compiled in or this CPU lacks it. */
 const nn_kernels_t *nn_kernels_isa(wn_isa isa);
 const nn_kernels_t *nn_kernels_avx2(void);   /* ops_avx2.c */

@@ -10,6 +10,7 @@
 
 static const nn_kernels_t ref_kernels = {
     "scalar", NULL, nn_linear_ref, nn_add_layernorm_rows_ref, nn_attention_head_ref, 0, 0,
+    "scalar (the reference kernels)",
 };
 
 const nn_kernels_t *nn_kernels_ref(void) { return &ref_kernels; }
@@ -41,6 +42,18 @@ const nn_kernels_t *nn_kernels(void) {
         if (k) return k;
     }
     return &ref_kernels;
+}
+
+const char *nn_kernels_describe(void) {
+    const nn_kernels_t *k = nn_kernels();
+#if defined(__x86_64__)
+    if (k == nn_kernels_isa(WN_ISA_AVX512) && k) {
+        const wn_cpu_features *f = wn_cpu_get();
+        return f->avx512vnni ? "avx512: fp32 14x32 zmm FMA; int8 vpdpbusd (VNNI, 8-bit weights); bf16 weights on fp32 FMA"
+                             : "avx512: fp32 14x32 zmm FMA; int8 avx2 vpmaddubsw (no VNNI); bf16 weights on fp32 FMA";
+    }
+#endif
+    return k->desc ? k->desc : k->name;
 }
 
 wn_status nn_weight_init_for(const nn_kernels_t *k, nn_weight *w, const void *data, nn_dtype dt, int N, int K,

@@ -657,6 +657,7 @@ static void attention_head_avx2(const float *base, int T, int L, int H, int h, i
 
 static const nn_kernels_t avx2_kernels = {
     "avx2+fma", pack_avx2, linear_dispatch, add_layernorm_avx2, attention_head_avx2, 0, Q_WMAX,
+    "avx2+fma: fp32 6x16 ymm FMA; int8 vpmaddubsw (7-bit weights); bf16 weights on fp32 FMA",
 };
 
 const nn_kernels_t *nn_kernels_avx2(void) { return &avx2_kernels; }

@@ -644,9 +644,11 @@ static void attention_head_avx512(const float *base, int T, int L, int H, int h,
  * the choice on CPUs where the instruction is fast, e.g. AMD Zen 4, once measured). */
 static const nn_kernels_t avx512_kernels = {
     KNAME, pack_avx512, linear_dispatch, add_layernorm_avx512, attention_head_avx512, 0, Q_WMAX,
+    KNAME ": fp32 14x32 zmm FMA; int8 vpdpbusd; bf16 weights on fp32 FMA",
 };
 static const nn_kernels_t avx512_dp_kernels = {
     KNAME "-dpbf16", pack_avx512, linear_dispatch, add_layernorm_avx512, attention_head_avx512, 1, Q_WMAX,
+    KNAME ": fp32 14x32 zmm FMA; int8 vpdpbusd; bf16 vdpbf16ps (bf16 activations)",
 };
 
 const nn_kernels_t *nn_kernels_avx512(void) { return &avx512_kernels; }
