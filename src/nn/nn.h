@@ -72,6 +72,10 @@ void nn_attention(wn_pool *pool, const float *qkv, int B, int T, int NH, int HD,
  * and keep the probabilities of up to NN_ATTN_ROWS query rows at once. */
 #define NN_ATTN_MAX_HD 64
 #define NN_ATTN_ROWS 6
+/* the most query rows any ISA's attention keeps at once (AVX-512: 14), and the
+ * rounding of the key count it packs (16) */
+#define NN_ATTN_ROWS_MAX 16
+#define NN_ATTN_KPAD 16
 
 /* ---- the dispatch table: the reference ops and each ISA's replacements */
 typedef struct nn_kernels_s {

@@ -101,6 +101,14 @@ static inline __m256i simde_cvtepi32_epi16_(__m512i v) { /* truncating */
     return _mm256_loadu_si256((const __m256i *)h);
 }
 #define _mm512_cvtps_epi32(v) simde_cvtps_epi32_(v)
+static inline float simde_reduce_add_(__m512 v) { /* pairwise, as the native sequence */
+    float f[16];
+    _mm512_storeu_ps(f, v);
+    for (int w = 8; w >= 1; w /= 2)
+        for (int i = 0; i < w; i++) f[i] += f[i + w];
+    return f[0];
+}
+#define _mm512_reduce_add_ps(v) simde_reduce_add_(v)
 #define _mm512_reduce_min_ps(v) simde_reduce_(v, 0)
 #define _mm512_reduce_max_ps(v) simde_reduce_(v, 1)
 #define _mm512_cvtepi32_epi8(v) simde_cvtepi32_epi8_(v)
@@ -624,16 +632,127 @@ static void linear_dispatch(const float *x, int M, const nn_weight *w, const flo
     else linear_f32(x, M, w, bias, act, out, ith, nth);
 }
 
-/* ---- LayerNorm and attention: the AVX2 kernels (a zmm version paid nothing
- * measurable at H = 384 / HD = 32) */
+/* ---- LayerNorm: the AVX2 kernel (memory-bound at H = 384) */
 static void add_layernorm_avx512(const float *x, const float *res, int m0, int m1, int H, const float *gamma,
                                  const float *beta, float eps, float *out) {
     nn_kernels_avx2()->add_layernorm_rows(x, res, m0, m1, H, gamma, beta, eps, out);
 }
 
+/* exp(x) as exp256 in ops_avx2.c (Cephes expf, about 1 ulp; below -87 gives 0) */
+static inline __m512 exp512(__m512 x) {
+    const __m512 hi = _mm512_set1_ps(88.3762626647949f), lo = _mm512_set1_ps(-87.3f);
+    __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+    __m512i ni = _mm512_cvtps_epi32(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f))); /* nearest even */
+    __m512 n = _mm512_cvtepi32_ps(ni);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500E-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
+    __m512 r2 = _mm512_mul_ps(r, r);
+    p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(ni, _mm512_set1_epi32(127)), 23);
+    p = _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+    return _mm512_maskz_mov_ps((__mmask16)~under, p);
+}
+
+/* ---- attention for one (sequence, head), as attention_head_avx2 with the
+ * micro-kernel's 14 x 32 shape: scores S = q k^T / sqrt(HD) for 14 query rows
+ * against the keys packed transposed (HD x Lp, Lp = L rounded up to 16,
+ * zero-padded), 32 keys per step; softmax per row; then the context p v over
+ * rows of v read in place, 32 of the HD columns per step (HD a multiple of 16;
+ * other heads run the AVX2 kernel). */
+#define AR 14
+static inline __attribute__((always_inline)) void att_mm(const int mr, const int nv, const float *a, size_t lda,
+                                                         const float *b, size_t ldb, int K, const float *sc,
+                                                         float *c, size_t ldc) {
+#define DECL(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
+    FOR_ROWS(DECL)
+#undef DECL
+    for (int k = 0; k < K; k++) {
+        const float *br = b + (size_t)k * ldb;
+        __m512 b0 = _mm512_loadu_ps(br), b1 = nv > 1 ? _mm512_loadu_ps(br + 16) : b0;
+#define FMAROW(r)                                                                                    \
+    if (mr > r) {                                                                                    \
+        __m512 av = _mm512_set1_ps(a[r * lda + k]);                                                  \
+        c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);                                                  \
+        if (nv > 1) c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);                                      \
+    }
+        FOR_ROWS(FMAROW)
+#undef FMAROW
+    }
+#define STORE(r)                                                                                     \
+    if (mr > r) {                                                                                    \
+        __m512 s = _mm512_set1_ps(sc[r]);                                                            \
+        _mm512_storeu_ps(c + r * ldc, _mm512_mul_ps(c##r##0, s));                                    \
+        if (nv > 1) _mm512_storeu_ps(c + r * ldc + 16, _mm512_mul_ps(c##r##1, s));                   \
+    }
+    FOR_ROWS(STORE)
+#undef STORE
+}
+
+typedef void (*att_fn)(const float *, size_t, const float *, size_t, int, const float *, float *, size_t);
+#define ATT(MRV)                                                                                            \
+    static void att1_##MRV(const float *a, size_t lda, const float *b, size_t ldb, int K, const float *sc,   \
+                           float *c, size_t ldc) {                                                          \
+        att_mm(MRV, 1, a, lda, b, ldb, K, sc, c, ldc);                                                      \
+    }                                                                                                       \
+    static void att2_##MRV(const float *a, size_t lda, const float *b, size_t ldb, int K, const float *sc,   \
+                           float *c, size_t ldc) {                                                          \
+        att_mm(MRV, 2, a, lda, b, ldb, K, sc, c, ldc);                                                      \
+    }
+ATT(1) ATT(2) ATT(3) ATT(4) ATT(5) ATT(6) ATT(7) ATT(8) ATT(9) ATT(10) ATT(11) ATT(12) ATT(13) ATT(14)
+static const att_fn att_k[2][AR + 1] = {UKLIST(att1_), UKLIST(att2_)};
+
 static void attention_head_avx512(const float *base, int T, int L, int H, int h, int HD, float *out,
                                   float *scratch) {
-    nn_kernels_avx2()->attention_head(base, T, L, H, h, HD, out, scratch);
+    if (HD % 16 || HD > NN_ATTN_MAX_HD) {
+        nn_kernels_avx2()->attention_head(base, T, L, H, h, HD, out, scratch);
+        return;
+    }
+    const int Lp = (L + 15) & ~15;
+    const size_t ld = (size_t)3 * H;
+    float *kt = scratch, *p = scratch + (size_t)HD * Lp; /* p: AR rows of Lp */
+    for (int j = 0; j < Lp; j++) {
+        const float *kr = base + (size_t)j * ld + H + (size_t)h * HD;
+        for (int d = 0; d < HD; d++) kt[(size_t)d * Lp + j] = j < L ? kr[d] : 0.0f;
+    }
+    float scale[AR];
+    for (int r = 0; r < AR; r++) scale[r] = 1.0f / sqrtf((float)HD);
+    const __mmask16 tail = lanes16(L - (Lp - 16));
+    const float *vb = base + 2 * H + (size_t)h * HD;
+    for (int i0 = 0; i0 < L; i0 += AR) {
+        const int mr = WN_MIN(AR, L - i0);
+        const float *q = base + (size_t)i0 * ld + (size_t)h * HD;
+        int jb = 0;
+        for (; jb + 32 <= Lp; jb += 32) att_k[1][mr](q, ld, kt + jb, (size_t)Lp, HD, scale, p + jb, (size_t)Lp);
+        if (jb < Lp) att_k[0][mr](q, ld, kt + jb, (size_t)Lp, HD, scale, p + jb, (size_t)Lp);
+        /* per row: mask the keys past L, then max, exp, sum */
+        float inv[AR];
+        for (int r = 0; r < mr; r++) {
+            float *pr = p + (size_t)r * Lp;
+            __m512 last = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), tail, _mm512_loadu_ps(pr + Lp - 16));
+            _mm512_storeu_ps(pr + Lp - 16, last);
+            __m512 mx = _mm512_set1_ps(-INFINITY), sum = _mm512_setzero_ps();
+            for (jb = 0; jb < Lp; jb += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(pr + jb));
+            __m512 vmx = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+            for (jb = 0; jb < Lp; jb += 16) {
+                __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(pr + jb), vmx));
+                _mm512_storeu_ps(pr + jb, e);
+                sum = _mm512_add_ps(sum, e);
+            }
+            inv[r] = 1.0f / _mm512_reduce_add_ps(sum);
+        }
+        float *o = out + (size_t)i0 * H + (size_t)h * HD;
+        int c = 0;
+        for (; c + 32 <= HD; c += 32) att_k[1][mr](p, (size_t)Lp, vb + c, ld, L, inv, o + c, (size_t)H);
+        if (c < HD) att_k[0][mr](p, (size_t)Lp, vb + c, ld, L, inv, o + c, (size_t)H);
+    }
+    for (int i = L; i < T; i++) memset(out + (size_t)i * H + (size_t)h * HD, 0, sizeof(float) * HD);
 }
 
 /* bf16 weights widened to fp32 and multiplied by fp32 activations: on the
