@@ -498,14 +498,18 @@ static void linear_f32(const float *x, int M, const nn_weight *w, const float *b
     const int bf16 = w->prec == NN_PREC_BF16;
     const size_t esz = bf16 ? sizeof(uint16_t) : sizeof(float);
     const uk_fn *uk = bf16 ? uk_h16 : uk_f32;
-    const int nmt = (M + MC - 1) / MC, nnt = (P + TILE_PANELS - 1) / TILE_PANELS, nb = (M + MR - 1) / MR;
+    /* few rows (batch-1 latency): tiles of one panel, so that 2 threads get 6 + 6
+     * of a 384-wide layer's 12 panels rather than 2 + 1 tiles of 4 */
+    const int nmt = (M + MC - 1) / MC, nb = (M + MR - 1) / MR;
+    const int tp = (long)nmt * ((P + TILE_PANELS - 1) / TILE_PANELS) >= 4L * nth ? TILE_PANELS : 1;
+    const int nnt = (P + tp - 1) / tp;
     const long ntiles = (long)nmt * nnt;
     const long t0 = ntiles * ith / nth, t1 = ntiles * (ith + 1) / nth;
     const char *pk = w->packed;
     for (long t = t0; t < t1; t++) {
         const int mt = (int)(t / nnt);
         int m0 = MR * (int)((long)nb * mt / nmt), m1 = WN_MIN(M, MR * (int)((long)nb * (mt + 1) / nmt));
-        int p0 = (int)(t % nnt) * TILE_PANELS, p1 = WN_MIN(P, p0 + TILE_PANELS);
+        int p0 = (int)(t % nnt) * tp, p1 = WN_MIN(P, p0 + tp);
         for (int kb = 0; kb < K; kb += KC) {
             int kc = WN_MIN(KC, K - kb);
             int init = kb == 0, last = kb + kc == K;
@@ -585,7 +589,10 @@ static void linear_q(const float *x, int M, const nn_weight *w, const float *bia
     float sa[QMC];
     int32_t za[QMC];
     const int nmt = (M + rows - 1) / rows;
-    const int tp = nmt >= 4 * nth ? P : TILE_PANELS, nnt = (P + tp - 1) / tp;
+    const int tp = nmt >= 4 * nth                                             ? P
+                   : (long)nmt * ((P + TILE_PANELS - 1) / TILE_PANELS) >= 4L * nth ? TILE_PANELS
+                                                                                   : 1;
+    const int nnt = (P + tp - 1) / tp;
     const long ntiles = (long)nmt * nnt;
     const long t0 = ntiles * ith / nth, t1 = ntiles * (ith + 1) / nth;
     int have = -1; /* the row chunk converted in aq */
