@@ -171,3 +171,21 @@ $(BUILD)/tests/fuzz_replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libwin
 	$(E) '  LD    $@'
 	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -DFUZZ_CORPUS='"tests/fuzz/corpus/$*"' -o $@ $< tests/fuzz/replay.c \
 	    $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+
+# ---- AVX-512 kernels checked on any x86-64 with AVX2: ops_avx512.c compiled
+# against SIMDe (Debian libsimde-dev) with only the AVX2 flags, linked into
+# tests/test_nn_simde.c (the symbols renamed by WN_SIMDE, so it links next to
+# the native ones in libwinnow.a).
+# Not instrumented under SANITIZE=1 (the emulated intrinsics, inlined 14 rows x 3
+# kernels deep, took over 15 minutes to compile with ASan); test_nn covers the
+# native kernels under the sanitizers.
+SIMDE_FLAGS = -mavx2 -mfma -mf16c -DWN_SIMDE -Wno-unused-function -Wno-psabi
+$(BUILD)/obj/simde/ops_avx512_simde.o: src/nn/ops_avx512.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(E) '  CC    $< (SIMDe)'
+	$(Q)$(CC) $(CFLAGS_BASE) $(SIMDE_FLAGS) $(CFLAGS) -fno-sanitize=all -c $< -o $@
+
+$(BUILD)/tests/test_nn_simde: tests/test_nn_simde.c tests/test_nn.c $(BUILD)/obj/simde/ops_avx512_simde.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(E) '  LD    $@'
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/obj/simde/ops_avx512_simde.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)

@@ -358,7 +358,7 @@ static void run(const char *dir, int threads, nn_precision prec, int reps, int t
     wn_model *bi = load(bidir, threads, prec), *ce = load(cedir, threads, prec);
     const int D = bi->dim;
     printf("{\"engine\":\"winnow\",\"what\":\"machine\",\"threads\":%d,\"isa\":\"%s\",\"kernels\":\"%s\"}\n", threads,
-           wn_isa_name(wn_cpu_isa()), nn_kernels()->name);
+           wn_isa_name(wn_cpu_isa()), nn_kernels_describe());
     /* 1. outputs first: the check workloads, saved for the cross-engine check */
     corpus c;
     load_cisi(&c);

@@ -40,6 +40,7 @@ int main(int argc, char **argv) {
     wn_pool *p1, *pn;
     if (wn_pool_create(1, &p1) || wn_pool_create(nth, &pn)) return 1;
     printf("kernels %s, isa %s, %d threads, best of %d\n", nn_kernels()->name, wn_isa_name(wn_cpu_isa()), nth, reps);
+    printf("(%s)\n", nn_kernels_describe());
     printf("%6s %5s %5s %-5s | %9s %9s | %9s\n", "M", "K", "N", "prec", "GF/s 1t", "GF/s nt", "speedup");
     unsigned s = 1;
     for (int i = 0; i < 7; i++) {
@@ -56,7 +57,11 @@ int main(int argc, char **argv) {
                 for (size_t i = 0; i < (size_t)N * K; i++)
                     wq[i] = prec ? nn_bf16_to_f32(nn_f32_to_bf16(wt[i])) : wt[i];
                 if (nn_weight_init_for(nn_kernels_ref(), &wr, wq, NN_F32, N, K, NN_PREC_FP32)) return 1;
-                nn_linear_rows_ref(x, 0, R, &wr, b, NN_ACT_NONE, ref);
+                float *xq = rnd((size_t)R * K, &s); /* x as the kernels see it */
+                for (size_t i = 0; i < (size_t)R * K; i++)
+                    xq[i] = prec && nn_kernels()->bf16_x ? nn_bf16_to_f32(nn_f32_to_bf16(x[i])) : x[i];
+                nn_linear_rows_ref(xq, 0, R, &wr, b, NN_ACT_NONE, ref);
+                wn_free_aligned(xq);
                 nn_linear(pn, x, R, &w, b, NN_ACT_NONE, o);
                 for (int i = 0; i < R * N; i++)
                     if (fabsf(o[i] - ref[i]) > 1e-4f * (1 + fabsf(ref[i]))) {

@@ -38,9 +38,10 @@ except FileNotFoundError:
 
 
 class Worker:
-    def __init__(self, engine, prec, argv, prefix=""):
+    def __init__(self, engine, prec, argv, prefix="", env=None):
         self.engine, self.prec, self.prefix = engine, prec, prefix
-        self.p = subprocess.Popen(argv, cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.p = subprocess.Popen(argv, cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+                                  env=env)
         while True:  # lines before "ready" (the ORT int8 check) go to the results as they are
             line = self.p.stdout.readline()
             if not line:
@@ -70,6 +71,13 @@ workers = []
 for prec in ("fp32", "bf16", "int8"):
     if ("winnow", prec) not in refused:
         workers.append(Worker("winnow", prec, ["build/bench/bench_encoder", "serve", d, threads, prec]))
+# ISA_AB=avx2: winnow once more with its kernels forced to that ISA (engine "winnow-avx2"),
+# to compare ISAs in the same run; NO_TORCH=1 leaves PyTorch out (it is slow on a busy machine)
+ab = os.environ.get("ISA_AB")
+if ab:
+    for prec in ("fp32", "bf16", "int8"):
+        workers.append(Worker("winnow-" + ab, prec, ["build/bench/bench_encoder", "serve", d, threads, prec],
+                              env=dict(os.environ, WN_FORCE_ISA=ab)))
 ort = Worker("ort", "fp32", ["node", "bench/ort/run.js", d, threads, str(reps), "serve"], "fp32 ")
 workers.append(ort)
 if ("ort", "int8") not in refused:
@@ -77,7 +85,8 @@ if ("ort", "int8") not in refused:
     o8 = Worker.__new__(Worker)
     o8.engine, o8.prec, o8.prefix, o8.p = "ort", "int8", "int8 ", ort.p
     workers.append(o8)
-workers.append(Worker("pytorch", "fp32", ["/usr/bin/python3", "bench/ref_torch.py", "serve", d, threads]))
+if os.environ.get("NO_TORCH") != "1":
+    workers.append(Worker("pytorch", "fp32", ["/usr/bin/python3", "bench/ref_torch.py", "serve", d, threads]))
 
 jobs = [("bi", L, reps if L < 128 else (reps + 1) // 2) for L in (16, 32, 64, 128, 256)]
 jobs += [("lat", 16, 10 * reps), ("ce", 128, (reps + 1) // 2)]
@@ -92,6 +101,7 @@ for rnd in range(rounds):
             time.sleep(0.05)  # let the previous engine's spinning threads go idle
             r = w.ask(what, length, n)
             r["round"] = rnd + 1
+            r["engine"] = w.engine
             print(json.dumps(r), flush=True)
     print("encoders_drive: round %d of %d done (%.0f s)" % (rnd + 1, rounds, time.time() - t0), file=sys.stderr)
 for w in workers:

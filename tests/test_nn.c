@@ -3,7 +3,8 @@
  * sizes: GEMM (integer-valued floats: the sums are exact in float32, so equality
  * is required; then random values with a relative tolerance), GELU against
  * libm's erf in double, residual + LayerNorm, attention with masked keys, bf16
- * weights, and bit-identical results for 1, 2 and 3 threads.
+ * weights, and bit-identical results for 1, 2 and 3 threads. tests/test_nn_simde.c
+ * runs the same checks on the AVX-512 kernels built against SIMDe.
  */
 #include <math.h>
 #include <stdint.h>
@@ -59,14 +60,19 @@ static void test_gemm(const nn_kernels_t *k, nn_precision prec) {
                 int M = Ms[mi], N = Ns[ni], K = Ks[ki];
                 for (int ints = 1; ints >= 0; ints--) {
                     float *x = fill((size_t)M * K, ints), *wt = fill((size_t)N * K, ints), *b = fill(N, ints);
-                    if (prec == NN_PREC_BF16) /* the oracle sees the weights bf16 stores */
+                    float *xo = fill((size_t)M * K, 0); /* the x the oracle sees */
+                    memcpy(xo, x, sizeof(float) * M * K);
+                    if (prec == NN_PREC_BF16) { /* the oracle sees the weights bf16 stores */
                         for (size_t i = 0; i < (size_t)N * K; i++) wt[i] = nn_bf16_to_f32(nn_f32_to_bf16(wt[i]));
+                        if (k->bf16_x) /* and the activations, where the kernels round them too */
+                            for (size_t i = 0; i < (size_t)M * K; i++) xo[i] = nn_bf16_to_f32(nn_f32_to_bf16(xo[i]));
+                    }
                     nn_weight wr, wv;
                     CHECK(nn_weight_init_for(nn_kernels_ref(), &wr, wt, NN_F32, N, K, NN_PREC_FP32) == WN_OK, "init");
                     CHECK(nn_weight_init_for(k, &wv, wt, NN_F32, N, K, prec) == WN_OK, "init");
                     float *o1 = fill((size_t)M * N, 0), *o2 = fill((size_t)M * N, 0), *o3 = fill((size_t)M * N, 0);
                     nn_act act = ints ? NN_ACT_NONE : (nn_act)(cases % 3);
-                    run_linear(nn_kernels_ref(), x, M, &wr, (cases & 4) ? NULL : b, act, o1, 1);
+                    run_linear(nn_kernels_ref(), xo, M, &wr, (cases & 4) ? NULL : b, act, o1, 1);
                     run_linear(k, x, M, &wv, (cases & 4) ? NULL : b, act, o2, 1);
                     size_t at = 0;
                     /* integers: exact. Random: K products of |x|,|w| < 1 summed in float32
@@ -84,7 +90,7 @@ static void test_gemm(const nn_kernels_t *k, nn_precision prec) {
                     }
                     nn_weight_free(&wr);
                     nn_weight_free(&wv);
-                    wn_free_aligned(x), wn_free_aligned(wt), wn_free_aligned(b);
+                    wn_free_aligned(x), wn_free_aligned(xo), wn_free_aligned(wt), wn_free_aligned(b);
                     wn_free_aligned(o1), wn_free_aligned(o2), wn_free_aligned(o3);
                     cases++;
                 }
@@ -92,17 +98,19 @@ static void test_gemm(const nn_kernels_t *k, nn_precision prec) {
     fprintf(stderr, "%s prec %d: %d gemm cases\n", k->name, prec, cases);
 }
 
-/* int8 (7-bit per-channel weights, 8-bit per-row activations with a zero point):
- * 1. exact case: weights integers in [-63, 63] with 63 or -63 in every channel
+/* int8 (per-channel weights in [-Q, Q], Q = k->q_wmax: 63 for AVX2's 7 bits, 127
+ * with VNNI; 8-bit per-row activations with a zero point):
+ * 1. exact case: weights integers in [-Q, Q] with Q or -Q in every channel
  *    (scale 1), activation rows integers spanning exactly [-128, 127] (scale 1,
  *    zero point 128): quantisation is lossless, so the result must equal the
  *    float32 oracle's exact integer sums;
  * 2. random case: within the worst-case quantisation bound
- *    sum_k |x_k| sw/2 + |w_k| sa/2 + sa sw/4 (sw = max|w|/63, sa = range/255);
+ *    sum_k |x_k| sw/2 + |w_k| sa/2 + sa sw/4 (sw = max|w|/Q, sa = range/255);
  * and bit-identical for 1, 2 and 3 threads. */
 static void test_int8(const nn_kernels_t *k) {
     static const int shapes[][3] = {{1, 1, 1}, {7, 9, 7}, {6, 16, 8}, {13, 17, 9}, {97, 385, 383}, {103, 384, 1536},
                                     {5, 1536, 384}, {400, 40, 384}};
+    const int Q = k->q_wmax ? k->q_wmax : 63;
     for (int si = 0; si < 8; si++) {
         int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
         for (int exact = K > 1; exact >= 0; exact--) { /* one value cannot span [-128, 127] */
@@ -110,8 +118,8 @@ static void test_int8(const nn_kernels_t *k) {
             if (exact) {
                 for (int i = 0; i < M * K; i++) x[i] = (float)((int)(next() % 256) - 128);
                 for (int m = 0; m < M; m++) x[(size_t)m * K] = -128, x[(size_t)m * K + K - 1] = K > 1 ? 127 : -128;
-                for (int i = 0; i < N * K; i++) wt[i] = (float)((int)(next() % 127) - 63);
-                for (int n = 0; n < N; n++) wt[(size_t)n * K + (n % K)] = n % 2 ? 63 : -63;
+                for (int i = 0; i < N * K; i++) wt[i] = (float)((int)(next() % (2 * Q + 1)) - Q);
+                for (int n = 0; n < N; n++) wt[(size_t)n * K + (n % K)] = (float)(n % 2 ? Q : -Q);
             }
             nn_weight wr, wv;
             CHECK(nn_weight_init_for(nn_kernels_ref(), &wr, wt, NN_F32, N, K, NN_PREC_FP32) == WN_OK, "init");
@@ -129,7 +137,7 @@ static void test_int8(const nn_kernels_t *k) {
                     const float *wr_ = wt + (size_t)n * K;
                     double mw = 0, bound = 0;
                     for (int i = 0; i < K; i++) mw = fmax(mw, fabs(wr_[i]));
-                    double sw = mw / 63.0;
+                    double sw = mw / Q;
                     for (int i = 0; i < K; i++) bound += fabs(xr[i]) * sw / 2 + fabs(wr_[i]) * sa / 2 + sa * sw / 4;
                     double got = o2[(size_t)m * N + n], want = o1[(size_t)m * N + n];
                     double tol = exact ? 0 : bound * 1.001 + 1e-5 * (1 + fabs(want));
@@ -263,6 +271,17 @@ static void test_pool(void) {
     wn_pool_free(p2);
 }
 
+static void test_table(const nn_kernels_t *k) {
+    test_gelu(k); /* the oracle's GELU against libm too */
+    if (k == nn_kernels_ref()) return; /* the oracle against itself proves nothing */
+    test_gemm(k, NN_PREC_FP32);
+    test_gemm(k, NN_PREC_BF16);
+    test_int8(k);
+    test_layernorm(k);
+    test_attention(k);
+}
+
+#ifndef NN_TEST_SIMDE /* tests/test_nn_simde.c has its own main */
 int main(void) {
     fprintf(stderr, "kernels chosen for this CPU: %s (isa %s)\n", nn_kernels()->name, wn_isa_name(wn_cpu_isa()));
     int tested = 0;
@@ -272,17 +291,16 @@ int main(void) {
             fprintf(stderr, "isa %s: not available on this CPU or not built, not tested\n", wn_isa_name((wn_isa)isa));
             continue;
         }
-        test_gelu(k); /* the oracle's GELU against libm too */
+        test_table(k);
         tested++;
-        if (k == nn_kernels_ref()) continue; /* the oracle against itself proves nothing */
-        test_gemm(k, NN_PREC_FP32);
-        test_gemm(k, NN_PREC_BF16);
-        test_int8(k);
-        test_layernorm(k);
-        test_attention(k);
     }
+#if defined(__x86_64__)
+    if (nn_kernels_isa(WN_ISA_AVX512) && nn_kernels_avx512_dpbf16()) test_table(nn_kernels_avx512_dpbf16());
+    else fprintf(stderr, "avx512 with vdpbf16ps: not available on this CPU, not tested (test_nn_simde runs it)\n");
+#endif
     test_pool();
     CHECK(tested >= 1, "no kernel table tested");
     if (tested == 1) fprintf(stderr, "only the scalar oracle exists on this CPU: ISA variants untested\n");
     return check_done();
 }
+#endif

@@ -78,6 +78,10 @@ void nn_attention_rel(wn_pool *pool, const float *qkv, int B, int T, int NH, int
  * and keep the probabilities of up to NN_ATTN_ROWS query rows at once. */
 #define NN_ATTN_MAX_HD 64
 #define NN_ATTN_ROWS 6
+/* the most query rows any ISA's attention keeps at once (AVX-512: 14), and the
+ * rounding of the key count it packs (16) */
+#define NN_ATTN_ROWS_MAX 16
+#define NN_ATTN_KPAD 16
 
 /* ---- the dispatch table: the reference ops and each ISA's replacements */
 typedef struct nn_kernels_s {
@@ -97,13 +101,27 @@ typedef struct nn_kernels_s {
      * NULL: nn_attention_rel runs the reference. */
     void (*attention_head_rel)(const float *base, int T, int L, int H, int h, int HD, const float *rel, float *out,
                                float *scratch);
+    /* what the kernels' rounding is (the tests' oracle mimics it): bf16_x: the bf16
+     * precision rounds activations to bf16 too (else only weights); q_wmax: int8
+     * weights are quantised to [-q_wmax, q_wmax] per output channel. */
+    int bf16_x, q_wmax;
+    const char *desc; /* what runs, for --version and the benchmarks */
 } nn_kernels_t;
 
 const nn_kernels_t *nn_kernels(void);        /* chosen for this CPU (WN_FORCE_ISA / WN_FORCE_SCALAR obeyed) */
 const nn_kernels_t *nn_kernels_ref(void);    /* the scalar oracle */
+/* One line naming the kernels nn_kernels() runs per precision (e.g. for --version). */
+const char *nn_kernels_describe(void);
 /* A given ISA's kernels, or NULL if not compiled in or this CPU lacks it. */
 const nn_kernels_t *nn_kernels_isa(wn_isa isa);
 const nn_kernels_t *nn_kernels_avx2(void);   /* ops_avx2.c */
+const nn_kernels_t *nn_kernels_avx512(void); /* ops_avx512.c */
+/* the same with bf16 through vdpbf16ps (activations rounded to bf16), NULL without AVX512_BF16 */
+const nn_kernels_t *nn_kernels_avx512_dpbf16(void);
+/* ops_avx512.c compiled against SIMDe's emulation (AVX2 suffices): only in the
+ * test binary that checks the AVX-512 logic on any x86-64 (tests/test_nn_simde.c) */
+const nn_kernels_t *nn_kernels_avx512_simde(void);
+const nn_kernels_t *nn_kernels_avx512_dpbf16_simde(void);
 
 /* reference implementations (ops_ref.c) */
 void nn_linear_rows_ref(const float *x, int m0, int m1, const nn_weight *w, const float *bias, nn_act act,

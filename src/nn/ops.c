@@ -9,7 +9,8 @@
 #include "nn.h"
 
 static const nn_kernels_t ref_kernels = {
-    "scalar", NULL, nn_linear_ref, nn_add_layernorm_rows_ref, nn_attention_head_ref, nn_attention_head_rel_ref,
+    "scalar", NULL, nn_linear_ref, nn_add_layernorm_rows_ref, nn_attention_head_ref, nn_attention_head_rel_ref, 0, 0,
+    "scalar (the reference kernels)",
 };
 
 const nn_kernels_t *nn_kernels_ref(void) { return &ref_kernels; }
@@ -24,8 +25,11 @@ const nn_kernels_t *nn_kernels_isa(wn_isa isa) {
 #endif
         return NULL;
     case WN_ISA_AVX512:
-        /* No AVX-512 variant yet: the AVX2 kernels run on AVX-512 machines too. */
-        (void)f;
+#if defined(__x86_64__)
+        /* VNNI and BF16 are optional: without them those precisions run the AVX2 kernels */
+        if (f->avx2 && f->fma && f->f16c && f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq)
+            return nn_kernels_avx512();
+#endif
         return NULL;
     }
     return NULL;
@@ -38,6 +42,18 @@ const nn_kernels_t *nn_kernels(void) {
         if (k) return k;
     }
     return &ref_kernels;
+}
+
+const char *nn_kernels_describe(void) {
+    const nn_kernels_t *k = nn_kernels();
+#if defined(__x86_64__)
+    if (k == nn_kernels_isa(WN_ISA_AVX512) && k) {
+        const wn_cpu_features *f = wn_cpu_get();
+        return f->avx512vnni ? "avx512: fp32 14x32 zmm FMA; int8 vpdpbusd (VNNI, 8-bit weights); bf16 weights on fp32 FMA"
+                             : "avx512: fp32 14x32 zmm FMA; int8 avx2 vpmaddubsw (no VNNI); bf16 weights on fp32 FMA";
+    }
+#endif
+    return k->desc ? k->desc : k->name;
 }
 
 wn_status nn_weight_init_for(const nn_kernels_t *k, nn_weight *w, const void *data, nn_dtype dt, int N, int K,
@@ -136,8 +152,10 @@ void nn_add_layernorm(wn_pool *pool, const float *x, const float *res, int M, in
 
 /* ---- attention: one (sequence, head) pair per work item */
 
-/* keys packed HD x Lp (Lp = T rounded up to 8) + NN_ATTN_ROWS rows of Lp probabilities */
-static size_t attn_per_thread(int T) { return (size_t)(T + 8) * (NN_ATTN_MAX_HD + NN_ATTN_ROWS) + 16u; }
+/* keys packed HD x Lp (Lp = T rounded up to 8, or 16) + up to NN_ATTN_ROWS_MAX rows of Lp probabilities */
+static size_t attn_per_thread(int T) {
+    return (size_t)(T + NN_ATTN_KPAD) * (NN_ATTN_MAX_HD + NN_ATTN_ROWS_MAX) + 16u;
+}
 
 size_t nn_attention_scratch(int T, int nth) { return attn_per_thread(T) * (size_t)(nth > 0 ? nth : 1); }
 

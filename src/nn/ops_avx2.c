@@ -191,7 +191,11 @@ static inline __attribute__((always_inline)) void ukernel(const int mr, const in
     if (bf16) {
         const uint16_t *b = bp;
         const __m256i himask = _mm256_set1_epi32((int)0xffff0000u);
-#define KSTEP                                                                                            __m256i raw = _mm256_load_si256((const __m256i *)(b + (size_t)k * NR));                              __m256 b0 = _mm256_castsi256_ps(_mm256_slli_epi32(raw, 16));                                         __m256 b1 = _mm256_castsi256_ps(_mm256_and_si256(raw, himask));                                      FOR_ROWS(FMAROW)
+#define KSTEP                                                                                        \
+    __m256i raw = _mm256_load_si256((const __m256i *)(b + (size_t)k * NR));                          \
+    __m256 b0 = _mm256_castsi256_ps(_mm256_slli_epi32(raw, 16));                                     \
+    __m256 b1 = _mm256_castsi256_ps(_mm256_and_si256(raw, himask));                                  \
+    FOR_ROWS(FMAROW)
         if (pf)
             for (int k = 0; k < kc; k++) {
                 if (!(k & 1)) _mm_prefetch(pf + (size_t)k * 32, _MM_HINT_T0);
@@ -204,7 +208,10 @@ static inline __attribute__((always_inline)) void ukernel(const int mr, const in
 #undef KSTEP
     } else {
         const float *b = bp;
-#define KSTEP                                                                                            __m256 b0 = _mm256_load_ps(b + (size_t)k * NR);                                                      __m256 b1 = _mm256_load_ps(b + (size_t)k * NR + 8);                                                  FOR_ROWS(FMAROW)
+#define KSTEP                                                                                        \
+    __m256 b0 = _mm256_load_ps(b + (size_t)k * NR);                                                  \
+    __m256 b1 = _mm256_load_ps(b + (size_t)k * NR + 8);                                              \
+    FOR_ROWS(FMAROW)
         if (pf)
             for (int k = 0; k < kc; k++) {
                 _mm_prefetch(pf + (size_t)k * 64, _MM_HINT_T0);
@@ -667,7 +674,8 @@ static void attention_head_rel_avx2(const float *base, int T, int L, int H, int 
 }
 
 static const nn_kernels_t avx2_kernels = {
-    "avx2+fma", pack_avx2, linear_dispatch, add_layernorm_avx2, attention_head_avx2, attention_head_rel_avx2,
+    "avx2+fma", pack_avx2, linear_dispatch, add_layernorm_avx2, attention_head_avx2, attention_head_rel_avx2, 0, Q_WMAX,
+    "avx2+fma: fp32 6x16 ymm FMA; int8 vpmaddubsw (7-bit weights); bf16 weights on fp32 FMA",
 };
 
 const nn_kernels_t *nn_kernels_avx2(void) { return &avx2_kernels; }

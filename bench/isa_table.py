@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+# isa_table.py - the encoder timings of an ISA_AB run of bench/encoders_drive.py (its JSON lines
+# on stdout, saved to a file) as a table: best round per engine, then per-round ratios.
+#   python3 bench/isa_table.py results.jsonl
+import json, sys, statistics as st
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+R = {}
+for r in rows:
+    if r.get("what") not in ("bi", "lat", "ce"): continue
+    key = (r["what"], r["len"])
+    R.setdefault(key, {}).setdefault((r["engine"], r["prec"]), {})[r["round"]] = r["value"]
+def best(d, lat):  # best round
+    return min(d.values()) if lat else max(d.values())
+cols = [("winnow","fp32"),("winnow","bf16"),("winnow","int8"),("winnow-avx2","fp32"),("winnow-avx2","bf16"),("winnow-avx2","int8"),("ort","fp32"),("ort","int8")]
+ratios = [("fp32/ORT", ("winnow","fp32"), ("ort","fp32")), ("bf16/ORT", ("winnow","bf16"), ("ort","fp32")),
+          ("int8/ORTi8", ("winnow","int8"), ("ort","int8")), ("avx2 fp32/ORT", ("winnow-avx2","fp32"), ("ort","fp32")),
+          ("avx2 i8/ORTi8", ("winnow-avx2","int8"), ("ort","int8")), ("512/avx2 fp32", ("winnow","fp32"), ("winnow-avx2","fp32"))]
+names = {"bi": "bi seq/s B=32 T=%d", "lat": "latency ms B=1 T=%d", "ce": "cross pairs/s T=%d"}
+print("%-22s" % "" + "".join("%12s" % ("%s %s" % (e.replace("winnow-avx2","avx2").replace("winnow","wn512"), p)) for e, p in cols))
+for key in sorted(R, key=lambda k: (["bi","lat","ce"].index(k[0]), k[1])):
+    lat = key[0] == "lat"
+    d = R[key]
+    print("%-22s" % (names[key[0]] % key[1]) + "".join("%12.1f" % best(d[c], lat) if c in d else "%12s" % "-" for c in cols))
+print()
+print("per-round ratios (median [min max] over rounds; >1 = winnow faster)")
+print("%-22s" % "" + "".join("%22s" % n for n, _, _ in ratios))
+for key in sorted(R, key=lambda k: (["bi","lat","ce"].index(k[0]), k[1])):
+    lat = key[0] == "lat"
+    d = R[key]
+    out = []
+    for n, a, b in ratios:
+        if a not in d or b not in d: out.append("%22s" % "-"); continue
+        rs = [(d[b][r] / d[a][r]) if lat else (d[a][r] / d[b][r]) for r in d[a] if r in d[b]]
+        out.append("%22s" % ("%.2f [%.2f %.2f]" % (st.median(rs), min(rs), max(rs))))
+    print("%-22s" % (names[key[0]] % key[1]) + "".join(out))
