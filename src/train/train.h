@@ -12,6 +12,7 @@
  *   optim.c     AdamW, HF's linear schedule with warm-up, grad-norm clipping
  *   loop.c      data, batches, the training loop, checkpoints, the log
  *   static_train.c  the static-embedding trainer (wn_static_train)
+ *   mine.c      hard negatives from a searcher's first stage (wn_train_mine)
  *
  * Dimensions: B batch, T tokens (padded), H hidden, NH heads, HD head size,
  * I intermediate, L layers, V vocab, P positions, TV token types, NL labels.
