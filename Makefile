@@ -77,7 +77,7 @@ $(BUILD)/libwinnow.so: $(LIB_OBJ)
 
 $(BUILD)/winnow: $(CLI_OBJ) $(BUILD)/libwinnow.a
 	$(E) '  LD    $@'
-	$(Q)$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS) -lcjson
+	$(Q)$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_HOBJ) $(BUILD)/libwinnow.a $(HDRS)
 	@mkdir -p $(dir $@)

@@ -785,6 +785,31 @@ WN_API wn_train_params wn_train_default_params(void);
 /* Runs the training. On success the checkpoint is in p->out_dir. */
 WN_API wn_status wn_train_run(const wn_train_params *p);
 
+/* ---------------------------------------------------------------- training: hard-negative mining */
+/* (section owned by src/train) */
+/* Adds hard negatives to bi-encoder training rows {"query", "positive",
+ * "negatives"?} (JSONL): for each row the first stage of s (BM25, dense or hybrid)
+ * ranks the documents of its store, and the best-ranked ones after skip_top that are
+ * neither the positive nor a near-duplicate of it, of a negative the row has or of
+ * one already mined for it (word-set Jaccard >= max_overlap, lower-cased, punctuation
+ * dropped; against title + " " + text and the text alone) are appended to its
+ * negatives as title + " " + text. Writes {"query", "positive", "negatives":
+ * [kept..., mined...]} per row to out_path, in input order, atomically (nothing is
+ * written on failure). A malformed line or a missing or empty text is WN_ERR_FORMAT
+ * naming FILE:LINE; s needs a document store (WN_ERR_ARG otherwise). */
+typedef struct {
+    int depth;          /* first-stage hits looked at per query (default 50) */
+    int per_query;      /* negatives added per row, at most (default 5) */
+    int skip_top;       /* the best hits skipped: they may be unlabelled positives (default 0) */
+    double max_overlap; /* near-duplicate from this word-set Jaccard on (default 0.9) */
+    wn_progress_fn progress; /* after each row ("mine", rows, 0); NULL: none */
+    void *progress_ud;
+} wn_train_mine_params;
+WN_API wn_train_mine_params wn_train_mine_default_params(void);
+/* p NULL: the defaults. *rows, *added (may be NULL): rows written, negatives added. */
+WN_API wn_status wn_train_mine(wn_searcher *s, const char *data_path, const char *out_path,
+                               const wn_train_mine_params *p, int64_t *rows, int64_t *added);
+
 #ifdef __cplusplus
 }
 #endif

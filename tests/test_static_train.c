@@ -1,18 +1,20 @@
 /* test_static_train.c - the static-embedding trainer (src/train/static_train.c):
- * MultipleNegativesRankingLoss's gradient against central finite differences (in
- * double, on the float function), the JSONL pair reader, and a tiny training run:
+ * the MultipleNegativesRankingLoss it trains with (train_mnrl, shared with the
+ * transformer loop) against central finite differences at the trainer's scale,
+ * the JSONL pair reader, and a tiny training run:
  * the loss falls, each query ends nearest its own positive, the file is the same
  * bit for bit with 1 or 2 threads, and wn_model_load reads what was written. */
 #include <string.h>
 
 #include "check.h"
 #include "scratch.h"
-/* the trainer's file itself, for its static loss (the archive's copy is then not linked) */
+/* the trainer's file itself, for its static helpers (the archive's copy is then not linked) */
 #include "train/static_train.c"
 
 static float lossd(int nq, int nd, int dim, const float *q, const float *d) {
     float *gq = malloc(sizeof(float) * nq * dim), *gd = malloc(sizeof(float) * nd * dim);
-    float l = mnrl_local(nq, nd, dim, q, d, 20.0f, gq, gd);
+    float l = NAN;
+    CHECK(train_mnrl(nq, nd, dim, q, d, 20.0f, gq, gd, &l) == WN_OK, "train_mnrl: %s", wn_last_error());
     free(gq);
     free(gd);
     return l;
@@ -25,7 +27,8 @@ static void test_gradient(void) {
     for (int i = 0; i < NQ * DIM; i++) q[i] = (float)(rng_unit(&s) * 2 - 1);
     for (int i = 0; i < ND * DIM; i++) d[i] = (float)(rng_unit(&s) * 2 - 1);
     for (int i = 0; i < DIM; i++) d[DIM + i] = 0.5f * q[DIM + i] + 0.2f * d[DIM + i]; /* a close positive */
-    float l0 = mnrl_local(NQ, ND, DIM, q, d, 20.0f, gq, gd);
+    float l0 = NAN;
+    CHECK(train_mnrl(NQ, ND, DIM, q, d, 20.0f, gq, gd, &l0) == WN_OK, "train_mnrl: %s", wn_last_error());
     CHECK(l0 > 0 && isfinite(l0), "loss %g", l0);
     double worst = 0;
     for (int which = 0; which < 2; which++) {
@@ -47,7 +50,8 @@ static void test_gradient(void) {
     fprintf(stderr, "mnrl gradient: worst |analytic - finite difference| = %.3g (loss %.4f)\n", worst, l0);
     /* a perfect batch: loss near 0, gradients near 0 */
     float e[2 * 2] = {1, 0, 0, 1}, z1[4], z2[4];
-    float lz = mnrl_local(2, 2, 2, e, e, 20.0f, z1, z2);
+    float lz = NAN;
+    CHECK(train_mnrl(2, 2, 2, e, e, 20.0f, z1, z2, &lz) == WN_OK, "train_mnrl: %s", wn_last_error());
     CHECK(lz < 1e-6, "orthogonal pairs: loss %g", lz);
 }
 

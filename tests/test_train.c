@@ -154,8 +154,9 @@ static float run_grad(const char *name, const fixture *f, int n_threads, train_m
     }
     if (m->kind == TRAIN_BI) {
         int nq = (int)fx_num(f, "nq"), nd = (int)fx_num(f, "nd");
-        loss = train_mnrl(nq, nd, m->dim, out, out + (size_t)nq * m->dim, (float)fx_num(f, "scale"), dout,
-                          dout + (size_t)nq * m->dim);
+        CHECK(train_mnrl(nq, nd, m->dim, out, out + (size_t)nq * m->dim, (float)fx_num(f, "scale"), dout,
+                         dout + (size_t)nq * m->dim, &loss) == WN_OK,
+              "train_mnrl: %s", wn_last_error());
     } else if (strstr(name, "list")) {
         loss = train_listwise((int)fx_num(f, "groups"), (int)fx_num(f, "group_size"), out, dout);
     } else {
@@ -223,30 +224,37 @@ done:
 }
 
 /* ---- the losses against central differences in double */
+static float mnrl_loss(int nq, int nd, int dim, const float *q, const float *d, float *dq, float *dd) {
+    float l = NAN;
+    CHECK(train_mnrl(nq, nd, dim, q, d, 20, dq, dd, &l) == WN_OK, "train_mnrl: %s", wn_last_error());
+    return l;
+}
+
 static void test_loss_fd(void) {
     enum { NQ = 3, ND = 5, D = 4 };
     float q[NQ * D], d[ND * D], dq[NQ * D], dd[ND * D], dq2[NQ * D], dd2[ND * D];
     uint64_t s = 12345;
     for (int i = 0; i < NQ * D; i++) s = s * 6364136223846793005ULL + 1, q[i] = (float)((s >> 40) % 1000) / 500 - 1;
     for (int i = 0; i < ND * D; i++) s = s * 6364136223846793005ULL + 1, d[i] = (float)((s >> 40) % 1000) / 500 - 1;
-    train_mnrl(NQ, ND, D, q, d, 20, dq, dd);
+    float l0;
+    CHECK(train_mnrl(NQ, ND, D, q, d, 20, dq, dd, &l0) == WN_OK && isfinite(l0), "train_mnrl: %s", wn_last_error());
     const float h = 1e-3f;
     double worst = 0;
     for (int i = 0; i < NQ * D; i++) {
         float keep = q[i];
         q[i] = keep + h;
-        double lp = train_mnrl(NQ, ND, D, q, d, 20, dq2, dd2);
+        double lp = mnrl_loss(NQ, ND, D, q, d, dq2, dd2);
         q[i] = keep - h;
-        double lm = train_mnrl(NQ, ND, D, q, d, 20, dq2, dd2);
+        double lm = mnrl_loss(NQ, ND, D, q, d, dq2, dd2);
         q[i] = keep;
         worst = fmax(worst, fabs((lp - lm) / (2 * h) - dq[i]));
     }
     for (int i = 0; i < ND * D; i++) {
         float keep = d[i];
         d[i] = keep + h;
-        double lp = train_mnrl(NQ, ND, D, q, d, 20, dq2, dd2);
+        double lp = mnrl_loss(NQ, ND, D, q, d, dq2, dd2);
         d[i] = keep - h;
-        double lm = train_mnrl(NQ, ND, D, q, d, 20, dq2, dd2);
+        double lm = mnrl_loss(NQ, ND, D, q, d, dq2, dd2);
         d[i] = keep;
         worst = fmax(worst, fabs((lp - lm) / (2 * h) - dd[i]));
     }

@@ -155,7 +155,7 @@ static wn_status micro_bi(trainer *tr, const train_row *const *r, int n, uint64_
         for (int j = 0; j < r[i]->n_neg; j++) txt[k] = r[i]->negatives[j], who[k++] = r[i];
     if ((st = encode(tr, nd, txt, NULL, (const train_row *const *)who, &T))) goto done;
     if ((st = train_forward(m, &tr->a2, nd, T, tr->pids, tr->ptypes, tr->lens, mix(seed + 1), tr->out2))) goto done;
-    *loss = train_mnrl(n, nd, D, tr->out1, tr->out2, (float)tr->p->scale, tr->d1, tr->d2);
+    if ((st = train_mnrl(n, nd, D, tr->out1, tr->out2, (float)tr->p->scale, tr->d1, tr->d2, loss))) goto done;
     if (!learn) goto done;
     for (size_t i = 0; i < (size_t)n * D; i++) tr->d1[i] *= inv;
     for (size_t i = 0; i < (size_t)nd * D; i++) tr->d2[i] *= inv;

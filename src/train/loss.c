@@ -31,14 +31,17 @@ static void normalize_back(int n, int dim, const double *vn, const double *nrm, 
     }
 }
 
-float train_mnrl(int nq, int nd, int dim, const float *q, const float *d, float scale, float *dq, float *dd) {
+wn_status train_mnrl(int nq, int nd, int dim, const float *q, const float *d, float scale, float *dq, float *dd,
+                     float *out_loss) {
     WN_ASSERT(nq > 0 && nd >= nq && dim > 0);
     size_t nqd = (size_t)nq * dim, ndd = (size_t)nd * dim;
     double *buf = wn_calloc(2 * (nqd + ndd) + (size_t)nq * nd + nq + nd, sizeof(double));
-    if (!buf) { /* out of memory: no gradient, and a loss that cannot pass for one */
+    if (!buf) { /* no gradient and no loss: the caller must not step */
         memset(dq, 0, nqd * sizeof *dq);
         memset(dd, 0, ndd * sizeof *dd);
-        return NAN;
+        *out_loss = NAN;
+        return wn_seterr(WN_ERR_NOMEM, "MultipleNegativesRankingLoss: out of memory (%d queries x %d documents x %d dims)",
+                         nq, nd, dim);
     }
     double *qn = buf, *dn = qn + nqd, *dqn = dn + ndd, *ddn = dqn + nqd, *p = ddn + ndd, *nq_ = p + (size_t)nq * nd,
            *nd_ = nq_ + nq;
@@ -69,7 +72,8 @@ float train_mnrl(int nq, int nd, int dim, const float *q, const float *d, float 
     normalize_back(nq, dim, qn, nq_, dqn, dq);
     normalize_back(nd, dim, dn, nd_, ddn, dd);
     wn_free(buf);
-    return (float)(loss / nq);
+    *out_loss = (float)(loss / nq);
+    return WN_OK;
 }
 
 float train_bce(int n, const float *x, const float *y, float *dx) {

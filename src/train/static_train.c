@@ -7,7 +7,7 @@
  * sentence-transformers' StaticEmbedding (the mean of the rows has x's direction);
  * rows of tokens never seen in the training data are written as zeros, so such
  * tokens do not move an embedding.
- * Loss: MultipleNegativesRankingLoss (mnrl_local): scores = scale * cos(q_i, d_j)
+ * Loss: MultipleNegativesRankingLoss (train_mnrl in loss.c, in double): scores = scale * cos(q_i, d_j)
  * over the batch's documents, cross-entropy with d_i the target; a batch never
  * holds the same document (or query) twice.
  * Optimiser: Adam (beta 0.9 / 0.999, eps 1e-8), sparse: only the rows of the
@@ -28,7 +28,7 @@
 #include "model/model.h"
 #include "model/safetensors.h"
 #include "nn/nn.h"
-#include "static_train.h"
+#include "train.h"
 
 #define NS 8 /* fixed dimension slices: results independent of the thread count */
 
@@ -43,90 +43,6 @@ wn_static_train_params wn_static_train_default_params(void) {
     p.max_tokens = 256;
     p.fp16 = 1;
     return p;
-}
-
-/* ---- the loss */
-
-/* a . b over n, in 16 lanes added in a fixed order (vectorises; the same result
- * on every machine with IEEE floats). */
-static float dot16(const float *a, const float *b, int n) {
-    float acc[16] = {0};
-    int k = 0;
-    for (; k + 16 <= n; k += 16)
-        for (int j = 0; j < 16; j++) acc[j] += a[k + j] * b[k + j];
-    for (; k < n; k++) acc[k & 15] += a[k] * b[k];
-    for (int w = 8; w >= 1; w /= 2)
-        for (int j = 0; j < w; j++) acc[j] += acc[j + w];
-    return acc[0];
-}
-
-/* MultipleNegativesRankingLoss on raw vectors. q (nq, dim), d (nd, dim), nd >= nq:
- * row i of d is query i's positive, rows nq.. are extra negatives for every query.
- * scores S_ij = scale * cos(q_i, d_j); loss = mean_i (logsumexp_j S_ij - S_ii).
- * dq (nq, dim), dd (nd, dim): the gradients of the loss w.r.t. q and d (overwritten).
- * A zero vector counts as norm 1e-12 (its cosines are 0). Returns the loss. */
-static float mnrl_local(int nq, int nd, int dim, const float *q, const float *d, float scale, float *dq, float *dd) {
-    float *qn = wn_malloc((size_t)nq * dim * sizeof *qn), *dn = wn_malloc((size_t)nd * dim * sizeof *dn);
-    float *S = wn_malloc((size_t)nq * nd * sizeof *S);
-    double *qnorm = wn_malloc((size_t)nq * sizeof *qnorm), *dnorm = wn_malloc((size_t)nd * sizeof *dnorm);
-    WN_ASSERT(qn && dn && S && qnorm && dnorm); /* small (B x B), allocation failure is not recoverable here */
-    for (int i = 0; i < nq + nd; i++) {
-        const float *x = i < nq ? q + (size_t)i * dim : d + (size_t)(i - nq) * dim;
-        float *y = i < nq ? qn + (size_t)i * dim : dn + (size_t)(i - nq) * dim;
-        double ss = 0;
-        for (int k = 0; k < dim; k++) ss += (double)x[k] * x[k];
-        double nrm = fmax(sqrt(ss), 1e-12);
-        if (i < nq) qnorm[i] = nrm;
-        else dnorm[i - nq] = nrm;
-        for (int k = 0; k < dim; k++) y[k] = (float)(x[k] / nrm);
-    }
-    double loss = 0;
-    for (int i = 0; i < nq; i++) {
-        float *s = S + (size_t)i * nd;
-        float mx = -INFINITY;
-        for (int j = 0; j < nd; j++) {
-            s[j] = scale * dot16(qn + (size_t)i * dim, dn + (size_t)j * dim, dim);
-            if (s[j] > mx) mx = s[j];
-        }
-        double z = 0;
-        for (int j = 0; j < nd; j++) z += exp((double)(s[j] - mx));
-        loss += mx + log(z) - s[i];
-        /* s becomes dL/dS: (softmax - onehot) / nq */
-        for (int j = 0; j < nd; j++) s[j] = (float)((exp((double)(s[j] - mx)) / z - (i == j)) / nq);
-    }
-    /* d(qn_i) = scale * sum_j dS_ij dn_j; d(dn_j) = scale * sum_i dS_ij qn_i, then
-     * through x / |x|: dx = (g - xn (xn . g)) / |x|. */
-    float *g = wn_malloc((size_t)dim * sizeof *g);
-    WN_ASSERT(g);
-    for (int i = 0; i < nq; i++) {
-        memset(g, 0, (size_t)dim * sizeof *g);
-        for (int j = 0; j < nd; j++) {
-            float c = scale * S[(size_t)i * nd + j];
-            const float *b = dn + (size_t)j * dim;
-            for (int k = 0; k < dim; k++) g[k] += c * b[k];
-        }
-        const float *a = qn + (size_t)i * dim;
-        float dot = dot16(a, g, dim);
-        for (int k = 0; k < dim; k++) dq[(size_t)i * dim + k] = (float)((g[k] - a[k] * dot) / qnorm[i]);
-    }
-    for (int j = 0; j < nd; j++) {
-        memset(g, 0, (size_t)dim * sizeof *g);
-        for (int i = 0; i < nq; i++) {
-            float c = scale * S[(size_t)i * nd + j];
-            const float *a = qn + (size_t)i * dim;
-            for (int k = 0; k < dim; k++) g[k] += c * a[k];
-        }
-        const float *b = dn + (size_t)j * dim;
-        float dot = dot16(b, g, dim);
-        for (int k = 0; k < dim; k++) dd[(size_t)j * dim + k] = (float)((g[k] - b[k] * dot) / dnorm[j]);
-    }
-    wn_free(g);
-    wn_free(qn);
-    wn_free(dn);
-    wn_free(S);
-    wn_free(qnorm);
-    wn_free(dnorm);
-    return (float)(loss / nq);
 }
 
 /* ---- JSONL pairs */
@@ -620,7 +536,8 @@ wn_status wn_static_train(const char *const *data, int n_files, const char *toke
                        .w = wl, .X = X, .dX = dX, .gE = gE, .gwp = gwp, .m = m, .v = v, .b1 = b1, .b2 = b2, .eps = eps};
         w.phase = 0;
         wn_pool_run(pool, step_task, &w);
-        float loss = mnrl_local(B, B, D, X, X + (size_t)B * D, p->scale, dX, dX + (size_t)B * D);
+        float loss;
+        if ((st = train_mnrl(B, B, D, X, X + (size_t)B * D, p->scale, dX, dX + (size_t)B * D, &loss))) goto done;
         memset(gwp, 0, (size_t)NS * U * sizeof *gwp); /* slices with no dimension (D < NS) add zeros */
         w.phase = 1;
         wn_pool_run(pool, step_task, &w);

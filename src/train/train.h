@@ -11,6 +11,8 @@
  *   loss.c      MultipleNegativesRankingLoss, BCE with logits, listwise softmax
  *   optim.c     AdamW, HF's linear schedule with warm-up, grad-norm clipping
  *   loop.c      data, batches, the training loop, checkpoints, the log
+ *   static_train.c  the static-embedding trainer (wn_static_train)
+ *   mine.c      hard negatives from a searcher's first stage (wn_train_mine)
  *
  * Dimensions: B batch, T tokens (padded), H hidden, NH heads, HD head size,
  * I intermediate, L layers, V vocab, P positions, TV token types, NL labels.
@@ -26,16 +28,20 @@
 #include "nn/nn.h"
 #include "util/util.h"
 
-/* ---- losses (loss.c). All return the mean loss over the batch and write the
- * gradient of that mean with respect to their inputs. */
+/* ---- losses (loss.c). Each gives the mean loss over the batch and writes the
+ * gradient of that mean with respect to its inputs. */
 
 /* MultipleNegativesRankingLoss (sentence-transformers): q (nq, dim) query
  * embeddings, d (nd, dim) document embeddings, nd >= nq; row i of d is query i's
  * positive, rows nq.. are hard negatives. scores = scale * cos(q_i, d_j) over all
  * nd documents; loss = mean over i of cross-entropy(scores_i, label i). dq (nq,
  * dim) and dd (nd, dim) are dL/dq and dL/dd with respect to the RAW (unnormalised)
- * inputs (cosine normalises with max(||v||, 1e-12), as F.normalize). */
-float train_mnrl(int nq, int nd, int dim, const float *q, const float *d, float scale, float *dq, float *dd);
+ * inputs (cosine normalises with max(||v||, 1e-12), as F.normalize). *loss is
+ * the mean loss. Computed in double (scratch of 2 (nq + nd) dim + nq nd doubles);
+ * WN_ERR_NOMEM (dq, dd zeroed, *loss NaN) when that cannot be allocated. Used by
+ * the transformer loop (loop.c) and the static-embedding trainer (static_train.c). */
+wn_status train_mnrl(int nq, int nd, int dim, const float *q, const float *d, float scale, float *dq, float *dd,
+                     float *loss);
 /* BCEWithLogitsLoss, mean over n: x (n) logits, y (n) labels in [0, 1]; dx (n). */
 float train_bce(int n, const float *x, const float *y, float *dx);
 /* Listwise softmax cross-entropy: x (n_groups, g) logits, the first of each group
@@ -149,5 +155,12 @@ double train_linear_schedule(int64_t step, int64_t warmup, int64_t total);
  * scales them by max_norm / (norm + 1e-6) when that is below 1. max_norm <= 0:
  * only measures. */
 double train_clip_grad_norm(train_model *m, double max_norm);
+
+/* ---- the static-embedding trainer (static_train.c), for its tests */
+
+/* One JSONL line {"query": "...", "positive": "...", ...}: the two strings,
+ * unescaped (wn_free them). Other keys are skipped; values other than strings of
+ * the two keys are an error. WN_ERR_FORMAT names what (file:line) and why. */
+wn_status static_parse_pair(const char *line, const char *what, char **query, char **positive);
 
 #endif
