@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "nn/nn.h"
 
 int cmd_tokenize(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
@@ -51,7 +50,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
         printf("winnow %s (%s kernels)\n", wn_version(), wn_isa_name(wn_cpu_isa()));
-        printf("kernels: %s\n", nn_kernels_describe());
+        printf("kernels: %s\n", wn_kernels_name());
         return 0;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

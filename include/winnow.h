@@ -112,6 +112,9 @@ typedef void (*wn_progress_fn)(void *ud, const char *what, uint64_t done, uint64
 typedef enum { WN_ISA_SCALAR = 0, WN_ISA_AVX2 = 1, WN_ISA_AVX512 = 2 } wn_isa;
 WN_API wn_isa wn_cpu_isa(void);
 WN_API const char *wn_isa_name(wn_isa isa);
+/* What the encoder kernels chosen for this CPU are, in words ("avx512: fp32 14x32 zmm
+ * FMA; int8 vpdpbusd ..."), for --version and benchmark reports. */
+WN_API const char *wn_kernels_name(void);
 
 /* ---------------------------------------------------------------- tokenizer */
 /* (section owned by src/tokenizer) */

@@ -15,7 +15,7 @@ import re
 import sys
 
 FLOOR = {"util": 0, "nn": 1, "tokenizer": 1, "model": 2, "index": 2, "lexical": 2, "store": 2,
-         "pipeline": 3, "eval": 3, "train": 4, "server": 4, "cli": 5}
+         "pipeline": 3, "eval": 2, "train": 4, "server": 4, "cli": 5}
 INC = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 

@@ -44,6 +44,8 @@ const nn_kernels_t *nn_kernels(void) {
     return &ref_kernels;
 }
 
+const char *wn_kernels_name(void) { return nn_kernels_describe(); }
+
 const char *nn_kernels_describe(void) {
     const nn_kernels_t *k = nn_kernels();
 #if defined(__x86_64__)
