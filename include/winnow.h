@@ -560,7 +560,7 @@ typedef struct {
     wn_fusion fusion;      /* hybrid: RRF (default), or a convex combination of min-max
                               or z-score normalised scores */
     int rrf_k;             /* 60 */
-    float dense_weight;    /* hybrid weight of dense (BM25 gets 1 - it); default 0.5 */
+    float dense_weight;    /* hybrid weight of dense (BM25 gets 1 - it); default 0.25 */
     int depth;             /* hybrid: hits taken from each retriever (0: max(k, 100)) */
     const char *dense_model;  /* NULL: the bi-encoder the index was built with */
     const char *rerank_model; /* cross-encoder; NULL: no re-ranking */
