@@ -46,7 +46,19 @@ BENCH_SRC = $(sort $(wildcard bench/*.c))
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS      = include/winnow.h $(wildcard src/*/*.h) $(wildcard cli/*.h cli/demo/*.h) $(wildcard tests/*.h)
 
-.PHONY: all lib check demo deps clean bench fuzz
+# Where `make install` puts things; the models' directory is compiled into
+# src/model/bundled.c (WN_MODELS_DIR), so bundled names ("winnow-small-embed") resolve
+# after an install (docs/MODELS.md). A change of PREFIX rebuilds that one file.
+PREFIX  ?= /usr/local
+MODELS_INSTALL_DIR = $(PREFIX)/share/winnow/models
+$(BUILD)/obj/src/model/bundled.o: CFLAGS_BASE += -DWN_MODELS_DIR='"$(MODELS_INSTALL_DIR)"'
+$(BUILD)/obj/src/model/bundled.o: $(BUILD)/models-dir.stamp
+$(BUILD)/models-dir.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(MODELS_INSTALL_DIR)' | cmp -s - $@ || echo '$(MODELS_INSTALL_DIR)' >$@
+FORCE:
+
+.PHONY: all lib check demo deps clean bench fuzz install
 all: $(BUILD)/winnow $(BUILD)/libwinnow.a $(BUILD)/libwinnow.so
 
 lib: $(BUILD)/libwinnow.a $(BUILD)/libwinnow.so
@@ -107,6 +119,15 @@ demo: deps
 	./$(BUILD)/winnow demo
 
 bench: all $(BENCH_BIN)
+
+# DESTDIR for staged installs (packaging). Models: every directory under models/.
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(MODELS_INSTALL_DIR)
+	install -m 755 $(BUILD)/winnow $(DESTDIR)$(PREFIX)/bin/winnow
+	install -m 644 $(BUILD)/libwinnow.a $(DESTDIR)$(PREFIX)/lib/libwinnow.a
+	install -m 755 $(BUILD)/libwinnow.so $(DESTDIR)$(PREFIX)/lib/libwinnow.so
+	install -m 644 include/winnow.h $(DESTDIR)$(PREFIX)/include/winnow.h
+	cp -R models/. $(DESTDIR)$(MODELS_INSTALL_DIR)/
 
 clean:
 	rm -rf build build-asan build-fuzz
