@@ -118,6 +118,10 @@ if [ -f "$BI/model.safetensors" ] && [ -f "$CE/model.safetensors" ]; then
         check_json "$T/$fs.json" $fs "$T/$fs.run" && check_json "$T/$fs.json" rerank@2 "$T/$fs.run.rerank@2" \
             && check_json "$T/$fs.json" rerank@5 "$T/$fs.run.rerank@5" && ok "$fs + rerank metrics = independent check" || bad "$fs metrics"
     done
+    # the default fusion weight is 0.25 (docs/PIPELINE.md): the same run as asking for it
+    "$W" eval --index "$T/ixd" --queries "$T/queries.jsonl" --qrels "$T/qrels.tsv" --first-stage hybrid --threads 1 \
+        --dense-weight 0.25 --run "$T/w25.run" >/dev/null 2>"$T/err" \
+        && cmp -s "$T/w25.run" "$T/hybrid.run" && ok "hybrid default = --dense-weight 0.25" || { bad "default weight"; cat "$T/err"; }
 else
     echo "(tiny model fixtures absent: dense part not run)"
 fi
