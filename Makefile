@@ -46,19 +46,7 @@ BENCH_SRC = $(sort $(wildcard bench/*.c))
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS      = include/winnow.h $(wildcard src/*/*.h) $(wildcard cli/*.h cli/demo/*.h) $(wildcard tests/*.h)
 
-# Where `make install` puts things; the models' directory is compiled into
-# src/model/bundled.c (WN_MODELS_DIR), so bundled names ("winnow-small-embed") resolve
-# after an install (docs/MODELS.md). A change of PREFIX rebuilds that one file.
-PREFIX  ?= /usr/local
-MODELS_INSTALL_DIR = $(PREFIX)/share/winnow/models
-$(BUILD)/obj/src/model/bundled.o: CFLAGS_BASE += -DWN_MODELS_DIR='"$(MODELS_INSTALL_DIR)"'
-$(BUILD)/obj/src/model/bundled.o: $(BUILD)/models-dir.stamp
-$(BUILD)/models-dir.stamp: FORCE
-	@mkdir -p $(BUILD)
-	@echo '$(MODELS_INSTALL_DIR)' | cmp -s - $@ || echo '$(MODELS_INSTALL_DIR)' >$@
-FORCE:
-
-.PHONY: all lib check demo deps clean bench fuzz install
+.PHONY: all lib check demo deps clean bench fuzz
 all: $(BUILD)/winnow $(BUILD)/libwinnow.a $(BUILD)/libwinnow.so
 
 lib: $(BUILD)/libwinnow.a $(BUILD)/libwinnow.so
@@ -89,7 +77,7 @@ $(BUILD)/libwinnow.so: $(LIB_OBJ)
 
 $(BUILD)/winnow: $(CLI_OBJ) $(BUILD)/libwinnow.a
 	$(E) '  LD    $@'
-	$(Q)$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS) -lcjson
 
 $(BUILD)/tests/%: tests/%.c $(TEST_HOBJ) $(BUILD)/libwinnow.a $(HDRS)
 	@mkdir -p $(dir $@)
@@ -97,8 +85,8 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HOBJ) $(BUILD)/libwinnow.a $(HDRS)
 	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
 # bench_encoder builds its models with the tests' synthetic-weight writer
-$(BUILD)/bench/bench_encoder: BENCH_OBJ = $(BUILD)/obj/tests/synth.o
-$(BUILD)/bench/bench_encoder: $(BUILD)/obj/tests/synth.o
+$(BUILD)/bench/bench_encoder $(BUILD)/bench/bench_static $(BUILD)/bench/bench_train: BENCH_OBJ = $(BUILD)/obj/tests/synth.o
+$(BUILD)/bench/bench_encoder $(BUILD)/bench/bench_static $(BUILD)/bench/bench_train: $(BUILD)/obj/tests/synth.o
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libwinnow.a $(HDRS)
 	@mkdir -p $(dir $@)
@@ -120,14 +108,76 @@ demo: deps
 
 bench: all $(BENCH_BIN)
 
-# DESTDIR for staged installs (packaging). Models: every directory under models/.
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(MODELS_INSTALL_DIR)
-	install -m 755 $(BUILD)/winnow $(DESTDIR)$(PREFIX)/bin/winnow
-	install -m 644 $(BUILD)/libwinnow.a $(DESTDIR)$(PREFIX)/lib/libwinnow.a
-	install -m 755 $(BUILD)/libwinnow.so $(DESTDIR)$(PREFIX)/lib/libwinnow.so
-	install -m 644 include/winnow.h $(DESTDIR)$(PREFIX)/include/winnow.h
-	cp -R models/. $(DESTDIR)$(MODELS_INSTALL_DIR)/
-
 clean:
 	rm -rf build build-asan build-fuzz
+
+# ---- install / uninstall: `make install` (PREFIX=/usr/local, DESTDIR for staging;
+# LIBDIR, INCLUDEDIR, BINDIR, DATADIR, PKGCONFIGDIR may be set one by one). The shared
+# library gets a soname from WN_VERSION's major number: libwinnow.so.0 ->
+# libwinnow.so.0.x.y, with libwinnow.so as the link name; winnow.pc comes from
+# winnow.pc.in, with Libs.private = the libraries the static archive needs.
+PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+BINDIR       ?= $(PREFIX)/bin
+DATADIR      ?= $(PREFIX)/share
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+WN_VER       := $(shell sed -n 's/^\#define WN_VERSION "\([0-9.]*\)".*/\1/p' include/winnow.h)
+WN_SOMAJOR   := $(firstword $(subst ., ,$(WN_VER)))
+$(BUILD)/libwinnow.so: LDFLAGS += -Wl,-soname,libwinnow.so.$(WN_SOMAJOR)
+.PHONY: install uninstall
+
+$(BUILD)/winnow.pc: winnow.pc.in include/winnow.h Makefile
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(WN_VER)|g' -e 's|@LIBS_PRIVATE@|$(LDLIBS)|g' $< > $@.tmp && mv $@.tmp $@
+
+# FORCE: the prefix lives in the file, so it is remade on every install
+install: all FORCE
+	$(Q)readelf -d $(BUILD)/libwinnow.so | grep -q 'SONAME.*libwinnow\.so\.$(WN_SOMAJOR)\]' || \
+	    { rm -f $(BUILD)/libwinnow.so && $(MAKE) --no-print-directory $(BUILD)/libwinnow.so; }
+	$(Q)rm -f $(BUILD)/winnow.pc && $(MAKE) --no-print-directory $(BUILD)/winnow.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(BUILD)/libwinnow.a $(DESTDIR)$(LIBDIR)/libwinnow.a
+	install -m 755 $(BUILD)/libwinnow.so $(DESTDIR)$(LIBDIR)/libwinnow.so.$(WN_VER)
+	ln -sf libwinnow.so.$(WN_VER) $(DESTDIR)$(LIBDIR)/libwinnow.so.$(WN_SOMAJOR)
+	ln -sf libwinnow.so.$(WN_SOMAJOR) $(DESTDIR)$(LIBDIR)/libwinnow.so
+	install -m 644 include/winnow.h $(DESTDIR)$(INCLUDEDIR)/winnow.h
+	install -m 644 $(BUILD)/winnow.pc $(DESTDIR)$(PKGCONFIGDIR)/winnow.pc
+	install -m 755 $(BUILD)/winnow $(DESTDIR)$(BINDIR)/winnow
+	install -d $(DESTDIR)$(DATADIR)/winnow/models
+	if [ -d models ] && [ -n "$$(ls -A models)" ]; then cp -R models/. $(DESTDIR)$(DATADIR)/winnow/models/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libwinnow.a $(DESTDIR)$(LIBDIR)/libwinnow.so.$(WN_VER) \
+	      $(DESTDIR)$(LIBDIR)/libwinnow.so.$(WN_SOMAJOR) $(DESTDIR)$(LIBDIR)/libwinnow.so \
+	      $(DESTDIR)$(INCLUDEDIR)/winnow.h $(DESTDIR)$(PKGCONFIGDIR)/winnow.pc $(DESTDIR)$(BINDIR)/winnow
+	rm -rf $(DESTDIR)$(DATADIR)/winnow
+
+FORCE:
+
+# The directory `make install` fills with models/ is compiled into src/model/bundled.c
+# (WN_MODELS_DIR), so bundled names ("winnow-small-embed") resolve after an install
+# (docs/MODELS.md); a change of PREFIX or DATADIR rebuilds that one file.
+MODELS_INSTALL_DIR = $(DATADIR)/winnow/models
+$(BUILD)/obj/src/model/bundled.o: CFLAGS_BASE += -DWN_MODELS_DIR='"$(MODELS_INSTALL_DIR)"'
+$(BUILD)/obj/src/model/bundled.o: $(BUILD)/models-dir.stamp
+$(BUILD)/models-dir.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(MODELS_INSTALL_DIR)' | cmp -s - $@ || echo '$(MODELS_INSTALL_DIR)' >$@
+
+# ---- test rules: every fuzz harness (tests/fuzz/fuzz_*.c) is also built with
+# tests/fuzz/replay.c as a test binary, build/tests/fuzz_replay_<harness>, which
+# replays the committed corpus tests/fuzz/corpus/<harness>/ (fails if it is absent or
+# empty); tests/fuzz/run.sh grows the corpora with libFuzzer. t_install.sh and
+# t_readme_example.sh compile C with the compiler and sanitizer flags of this build.
+FUZZ_SRC    = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz_replay_%)
+TEST_BIN   += $(FUZZ_REPLAY)
+check: export WN_CC := $(CC)
+check: export WN_SANITIZE := $(SANITIZE)
+
+$(BUILD)/tests/fuzz_replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libwinnow.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(E) '  LD    $@'
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -DFUZZ_CORPUS='"tests/fuzz/corpus/$*"' -o $@ $< tests/fuzz/replay.c \
+	    $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)

@@ -17,7 +17,9 @@
 int main(int argc, char **argv) {
     const char *base = NULL, *queries = NULL, *gtp = NULL, *gt_out = NULL, *label = "winnow", *sweep = "64";
     const char *save = NULL, *load = NULL;
-    int type = WN_INDEX_HNSW, metric = WN_METRIC_L2, threads = 2, rerank = 0, k = 10;
+    wn_index_type type = WN_INDEX_HNSW;
+    wn_metric metric = WN_METRIC_L2;
+    int threads = 2, rerank = 0, k = 10, bad = 0;
     wn_index_params p = wn_index_default_params();
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
@@ -25,9 +27,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--queries")) queries = v;
         else if (!strcmp(a, "--gt")) gtp = v;
         else if (!strcmp(a, "--gt-out")) gt_out = v, type = WN_INDEX_FLAT;
-        else if (!strcmp(a, "--type")) type = wn_index_type_parse(v);
-        else if (!strcmp(a, "--metric")) metric = wn_metric_parse(v);
-        else if (!strcmp(a, "--storage")) p.storage = (wn_storage)wn_storage_parse(v);
+        else if (!strcmp(a, "--type")) bad |= wn_index_type_parse(v, &type) != WN_OK;
+        else if (!strcmp(a, "--metric")) bad |= wn_metric_parse(v, &metric) != WN_OK;
+        else if (!strcmp(a, "--storage")) bad |= wn_storage_parse(v, &p.storage) != WN_OK;
         else if (!strcmp(a, "--m")) p.m = atoi(v);
         else if (!strcmp(a, "--efc")) p.ef_construction = atoi(v);
         else if (!strcmp(a, "--exact-build")) p.exact_build = atoi(v); /* HNSW over fp32 rows, not an fp16 copy */
@@ -44,7 +46,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    if (!base || !queries || type < 0 || metric < 0 || (!gtp && !gt_out)) {
+    if (!base || !queries || bad || (!gtp && !gt_out)) {
         fprintf(stderr, "bench_ann: --base, --queries and --gt (or --gt-out) are required\n");
         return 2;
     }
@@ -94,7 +96,7 @@ int main(int argc, char **argv) {
     }
     float *dist = malloc(sizeof(float) * (size_t)nq * k);
     int64_t *ids = malloc(sizeof(int64_t) * (size_t)nq * k);
-    wn_search_params sp = wn_search_default_params();
+    wn_index_search_params sp = wn_index_search_default_params();
     if (gt_out) {
         sp.n_threads = threads;
         t0 = bench_now();

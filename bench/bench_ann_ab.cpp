@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
     char *sw = strdup(sweep);
     for (char *tok = strtok(sw, ","); tok; tok = strtok(nullptr, ",")) {
         int ef = atoi(tok);
-        wn_search_params sp = wn_search_default_params();
+        wn_index_search_params sp = wn_index_search_default_params();
         sp.ef = ef;
         h->setEf(ef);
         auto pass_w = [&] {

@@ -1,7 +1,7 @@
 /*
  * bench_pipeline.c - ingestion and evaluation speed on SciFact (../shared):
  *   1. reading the corpus alone (the baseline), 2. corpus -> SQLite store,
- *   3. corpus -> store + BM25 (wn_build_index), in documents per second and as
+ *   3. corpus -> store + BM25 (wn_pipeline_build), in documents per second and as
  *   ratios of the baseline; then 4. evaluating a BM25 run of 1000 per query with
  *   10 measures, against tests/tools/trec_eval.py (same figures, checked) in the
  *   same run. One thread throughout.
@@ -52,7 +52,7 @@ int main(void) {
         if (wn_corpus_next(c, &d, &got) != WN_OK) return die("read");
         n += got;
     }
-    wn_corpus_close(c);
+    wn_corpus_free(c);
     double t_read = now() - t0;
 
     /* 2. store only */
@@ -64,16 +64,16 @@ int main(void) {
         if (wn_corpus_next(c, &d, &got) != WN_OK) return die("read");
         if (got && wn_store_add(s, d.id, d.title, d.text, d.meta, NULL) != WN_OK) return die("add");
     }
-    wn_store_close(s);
-    wn_corpus_close(c);
+    wn_store_free(s);
+    wn_corpus_free(c);
     double t_store = now() - t0;
 
     /* 3. store + BM25 */
-    wn_build_params bp = wn_build_default_params();
+    wn_pipeline_build_params bp = wn_pipeline_build_default_params();
     bp.bm25 = 1;
-    wn_build_stats bs;
+    wn_pipeline_build_stats bs;
     t0 = now();
-    if (wn_build_index(C "/corpus.jsonl", ix, &bp, &bs) != WN_OK) return die("build");
+    if (wn_pipeline_build(C "/corpus.jsonl", ix, &bp, &bs) != WN_OK) return die("build");
     double t_build = now() - t0;
     printf("ingestion, %lld SciFact documents, 1 thread:\n", (long long)n);
     printf("  read corpus (baseline)   %8.0f docs/s  %.3f s\n", n / t_read, t_read);
@@ -110,7 +110,7 @@ int main(void) {
     }
     if (qf) fclose(qf);
     free(h);
-    wn_searcher_close(se);
+    wn_searcher_free(se);
     wn_run_save(r, run, "bench", 1000);
     wn_run_free(r);
     const char *names[] = {"ndcg@10", "ndcg@100", "map", "mrr@10", "recall@10", "recall@100", "recall@1000", "p@1", "p@3", "p@10"};
@@ -120,7 +120,7 @@ int main(void) {
     wn_qrels *q;
     wn_eval *e;
     if (wn_qrels_load(C "/qrels/train.tsv", &q) != WN_OK || wn_run_load(run, &r) != WN_OK ||
-        wn_evaluate(q, r, 10, ms, &e) != WN_OK)
+        wn_eval_create(q, r, 10, ms, &e) != WN_OK)
         return die("evaluate");
     double t_eval = now() - t0;
     int len = snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/tools/trec_eval.py %s %s", C "/qrels/train.tsv", run);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/synth.h"
+#include "../tests/synth.h"
 #include "util/util.h"
 #include "winnow.h"
 

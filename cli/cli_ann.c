@@ -118,20 +118,22 @@ static const char *optval(int argc, char **argv, int *i) {
 
 static int cmd_build(int argc, char **argv) {
     const char *input = NULL, *out = NULL, *ids_path = NULL;
-    int type = -1, metric = -1;
+    wn_index_type type = WN_INDEX_FLAT;
+    wn_metric metric = WN_METRIC_IP;
+    int have_type = 0, have_metric = 0;
     wn_index_params p = wn_index_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         long x;
         if (!(v = optval(argc, argv, &i))) return 2;
         if (!strcmp(a, "--type")) {
-            if ((type = wn_index_type_parse(v)) < 0) return cli_error("ann build: --type %s: use flat, hnsw, ivf or ivfpq", v), 2;
+            if (wn_index_type_parse(v, &type) != WN_OK) return cli_error("ann build: --type %s: use flat, hnsw, ivf or ivfpq", v), 2;
+            have_type = 1;
         } else if (!strcmp(a, "--metric")) {
-            if ((metric = wn_metric_parse(v)) < 0) return cli_error("ann build: --metric %s: use ip, l2 or cos", v), 2;
+            if (wn_metric_parse(v, &metric) != WN_OK) return cli_error("ann build: --metric %s: use ip, l2 or cos", v), 2;
+            have_metric = 1;
         } else if (!strcmp(a, "--storage")) {
-            int s = wn_storage_parse(v);
-            if (s < 0) return cli_error("ann build: --storage %s: use fp32, fp16 or int8", v), 2;
-            p.storage = (wn_storage)s;
+            if (wn_storage_parse(v, &p.storage) != WN_OK) return cli_error("ann build: --storage %s: use fp32, fp16 or int8", v), 2;
         } else if (!strcmp(a, "--input")) input = v;
         else if (!strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--ids")) ids_path = v;
@@ -155,7 +157,7 @@ static int cmd_build(int argc, char **argv) {
             p.seed = (uint64_t)x;
         } else return cli_error("ann build: unknown option %s\n%s", a, usage), 2;
     }
-    if (type < 0 || metric < 0 || !input || !out)
+    if (!have_type || !have_metric || !input || !out)
         return cli_error("ann build: --type, --metric, --input and --out are required\n%s", usage), 2;
     float *x = NULL;
     int64_t n, *ids = NULL;
@@ -209,7 +211,7 @@ static int write_ivecs(const char *out, const int64_t *ids, int64_t nq, long k) 
 static int cmd_search(int argc, char **argv) {
     const char *index = NULL, *queries = NULL, *out = NULL;
     long k = 10;
-    wn_search_params sp = wn_search_default_params();
+    wn_index_search_params sp = wn_index_search_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         long x;

@@ -117,7 +117,7 @@ static int load_queries(const char *path, query_set *q) {
             }
         }
     }
-    wn_corpus_close(c);
+    wn_corpus_free(c);
     if (ok && !q->n) ok = !cli_error("eval: %s: no queries", path);
     if (ok && !(q->by_id = malloc((size_t)q->n * sizeof *q->by_id))) ok = !cli_error("eval: out of memory");
     if (ok) { /* duplicates: adjacent once sorted by id (then by position) */
@@ -175,7 +175,7 @@ static int parse_measures(const char *list, wn_measure *ms, int *nm) {
     snprintf(buf, sizeof buf, "%s", list);
     *nm = 0;
     for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
-        if (*nm == MAX_MEASURES || wn_measure_parse(t, &ms[*nm]) != 0)
+        if (*nm == MAX_MEASURES || wn_measure_parse(t, &ms[*nm]) != WN_OK)
             return cli_error("eval: unknown measure '%s' (p@k, recall@k, mrr@k, ndcg@k, map, map@k)", t), 0;
         (*nm)++;
     }
@@ -216,7 +216,7 @@ static int eval_runs(const char *list, const char *qrpath, const char *measures,
             rc = cli_lib_error("eval", st);
             break;
         }
-        if ((st = wn_evaluate(q, r, nm, ms, &e)) != WN_OK) {
+        if ((st = wn_eval_create(q, r, nm, ms, &e)) != WN_OK) {
             wn_run_free(r);
             rc = cli_lib_error("eval", st);
             break;
@@ -233,7 +233,7 @@ static int eval_runs(const char *list, const char *qrpath, const char *measures,
                 wn_measure_name(ms[j], name, sizeof name);
                 fprintf(jf, "\"%s\": %.17g, ", name, wn_eval_mean(e, j));
             }
-            fprintf(jf, "\"queries\": %lld}", (long long)wn_eval_num_queries(e));
+            fprintf(jf, "\"queries\": %lld}", (long long)wn_eval_count(e));
             first = 0;
         }
         wn_eval_free(e);
@@ -311,7 +311,7 @@ static int check_args(eval_args *e) {
  * their ids and texts into qids/texts (room for every judged query); *nq of them. */
 static int judged_queries(const eval_args *e, const query_set *qs, const wn_qrels *qrels, const char **qids,
                           const char **texts, int64_t *nq) {
-    int64_t nj = wn_qrels_num_queries(qrels), missing = 0;
+    int64_t nj = wn_qrels_count(qrels), missing = 0;
     *nq = 0;
     for (int64_t i = 0; i < nj; i++) {
         const char *id = wn_qrels_query(qrels, i);
@@ -338,7 +338,7 @@ static void print_table(const wn_experiment *x, const eval_args *e) {
         printf(" %11s", name);
     }
     printf("  %9s %9s %9s\n", "ms mean", "ms p50", "ms p99");
-    int64_t nq = wn_experiment_num_queries(x);
+    int64_t nq = wn_experiment_count(x);
     for (int s = 0; s < wn_experiment_num_stages(x); s++) {
         printf("%-14s", wn_experiment_stage_name(x, s));
         for (int j = 0; j < e->nm; j++) printf(" %11.4f", wn_eval_mean(wn_experiment_eval(x, s), j));
@@ -356,7 +356,7 @@ static wn_status write_outputs(const wn_experiment *x, const eval_args *e) {
     if (st == WN_OK && e->report) {
         char t[512];
         snprintf(t, sizeof t, "%s on %s (%lld queries)", wn_first_stage_name(e->o.p.first_stage), e->o.index,
-                 (long long)wn_experiment_num_queries(x));
+                 (long long)wn_experiment_count(x));
         if ((st = wn_experiment_report(x, t, e->report)) == WN_OK)
             fprintf(stderr, "winnow eval: report written to %s\n", e->report);
     }
@@ -366,7 +366,7 @@ static wn_status write_outputs(const wn_experiment *x, const eval_args *e) {
 /* Every judged query through the searcher's stages, evaluated and written out. */
 static int run_eval(const eval_args *e, const query_set *qs, wn_qrels *qrels, wn_searcher *s) {
     check_qrels_docs(e->qrpath, wn_searcher_store(s));
-    size_t nj = (size_t)wn_qrels_num_queries(qrels) + 1;
+    size_t nj = (size_t)wn_qrels_count(qrels) + 1;
     const char **qids = malloc(nj * sizeof *qids), **texts = malloc(nj * sizeof *texts);
     int64_t nq = 0;
     wn_experiment *x = NULL;
@@ -410,7 +410,7 @@ int cmd_eval(int argc, char **argv) {
     wn_status st = wn_qrels_load(e.qrpath, &qrels);
     if (st == WN_OK) st = cli_pipeline_open(&e.o, &s);
     rc = st != WN_OK ? cli_lib_error("eval", st) : run_eval(&e, &qs, qrels, s);
-    wn_searcher_close(s);
+    wn_searcher_free(s);
     wn_qrels_free(qrels);
     free_queries(&qs);
     return rc;

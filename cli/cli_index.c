@@ -46,14 +46,14 @@ static int parse_float(const char *opt, const char *s, float *out) {
 }
 
 typedef struct {
-    wn_build_params p;
+    wn_pipeline_build_params p;
     const char *corpus, *out;
     long overlap;
 } index_args;
 
 /* An option with a value; 0 ok, 2 bad value (said), -1 not one of ours. */
 static int value_opt(index_args *x, const char *a, const char *val) {
-    wn_build_params *p = &x->p;
+    wn_pipeline_build_params *p = &x->p;
     long v;
     if (!strcmp(a, "--corpus")) x->corpus = val;
     else if (!strcmp(a, "--out")) x->out = val;
@@ -62,13 +62,11 @@ static int value_opt(index_args *x, const char *a, const char *val) {
     else if (!strcmp(a, "--title-field")) p->corpus.title_field = val;
     else if (!strcmp(a, "--text-field")) p->corpus.text_field = val;
     else if (!strcmp(a, "--format")) {
-        int f = wn_corpus_format_parse(val);
-        if (f < 0) return cli_error("index: --format must be beir, jsonl, tsv or dir, not '%s'", val), 2;
-        p->corpus.format = (wn_corpus_format)f;
+        if (wn_corpus_format_parse(val, &p->corpus.format) != WN_OK)
+            return cli_error("index: --format must be beir, jsonl, tsv or dir, not '%s'", val), 2;
     } else if (!strcmp(a, "--ann")) {
-        int t = wn_index_type_parse(val);
-        if (t < 0) return cli_error("index: --ann must be flat, hnsw, ivf or ivfpq, not '%s'", val), 2;
-        p->ann = (wn_index_type)t;
+        if (wn_index_type_parse(val, &p->ann) != WN_OK)
+            return cli_error("index: --ann must be flat, hnsw, ivf or ivfpq, not '%s'", val), 2;
     } else if (!strcmp(a, "--k1")) {
         if (!parse_float(a, val, &p->bm25_params.k1)) return 2;
     } else if (!strcmp(a, "--b")) {
@@ -91,7 +89,7 @@ static int value_opt(index_args *x, const char *a, const char *val) {
 
 /* 0 ok, 1 done (--help), 2 usage error (said). */
 static int parse_args(int argc, char **argv, index_args *x) {
-    wn_build_params *p = &x->p;
+    wn_pipeline_build_params *p = &x->p;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return index_usage(stdout), 1;
@@ -113,11 +111,11 @@ static int parse_args(int argc, char **argv, index_args *x) {
 }
 
 int cmd_index(int argc, char **argv) {
-    index_args x = {wn_build_default_params(), NULL, NULL, -1};
+    index_args x = {wn_pipeline_build_default_params(), NULL, NULL, -1};
     x.p.model_params.hub.models_dir = cli_models_dir();
     int rc = parse_args(argc, argv, &x);
     if (rc) return rc == 1 ? 0 : rc;
-    wn_build_params p = x.p;
+    wn_pipeline_build_params p = x.p;
     const char *corpus = x.corpus, *out = x.out;
     long overlap = x.overlap;
     if (!corpus || !out) {
@@ -137,8 +135,8 @@ int cmd_index(int argc, char **argv) {
     p.progress_ud = &pr;
     p.warn = warn_cb;
     p.warn_ud = &n_warn;
-    wn_build_stats stats;
-    wn_status st = wn_build_index(corpus, out, &p, &stats);
+    wn_pipeline_build_stats stats;
+    wn_status st = wn_pipeline_build(corpus, out, &p, &stats);
     cli_progress_end(&pr);
     if (st != WN_OK) {
         cli_lib_error("index", st);

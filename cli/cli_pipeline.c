@@ -28,12 +28,10 @@ int cli_pipeline_opt(const char *cmd, int argc, char **argv, int i, cli_pipeline
     else if (!strcmp(a, "--dense")) o->p.dense_model = val;
     else if (!strcmp(a, "--rerank")) o->p.rerank_model = val;
     else if (!strcmp(a, "--first-stage")) {
-        int f = wn_first_stage_parse(val);
-        if (f < 0) {
+        if (wn_first_stage_parse(val, &o->p.first_stage) != WN_OK) {
             cli_error("%s: --first-stage must be bm25, dense or hybrid, not '%s'", cmd, val);
             return -1;
         }
-        o->p.first_stage = (wn_first_stage)f;
         o->first_stage_set = 1;
     } else if (!strcmp(a, "--fusion")) {
         if (!strcmp(val, "rrf")) o->p.fusion = WN_FUSE_RRF;

@@ -184,6 +184,6 @@ int cmd_search(int argc, char **argv) {
     free(first);
     free(rr);
     free(a.queries);
-    wn_searcher_close(s);
+    wn_searcher_free(s);
     return rc;
 }

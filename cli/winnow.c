@@ -13,6 +13,8 @@ int cmd_ann(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_mine(int argc, char **argv);
 int cmd_train_static(int argc, char **argv);
 
 static const struct {
@@ -29,6 +31,8 @@ static const struct {
     {"search", cmd_search, "search an index, with optional re-ranking"},
     {"eval", cmd_eval, "evaluate first stage and re-ranking against relevance judgments"},
     {"ann", cmd_ann, "build and search vector indexes on .fvecs files"},
+    {"train", cmd_train, "fine-tune a bi-encoder (MNRL) or a cross-encoder (BCE) on JSONL data"},
+    {"mine", cmd_mine, "add hard negatives to training rows from an index's first stage"},
     {"train-static", cmd_train_static, "train a static embedding model on (query, positive) pairs"},
 };
 

@@ -24,15 +24,19 @@
  *     _close, wn_free_buffer, wn_status_name) leave the message as it is, so a caller
  *     may free handles or name the status before printing wn_last_error().
  *
- * Usage:
- *   wn_model *m;
+ * Usage (a complete program: docs/example.c):
+ *   wn_model *m = NULL;
  *   wn_model_params p = wn_model_default_params();
- *   if (wn_model_load("sentence-transformers/all-MiniLM-L6-v2", &p, &m) != WN_OK)
- *       fprintf(stderr, "%s\n", wn_last_error());
- *   float emb[2 * 384];
+ *   if (wn_model_load("sentence-transformers/all-MiniLM-L6-v2", &p, &m) != WN_OK) {
+ *       fprintf(stderr, "%s\n", wn_last_error());  // m is NULL: nothing to free
+ *       return 1;
+ *   }
  *   const char *texts[2] = {"hello", "world"};
- *   wn_model_embed(m, 2, texts, emb);
- *   wn_model_free(m);
+ *   float *emb = malloc(2 * (size_t)wn_model_dim(m) * sizeof *emb);
+ *   wn_status st = emb ? wn_model_embed(m, 2, texts, emb) : WN_ERR_NOMEM;
+ *   if (st != WN_OK) fprintf(stderr, "%s\n", emb ? wn_last_error() : "out of memory");
+ *   free(emb);           // caller-owned arrays: the caller's allocator
+ *   wn_model_free(m);    // every handle has its own destructor (NULL-safe)
  */
 #ifndef WINNOW_H
 #define WINNOW_H
@@ -45,6 +49,7 @@ extern "C" {
 #endif
 
 #define WN_VERSION "0.1.0"
+#define WN_IVF_MAX_NLIST (1 << 20) /* inverted lists of an IVF index, at most */
 
 /* Marks the library's public functions: libwinnow is built with -fvisibility=hidden,
  * so these are the only symbols it exports. */
@@ -87,7 +92,7 @@ typedef struct {
 WN_API void wn_set_allocator(const wn_allocator *a);
 
 /* A thread pool the caller may create once and share: pass it in wn_model_params,
- * wn_index_params and wn_search_params (field threads) or to
+ * wn_index_params and wn_index_search_params (field threads) or to
  * wn_bm25_search_batch_threads, and the library runs its parallel work there instead
  * of starting threads of its own (NULL everywhere keeps each call's own threads).
  * n_threads <= 0: one per online CPU; 1 starts no thread (work runs on the caller).
@@ -232,7 +237,7 @@ typedef struct wn_index wn_index;
  *   wn_index_params p = wn_index_default_params();
  *   wn_index_create(WN_INDEX_HNSW, 384, WN_METRIC_COS, &p, &ix);
  *   wn_index_add(ix, n, x, NULL);                 // ids 0..n-1 (or caller ids)
- *   wn_search_params sp = wn_search_default_params();
+ *   wn_index_search_params sp = wn_index_search_default_params();
  *   wn_index_search(ix, nq, q, 10, &sp, dist, ids); // dist[nq*10], ids[nq*10]
  *   wn_index_save(ix, "docs.wnix"); wn_index_free(ix);
  * Scores in dist: IP = inner product, COS = cosine similarity (both best = largest),
@@ -248,7 +253,7 @@ typedef struct {
     uint64_t seed;        /* HNSW levels, k-means init and samples (default 42) */
     int m;                /* HNSW: links per node on layers > 0 (2*m on layer 0); default 16 */
     int ef_construction;  /* HNSW: default 200 */
-    int nlist;            /* IVF: inverted lists (0: about sqrt(n) at training) */
+    int nlist;            /* IVF: inverted lists, at most WN_IVF_MAX_NLIST (0: about sqrt(n) at training) */
     int pq_m;             /* IVF-PQ: sub-quantisers, 8-bit codes; must divide dim (0: dim/4) */
     int keep_vectors;     /* IVF-PQ: 1 (default) keeps full vectors for exact re-ranking */
     int64_t max_train;    /* IVF: k-means sample size (0: 64 * nlist, at most n) */
@@ -278,8 +283,8 @@ typedef struct {
     void *filter_ud;
     wn_threads *threads; /* the queries run on this pool (n_threads ignored); NULL: a
                             pool of n_threads is started and joined per call */
-} wn_search_params;
-WN_API wn_search_params wn_search_default_params(void);
+} wn_index_search_params;
+WN_API wn_index_search_params wn_index_search_default_params(void);
 
 /* On success *out is yours: wn_index_free(). dim in 1..65536. */
 WN_API wn_status wn_index_create(wn_index_type type, int dim, wn_metric metric, const wn_index_params *p,
@@ -296,7 +301,7 @@ WN_API wn_status wn_index_remove(wn_index *ix, int64_t id);
 WN_API wn_status wn_index_replace(wn_index *ix, int64_t id, const float *x);
 /* q: nq*dim floats; k >= 1; sp may be NULL (defaults). Caller allocates
  * dist[nq*k] and ids[nq*k]. */
-WN_API wn_status wn_index_search(const wn_index *ix, int64_t nq, const float *q, int k, const wn_search_params *sp,
+WN_API wn_status wn_index_search(const wn_index *ix, int64_t nq, const float *q, int k, const wn_index_search_params *sp,
                           float *dist, int64_t *ids);
 /* One file, written atomically (docs/FORMAT.md). */
 WN_API wn_status wn_index_save(const wn_index *ix, const char *path);
@@ -310,12 +315,13 @@ WN_API wn_index_type wn_index_type_of(const wn_index *ix);
 WN_API size_t wn_index_memory(const wn_index *ix, size_t *mapped);
 WN_API void wn_index_free(wn_index *ix); /* NULL-safe */
 /* Names for parsing and printing: "flat" "hnsw" "ivf" "ivfpq", "ip" "l2" "cos",
- * "fp32" "fp16" "int8". _parse returns -1 for an unknown name. */
+ * "fp32" "fp16" "int8". Every _parse function sets *out and returns WN_OK, or returns
+ * WN_ERR_ARG with a message that lists the names it knows. */
 WN_API const char *wn_index_type_name(wn_index_type t);
 WN_API const char *wn_metric_name(wn_metric m);
-WN_API int wn_index_type_parse(const char *s);
-WN_API int wn_metric_parse(const char *s);
-WN_API int wn_storage_parse(const char *s);
+WN_API wn_status wn_index_type_parse(const char *s, wn_index_type *out);
+WN_API wn_status wn_metric_parse(const char *s, wn_metric *out);
+WN_API wn_status wn_storage_parse(const char *s, wn_storage *out);
 
 /* ---------------------------------------------------------------- lexical (BM25) */
 /* (section owned by src/lexical) */
@@ -334,7 +340,7 @@ WN_API wn_status wn_bm25_add(wn_bm25 *ix, int64_t id, const char *text);
 WN_API wn_status wn_bm25_search(const wn_bm25 *ix, const char *query, int k, float *scores, int64_t *ids, int *n_out);
 WN_API wn_status wn_bm25_save(const wn_bm25 *ix, const char *path);
 WN_API wn_status wn_bm25_load(const char *path, wn_bm25 **out);
-WN_API int64_t wn_bm25_size(const wn_bm25 *ix);
+WN_API int64_t wn_bm25_count(const wn_bm25 *ix);
 WN_API void wn_bm25_free(wn_bm25 *ix);
 /* Notes (src/lexical/): scores are Lucene 8 BM25Similarity's times (k1 + 1), with its
  * one-byte document lengths; the analyzer is Lucene's EnglishAnalyzer (see
@@ -370,7 +376,7 @@ WN_API wn_status wn_bm25_explain(const wn_bm25 *ix, const char *query, int64_t i
  *   wn_qrels_load("qrels/test.tsv", &q);          // BEIR tsv or TREC qrels
  *   wn_run_load("bm25.run", &r);                   // qid Q0 docid rank score tag
  *   wn_measure ms[2]; wn_measure_parse("ndcg@10", &ms[0]); wn_measure_parse("map", &ms[1]);
- *   wn_evaluate(q, r, 2, ms, &e);  wn_eval_mean(e, 0);  // mean nDCG@10
+ *   wn_eval_create(q, r, 2, ms, &e);  wn_eval_mean(e, 0);  // mean nDCG@10
  * Conventions (trec_eval 9.x): a run's list is ordered by score descending, ties by
  * document id descending (strcmp), whatever ranks the file says; a document is
  * relevant when its grade >= 1; nDCG gains are the grades (negative: 0), discount
@@ -388,7 +394,7 @@ typedef struct {
 } wn_measure;
 /* Parses "p@3", "recall@100", "mrr@10", "ndcg@10", "map", "map@100" (case-insensitive);
  * 0 on success, -1 on an unknown name. _name writes the canonical name (cap bytes). */
-WN_API int wn_measure_parse(const char *s, wn_measure *out);
+WN_API wn_status wn_measure_parse(const char *s, wn_measure *out);
 WN_API void wn_measure_name(wn_measure m, char *buf, size_t cap);
 
 WN_API wn_status wn_qrels_create(wn_qrels **out);
@@ -397,7 +403,7 @@ WN_API wn_status wn_qrels_add(wn_qrels *q, const char *qid, const char *docid, i
 /* Reads BEIR tsv (header "query-id corpus-id score") or TREC qrels ("qid 0 docid rel"),
  * told apart by the column count; errors name the file and line. */
 WN_API wn_status wn_qrels_load(const char *path, wn_qrels **out);
-WN_API int64_t wn_qrels_num_queries(const wn_qrels *q);
+WN_API int64_t wn_qrels_count(const wn_qrels *q);
 WN_API const char *wn_qrels_query(const wn_qrels *q, int64_t i); /* 0 <= i < num_queries, file order */
 /* Number of judgments of query i, and judgment j of it (docid, grade). */
 WN_API int64_t wn_qrels_num_judged(const wn_qrels *q, int64_t i);
@@ -413,12 +419,12 @@ WN_API wn_status wn_run_load(const char *path, wn_run **out);
 /* Writes the run in TREC format, queries in insertion order, each sorted as above
  * and cut to max_per_query (<= 0: all); atomically. Scores print with %.9g. */
 WN_API wn_status wn_run_save(const wn_run *r, const char *path, const char *tag, int max_per_query);
-WN_API int64_t wn_run_num_queries(const wn_run *r);
+WN_API int64_t wn_run_count(const wn_run *r);
 WN_API void wn_run_free(wn_run *r);
 
 /* Evaluates n measures; *out is yours (wn_eval_free). */
-WN_API wn_status wn_evaluate(const wn_qrels *q, const wn_run *r, int n, const wn_measure *ms, wn_eval **out);
-WN_API int64_t wn_eval_num_queries(const wn_eval *e);
+WN_API wn_status wn_eval_create(const wn_qrels *q, const wn_run *r, int n, const wn_measure *ms, wn_eval **out);
+WN_API int64_t wn_eval_count(const wn_eval *e);
 WN_API const char *wn_eval_query(const wn_eval *e, int64_t i);
 WN_API double wn_eval_value(const wn_eval *e, int64_t query, int measure); /* per query */
 WN_API double wn_eval_mean(const wn_eval *e, int measure);                 /* over queries */
@@ -488,7 +494,7 @@ typedef struct {
 /* Opens DIR/docs.sqlite read-only (create = 0) or creates a new empty store (create = 1,
  * the file must not exist). Checks the application id and schema version. */
 WN_API wn_status wn_store_open(const char *dir, int create, wn_store **out);
-WN_API void wn_store_close(wn_store *s); /* NULL-safe; commits a pending batch */
+WN_API void wn_store_free(wn_store *s); /* NULL-safe; commits a pending batch */
 /* Appends a document (row = count before the call); WN_ERR_ARG naming the id and the
  * row that holds it when the id is already present. Inserts are batched in
  * transactions of 1,000 documents; wn_store_flush commits the current batch. */
@@ -522,8 +528,8 @@ WN_API wn_status wn_corpus_next(wn_corpus *c, wn_doc *doc, int *got);
 WN_API void wn_corpus_progress(const wn_corpus *c, uint64_t *done, uint64_t *total);
 WN_API wn_corpus_format wn_corpus_format_of(const wn_corpus *c);
 WN_API const char *wn_corpus_format_name(wn_corpus_format f);
-WN_API int wn_corpus_format_parse(const char *s); /* "beir" "jsonl" "tsv" "dir"; -1 if unknown */
-WN_API void wn_corpus_close(wn_corpus *c);
+WN_API wn_status wn_corpus_format_parse(const char *s, wn_corpus_format *out); /* "auto" "beir" "jsonl" "tsv" "dir" */
+WN_API void wn_corpus_free(wn_corpus *c);
 
 /* Building an index directory from a corpus (winnow index): documents into the
  * store, title + " " + text into BM25 and/or the bi-encoder's vectors into a vector
@@ -550,13 +556,13 @@ typedef struct {
     void *progress_ud;
     wn_warn_fn warn; /* skipped lines (NULL: silent) */
     void *warn_ud;
-} wn_build_params;
-WN_API wn_build_params wn_build_default_params(void);
+} wn_pipeline_build_params;
+WN_API wn_pipeline_build_params wn_pipeline_build_default_params(void);
 typedef struct {
     int64_t docs, skipped, vectors;
     double seconds;
-} wn_build_stats;
-WN_API wn_status wn_build_index(const char *corpus, const char *dir, const wn_build_params *p, wn_build_stats *stats);
+} wn_pipeline_build_stats;
+WN_API wn_status wn_pipeline_build(const char *corpus, const char *dir, const wn_pipeline_build_params *p, wn_pipeline_build_stats *stats);
 
 /* Two-stage search over an index directory: a first stage (BM25, dense or a fusion
  * of both), then optionally a cross-encoder over the top candidates. */
@@ -574,7 +580,7 @@ typedef struct {
     float interpolate;     /* re-rank score = (1 - a) * minmax(ce) + a * minmax(first);
                               0 (default): the cross-encoder's logit alone */
     wn_model_params model_params;
-    wn_search_params ann;
+    wn_index_search_params ann;
 } wn_pipeline_params;
 WN_API wn_pipeline_params wn_pipeline_default_params(void);
 typedef struct wn_searcher wn_searcher;
@@ -586,7 +592,7 @@ typedef struct {
 } wn_hit;
 /* Opens the store, BM25 and/or vector index and the models the stage needs. */
 WN_API wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p, wn_searcher **out);
-WN_API void wn_searcher_close(wn_searcher *s);
+WN_API void wn_searcher_free(wn_searcher *s);
 WN_API wn_store *wn_searcher_store(wn_searcher *s);
 /* First stage: up to k hits best first into hits[k]; *n found; *seconds its time. */
 WN_API wn_status wn_searcher_first(wn_searcher *s, const char *query, int k, wn_hit *hits, int *n, double *seconds);
@@ -595,10 +601,10 @@ WN_API wn_status wn_searcher_first(wn_searcher *s, const char *query, int k, wn_
 WN_API wn_status wn_searcher_rerank(wn_searcher *s, const char *query, const wn_hit *cand, int n, int m, wn_hit *out,
                              double *seconds);
 /* Fuses two best-first lists (rows) into out (capacity na + nb); *n written. */
-WN_API wn_status wn_fuse(wn_fusion f, int rrf_k, float weight_b, const wn_hit *a, int na, const wn_hit *b, int nb,
+WN_API wn_status wn_pipeline_fuse(wn_fusion f, int rrf_k, float weight_b, const wn_hit *a, int na, const wn_hit *b, int nb,
                   wn_hit *out, int *n);
 WN_API const char *wn_first_stage_name(wn_first_stage f);
-WN_API int wn_first_stage_parse(const char *s); /* "bm25" "dense" "hybrid"; -1 if unknown */
+WN_API wn_status wn_first_stage_parse(const char *s, wn_first_stage *out); /* "bm25" "dense" "hybrid" */
 
 /* ---------------------------------------------------------------- pipeline: handles, re-ranking, experiments */
 /* (section owned by src/pipeline, src/eval) */
@@ -679,7 +685,7 @@ typedef struct wn_experiment wn_experiment;
 WN_API wn_status wn_experiment_run(wn_searcher *s, int64_t nq, const char *const *qids, const char *const *queries,
                             const wn_experiment_params *p, wn_experiment **out);
 WN_API int wn_experiment_num_stages(const wn_experiment *e);
-WN_API int64_t wn_experiment_num_queries(const wn_experiment *e);
+WN_API int64_t wn_experiment_count(const wn_experiment *e);
 WN_API const char *wn_experiment_stage_name(const wn_experiment *e, int stage);
 WN_API int wn_experiment_stage_depth(const wn_experiment *e, int stage); /* 0: the first stage */
 WN_API const wn_run *wn_experiment_stage_run(const wn_experiment *e, int stage);
@@ -687,7 +693,7 @@ WN_API const wn_run *wn_experiment_stage_run(const wn_experiment *e, int stage);
 WN_API const double *wn_experiment_seconds(const wn_experiment *e, int stage, int total);
 /* With keep_hits: the stage's hits of query q (best first) and their number. */
 WN_API const wn_hit *wn_experiment_hits(const wn_experiment *e, int stage, int64_t q, int *n);
-/* Evaluates every stage against q on ms[n] (wn_evaluate); then _eval gives them. */
+/* Evaluates every stage against q on ms[n] (wn_eval_create); then _eval gives them. */
 WN_API wn_status wn_experiment_evaluate(wn_experiment *e, const wn_qrels *q, int n, const wn_measure *ms);
 WN_API const wn_eval *wn_experiment_eval(const wn_experiment *e, int stage);
 /* Writes stage 0's run to path and stage j's to path.rerank@N, tagged "winnow-<name>"
@@ -734,6 +740,57 @@ WN_API wn_static_train_params wn_static_train_default_params(void);
  * (may be NULL): the mean loss of the last 100 steps. */
 WN_API wn_status wn_static_train(const char *const *data, int n_files, const char *tokenizer_dir, const char *out_dir,
                           const wn_static_train_params *p, float *final_loss);
+
+/* ---------------------------------------------------------------- training */
+/* (section owned by src/train) */
+/* Fine-tunes a bi-encoder (MultipleNegativesRankingLoss) or a cross-encoder
+ * (BCE with logits, or listwise softmax) from a model directory and a JSONL file,
+ * computing what sentence-transformers' fit computes with PyTorch (AdamW, HF's
+ * linear schedule with warm-up, clip_grad_norm_), and writes a checkpoint in the
+ * HuggingFace / sentence-transformers layout that wn_model_load reads back.
+ * Data: bi {"query", "positive", "negatives": [...]} (negatives optional);
+ * ce {"query", "document", "label"}; ce listwise {"query", "positive", "negatives"};
+ * mlm {"text"} (masked-language-model pre-training: BertForMaskedLM's head, 80/10/10). */
+typedef enum { WN_TRAIN_BI = 0, WN_TRAIN_CE = 1, WN_TRAIN_MLM = 2 } wn_train_task;
+typedef struct {
+    wn_train_task task;
+    const char *model_dir; /* the starting model (a local directory); with config_path: where the
+                              tokenizer files (and pooling files, if any) are */
+    const char *config_path; /* NULL; else a new model from this config.json, HF's initialisation
+                                (normal, initializer_range) drawn from seed */
+    const char *data_path; /* JSONL training rows */
+    const char *out_dir;   /* the checkpoint (created; files replaced atomically) */
+    const char *log_path;  /* NULL: none; else one JSON object per update: step, loss (the
+                              batch's, before the update), lr (used by the update), ... */
+    int epochs;            /* passes over the data (default 1); unused when steps > 0 */
+    int64_t steps;         /* > 0: exactly this many updates, also the schedule's total */
+    int batch;             /* rows per micro-batch (default 32) */
+    int grad_accum;        /* micro-batches per update (default 1) */
+    double lr;             /* peak learning rate (default 2e-5) */
+    int64_t warmup;        /* warm-up updates (default 0) */
+    int max_length;        /* tokens per text, special tokens included; 0: the model's */
+    double weight_decay;   /* AdamW, not on biases and LayerNorm weights (default 0.01) */
+    double max_grad_norm;  /* global gradient-norm clipping; 0: off (default 1) */
+    double dropout;        /* < 0: the model config's; 0 turns every dropout off */
+    int shuffle;           /* 1: a seeded shuffle each epoch; 0: file order (default 1) */
+    uint64_t seed;         /* shuffling and dropout (default 42) */
+    int n_threads;         /* 0: all CPUs */
+    double scale;          /* MNRL: cosine scale (default 20) */
+    int listwise;          /* ce: listwise softmax loss over rows with positive + negatives */
+    double mlm_prob;       /* mlm: share of tokens masked (default 0.15): 80% [MASK], 10% random, 10% kept */
+    int64_t save_every;    /* write the checkpoint every this many updates too (0: at the end) */
+    const char *dev_path;  /* NULL: none; else rows in the training format whose mean loss (dropout
+                              off) is logged as {"step", "dev_loss", "dev_rows"} */
+    int64_t eval_every;    /* evaluate dev_path every this many updates (0: at the end only) */
+    int save_state;        /* 1: trainer_state.wnts (weights + AdamW moments) goes with each checkpoint */
+    int resume;            /* 1: continue from out_dir's trainer_state.wnts if there is one (same data,
+                              seed and options); the result is the uninterrupted run's, bit for bit */
+    wn_progress_fn progress; /* per update ("train", step, total) */
+    void *progress_ud;
+} wn_train_params;
+WN_API wn_train_params wn_train_default_params(void);
+/* Runs the training. On success the checkpoint is in p->out_dir. */
+WN_API wn_status wn_train_run(const wn_train_params *p);
 
 #ifdef __cplusplus
 }

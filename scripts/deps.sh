@@ -5,7 +5,7 @@
 # libcjson-dev: tests and benchmarks read their JSON fixtures with cJSON; the
 # library has its own reader (src/util/json.c) and does not link it.
 set -e
-PKGS="gcc make libc6-dev pkg-config libcjson-dev libutf8proc-dev libcurl4-openssl-dev libsqlite3-dev python3 clang"
+PKGS="gcc make libc6-dev pkg-config libcjson-dev libutf8proc-dev libcurl4-openssl-dev libsqlite3-dev python3 clang xz-utils"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -7,7 +7,7 @@
 : "${BUILD:=build}"
 W="$BUILD/winnow"
 [ -x "$W" ] || { echo "t_ann_cli: $W is not built"; exit 1; }
-command -v python3 >/dev/null || { echo "SKIPPED: python3 is absent"; exit 77; }
+command -v python3 >/dev/null || skip_or_fail "python3 is absent (scripts/deps.sh installs it)"
 . "${0%/*}/lib.sh"
 t_tmp ann_cli
 

@@ -4,7 +4,7 @@
 # cache once the server is gone, and fails with a usable message and exit code.
 : "${BUILD:=build}"
 W="$BUILD/winnow"
-command -v python3 >/dev/null 2>&1 || { echo "SKIPPED: python3 is not installed"; exit 77; }
+command -v python3 >/dev/null 2>&1 || skip_or_fail "python3 is not installed (scripts/deps.sh installs it)"
 [ -x "$W" ] || { echo "t_hub_cli: $W is not built"; exit 1; }
 . "${0%/*}/lib.sh"
 t_tmp hub_cli

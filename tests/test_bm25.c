@@ -109,7 +109,7 @@ static void test_hand(void) {
     CHECK(wn_bm25_add(ix, 10, "cat dog cat") == WN_OK, "%s", wn_last_error());
     CHECK(wn_bm25_add(ix, 20, "Dog, fish.") == WN_OK, "%s", wn_last_error());
     CHECK(wn_bm25_add(ix, 30, "cat bird bird fish mouse") == WN_OK, "%s", wn_last_error());
-    CHECK(wn_bm25_size(ix) == 3, "size %lld", (long long)wn_bm25_size(ix));
+    CHECK(wn_bm25_count(ix) == 3, "size %lld", (long long)wn_bm25_count(ix));
     float sc[5];
     int64_t id[5];
     int n = -1;
@@ -146,7 +146,7 @@ static void test_hand(void) {
     /* duplicate ids: rejected, with the id in the message, and the index unchanged */
     CHECK(wn_bm25_add(ix, 20, "zebra") == WN_ERR_ARG, "duplicate id accepted");
     CHECK(strstr(wn_last_error(), "20") != NULL, "message: %s", wn_last_error());
-    CHECK(wn_bm25_size(ix) == 3, "size after duplicate %lld", (long long)wn_bm25_size(ix));
+    CHECK(wn_bm25_count(ix) == 3, "size after duplicate %lld", (long long)wn_bm25_count(ix));
     CHECK(wn_bm25_search(ix, "zebra", 5, sc, id, &n) == WN_OK && n == 0, "zebra indexed by a rejected add");
     char *ex = NULL;
     CHECK(wn_bm25_explain(ix, "cat bird zebra", 30, &ex) == WN_OK, "%s", wn_last_error());
@@ -188,7 +188,7 @@ static void test_hand(void) {
     CHECK(wn_bm25_save(ix, epath) == WN_OK, "%s", wn_last_error());
     wn_bm25_free(ix);
     ix = NULL;
-    CHECK(wn_bm25_load(epath, &ix) == WN_OK && wn_bm25_size(ix) == 0, "%s", wn_last_error());
+    CHECK(wn_bm25_load(epath, &ix) == WN_OK && wn_bm25_count(ix) == 0, "%s", wn_last_error());
     CHECK(ix && wn_bm25_search(ix, "cat", 5, sc, id, &n) == WN_OK && n == 0, "loaded empty index n %d", n);
     CHECK(ix && wn_bm25_add(ix, 1, "cat") == WN_OK && wn_bm25_search(ix, "cat", 5, sc, id, &n) == WN_OK && n == 1,
           "add to a loaded empty index: %s", wn_last_error());
@@ -584,8 +584,8 @@ static void test_faults(void) {
             ok = st == WN_ERR_NOMEM && fault_message_ok(st);
             CHECK(ok, "fail_at %ld: status %d (%s), expected out of memory with its own message", fail_at, st,
                   wn_last_error());
-            if (ix) CHECK(wn_bm25_size(ix) == added, "fail_at %ld: size %lld after %d adds", fail_at,
-                          (long long)wn_bm25_size(ix), added);
+            if (ix) CHECK(wn_bm25_count(ix) == added, "fail_at %ld: size %lld after %d adds", fail_at,
+                          (long long)wn_bm25_count(ix), added);
             if (ix && added < ND) { /* the index still works and lacks the failed document */
                 int len;
                 CHECK(wn_bm25_doc_length(ix, added, &len) == WN_ERR_NOTFOUND, "fail_at %ld: failed doc present",

@@ -79,7 +79,7 @@ int main(void) {
     CHECK(wn_corpus_open(path, &cp, &c) == WN_OK && wn_corpus_next(c, &d, &got) == WN_OK && got, "corpus: %s",
           wn_last_error());
     if (got) CHECK(!strcmp(d.meta, "{\"k\":[1,\"\xc3\xa9\"]}"), "metadata '%s'", d.meta);
-    wn_corpus_close(c);
+    wn_corpus_free(c);
     remove(path);
     CHECK(atomic_load(&n_alloc) > a0 + 10, "winnow made %ld allocations through the host's allocator",
           atomic_load(&n_alloc) - a0);

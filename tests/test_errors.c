@@ -74,7 +74,7 @@ static void test_success_clears(const char *dir) {
     OK(wn_index_replace(ix, 6, x));
     float dist[3 * 4];
     int64_t ids[3 * 4];
-    wn_search_params sp = wn_search_default_params();
+    wn_index_search_params sp = wn_index_search_default_params();
     sp.threads = pool;
     OK(wn_index_search(ix, 3, x, 4, &sp, dist, ids));
     OK(wn_index_save(ix, p1));
@@ -143,7 +143,7 @@ static void test_success_clears(const char *dir) {
     OK(wn_run_add(r, "q1", "d2", 1.0));
     wn_measure ms[1];
     CHECK(wn_measure_parse("ndcg@10", &ms[0]) == 0, "measure");
-    OK(wn_evaluate(q, r, 1, ms, &e));
+    OK(wn_eval_create(q, r, 1, ms, &e));
     OK(wn_run_save(r, p6, "t", 0));
     OK(wn_run_load(p6, &rl));
     CHECK(write_text(p5, "query-id\tcorpus-id\tscore\nq1\td1\t1\n"), "write %s", p5);
@@ -165,12 +165,12 @@ static void test_success_clears(const char *dir) {
     int got;
     OK(wn_corpus_next(c, &d, &got));
     CHECK(got && !strcmp(d.meta, "{\"a\":[1,2.5]}"), "metadata written back as '%s'", got ? d.meta : "");
-    wn_corpus_close(c);
-    wn_build_params bp = wn_build_default_params();
+    wn_corpus_free(c);
+    wn_pipeline_build_params bp = wn_pipeline_build_default_params();
     bp.bm25 = 1;
     bp.skip_bad = 1;
-    wn_build_stats bs;
-    OK(wn_build_index(p3, p4, &bp, &bs));
+    wn_pipeline_build_stats bs;
+    OK(wn_pipeline_build(p3, p4, &bp, &bs));
     CHECK(bs.docs == 2 && bs.skipped == 1, "build: %lld docs, %lld skipped", (long long)bs.docs, (long long)bs.skipped);
     wn_pipeline_params pp = wn_pipeline_default_params();
     wn_searcher *se = NULL;
@@ -189,9 +189,9 @@ static void test_success_clears(const char *dir) {
         wn_free_buffer(v);
         wn_hit fused[8];
         int nfz;
-        OK(wn_fuse(WN_FUSE_RRF, 60, 0.5f, hits, nh, hits, nh, fused, &nfz));
+        OK(wn_pipeline_fuse(WN_FUSE_RRF, 60, 0.5f, hits, nh, hits, nh, fused, &nfz));
     }
-    wn_searcher_close(se);
+    wn_searcher_free(se);
     wn_threads_free(pool);
 }
 

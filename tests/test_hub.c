@@ -562,7 +562,7 @@ static void test_long_endpoint(void) {
 }
 
 int main(void) {
-    if (system("python3 -c 'import http.server' >/dev/null 2>&1") != 0) SKIP_TEST("python3 is not installed");
+    if (system("python3 -c 'import http.server' >/dev/null 2>&1") != 0) SKIP_OR_FAIL("python3 is not installed (scripts/deps.sh installs it)");
     /* the server is on 127.0.0.1: no proxy may come between, no token or setting of the user's may leak in */
     setenv("no_proxy", "127.0.0.1", 1);
     setenv("NO_PROXY", "127.0.0.1", 1);
@@ -602,7 +602,7 @@ int main(void) {
 
     int port = 0;
     pid_t pid = start_server(&port);
-    if (pid < 0) SKIP_TEST("the test hub server (python3 tests/tools/hub_test_server.py) did not start");
+    if (pid < 0) SKIP_OR_FAIL("the test hub server (python3 tests/tools/hub_test_server.py) did not start");
     snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
 
     test_bad_names();

@@ -104,8 +104,8 @@ static wn_index *build(wn_index_type t, wn_metric m, wn_storage st, const float 
     return ix;
 }
 
-static wn_search_params high_params(void) {
-    wn_search_params sp = wn_search_default_params();
+static wn_index_search_params high_params(void) {
+    wn_index_search_params sp = wn_index_search_default_params();
     sp.ef = 200;
     sp.nprobe = 32;
     sp.rerank = 200;
@@ -124,7 +124,7 @@ static void test_recall(const float *x, const float *q) {
         for (int ti = 0; ti < NTYPES; ti++) {
             wn_index *ix = build(types[ti], (wn_metric)m, WN_STORAGE_FP32, x, N);
             if (!ix) continue;
-            wn_search_params sp = high_params();
+            wn_index_search_params sp = high_params();
             sp.n_threads = 2;
             wn_status s = wn_index_search(ix, NQ, q, K, &sp, dist, ids);
             CHECK(s == WN_OK, "search: %s", wn_last_error());
@@ -154,7 +154,7 @@ static void test_storage(const float *x, const float *q) {
         for (int ti = 0; ti < NTYPES; ti++) {
             if (types[ti] == WN_INDEX_IVFPQ) continue;
             wn_index *ix = build(types[ti], WN_METRIC_L2, (wn_storage)st, x, N);
-            wn_search_params sp = high_params();
+            wn_index_search_params sp = high_params();
             CHECK(wn_index_search(ix, NQ, q, K, &sp, dist, ids) == WN_OK, "%s", wn_last_error());
             double r = recall(ids, truth, NQ, K);
             fprintf(stderr, "recall@%d %s/l2 storage %d = %.4f\n", K, wn_index_type_name(types[ti]), st, r);
@@ -189,7 +189,7 @@ static void test_edges(void) {
         }
         CHECK(wn_index_add(ix, 12, x, xid) == WN_OK, "%s add: %s", tn, wn_last_error());
         CHECK(wn_index_count(ix) == 12, "%s count %lld", tn, (long long)wn_index_count(ix));
-        wn_search_params sp = high_params();
+        wn_index_search_params sp = high_params();
         sp.nprobe = 4;
         CHECK(wn_index_search(ix, 1, x, 20, &sp, dist, ids) == WN_OK, "%s: %s", tn, wn_last_error());
         int found = 0;
@@ -228,7 +228,7 @@ static void test_updates_filters(const float *x, const float *q) {
     for (int ti = 0; ti < NTYPES; ti++) {
         const char *tn = wn_index_type_name(types[ti]);
         wn_index *ix = build(types[ti], WN_METRIC_L2, WN_STORAGE_FP32, x, N);
-        wn_search_params sp = high_params();
+        wn_index_search_params sp = high_params();
         /* delete the exact top-1 of every query (and a few more): none may come back */
         for (int i = 0; i < NQ; i++) {
             brute(WN_METRIC_L2, x, N, q + i * D, K, NULL, truth + i * K);
@@ -297,7 +297,7 @@ static void test_compaction(const float *x, const float *q) {
         CHECK(wn_index_count(ix) == N - 2 * N / 5, "%s count %lld", tn, (long long)wn_index_count(ix));
         CHECK(wn_index_memory(ix, NULL) < before, "%s: no compaction (%zu bytes, %zu before)", tn,
               wn_index_memory(ix, NULL), before);
-        wn_search_params sp = high_params();
+        wn_index_search_params sp = high_params();
         CHECK(wn_index_search(ix, NQ, q, K, &sp, dist, ids) == WN_OK, "%s", wn_last_error());
         int bad = 0;
         for (int i = 0; i < NQ * K; i++) bad += ids[i] < 0 || ids[i] % 5 < 2;
@@ -328,7 +328,7 @@ typedef struct {
 
 static void *conc_search(void *a) {
     conc_arg *c = a;
-    wn_search_params sp = high_params();
+    wn_index_search_params sp = high_params();
     for (int rep = 0; rep < 3 && c->st == WN_OK; rep++)
         for (int i = 0; i < NQ && c->st == WN_OK; i++)
             c->st = wn_index_search(c->ix, 1, c->q + i * D, K, &sp, c->dist + i * K, c->ids + i * K);
@@ -343,7 +343,7 @@ static void test_callback_concurrent(const float *x, const float *q) {
     for (int ti = 0; ti < NTYPES; ti++) {
         const char *tn = wn_index_type_name(types[ti]);
         wn_index *ix = build(types[ti], WN_METRIC_COS, WN_STORAGE_FP32, x, N);
-        wn_search_params sp = high_params();
+        wn_index_search_params sp = high_params();
         int called = 0;
         sp.filter = even_only;
         sp.filter_ud = &called;
@@ -392,7 +392,7 @@ static void test_build_scale(const float *x, const float *q) {
         wn_index *ix = NULL;
         CHECK(wn_index_create(WN_INDEX_HNSW, D, WN_METRIC_L2, &p, &ix) == WN_OK && wn_index_add(ix, N, xs, NULL) == WN_OK,
               "build x 2^%d: %s", ex[v], wn_last_error());
-        wn_search_params sp = wn_search_default_params();
+        wn_index_search_params sp = wn_index_search_default_params();
         sp.ef = EF;
         ids[v] = malloc(sizeof(int64_t) * NQ * K);
         CHECK(wn_index_search(ix, NQ, qs, K, &sp, dist, ids[v]) == WN_OK, "%s", wn_last_error());

@@ -24,7 +24,7 @@ static wn_status scenario(wn_index_type t, const float *x, const char *path, wn_
     wn_index_params p = wn_index_default_params();
     p.n_threads = 1;
     p.threads = pool;
-    wn_search_params sp = wn_search_default_params();
+    wn_index_search_params sp = wn_index_search_default_params();
     sp.threads = pool;
     p.m = 4;
     p.ef_construction = 16;

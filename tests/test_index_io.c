@@ -59,7 +59,7 @@ static wn_index *build(wn_index_type t, wn_metric m, wn_storage st, int threads,
 }
 
 static void search(const wn_index *ix, const float *q, float *dist, int64_t *ids) {
-    wn_search_params sp = wn_search_default_params();
+    wn_index_search_params sp = wn_index_search_default_params();
     sp.ef = 50;
     sp.nprobe = 4;
     CHECK(wn_index_search(ix, NQ, q, K, &sp, dist, ids) == WN_OK, "%s", wn_last_error());
@@ -165,18 +165,28 @@ int main(void) {
     spill(path2, bad, len);
     CHECK(wn_index_load(path2, &lx) == WN_ERR_FORMAT && strstr(wn_last_error(), "version"), "version: %s", wn_last_error());
     CHECK(wn_index_load("/nonexistent/x.wnix", &lx) == WN_ERR_NOTFOUND, "missing file");
-    /* inputs the fuzzer once crashed on (tests/fuzz/run_index_fuzz.sh keeps them) */
-    DIR *fz = opendir("tests/fixtures/index_fuzz");
+    /* the committed fuzz corpus of the reader (tests/fuzz/run.sh grows it): every input
+     * loads and answers a search, or is refused with a message; the corpus must be there */
+    DIR *fz = opendir("tests/fuzz/corpus/fuzz_index_load");
+    CHECK(fz != NULL, "tests/fuzz/corpus/fuzz_index_load is absent (it is committed)");
+    int n_fuzz = 0, n_loaded = 0;
     for (struct dirent *e; fz && (e = readdir(fz));) {
         if (e->d_name[0] == '.') continue;
         char fp[512];
-        snprintf(fp, sizeof fp, "tests/fixtures/index_fuzz/%s", e->d_name);
-        if (wn_index_load(fp, &lx) == WN_OK) {
+        snprintf(fp, sizeof fp, "tests/fuzz/corpus/fuzz_index_load/%s", e->d_name);
+        n_fuzz++;
+        wn_status ls = wn_index_load(fp, &lx);
+        if (ls == WN_OK) {
+            n_loaded++;
             search(lx, q, d2, i2);
             wn_index_free(lx);
+        } else {
+            CHECK(*wn_last_error(), "%s refused (%s) without a message", fp, wn_status_name(ls));
         }
     }
     if (fz) closedir(fz);
+    CHECK(n_fuzz >= 10, "only %d fuzz inputs replayed", n_fuzz);
+    fprintf(stderr, "fuzz corpus: %d inputs, %d loaded\n", n_fuzz, n_loaded);
     free(bad), free(good);
     remove(path), remove(path2);
     free(x), free(q);

@@ -49,11 +49,11 @@ static void build(const char *dir, char *ix) {
     FILE *f = fopen(corpus, "wb");
     for (int i = 0; i < NDOC; i++) fprintf(f, "%s\t%s\t%s\n", docs[i][0], docs[i][1], docs[i][2]);
     fclose(f);
-    wn_build_params bp = wn_build_default_params();
+    wn_pipeline_build_params bp = wn_pipeline_build_default_params();
     bp.bm25 = 1;
     bp.dense_model = BI;
     bp.model_params.n_threads = 1;
-    CHECK(wn_build_index(corpus, ix, &bp, NULL) == WN_OK, "build: %s", wn_last_error());
+    CHECK(wn_pipeline_build(corpus, ix, &bp, NULL) == WN_OK, "build: %s", wn_last_error());
 }
 
 /* Every first stage and a re-ranking of the top 5 on a (path) and b (handles). */
@@ -108,7 +108,7 @@ static void sweep(const wn_searcher_parts *parts) {
             int64_t ts;
             wn_searcher_cache_stats(t, &ts, NULL);
             CHECK(ts == m, "a fresh searcher scored %lld pairs for depth %d", (long long)ts, m);
-            wn_searcher_close(t);
+            wn_searcher_free(t);
         }
         /* again, at another depth: nothing new is scored, the result is a fresh searcher's */
         wn_hit fresh[NDOC];
@@ -116,7 +116,7 @@ static void sweep(const wn_searcher_parts *parts) {
         CHECK(wn_searcher_create(parts, &pp, &t) == WN_OK, "create: %s", wn_last_error());
         CHECK(t && wn_searcher_rerank(t, queries[q], h, n, 3, fresh, NULL) == WN_OK, "rerank fresh");
         CHECK(same_hits(one, fresh, n), "'%s': the cached re-ranking at 3 differs from a fresh one", queries[q]);
-        wn_searcher_close(t);
+        wn_searcher_free(t);
         want_reused += 3;
         wn_searcher_cache_stats(s, &scored, &reused);
         CHECK(scored == want_scored && reused == want_reused, "cached: %lld scored, %lld reused (want %lld)",
@@ -130,7 +130,7 @@ static void sweep(const wn_searcher_parts *parts) {
     CHECK(wn_searcher_rerank(s, queries[0], h, n, 4, one, NULL) == WN_OK, "rerank after clear");
     wn_searcher_cache_stats(s, &scored, NULL);
     CHECK(scored == want_scored + 4, "after a clear: %lld scored, want %lld", (long long)scored, (long long)want_scored + 4);
-    wn_searcher_close(s);
+    wn_searcher_free(s);
 }
 
 /* An experiment with depths {3, 6} (and rank scores) against the stages run by hand. */
@@ -183,8 +183,8 @@ static void experiment(const wn_searcher_parts *parts) {
           wn_eval_mean(wn_experiment_eval(e, 2), 0));
     wn_qrels_free(qr);
     wn_experiment_free(e);
-    wn_searcher_close(s);
-    wn_searcher_close(t);
+    wn_searcher_free(s);
+    wn_searcher_free(t);
 }
 
 static void latency(void) {
@@ -280,11 +280,11 @@ int main(void) {
     CHECK(wn_searcher_rerank(d, "cat", h, n, 2, r, NULL) == WN_ERR_ARG, "re-ranking without a cross-encoder accepted");
     pp.first_stage = WN_FIRST_BM25;
     CHECK(d && wn_searcher_set_params(d, &pp) == WN_ERR_ARG, "set_params to bm25 without a BM25 index accepted");
-    wn_searcher_close(d);
-    wn_searcher_close(a);
-    wn_searcher_close(b);
-    wn_searcher_close(c);
-    wn_store_close(store); /* the handles outlive the searchers made from them */
+    wn_searcher_free(d);
+    wn_searcher_free(a);
+    wn_searcher_free(b);
+    wn_searcher_free(c);
+    wn_store_free(store); /* the handles outlive the searchers made from them */
     wn_bm25_free(bm25);
     wn_index_free(index);
     wn_model_free(bi);

@@ -79,7 +79,7 @@ int main(void) {
     if (check_failures) return check_done();
     char *text;
     size_t len;
-    if (wn_read_file(EXPECTED, &text, &len) != WN_OK) SKIP_TEST("%s is not readable", EXPECTED);
+    if (wn_read_file(EXPECTED, &text, &len) != WN_OK) SKIP_OR_FAIL("%s is not readable", EXPECTED);
     cJSON *ex = cJSON_Parse(text);
     wn_free(text);
     CHECK(ex != NULL, "expected.json parses");

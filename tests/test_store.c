@@ -33,7 +33,7 @@ static void store_cases(const char *dir) {
           wn_last_error());
     CHECK(wn_store_count(s) == 2500, "count %lld", (long long)wn_store_count(s));
     CHECK(wn_store_set_meta(s, "bm25.k1", "0.9") == WN_OK, "meta: %s", wn_last_error());
-    wn_store_close(s);
+    wn_store_free(s);
     CHECK(wn_store_open(sdir, 1, &s) == WN_ERR_ARG, "re-create over an existing store");
 
     CHECK(wn_store_open(sdir, 0, &s) == WN_OK, "reopen: %s", wn_last_error());
@@ -53,7 +53,7 @@ static void store_cases(const char *dir) {
     wn_free_buffer(v);
     CHECK(wn_store_get_meta(s, "nope", &v) == WN_ERR_NOTFOUND, "missing meta");
     CHECK(wn_store_add(s, "x", "", "y", NULL, &row) == WN_ERR_ARG, "add to a read-only store");
-    wn_store_close(s);
+    wn_store_free(s);
 
     /* a SQLite file that is not ours */
     char odir[512], opath[600];
@@ -100,7 +100,7 @@ static int read_all(const char *path, wn_corpus_format fmt, const char *idf, int
     uint64_t done, total;
     wn_corpus_progress(c, &done, &total);
     CHECK(done == total, "progress %llu of %llu at the end", (unsigned long long)done, (unsigned long long)total);
-    wn_corpus_close(c);
+    wn_corpus_free(c);
     return n;
 }
 
@@ -148,7 +148,11 @@ static void corpus_cases(const char *dir) {
     CHECK(n == 2 && ne == 0 && !strcmp(ids[0], "a") && !strcmp(texts[1], "|bee"), "dir: %d %s %s", n, ids[0], texts[1]);
     n = read_all(d, WN_CORPUS_TSV, NULL, &ne, err, ids, texts);
     CHECK(n == -1 && strstr(err, "folder"), "tsv on a folder: %s", err);
-    CHECK(wn_corpus_format_parse("beir") == WN_CORPUS_BEIR && wn_corpus_format_parse("x") == -1, "format names");
+    wn_corpus_format cf = WN_CORPUS_AUTO;
+    CHECK(wn_corpus_format_parse("beir", &cf) == WN_OK && cf == WN_CORPUS_BEIR && !*wn_last_error(), "format names");
+    CHECK(wn_corpus_format_parse("x", &cf) == WN_ERR_ARG && cf == WN_CORPUS_BEIR &&
+              strstr(wn_last_error(), "unknown corpus format 'x' (use auto, beir, jsonl, tsv, dir)"),
+          "an unknown format is refused naming the known ones: %s", wn_last_error());
 }
 
 /* Fault injection over the corpus readers: the allocator fails its n-th call, for
@@ -173,7 +177,7 @@ static void corpus_faults(const char *dir) {
             st = wn_corpus_next(c, &d, &got);
             docs += st == WN_OK && got;
         }
-        wn_corpus_close(c);
+        wn_corpus_free(c);
         if (st == WN_OK) {
             done = 1;
             CHECK(docs == 2, "read %d documents", docs);

@@ -47,7 +47,7 @@ static void *race(void *a) {
     racer *r = a;
     float d[NQ * K];
     int64_t id[NQ * K];
-    wn_search_params sp = wn_search_default_params();
+    wn_index_search_params sp = wn_index_search_default_params();
     sp.threads = r->pool;
     r->ok = 1;
     for (int it = 0; it < 20; it++)
@@ -98,7 +98,7 @@ int main(void) {
         CHECK(wn_index_create((wn_index_type)type, D, WN_METRIC_L2, &on, &b) == WN_OK &&
                   wn_index_add(b, N, X, NULL) == WN_OK,
               "build on the pool: %s", wn_last_error());
-        wn_search_params sp_own = wn_search_default_params(), sp_on = sp_own;
+        wn_index_search_params sp_own = wn_index_search_default_params(), sp_on = sp_own;
         sp_own.n_threads = 2;
         sp_on.threads = pool;
         CHECK(wn_index_search(a, NQ, Q, K, &sp_own, d0, i0) == WN_OK, "%s", wn_last_error());
@@ -145,7 +145,7 @@ int main(void) {
                       wn_bm25_add(bm, 2, "beta gamma") == WN_OK,
                   "%s", wn_last_error());
             nested ns = {bm, pool, 0, 0};
-            wn_search_params sf = sp_on;
+            wn_index_search_params sf = sp_on;
             sf.filter = nested_filter, sf.filter_ud = &ns;
             CHECK(wn_index_search(a, NQ, Q, K, &sf, d1, i1) == WN_OK, "%s", wn_last_error());
             CHECK(atomic_load(&ns.calls) > 0 && atomic_load(&ns.bad) == 0, "nested runs: %d calls, %d failed",

@@ -531,7 +531,7 @@ int cmd_demo(int argc, char **argv) {
     for (int i = 0; i < N_SECTIONS && !rc; i++)
         if (o.sec < 0 || o.sec == i) rc = sections[i].fn(&d);
     demo_collection_free(&d.x);
-    wn_searcher_close(d.s);
+    wn_searcher_free(d.s);
     wn_index_free(d.flat);
     free(d.doc_emb);
     wn_model_free(d.bi);

@@ -128,7 +128,7 @@ static int read_jsonl(const char *path, int max, char ***ids, char ***texts, int
         (*texts)[*n] = t;
         (*n)++;
     }
-    wn_corpus_close(c);
+    wn_corpus_free(c);
     return rc;
 }
 
@@ -155,7 +155,7 @@ void demo_collection_free(demo_ctx *x) {
     demo_coll *c = x->coll;
     if (!c) return;
     wn_experiment_free(c->sweep);
-    wn_searcher_close(c->s);
+    wn_searcher_free(c->s);
     free_strs(c->doc_ids, x->n_docs);
     free_strs(c->doc_texts, x->n_docs);
     free_strs(c->q_ids, x->n_queries);
@@ -192,7 +192,7 @@ static int save_qrels(const demo_ctx *x, const char *path) {
     if (!f) return cli_error("demo: cannot write %s: %s", tmp, strerror(errno));
     fprintf(f, "query-id\tcorpus-id\tscore\n");
     const wn_qrels *q = x->coll->qrels;
-    for (int64_t i = 0; i < wn_qrels_num_queries(q); i++)
+    for (int64_t i = 0; i < wn_qrels_count(q); i++)
         for (int64_t j = 0; j < wn_qrels_num_judged(q, i); j++) {
             int g;
             const char *doc = wn_qrels_judged(q, i, j, &g);
@@ -285,7 +285,7 @@ static int cut_queries(demo_ctx *x, const char *queries, const char *qrels) {
         oom();
         goto done;
     }
-    int64_t nqr = wn_qrels_num_queries(all);
+    int64_t nqr = wn_qrels_count(all);
     for (int i = 0; i < nq_all && x->n_queries < x->max_queries; i++) {
         int64_t qi = -1;
         for (int64_t j = 0; j < nqr && qi < 0; j++)
@@ -552,7 +552,7 @@ int demo_k_sweep(demo_ctx *x) {
 }
 
 /* Times nq searches of k on ix (repeated until 50 ms have passed, at least 3 times). */
-static wn_status time_search(const wn_index *ix, int nq, const float *q, const wn_search_params *sp, float *dist,
+static wn_status time_search(const wn_index *ix, int nq, const float *q, const wn_index_search_params *sp, float *dist,
                              int64_t *ids, double *ms_per_query) {
     int reps = 0;
     double t0 = now_s(), el;
@@ -596,7 +596,7 @@ static wn_status ann_type(demo_ctx *x, wn_index_type type, float *dist, int64_t 
     if (!st) st = wn_index_add(ix, D, c->doc_emb, NULL);
     double build_s = now_s() - t0;
     for (int v = 0; v < (flat ? 1 : 2) && !st && x->n_ann < DEMO_MAX_ANN; v++) {
-        wn_search_params sp = wn_search_default_params();
+        wn_index_search_params sp = wn_index_search_default_params();
         sp.n_threads = 1;
         demo_ann *a = &x->ann[x->n_ann];
         memset(a, 0, sizeof *a);

@@ -88,7 +88,7 @@ wn_status wn_qrels_add(wn_qrels *q, const char *qid, const char *docid, int grad
     return st;
 }
 
-int64_t wn_qrels_num_queries(const wn_qrels *q) { return q ? q->qids.n : 0; }
+int64_t wn_qrels_count(const wn_qrels *q) { return q ? q->qids.n : 0; }
 const char *wn_qrels_query(const wn_qrels *q, int64_t i) { return wn_strmap_str(&q->qids, i); }
 int64_t wn_qrels_num_judged(const wn_qrels *q, int64_t i) { return (int64_t)q->lists[i].n; }
 
@@ -221,7 +221,7 @@ void wn_run_free(wn_run *r) {
     wn_free(r);
 }
 
-int64_t wn_run_num_queries(const wn_run *r) { return r ? r->qids.n : 0; }
+int64_t wn_run_count(const wn_run *r) { return r ? r->qids.n : 0; }
 
 wn_status wn_run_add(wn_run *r, const char *qid, const char *docid, double score) {
     WN_ENTRY();

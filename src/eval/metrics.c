@@ -30,8 +30,13 @@ struct wn_eval {
 
 static const char *kind_names[] = {"p", "recall", "mrr", "ndcg", "map"};
 
-int wn_measure_parse(const char *s, wn_measure *out) {
-    if (!s || !out) return -1;
+static wn_status bad_measure(const char *s, const char *why) {
+    return wn_seterr(WN_ERR_ARG, "measure '%.60s': %s", s, why);
+}
+
+wn_status wn_measure_parse(const char *s, wn_measure *out) {
+    WN_ENTRY();
+    if (!s || !out) return wn_seterr(WN_ERR_ARG, "wn_measure_parse: NULL argument");
     char name[16];
     size_t i = 0;
     while (s[i] && s[i] != '@' && i < sizeof name - 1) {
@@ -44,20 +49,20 @@ int wn_measure_parse(const char *s, wn_measure *out) {
         if (!strcmp(name, kind_names[k])) kind = k;
     if (!strcmp(name, "precision")) kind = WN_MEASURE_P;
     if (!strcmp(name, "r")) kind = WN_MEASURE_RECALL;
-    if (kind < 0) return -1;
+    if (kind < 0) return bad_measure(s, "unknown measure (use p, recall, mrr, ndcg, map)");
     long k = 0;
     if (s[i] == '@') {
         char *end;
         k = strtol(s + i + 1, &end, 10);
-        if (end == s + i + 1 || *end || k < 1 || k > 100000000) return -1;
+        if (end == s + i + 1 || *end || k < 1 || k > 100000000) return bad_measure(s, "the cut-off after @ must be a whole number from 1 to 100000000");
     } else if (s[i]) {
-        return -1;
+        return bad_measure(s, "unknown measure (use p, recall, mrr, ndcg, map)");
     } else if (kind != WN_MEASURE_MAP) {
-        return -1; /* cut-offs are required but for MAP */
+        return bad_measure(s, "needs a cut-off, e.g. @10 (only map has none)");
     }
     out->kind = (wn_measure_kind)kind;
     out->k = (int)k;
-    return 0;
+    return WN_OK;
 }
 
 void wn_measure_name(wn_measure m, char *buf, size_t cap) {
@@ -113,13 +118,13 @@ static double measure_one(wn_measure m, const int *grades, size_t n_ret, const i
     return 0;
 }
 
-wn_status wn_evaluate(const wn_qrels *q, const wn_run *r, int n, const wn_measure *ms, wn_eval **out) {
+wn_status wn_eval_create(const wn_qrels *q, const wn_run *r, int n, const wn_measure *ms, wn_eval **out) {
     WN_ENTRY();
     *out = NULL;
-    if (!q || !r || n < 1 || !ms) return wn_seterr(WN_ERR_ARG, "wn_evaluate: NULL argument or no measure");
+    if (!q || !r || n < 1 || !ms) return wn_seterr(WN_ERR_ARG, "wn_eval_create: NULL argument or no measure");
     for (int j = 0; j < n; j++)
         if ((unsigned)ms[j].kind > WN_MEASURE_MAP || ms[j].k < 0 || (ms[j].k == 0 && ms[j].kind != WN_MEASURE_MAP))
-            return wn_seterr(WN_ERR_ARG, "wn_evaluate: measure %d has kind %d and cut-off %d", j, (int)ms[j].kind,
+            return wn_seterr(WN_ERR_ARG, "wn_eval_create: measure %d has kind %d and cut-off %d", j, (int)ms[j].kind,
                              ms[j].k);
     wn_status st = WN_OK;
     int64_t nq = q->qids.n;
@@ -188,7 +193,7 @@ fail:
     return st;
 }
 
-int64_t wn_eval_num_queries(const wn_eval *e) { return e ? e->qids.n : 0; }
+int64_t wn_eval_count(const wn_eval *e) { return e ? e->qids.n : 0; }
 const char *wn_eval_query(const wn_eval *e, int64_t i) { return wn_strmap_str(&e->qids, i); }
 double wn_eval_value(const wn_eval *e, int64_t query, int measure) { return e->values[query * e->n_measures + measure]; }
 double wn_eval_mean(const wn_eval *e, int measure) { return e->means[measure]; }

@@ -28,7 +28,7 @@ typedef struct {
     int64_t nq;
     int k;
     int split_base;
-    const wn_search_params *sp;
+    const wn_index_search_params *sp;
     float *pd;     /* (nth or 1) * nq * k partial distances */
     int64_t *pi;   /* same, slots */
     wn_task_err err; /* a worker's scratch allocation that failed */
@@ -108,7 +108,7 @@ static void flat_worker(void *arg, int ith, int nth) {
 }
 
 wn_status flat_search(const wn_index *ix, int64_t nq, const float *q, const float *qn, int k,
-                      const wn_search_params *sp, int n_threads, float *dist, int64_t *slots) {
+                      const wn_index_search_params *sp, int n_threads, float *dist, int64_t *slots) {
     /* threads only pay off with enough work: ~ nq * n * d multiply-adds */
     double work = (double)nq * (double)ix->n * ix->dim;
     int nth = work < 4e6 ? 1 : n_threads;

@@ -745,7 +745,7 @@ wn_status hnsw_add(wn_index *ix, int64_t first, int64_t n) {
 /* ---------------------------------------------------------------- Algorithm 5 */
 
 static int64_t count_allowed(const sfilter *f) {
-    const wn_search_params *sp = f->sp;
+    const wn_index_search_params *sp = f->sp;
     if (!sp->allow || sp->filter) return -1;
     int64_t n = 0, nb = sp->allow_bits / 8;
     for (int64_t b = 0; b < nb; b++) n += __builtin_popcount(sp->allow[b]);

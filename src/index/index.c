@@ -22,8 +22,8 @@ wn_index_params wn_index_default_params(void) {
     return p;
 }
 
-wn_search_params wn_search_default_params(void) {
-    wn_search_params s;
+wn_index_search_params wn_index_search_default_params(void) {
+    wn_index_search_params s;
     memset(&s, 0, sizeof s);
     s.ef = 64;
     s.nprobe = 8;
@@ -37,17 +37,30 @@ static const char *storage_names[] = {"fp32", "fp16", "int8"};
 
 const char *wn_index_type_name(wn_index_type t) { return (unsigned)t < 4 ? type_names[t] : "?"; }
 const char *wn_metric_name(wn_metric m) { return (unsigned)m < 3 ? metric_names[m] : "?"; }
-static int parse_name(const char *s, const char *const *names, int n) {
-    for (int i = 0; s && i < n; i++)
-        if (!strcmp(s, names[i])) return i;
-    return -1;
+wn_status wn_index_type_parse(const char *s, wn_index_type *out) {
+    WN_ENTRY();
+    int v;
+    wn_status st = wn_parse_name("index type", s, type_names, 4, &v);
+    if (st == WN_OK) *out = (wn_index_type)v;
+    return st;
 }
-int wn_index_type_parse(const char *s) { return parse_name(s, type_names, 4); }
-int wn_metric_parse(const char *s) {
-    int m = parse_name(s, metric_names, 3);
-    return m >= 0 ? m : s && !strcmp(s, "cosine") ? WN_METRIC_COS : -1;
+
+wn_status wn_metric_parse(const char *s, wn_metric *out) {
+    WN_ENTRY();
+    if (s && !strcmp(s, "cosine")) return *out = WN_METRIC_COS, WN_OK;
+    int v;
+    wn_status st = wn_parse_name("metric", s, metric_names, 3, &v);
+    if (st == WN_OK) *out = (wn_metric)v;
+    return st;
 }
-int wn_storage_parse(const char *s) { return parse_name(s, storage_names, 3); }
+
+wn_status wn_storage_parse(const char *s, wn_storage *out) {
+    WN_ENTRY();
+    int v;
+    wn_status st = wn_parse_name("storage", s, storage_names, 3, &v);
+    if (st == WN_OK) *out = (wn_storage)v;
+    return st;
+}
 
 wn_status check_finite(const char *what, int64_t n, int dim, const float *x) {
     for (int64_t i = 0; i < n * dim; i++)
@@ -98,7 +111,8 @@ wn_status wn_index_create(wn_index_type type, int dim, wn_metric metric, const w
     if (type == WN_INDEX_HNSW && (p->m < 2 || p->m > 256 || p->ef_construction < 1))
         return wn_seterr(WN_ERR_ARG, "index: HNSW needs m in 2..256 (got %d) and ef_construction >= 1 (got %d)",
                          p->m, p->ef_construction);
-    if (type >= WN_INDEX_IVF && p->nlist < 0) return wn_seterr(WN_ERR_ARG, "index: nlist %d < 0", p->nlist);
+    if (type >= WN_INDEX_IVF && (p->nlist < 0 || p->nlist > WN_IVF_MAX_NLIST))
+        return wn_seterr(WN_ERR_ARG, "index: nlist %d is outside 0..%d", p->nlist, WN_IVF_MAX_NLIST);
     if (type == WN_INDEX_IVFPQ) {
         int m = p->pq_m ? p->pq_m : (dim % 4 == 0 ? dim / 4 : dim);
         if (m < 1 || dim % m != 0)
@@ -344,7 +358,7 @@ int sfilter_ok(const sfilter *f, int64_t slot) {
     if (!f->any_filter) return 1;
     const wn_index *ix = f->ix;
     if (ix_deleted(ix, slot)) return 0;
-    const wn_search_params *sp = f->sp;
+    const wn_index_search_params *sp = f->sp;
     int64_t id = ix_ids(ix)[slot];
     if (sp->allow && (id >= sp->allow_bits || !((sp->allow[id >> 3] >> (id & 7)) & 1))) return 0;
     if (sp->filter && !sp->filter(sp->filter_ud, id)) return 0;
@@ -358,7 +372,7 @@ typedef struct {
     int64_t nq;
     const float *q, *qn;
     int k;
-    const wn_search_params *sp;
+    const wn_index_search_params *sp;
     float *dist;
     int64_t *slots;
     wn_task_err err; /* the first query that failed, with its worker's message */
@@ -394,7 +408,7 @@ static void graph_worker(void *arg, int ith, int nth) {
 
 /* Searches in the internal convention (slots, internal distances) into dist/slots. */
 static wn_status index_search_internal(const wn_index *ix, int64_t nq, const float *q, int k,
-                                       const wn_search_params *sp, float *dist, int64_t *slots) {
+                                       const wn_index_search_params *sp, float *dist, int64_t *slots) {
     float *qn = wn_malloc((size_t)(nq ? nq : 1) * sizeof(float));
     if (!qn) return wn_seterr(WN_ERR_NOMEM, "index: out of memory for %lld queries", (long long)nq);
     const dist_kernels *kr = dist_get();
@@ -417,10 +431,10 @@ static wn_status index_search_internal(const wn_index *ix, int64_t nq, const flo
     return st;
 }
 
-wn_status wn_index_search(const wn_index *ix, int64_t nq, const float *q, int k, const wn_search_params *sp,
+wn_status wn_index_search(const wn_index *ix, int64_t nq, const float *q, int k, const wn_index_search_params *sp,
                           float *dist, int64_t *ids) {
     WN_ENTRY();
-    wn_search_params dsp = wn_search_default_params();
+    wn_index_search_params dsp = wn_index_search_default_params();
     if (!sp) sp = &dsp;
     if (nq < 0 || k < 1 || (nq > 0 && (!q || !dist || !ids)))
         return wn_seterr(WN_ERR_ARG, "index: search needs nq >= 0 (got %lld), k >= 1 (got %d) and arrays",

@@ -165,7 +165,7 @@ static inline int64_t ix_slot_of(const wn_index *ix, int64_t id) {
 /* ---- search context of one thread: filter + top-k heap */
 typedef struct {
     const wn_index *ix;
-    const wn_search_params *sp;
+    const wn_index_search_params *sp;
     int any_filter; /* deletes or caller filter present */
 } sfilter;
 /* 1 when slot may be returned: not deleted, passes the allow-list and callback. */
@@ -187,7 +187,7 @@ float ix_dist(const wn_index *ix, const dist_kernels *kr, const iquery *q, int64
 
 /* ---- per-type entry points */
 wn_status flat_search(const wn_index *ix, int64_t nq, const float *q, const float *qn, int k,
-                      const wn_search_params *sp, int n_threads, float *dist, int64_t *slots);
+                      const wn_index_search_params *sp, int n_threads, float *dist, int64_t *slots);
 /* Brute force of one query over the base slots [lo, hi) into h (used by flat and
  * by small filtered searches). */
 void flat_scan(const wn_index *ix, const dist_kernels *kr, const iquery *q, int64_t lo, int64_t hi, const sfilter *f,
@@ -206,12 +206,12 @@ void ivf_free(ivf *v);
 wn_status ivf_train(wn_index *ix, int64_t n, const float *x);
 /* Assigns and encodes slots [first, first+n): x holds their (normalised) vectors. */
 wn_status ivf_add(wn_index *ix, int64_t first, int64_t n, const float *x);
-wn_status ivf_search1(const wn_index *ix, const dist_kernels *kr, const iquery *q, int k, const wn_search_params *sp,
+wn_status ivf_search1(const wn_index *ix, const dist_kernels *kr, const iquery *q, int k, const wn_index_search_params *sp,
                       const sfilter *f, topk *h);
 
 /* Builds a pool of n threads (0: all CPUs), or NULL for one thread. */
 /* The pool for work over n_threads (1: none, the caller's thread; <= 0: all CPUs):
- * the caller's pool given (wn_index_params / wn_search_params .threads) when set,
+ * the caller's pool given (wn_index_params / wn_index_search_params .threads) when set,
  * else a new one; index_pool_release frees only one made here. */
 wn_status index_pool(wn_pool *given, int n_threads, wn_pool **out);
 void index_pool_release(wn_pool *given, wn_pool *p);

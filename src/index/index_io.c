@@ -279,6 +279,15 @@ wn_status wn_index_load(const char *path, wn_index **out) {
         goto fail;
     }
     if (type != WN_INDEX_IVFPQ) p.keep_vectors = 1;
+    if (type >= WN_INDEX_IVF) { /* bound the lists by the file before allocating them */
+        const section *sc = find_sec(secs, ns, S_IVF_CENT);
+        if (sc && (uint64_t)(uint32_t)p.nlist * dim * 4 != sc->size) {
+            st = wn_seterr(WN_ERR_FORMAT, "%s: nlist %u with dimension %u needs %llu bytes of centroids, the section has %llu",
+                           path, (unsigned)p.nlist, (unsigned)dim, (unsigned long long)(uint32_t)p.nlist * dim * 4,
+                           (unsigned long long)sc->size);
+            goto fail;
+        }
+    }
     if ((st = wn_index_create((wn_index_type)type, (int)dim, (wn_metric)metric, &p, &ix)) != WN_OK) {
         wn_seterr_prefix(st, "%s: ", path);
         goto fail;

@@ -281,7 +281,7 @@ done:
 
 /* ---------------------------------------------------------------- search */
 
-wn_status ivf_search1(const wn_index *ix, const dist_kernels *kr, const iquery *q, int k, const wn_search_params *sp,
+wn_status ivf_search1(const wn_index *ix, const dist_kernels *kr, const iquery *q, int k, const wn_index_search_params *sp,
                       const sfilter *f, topk *out) {
     const ivf *v = &ix->v;
     if (!v->trained || ix->n_live == 0) return WN_OK;

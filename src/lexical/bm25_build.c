@@ -218,7 +218,7 @@ void wn_bm25_free(wn_bm25 *ix) {
     wn_free(ix);
 }
 
-int64_t wn_bm25_size(const wn_bm25 *ix) { return ix ? ix->n_docs : 0; }
+int64_t wn_bm25_count(const wn_bm25 *ix) { return ix ? ix->n_docs : 0; }
 
 wn_bm25_params wn_bm25_params_of(const wn_bm25 *ix) { return ix->p; }
 

@@ -4,6 +4,7 @@
  * hidden size, sizes bounded) and names the file and field in every error. It
  * does not look at weights (model.c checks them against this config).
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,8 +107,8 @@ wn_status config_parse_bert(const char *json, size_t len, const char *what, bert
     }
     const wn_json *eps = wn_json_get(root, "layer_norm_eps");
     if (eps && !distil) { /* DistilBERT's LayerNorms use 1e-12 whatever the config */
-        if (!wn_json_is_number(eps) || !(eps->num > 0 && eps->num < 1)) {
-            st = wn_seterr(WN_ERR_FORMAT, "%s: \"layer_norm_eps\" must be a number in (0, 1)", what);
+        if (!wn_json_is_number(eps) || !(eps->num >= FLT_MIN && eps->num < 1)) {
+            st = wn_seterr(WN_ERR_FORMAT, "%s: \"layer_norm_eps\" must be a number in [%g, 1) (a float above 0)", what, (double)FLT_MIN);
             goto done;
         }
         c->layer_norm_eps = (float)eps->num;

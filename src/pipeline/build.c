@@ -16,8 +16,8 @@
 
 #include "pipeline.h"
 
-wn_build_params wn_build_default_params(void) {
-    wn_build_params p;
+wn_pipeline_build_params wn_pipeline_build_default_params(void) {
+    wn_pipeline_build_params p;
     memset(&p, 0, sizeof p);
     p.corpus = wn_corpus_default_params();
     p.bm25_params = wn_bm25_default_params();
@@ -40,7 +40,7 @@ void pipeline_remove_dir(const char *dir) {
 }
 
 typedef struct {
-    const wn_build_params *p;
+    const wn_pipeline_build_params *p;
     wn_store *store;
     wn_bm25 *bm25;
     wn_model *model;
@@ -183,12 +183,12 @@ static wn_status save_chunk_map(const builder *b, const char *dir) {
     return wn_atomic_commit(&af);
 }
 
-static void warn(const wn_build_params *p, const char *msg) {
+static void warn(const wn_pipeline_build_params *p, const char *msg) {
     if (p->warn) p->warn(p->warn_ud, msg);
 }
 
 static wn_status record_meta(builder *b, const char *corpus, const wn_corpus *c) {
-    const wn_build_params *p = b->p;
+    const wn_pipeline_build_params *p = b->p;
     char v[64];
     wn_status st = WN_OK;
 #define META(k, val) \
@@ -221,12 +221,12 @@ static wn_status record_meta(builder *b, const char *corpus, const wn_corpus *c)
     return st;
 }
 
-wn_status wn_build_index(const char *corpus, const char *dir, const wn_build_params *p_in, wn_build_stats *stats) {
+wn_status wn_pipeline_build(const char *corpus, const char *dir, const wn_pipeline_build_params *p_in, wn_pipeline_build_stats *stats) {
     WN_ENTRY();
-    wn_build_params dp = wn_build_default_params();
-    const wn_build_params *p = p_in ? p_in : &dp;
+    wn_pipeline_build_params dp = wn_pipeline_build_default_params();
+    const wn_pipeline_build_params *p = p_in ? p_in : &dp;
     if (stats) memset(stats, 0, sizeof *stats);
-    if (!corpus || !dir) return wn_seterr(WN_ERR_ARG, "wn_build_index: NULL corpus or directory");
+    if (!corpus || !dir) return wn_seterr(WN_ERR_ARG, "wn_pipeline_build: NULL corpus or directory");
     if (!p->bm25 && !p->dense_model) return wn_seterr(WN_ERR_ARG, "index: nothing to build (ask for BM25 and/or a dense model)");
     if (p->dense_model && (p->batch < 1 || p->batch > 4096))
         return wn_seterr(WN_ERR_ARG, "index: batch %d outside 1..4096", p->batch);
@@ -330,7 +330,7 @@ wn_status wn_build_index(const char *corpus, const char *dir, const wn_build_par
         stats->skipped = skipped;
         stats->vectors = b.n_vectors;
     }
-    wn_store_close(b.store);
+    wn_store_free(b.store);
     b.store = NULL;
     /* swap in: DIR -> DIR.old, tmp -> DIR, remove DIR.old */
     int had = wn_dir_exists(dir);
@@ -350,7 +350,7 @@ nomem:
     st = wn_seterr(WN_ERR_NOMEM, "index: out of memory");
 fail:
     if (tmp) {
-        wn_store_close(b.store);
+        wn_store_free(b.store);
         b.store = NULL;
         pipeline_remove_dir(tmp);
     }
@@ -361,11 +361,11 @@ out:
     wn_free(b.vecs);
     wn_free(b.chunk_row);
     wn_free(b.buf);
-    wn_store_close(b.store);
+    wn_store_free(b.store);
     wn_bm25_free(b.bm25);
     wn_index_free(b.index);
     wn_model_free(b.model);
-    wn_corpus_close(c);
+    wn_corpus_free(c);
     wn_free(tmp);
     wn_free(old);
     return st;

@@ -199,7 +199,7 @@ done:
 }
 
 int wn_experiment_num_stages(const wn_experiment *e) { return e ? e->ns : 0; }
-int64_t wn_experiment_num_queries(const wn_experiment *e) { return e ? e->nq : 0; }
+int64_t wn_experiment_count(const wn_experiment *e) { return e ? e->nq : 0; }
 static int bad_stage(const wn_experiment *e, int j) { return !e || j < 0 || j >= e->ns; }
 const char *wn_experiment_stage_name(const wn_experiment *e, int j) { return bad_stage(e, j) ? "" : e->st[j].name; }
 int wn_experiment_stage_depth(const wn_experiment *e, int j) { return bad_stage(e, j) ? 0 : e->st[j].depth; }
@@ -222,7 +222,7 @@ static wn_status map_queries(wn_experiment *e, const wn_qrels *q) {
     wn_strmap_init(&m);
     const wn_eval *ev = e->st[0].ev;
     wn_status st = WN_OK;
-    for (int64_t i = 0; i < wn_eval_num_queries(ev) && st == WN_OK; i++) {
+    for (int64_t i = 0; i < wn_eval_count(ev) && st == WN_OK; i++) {
         const char *id = wn_eval_query(ev, i);
         st = wn_strmap_intern(&m, id, strlen(id), &(int64_t){0}, NULL);
     }
@@ -249,7 +249,7 @@ wn_status wn_experiment_evaluate(wn_experiment *e, const wn_qrels *q, int n, con
     e->n_measures = n;
     for (int j = 0; j < n; j++) wn_measure_name(ms[j], e->measure_names[j], sizeof e->measure_names[j]);
     for (int j = 0; j < e->ns; j++) {
-        wn_status st = wn_evaluate(q, e->st[j].run, n, ms, &e->st[j].ev);
+        wn_status st = wn_eval_create(q, e->st[j].run, n, ms, &e->st[j].ev);
         if (st != WN_OK) return st;
     }
     return map_queries(e, q);

@@ -49,12 +49,12 @@ static double normalise(wn_fusion f, const wn_hit *h, int n, double *z) {
     return zmin;
 }
 
-wn_status wn_fuse(wn_fusion f, int rrf_k, float weight_b, const wn_hit *a, int na, const wn_hit *b, int nb,
+wn_status wn_pipeline_fuse(wn_fusion f, int rrf_k, float weight_b, const wn_hit *a, int na, const wn_hit *b, int nb,
                   wn_hit *out, int *n) {
     WN_ENTRY();
     *n = 0;
     if ((unsigned)f > WN_FUSE_ZSCORE || rrf_k < 0 || !(weight_b >= 0 && weight_b <= 1) || na < 0 || nb < 0)
-        return wn_seterr(WN_ERR_ARG, "wn_fuse: fusion %d, rrf_k %d, weight %g, lengths %d and %d", (int)f, rrf_k,
+        return wn_seterr(WN_ERR_ARG, "wn_pipeline_fuse: fusion %d, rrf_k %d, weight %g, lengths %d and %d", (int)f, rrf_k,
                          (double)weight_b, na, nb);
     double *za = wn_malloc(((size_t)na + (size_t)nb + 1) * sizeof *za), *zb = za + na;
     /* scratch: b sorted by row, with its rank and normalised value */

@@ -21,24 +21,26 @@ wn_pipeline_params wn_pipeline_default_params(void) {
     p.rrf_k = 60;
     p.dense_weight = 0.25f; /* BM25-dominant: models/README.md, issue 11 */
     p.model_params = wn_model_default_params();
-    p.ann = wn_search_default_params();
+    p.ann = wn_index_search_default_params();
     return p;
 }
 
 static const char *stage_names[] = {"bm25", "dense", "hybrid"};
 const char *wn_first_stage_name(wn_first_stage f) { return (unsigned)f < 3 ? stage_names[f] : "?"; }
-int wn_first_stage_parse(const char *s) {
-    for (int i = 0; i < 3; i++)
-        if (s && !strcmp(s, stage_names[i])) return i;
-    return -1;
+wn_status wn_first_stage_parse(const char *s, wn_first_stage *out) {
+    WN_ENTRY();
+    int v;
+    wn_status st = wn_parse_name("first stage", s, stage_names, 3, &v);
+    if (st == WN_OK) *out = (wn_first_stage)v;
+    return st;
 }
 
 wn_store *wn_searcher_store(wn_searcher *s) { return s->store; }
 
-void wn_searcher_close(wn_searcher *s) {
+void wn_searcher_free(wn_searcher *s) {
     if (!s) return;
     if (s->owns) {
-        wn_store_close(s->store);
+        wn_store_free(s->store);
         wn_bm25_free(s->bm25);
         wn_index_free(s->index);
         wn_model_free(s->bi);
@@ -131,7 +133,7 @@ wn_status wn_searcher_create(const wn_searcher_parts *parts, const wn_pipeline_p
     s->ce = parts->ce;
     wn_status st = init_parts(s);
     if (st != WN_OK) {
-        wn_searcher_close(s);
+        wn_searcher_free(s);
         return st;
     }
     *out = s;
@@ -236,7 +238,7 @@ wn_status wn_searcher_open(const char *dir, const wn_pipeline_params *p_in, wn_s
     wn_status st = open_files(s, dir, p);
     if (st == WN_OK) st = init_parts(s);
     if (st != WN_OK) {
-        wn_searcher_close(s);
+        wn_searcher_free(s);
         return st;
     }
     *out = s;
@@ -324,7 +326,7 @@ wn_status wn_searcher_first(wn_searcher *s, const char *query, int k, wn_hit *hi
         wn_hit *b = a + depth, *f = s->hb;
         st = bm25_hits(s, query, depth, a, &na);
         if (st == WN_OK) st = dense_hits(s, query, depth, b, &nb);
-        if (st == WN_OK) st = wn_fuse(s->p.fusion, s->p.rrf_k, s->p.dense_weight, a, na, b, nb, f, &nf);
+        if (st == WN_OK) st = wn_pipeline_fuse(s->p.fusion, s->p.rrf_k, s->p.dense_weight, a, na, b, nb, f, &nf);
         if (st == WN_OK) {
             *n = WN_MIN(nf, k);
             for (int i = 0; i < *n; i++) {

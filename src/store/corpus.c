@@ -38,10 +38,12 @@ wn_corpus_params wn_corpus_default_params(void) {
 
 static const char *fmt_names[] = {"auto", "beir", "jsonl", "tsv", "dir"};
 const char *wn_corpus_format_name(wn_corpus_format f) { return (unsigned)f < 5 ? fmt_names[f] : "?"; }
-int wn_corpus_format_parse(const char *s) {
-    for (int i = 0; i < 5; i++)
-        if (s && !strcmp(s, fmt_names[i])) return i;
-    return -1;
+wn_status wn_corpus_format_parse(const char *s, wn_corpus_format *out) {
+    WN_ENTRY();
+    int v;
+    wn_status st = wn_parse_name("corpus format", s, fmt_names, 5, &v);
+    if (st == WN_OK) *out = (wn_corpus_format)v;
+    return st;
 }
 wn_corpus_format wn_corpus_format_of(const wn_corpus *c) { return c->fmt; }
 
@@ -55,7 +57,7 @@ static void clear_doc(wn_corpus *c) {
     c->json = NULL;
 }
 
-void wn_corpus_close(wn_corpus *c) {
+void wn_corpus_free(wn_corpus *c) {
     if (!c) return;
     clear_doc(c);
     if (c->f) fclose(c->f);
@@ -155,7 +157,7 @@ wn_status wn_corpus_open(const char *path, const wn_corpus_params *p, wn_corpus 
     *out = c;
     return WN_OK;
 fail:
-    wn_corpus_close(c);
+    wn_corpus_free(c);
     return st;
 }
 

@@ -51,7 +51,7 @@ static int64_t query_int(wn_store *s, const char *sql, int64_t dflt) {
     return v;
 }
 
-void wn_store_close(wn_store *s) {
+void wn_store_free(wn_store *s) {
     if (!s) return;
     if (s->in_tx) exec(s, "COMMIT");
     sqlite3_finalize(s->ins);
@@ -133,7 +133,7 @@ wn_status wn_store_open(const char *dir, int create, wn_store **out) {
     return WN_OK;
 fail:
     s->writable = 0;
-    wn_store_close(s);
+    wn_store_free(s);
     return st;
 }
 

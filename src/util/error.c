@@ -75,6 +75,17 @@ const char *wn_status_name(wn_status s) {
 
 const char *wn_version(void) { return WN_VERSION; }
 
+wn_status wn_parse_name(const char *what, const char *s, const char *const *names, int n, int *out) {
+    for (int i = 0; s && i < n; i++)
+        if (!strcmp(s, names[i])) return *out = i, WN_OK;
+    char list[256] = "";
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", names[i]);
+    }
+    return wn_seterr(WN_ERR_ARG, "unknown %s '%.60s' (use %s)", what, s ? s : "(null)", list);
+}
+
 void wn_assert_fail(const char *file, int line, const char *expr) {
     fprintf(stderr, "winnow: assertion failed at %s:%d: %s\n", file, line, expr);
     abort();

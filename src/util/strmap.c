@@ -22,9 +22,11 @@ void wn_strmap_free(wn_strmap *m) {
     memset(m, 0, sizeof *m);
 }
 
+/* Compares lengths first: the stored string may be shorter than len, and the last
+ * one ends at the end of the buffer. */
 static int same(const wn_strmap *m, int64_t id, const char *s, size_t len) {
-    const char *t = m->chars + m->offs[id];
-    return !memcmp(t, s, len) && t[len] == 0;
+    size_t end = id + 1 < m->n ? m->offs[id + 1] : m->chars_len; /* one past t's NUL */
+    return end - m->offs[id] == len + 1 && !memcmp(m->chars + m->offs[id], s, len);
 }
 
 int64_t wn_strmap_find(const wn_strmap *m, const char *s, size_t len) {

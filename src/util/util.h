@@ -129,6 +129,11 @@ void wn_pool_run(wn_pool *p, wn_task_fn fn, void *arg);
 void wn_pool_free(wn_pool *p);
 int wn_ncpu(void);
 
+/* ---- names (error.c) */
+/* *out = the index of s in names[0..n), or WN_ERR_ARG naming what and listing the
+ * names ("unknown metric 'x' (use ip, l2, cos)"). The public _parse functions use it. */
+wn_status wn_parse_name(const char *what, const char *s, const char *const *names, int n, int *out);
+
 /* ---- time */
 double wn_now(void); /* monotonic seconds */
 

@@ -3,7 +3,8 @@
  * Before loading, it recomputes the header's and sections' CRC32C when the table
  * is readable, so mutations get past the checksums and reach the structural
  * checks (counts, offsets, links and list entries in range); a loaded index is
- * then searched. Build and run with tests/fuzz/run_index_fuzz.sh.
+ * then searched. Build and run: tests/fuzz/run.sh [SECONDS] fuzz_index_load; the corpus
+ * is replayed by make check (fuzz_replay_fuzz_index_load, test_index_io).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         float *q = calloc((size_t)d, sizeof(float)), dist[5];
         int64_t ids[5];
         q[0] = 1;
-        wn_search_params sp = wn_search_default_params();
+        wn_index_search_params sp = wn_index_search_default_params();
         wn_index_search(ix, 1, q, 5, &sp, dist, ids);
         free(q);
         wn_index_free(ix);

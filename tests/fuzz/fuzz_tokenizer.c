@@ -3,9 +3,10 @@
  *         fixture vocab without it: tokenize must succeed; encode to a max length
  *         taken from the input must equal [CLS] + the first pieces + [SEP]; a pair
  *         split at the first TAB must fit max_len with type ids 0... then 1...;
- *   odd:  the rest is a tokenizer.json (the hand-written vocab scanner, then cJSON):
- *         loading may fail with a message, and a loaded tokenizer must encode.
- * Build and run: tests/fuzz/run_tokenizer_fuzz.sh [SECONDS]. */
+ *   1 mod 4: the rest is a tokenizer.json (the hand-written vocab scanner, then the JSON reader):
+ *         loading may fail with a message, and a loaded tokenizer must encode;
+ *   3 mod 4: the rest is a vocab.txt (no tokenizer.json beside it): the same.
+ * Build and run: tests/fuzz/run.sh [SECONDS]; replayed by tests/t_fuzz_replay.sh. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,9 +39,11 @@ static void check_text(const char *text, int max_len) {
     free(a);
 }
 
-static void check_json(const char *json, size_t len) {
+static void check_json(const char *json, size_t len, const char *name) {
     char path[96];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
     if (!f) return;
     fwrite(json, 1, len, f);
@@ -56,6 +59,16 @@ static void check_json(const char *json, size_t len) {
     wn_tokenizer_free(t);
 }
 
+static void cleanup(void) { /* the scratch directory goes when the process ends */
+    char path[96];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    unlink(path);
+    rmdir(dir);
+    wn_tokenizer_free(tok);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!tok) {
         if (wn_tokenizer_load("../shared/models/all-MiniLM-L6-v2", &tok) != WN_OK &&
@@ -66,13 +79,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (wn_tokenizer_encode(tok, "", NULL, 0, cls_sep, ty, 2, &n) != WN_OK || n != 2) abort();
         snprintf(dir, sizeof dir, "/tmp/wn_fuzz_tok_%d", (int)getpid());
         wn_mkdirs(dir, 0755);
+        atexit(cleanup);
     }
     if (size < 1) return 0;
     char *buf = malloc(size);
     memcpy(buf, data + 1, size - 1);
     buf[size - 1] = 0;
     if (data[0] % 2 == 0) check_text(buf, 2 + data[0] % 64);
-    else check_json(buf, size - 1);
+    else check_json(buf, size - 1, data[0] % 4 == 1 ? "tokenizer.json" : "vocab.txt");
     free(buf);
     return 0;
 }

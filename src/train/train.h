@@ -1,0 +1,153 @@
+/*
+ * train.h - floor 4: training BERT encoders in C, step for step what PyTorch
+ * computes. Internal to src/train (the public entry point is wn_train_run in
+ * include/winnow.h).
+ *
+ *   params.c    the trainable parameters in one fp32 block (HF names, shapes,
+ *               which ones get weight decay), loaded from and saved to a
+ *               HuggingFace / sentence-transformers directory
+ *   backward.c  the training forward pass (keeps what the backward needs) and
+ *               the backward pass of every op
+ *   loss.c      MultipleNegativesRankingLoss, BCE with logits, listwise softmax
+ *   optim.c     AdamW, HF's linear schedule with warm-up, grad-norm clipping
+ *   loop.c      data, batches, the training loop, checkpoints, the log
+ *
+ * Dimensions: B batch, T tokens (padded), H hidden, NH heads, HD head size,
+ * I intermediate, L layers, V vocab, P positions, TV token types, NL labels.
+ * Every gradient is fp32 and computed in a fixed order: results never depend
+ * on the number of threads.
+ */
+#ifndef WN_TRAIN_H
+#define WN_TRAIN_H
+
+#include <stdint.h>
+
+#include "model/config.h"
+#include "nn/nn.h"
+#include "util/util.h"
+
+/* ---- losses (loss.c). All return the mean loss over the batch and write the
+ * gradient of that mean with respect to their inputs. */
+
+/* MultipleNegativesRankingLoss (sentence-transformers): q (nq, dim) query
+ * embeddings, d (nd, dim) document embeddings, nd >= nq; row i of d is query i's
+ * positive, rows nq.. are hard negatives. scores = scale * cos(q_i, d_j) over all
+ * nd documents; loss = mean over i of cross-entropy(scores_i, label i). dq (nq,
+ * dim) and dd (nd, dim) are dL/dq and dL/dd with respect to the RAW (unnormalised)
+ * inputs (cosine normalises with max(||v||, 1e-12), as F.normalize). */
+float train_mnrl(int nq, int nd, int dim, const float *q, const float *d, float scale, float *dq, float *dd);
+/* BCEWithLogitsLoss, mean over n: x (n) logits, y (n) labels in [0, 1]; dx (n). */
+float train_bce(int n, const float *x, const float *y, float *dx);
+/* Listwise softmax cross-entropy: x (n_groups, g) logits, the first of each group
+ * the positive; loss = mean over groups of -log softmax(x_group)[0]; dx (n_groups, g). */
+float train_listwise(int n_groups, int g, const float *x, float *dx);
+
+/* ---- parameters (params.c) */
+typedef struct {
+    char name[112]; /* as stored in the checkpoint ("bert." prefix kept as loaded) */
+    int ndim;
+    int64_t shape[2];
+    size_t off, n;  /* floats into the parameter block */
+    int decay;      /* AdamW weight decay applies (not biases, not LayerNorm weights) */
+} train_tensor;
+
+typedef struct {
+    float *qkv_w;        /* (3H, H) query, key, value stacked */
+    float *qkv_b;        /* (3H) */
+    float *ao_w, *ao_b;  /* (H, H), (H) */
+    float *ln1_g, *ln1_b; /* (H) */
+    float *i_w, *i_b;    /* (I, H), (I) */
+    float *o_w, *o_b;    /* (H, I), (H) */
+    float *ln2_g, *ln2_b; /* (H) */
+} train_layer;
+
+typedef enum { TRAIN_BI = 0, TRAIN_CE = 1, TRAIN_MLM = 2 } train_kind;
+
+typedef struct {
+    bert_config cfg;
+    pool_config pc;        /* bi-encoders: pooling modes and Normalize */
+    train_kind kind;
+    int dim;               /* outputs per sequence: pooled size (bi) or NL (ce) */
+    float p_hidden, p_attn; /* dropout probabilities (0: off) */
+    int n_tensors;
+    train_tensor *t;       /* in checkpoint order */
+    size_t n_params;
+    float *w;              /* (n_params) the parameters */
+    float *g;              /* (n_params) their gradients (accumulated until zeroed) */
+    float *word, *pos, *type; /* (V, H), (P, H), (TV, H) */
+    float *emb_g, *emb_b;  /* (H) */
+    train_layer *layer;    /* (L) */
+    float *pool_w, *pool_b; /* (H, H), (H) ce only */
+    float *cls_w, *cls_b;  /* (NL, H), (NL) ce only */
+    /* mlm only: BertOnlyMLMHead; the decoder is the word embeddings (tied) */
+    float *mlm_w, *mlm_b;  /* (H, H), (H) cls.predictions.transform.dense */
+    float *mlm_g, *mlm_beta; /* (H) cls.predictions.transform.LayerNorm */
+    float *mlm_bias;       /* (V) cls.predictions.bias */
+    wn_pool *pool;
+    /* the forward kernels' packed copies of the weights, rebuilt when stale */
+    nn_weight *packed;     /* (4 L + 2) */
+    nn_weight *packed_t;   /* (4 L + 2) the same transposed, for the backward's dx = dy W */
+    float *wt;             /* the transposed copies packed_t may point into */
+    int packed_ok;
+} train_model;
+
+/* The gradient of parameter pointer p (a pointer into m->w). */
+#define TRAIN_GRAD(m, p) ((m)->g + ((p) - (m)->w))
+
+/* Loads config.json, the pooling files and model.safetensors of dir (F32, F16 or
+ * BF16 weights, converted to f32). n_threads <= 0: all CPUs. */
+wn_status train_model_load(const char *dir, int n_threads, train_model **out);
+/* config NULL: train_model_load. Else a new model from that config.json with HF's
+ * initialisation (N(0, initializer_range), a counter-based generator keyed by
+ * seed); dir still gives the pooling files (absent: mean pooling). */
+wn_status train_model_create(const char *dir, const char *config, uint64_t seed, int n_threads, train_model **out);
+/* The same for masked-language-model training: the encoder (names "bert."-prefixed
+ * on save) + BertForMaskedLM's head, initialised as HF does where dir has none. */
+wn_status train_model_create_mlm(const char *dir, const char *config, uint64_t seed, int n_threads, train_model **out);
+void train_model_free(train_model *m);
+/* Writes the parameters as model.safetensors (F32, the tensors in the order
+ * loaded) atomically to path. */
+wn_status train_model_save_weights(const train_model *m, const char *path);
+/* Marks the packed forward weights stale (after the parameters changed). */
+void train_model_touch(train_model *m);
+void train_zero_grad(train_model *m);
+
+/* ---- forward and backward (backward.c) */
+typedef struct train_acts train_acts;
+void train_acts_free(train_acts *a);
+
+/* The forward pass over B sequences padded to T tokens (ids, types: (B*T), types
+ * may be NULL; len: (B)), keeping what the backward needs in *a (allocated or
+ * grown). Dropout (m->p_hidden, m->p_attn) draws from a counter-based generator
+ * keyed by seed: the same seed gives the same masks. out: (B, m->dim) outputs,
+ * embeddings after pooling (+ Normalize) or the classifier's logits. */
+wn_status train_forward(train_model *m, train_acts **a, int B, int T, const int32_t *ids, const int32_t *types,
+                        const int *len, uint64_t seed, float *out);
+/* Adds the gradients of the last forward's outputs, given dout (B, m->dim), to m->g. */
+wn_status train_backward(train_model *m, train_acts *a, const float *dout);
+/* MLM (after train_forward on an mlm model): the head over the positions whose
+ * label (B*T) is >= 0, cross-entropy against that label averaged over them (HF's
+ * ignore_index -100), and the whole backward pass for scale times that loss
+ * (scale 0: the loss alone, no backward); *loss gets it (0 with no label). */
+wn_status train_mlm(train_model *m, train_acts *a, const int32_t *labels, float scale, float *loss);
+
+/* ---- optimiser (optim.c) */
+typedef struct {
+    float lr, beta1, beta2, eps, weight_decay;
+    int64_t t;      /* updates done */
+    float *m1, *m2; /* (n_params) first and second moments */
+} train_adamw;
+
+wn_status train_adamw_init(train_adamw *o, const train_model *m, float lr, float weight_decay);
+void train_adamw_free(train_adamw *o);
+/* One AdamW update at learning rate lr (torch.optim.AdamW's order: decay, moments,
+ * bias corrections, step). */
+void train_adamw_step(train_adamw *o, train_model *m, float lr);
+/* HF's get_linear_schedule_with_warmup factor for step (counted from 0 before each update). */
+double train_linear_schedule(int64_t step, int64_t warmup, int64_t total);
+/* torch.nn.utils.clip_grad_norm_: the global L2 norm of every gradient (returned);
+ * scales them by max_norm / (norm + 1e-6) when that is below 1. max_norm <= 0:
+ * only measures. */
+double train_clip_grad_norm(train_model *m, double max_norm);
+
+#endif
