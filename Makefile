@@ -155,6 +155,16 @@ uninstall:
 
 FORCE:
 
+# The directory `make install` fills with models/ is compiled into src/model/bundled.c
+# (WN_MODELS_DIR), so bundled names ("winnow-small-embed") resolve after an install
+# (docs/MODELS.md); a change of PREFIX or DATADIR rebuilds that one file.
+MODELS_INSTALL_DIR = $(DATADIR)/winnow/models
+$(BUILD)/obj/src/model/bundled.o: CFLAGS_BASE += -DWN_MODELS_DIR='"$(MODELS_INSTALL_DIR)"'
+$(BUILD)/obj/src/model/bundled.o: $(BUILD)/models-dir.stamp
+$(BUILD)/models-dir.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(MODELS_INSTALL_DIR)' | cmp -s - $@ || echo '$(MODELS_INSTALL_DIR)' >$@
+
 # ---- test rules: every fuzz harness (tests/fuzz/fuzz_*.c) is also built with
 # tests/fuzz/replay.c as a test binary, build/tests/fuzz_replay_<harness>, which
 # replays the committed corpus tests/fuzz/corpus/<harness>/ (fails if it is absent or

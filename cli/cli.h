@@ -44,4 +44,10 @@ void cli_progress_init(cli_progress *p);
 void cli_progress_cb(void *ud, const char *what, uint64_t done, uint64_t total);
 void cli_progress_end(cli_progress *p);
 
+/* winnow's own models beside this executable, for wn_hub_params.models_dir:
+ * <exe dir>/../models (a source tree's build/winnow) and <exe dir>/../share/winnow/models
+ * (an installed bin/winnow), those that exist, ':'-separated; NULL when neither does.
+ * Found through /proc/self/exe, so the current directory does not matter. */
+const char *cli_models_dir(void);
+
 #endif

@@ -7,7 +7,7 @@
 static void download_usage(FILE *f) {
     fprintf(f,
             "usage: winnow download MODEL [--revision R] [--offline]\n"
-            "  MODEL          a hub id (owner/name) or a local model directory\n"
+            "  MODEL          a local model directory, a bundled name or a hub id (owner/name)\n"
             "  --revision R   branch, tag or commit (default main)\n"
             "  --offline      use the cache only (as HF_HUB_OFFLINE=1)\n"
             "Prints the model's local directory. The files go to $WINNOW_CACHE (default\n"
@@ -18,6 +18,7 @@ static void download_usage(FILE *f) {
 int cmd_download(int argc, char **argv) {
     const char *model = NULL;
     wn_hub_params p = wn_hub_default_params();
+    p.models_dir = cli_models_dir();
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             download_usage(stdout);

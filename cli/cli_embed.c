@@ -17,7 +17,8 @@ static void embed_usage(FILE *f) {
     fprintf(f,
             "usage: winnow embed --model M [--batch N] [--threads N] [--precision fp32|bf16|int8]\n"
             "                    [--prompt-name NAME | --prompt TEXT] [--dimensions N] [FILE]\n"
-            "  --model M       a bi-encoder: a model directory or a hub id (owner/name)\n"
+            "  --model M       a bi-encoder: a model directory, a bundled name (winnow-small-embed)\n"
+            "                  or a hub id (owner/name)\n"
             "  --batch N       sequences per forward pass (default 32)\n"
             "  --threads N     threads (default: all CPUs)\n"
             "  --precision P   fp32 (default), bf16 or int8 weights where the kernels support it\n"

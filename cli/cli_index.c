@@ -18,7 +18,7 @@ static void index_usage(FILE *f) {
             "  --bm25               build a BM25 index (title and text)\n"
             "  --k1 X --b X         BM25 parameters (default 0.9, 0.4)\n"
             "  --no-stem            BM25 without stemming\n"
-            "  --dense MODEL        embed documents with this bi-encoder (directory or hub id)\n"
+            "  --dense MODEL        embed documents with this bi-encoder (directory, bundled name or hub id)\n"
             "  --ann T              flat|hnsw|ivf|ivfpq vector index (default flat)\n"
             "  --batch N            documents per embedding batch (default 64)\n"
             "  --threads N          model threads (default: all CPUs)\n"
@@ -112,6 +112,7 @@ static int parse_args(int argc, char **argv, index_args *x) {
 
 int cmd_index(int argc, char **argv) {
     index_args x = {wn_pipeline_build_default_params(), NULL, NULL, -1};
+    x.p.model_params.hub.models_dir = cli_models_dir();
     int rc = parse_args(argc, argv, &x);
     if (rc) return rc == 1 ? 0 : rc;
     wn_pipeline_build_params p = x.p;

@@ -36,6 +36,7 @@ wn_status cli_model_load(const cli_model_opts *o, wn_model **m) {
     p.precision = o->precision;
     cli_progress bar;
     cli_progress_init(&bar);
+    p.hub.models_dir = cli_models_dir();
     p.hub.progress = cli_progress_cb;
     p.hub.progress_ud = &bar;
     wn_status st = wn_model_load(o->model, &p, m);

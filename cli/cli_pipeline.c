@@ -8,6 +8,7 @@
 void cli_pipeline_opts_init(cli_pipeline_opts *o) {
     memset(o, 0, sizeof *o);
     o->p = wn_pipeline_default_params();
+    o->p.model_params.hub.models_dir = cli_models_dir();
 }
 
 int cli_pipeline_opt(const char *cmd, int argc, char **argv, int i, cli_pipeline_opts *o) {

@@ -14,7 +14,7 @@
 static void score_usage(FILE *f) {
     fprintf(f,
             "usage: winnow score --model M [--batch N] [--threads N] [--activation sigmoid] [FILE]\n"
-            "  --model M              a cross-encoder: a model directory or a hub id (owner/name)\n"
+            "  --model M              a cross-encoder: a model directory, a bundled name or a hub id (owner/name)\n"
             "  --batch N              pairs per forward pass (default 32)\n"
             "  --threads N            threads (default: all CPUs)\n"
             "  --precision P          fp32 (default), bf16 or int8\n"

@@ -14,7 +14,7 @@ static void search_usage(FILE *f) {
             "  --first-stage S      bm25|dense|hybrid (default: bm25 if the index has it, else dense)\n"
             "  --fusion F           hybrid: rrf (default), minmax or zscore\n"
             "  --rrf-k N            RRF constant (default 60)\n"
-            "  --dense-weight W     hybrid weight of dense, BM25 gets 1-W (default 0.5)\n"
+            "  --dense-weight W     hybrid weight of dense, BM25 gets 1-W (default 0.25)\n"
             "  --dense MODEL        query encoder (default: the one the index was built with)\n"
             "  --rerank MODEL       re-rank the candidates with this cross-encoder\n"
             "  --k-candidates N     candidates re-ranked (default 50)\n"

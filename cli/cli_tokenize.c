@@ -10,7 +10,7 @@
 static void tokenize_usage(FILE *f) {
     fprintf(f,
             "usage: winnow tokenize --model M [--pair] [--max-length N] [FILE]\n"
-            "  --model M        a model directory or a hub id (owner/name)\n"
+            "  --model M        a model directory, a bundled name or a hub id (owner/name)\n"
             "  --pair           each line is query<TAB>document: [CLS] q [SEP] d [SEP]\n"
             "  --max-length N   truncate to N tokens, special tokens included\n"
             "                   (default: the model's limit, e.g. 256 for all-MiniLM-L6-v2)\n"
@@ -113,6 +113,7 @@ int cmd_tokenize(int argc, char **argv) {
     wn_hub_params hp = wn_hub_default_params();
     cli_progress bar;
     cli_progress_init(&bar);
+    hp.models_dir = cli_models_dir();
     hp.progress = cli_progress_cb;
     hp.progress_ud = &bar;
     char dir[4096];

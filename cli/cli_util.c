@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -109,4 +111,30 @@ void cli_progress_cb(void *ud, const char *what, uint64_t done, uint64_t total) 
 void cli_progress_end(cli_progress *p) {
     if (p->tty && p->drawn) fputs("\r\033[K", stderr);
     p->drawn = 0;
+}
+
+const char *cli_models_dir(void) {
+    static char list[2 * PATH_MAX + 2];
+    static int done;
+    if (done) return list[0] ? list : NULL;
+    done = 1;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return NULL;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return NULL;
+    *slash = 0;
+    const char *rel[] = {"/../models", "/../share/winnow/models"};
+    for (int i = 0; i < 2; i++) {
+        char cand[PATH_MAX + 32], real[PATH_MAX];
+        struct stat st;
+        snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
+        if (!realpath(cand, real) || stat(real, &st) || !S_ISDIR(st.st_mode)) continue;
+        size_t l = strlen(list), r = strlen(real);
+        if (l + r + 2 > sizeof list) break;
+        if (l) list[l++] = ':';
+        memcpy(list + l, real, r + 1);
+    }
+    return list[0] ? list : NULL;
 }

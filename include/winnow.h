@@ -154,17 +154,24 @@ typedef struct {
     int offline;           /* 1: never touch the network ($HF_HUB_OFFLINE=1 too) */
     wn_progress_fn progress;
     void *progress_ud;
+    /* winnow's own models, by a name without '/' ("winnow-small-embed"): NULL: only the
+     * install directory compiled in ($(PREFIX)/share/winnow/models); else a ':'-separated
+     * list of directories searched before it. $WINNOW_MODELS_DIR (same form), when set,
+     * replaces both. Never the network (docs/MODELS.md). */
+    const char *models_dir;
 } wn_hub_params;
 WN_API wn_hub_params wn_hub_default_params(void);
-/* name: a directory holding the model's files, or a hub id "owner/name". Writes the
+/* name: a directory holding the model's files, a bundled model's name (no '/', see
+ * models_dir), or a hub id "owner/name", tried in that order. Writes the
  * local directory of the model to dir (cap bytes), downloading what is missing.
  * The cache: <cache>/<owner>--<name>/<revision>/ ('/' in a revision becomes "--"),
  * complete once its manifest .winnow-complete is written (then no network is used);
  * files land by rename, never partial. $HF_TOKEN, if set, is sent as a bearer token.
  * A model already in huggingface_hub's cache ($HF_HUB_CACHE, $HF_HOME/hub or
  * ~/.cache/huggingface/hub) is used from there, without a download.
- * Errors: WN_ERR_ARG neither a directory nor a hub id, or a bad revision / endpoint;
- * WN_ERR_NOTFOUND the hub has no such repo or required file, or offline and not cached;
+ * Errors: WN_ERR_ARG neither a directory nor a bundled model nor a hub id, or a bad
+ * revision / endpoint; WN_ERR_NOTFOUND one of winnow's own names not bundled in this
+ * build, the hub has no such repo or required file, or offline and not cached;
  * WN_ERR_NETWORK unreachable and not cached, an HTTP error, a dropped connection;
  * WN_ERR_UNSUPPORTED pytorch_model.bin only; WN_ERR_IO the cache is not writable.
  * Threads may resolve at once with libcurl >= 7.84 (thread-safe global init); with
@@ -569,7 +576,7 @@ typedef struct {
     wn_fusion fusion;      /* hybrid: RRF (default), or a convex combination of min-max
                               or z-score normalised scores */
     int rrf_k;             /* 60 */
-    float dense_weight;    /* hybrid weight of dense (BM25 gets 1 - it); default 0.5 */
+    float dense_weight;    /* hybrid weight of dense (BM25 gets 1 - it); default 0.25 */
     int depth;             /* hybrid: hits taken from each retriever (0: max(k, 100)) */
     const char *dense_model;  /* NULL: the bi-encoder the index was built with */
     const char *rerank_model; /* cross-encoder; NULL: no re-ranking */

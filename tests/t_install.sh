@@ -24,6 +24,13 @@ for f in "$L/libwinnow.a" "$L/libwinnow.so.$VER" "$D/usr/include/winnow.h" "$L/p
     [ -f "$f" ] || fail "not installed: ${f#$D}"
 done
 [ -d "$D/usr/share/winnow/models" ] || fail "no /usr/share/winnow/models"
+# bundled names: the installed program finds ../share/winnow/models from any directory,
+# offline; the library has the install directory compiled in (WN_MODELS_DIR)
+if [ -d models/winnow-small-embed ]; then
+    (cd "$T" && echo "a cat" | HF_HUB_OFFLINE=1 WINNOW_CACHE="$T/nocache" "$D/usr/bin/winnow" embed --model winnow-small-embed) \
+        >"$T/emb" 2>"$T/err" && grep -q '"embedding"' "$T/emb" || fail "installed: --model winnow-small-embed: $(cat "$T/err")"
+    grep -q "/usr/share/winnow/models" "$D/usr/bin/winnow" || fail "installed: WN_MODELS_DIR is not /usr/share/winnow/models"
+fi
 [ "$(readlink "$L/libwinnow.so.$MAJ")" = "libwinnow.so.$VER" ] || fail "libwinnow.so.$MAJ -> $(readlink "$L/libwinnow.so.$MAJ")"
 [ "$(readlink "$L/libwinnow.so")" = "libwinnow.so.$MAJ" ] || fail "libwinnow.so -> $(readlink "$L/libwinnow.so")"
 readelf -d "$L/libwinnow.so.$VER" | grep -q "SONAME.*\[libwinnow.so.$MAJ\]" || fail "soname: $(readelf -d "$L/libwinnow.so.$VER" | grep SONAME)"

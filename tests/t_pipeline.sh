@@ -114,6 +114,10 @@ if [ -f "$BI/model.safetensors" ] && [ -f "$CE/model.safetensors" ]; then
         $PY tests/tools/check_report.py "$T/$fs.html" "$T/$fs.json" >"$T/rep" 2>&1 && ok "$fs report = JSON" ||
             { bad "$fs report content"; cat "$T/rep"; }
     done
+    # the default fusion weight is 0.25 (docs/PIPELINE.md): the same run as asking for it
+    "$W" eval --index "$T/ixd" --queries "$T/queries.jsonl" --qrels "$T/qrels.tsv" --first-stage hybrid --threads 1 \
+        --dense-weight 0.25 --run "$T/w25.run" >/dev/null 2>"$T/err" \
+        && cmp -s "$T/w25.run" "$T/hybrid.run" && ok "hybrid default = --dense-weight 0.25" || { bad "default weight"; cat "$T/err"; }
 else
     bad "the tiny model fixtures $BI and $CE are absent (they are committed)"
 fi

@@ -199,6 +199,68 @@ static void test_local_dir(void) {
     CHECK(log_lines() == 0, "a local dir made %d requests", log_lines());
 }
 
+/* bundled names (src/model/bundled.c): the caller's models_dir list, $WINNOW_MODELS_DIR
+ * replacing it, a directory of the same name first, the two failures; never a request */
+static void test_bundled(void) {
+    wn_hub_params p = params();
+    char dir[512], want[512], list[512], small[8];
+    snprintf(list, sizeof list, "%s/nothing:%s/acme", srv_root, srv_root);
+    snprintf(want, sizeof want, "%s/acme/tiny", srv_root);
+    p.models_dir = list;
+    CHECK(wn_hub_resolve("tiny", &p, dir, sizeof dir) == WN_OK && !strcmp(dir, want), "bundled tiny: %s (%s)", dir,
+          wn_last_error());
+    CHECK(wn_hub_resolve("tiny", &p, small, sizeof small) == WN_ERR_ARG, "bundled, small buffer");
+    wn_status st = wn_hub_resolve("winnow-small-rerank", &p, dir, sizeof dir);
+    CHECK(st == WN_ERR_NOTFOUND && strstr(wn_last_error(), "not bundled in this build") &&
+              strstr(wn_last_error(), "/nothing") && strstr(wn_last_error(), "tiny"),
+          "rerank: %s %s", wn_status_name(st), wn_last_error());
+    st = wn_hub_resolve("tinyy", &p, dir, sizeof dir);
+    CHECK(st == WN_ERR_ARG && strstr(wn_last_error(), "no bundled model of that name") &&
+              strstr(wn_last_error(), "not a hub id"),
+          "unknown: %s %s", wn_status_name(st), wn_last_error());
+    /* the override: only $WINNOW_MODELS_DIR */
+    char env[256];
+    snprintf(env, sizeof env, "%s/nothing", srv_root);
+    setenv("WINNOW_MODELS_DIR", env, 1);
+    st = wn_hub_resolve("tiny", &p, dir, sizeof dir);
+    CHECK(st == WN_ERR_ARG && strstr(wn_last_error(), "from WINNOW_MODELS_DIR"), "override: %s %s",
+          wn_status_name(st), wn_last_error());
+    snprintf(env, sizeof env, "%s", srv_root);
+    setenv("WINNOW_MODELS_DIR", env, 1);
+    snprintf(want, sizeof want, "%s/acme", srv_root);
+    CHECK(wn_hub_resolve("acme", &p, dir, sizeof dir) == WN_OK && !strcmp(dir, want), "override acme: %s", dir);
+    unsetenv("WINNOW_MODELS_DIR");
+    /* a directory of that name in the current directory comes first (a path) */
+    char cwd[1024], here[256];
+    WN_ASSERT(getcwd(cwd, sizeof cwd));
+    snprintf(here, sizeof here, "%s/cwd/tiny", tmp);
+    WN_ASSERT(wn_mkdirs(here, 0755) == WN_OK);
+    snprintf(here, sizeof here, "%s/cwd", tmp);
+    WN_ASSERT(chdir(here) == 0);
+    CHECK(wn_hub_resolve("tiny", &p, dir, sizeof dir) == WN_OK && !strcmp(dir, "tiny"), "cwd dir first: %s", dir);
+    WN_ASSERT(chdir(cwd) == 0);
+    /* wn_model_load by name: the repository's winnow-small-embed, from another directory */
+    char models[1100], path[1200];
+    snprintf(models, sizeof models, "%s/models", cwd);
+    snprintf(path, sizeof path, "%s/winnow-small-embed/modules.json", models);
+    if (wn_file_exists(path)) {
+        wn_model_params mp = wn_model_default_params();
+        mp.n_threads = 1;
+        mp.hub = params();
+        mp.hub.offline = 1;
+        mp.hub.models_dir = models;
+        wn_model *m = NULL;
+        WN_ASSERT(chdir(here) == 0);
+        st = wn_model_load("winnow-small-embed", &mp, &m);
+        WN_ASSERT(chdir(cwd) == 0);
+        CHECK(st == WN_OK && m && wn_model_dim(m) == 256, "wn_model_load winnow-small-embed: %s", wn_last_error());
+        wn_model_free(m);
+    } else {
+        printf("test_hub: %s is absent: wn_model_load by bundled name not checked\n", path);
+    }
+    CHECK(log_lines() == 0, "bundled names made %d requests", log_lines());
+}
+
 static void test_download_and_cache(void) {
     wn_hub_params p = params();
     prog pr = {0, 0};
@@ -258,6 +320,7 @@ static void test_env(void) {
     CHECK(log_has("GET /acme/env/resolve/main/config.json"), "no double slash in the URL");
     unsetenv("HF_ENDPOINT");
     unsetenv("WINNOW_CACHE");
+    unsetenv("WINNOW_MODELS_DIR");
 }
 
 static void expect_fail(const char *repo, wn_status want, const char *msg1, const char *msg2) {
@@ -544,6 +607,7 @@ int main(void) {
 
     test_bad_names();
     test_local_dir();
+    test_bundled();
     test_download_and_cache();
     test_env();
     test_failures();

@@ -100,5 +100,17 @@ int main(void) {
     write_file(path, "\x10\0\0\0\0\0\0\0{\"x\":1}        ");
     st = wn_model_load(dir, NULL, &m);
     CHECK(st != WN_OK && m == NULL, "bad safetensors accepted");
+    /* modules.json is read as JSON (util/json.h): "path" before "type", the type's
+     * string escaped, other members between; a path leaving the directory is refused */
+    snprintf(path, sizeof path, "%s/modules.json", dir);
+    write_file(path, "[ {\"path\" : \"0_StaticEmbedding\", \"x\": {\"y\": [1, \"}\"]},\n"
+                     "   \"type\": \"sentence_transformers.models.Static\\u0045mbedding\"} ]");
+    st = wn_model_load(dir, NULL, &m);
+    CHECK(st != WN_OK && m == NULL && strstr(wn_last_error(), "0_StaticEmbedding/model.safetensors"),
+          "path before type: %d %s", st, wn_last_error());
+    write_file(path, "[{\"path\": \"../x\", \"type\": \"sentence_transformers.models.StaticEmbedding\"}]");
+    st = wn_model_load(dir, NULL, &m);
+    CHECK(st == WN_ERR_FORMAT && m == NULL && strstr(wn_last_error(), "leaves the model directory"), "path ..: %d %s",
+          st, wn_last_error());
     return check_done();
 }

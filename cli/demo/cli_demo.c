@@ -319,8 +319,8 @@ static void demo_usage(FILE *f) {
             "then its exercises on a real collection: dense and re-ranked P@3 / MRR@10 /\n"
             "nDCG@10 with per-stage latency, the k sweep (5, 10, 20, 50), HNSW and IVF against\n"
             "brute force, BM25 and hybrid first stages; and an HTML report.\n"
-            "  --bi-encoder M     hub id or directory (default " DEMO_BI_ENCODER ")\n"
-            "  --cross-encoder M  hub id or directory (default " DEMO_CROSS_ENCODER ")\n"
+            "  --bi-encoder M     directory, bundled name or hub id (default " DEMO_BI_ENCODER ")\n"
+            "  --cross-encoder M  directory, bundled name or hub id (default " DEMO_CROSS_ENCODER ")\n"
             "  --k N              candidates re-ranked per query (k_candidates, default 5)\n"
             "  --threads N        threads per model (default: all CPUs)\n"
             "  --precision P      fp32 (default, exact), bf16 or int8 for both models (faster)\n"
@@ -519,6 +519,7 @@ static void print_header(const demo *d, const demo_args *o, const char *bi_dir, 
 int cmd_demo(int argc, char **argv) {
     demo_args o = {DEMO_BI_ENCODER, DEMO_CROSS_ENCODER, NULL, NULL, DEMO_OUT, 5, 0, DEMO_DOCS, DEMO_QUERIES,
                    DEMO_K_CAND, 0, -1, WN_PREC_FP32, wn_hub_default_params()};
+    o.hp.models_dir = cli_models_dir();
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc == 1 ? 0 : rc;
     static demo d;

@@ -664,9 +664,10 @@ int demo_bm25_hybrid(demo_ctx *x) {
     snprintf(rd, sizeof rd, "dense + rerank@%d", x->k_cand);
     const char *names[] = {"bm25", rb, "dense", rd, "hybrid (RRF)", rh};
     stage_table(x, names, 6);
-    printf("  (BM25 k1=0.9 b=0.4 on title + text; hybrid: reciprocal rank fusion, k=60, of the dense and\n"
-           "   BM25 top %d; its first-stage time is both retrievers' plus the fusion)\n",
-           x->coll->depth);
+    wn_pipeline_params pp = wn_pipeline_default_params(); /* the searcher's fusion (load_collection) */
+    printf("  (BM25 k1=0.9 b=0.4 on title + text; hybrid: reciprocal rank fusion, k=%d, dense weight %.2f, of\n"
+           "   the dense and BM25 top %d; its first-stage time is both retrievers' plus the fusion)\n",
+           pp.rrf_k, (double)pp.dense_weight, x->coll->depth);
     return 0;
 }
 

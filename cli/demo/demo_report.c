@@ -144,6 +144,9 @@ static void write_json(FILE *f, const demo_ctx *x) {
         fprintf(f, "null, \"skipped\": ");
         json_str(f, x->coll_note);
     }
+    wn_pipeline_params pp = wn_pipeline_default_params(); /* what the demo's searcher uses */
+    fprintf(f, ",\n \"hybrid\": {\"fusion\": \"rrf\", \"rrf_k\": %d, \"dense_weight\": %.9g}", pp.rrf_k,
+            (double)pp.dense_weight);
     fprintf(f, ",\n \"stages\": [");
     for (int i = 0; i < x->n_stages; i++) {
         const demo_stage *s = &x->stages[i];

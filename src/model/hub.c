@@ -42,6 +42,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "model.h"
 #include "util/util.h"
 
 #define HUB_DEFAULT_ENDPOINT "https://huggingface.co"
@@ -626,6 +627,9 @@ wn_status wn_hub_resolve(const char *name, const wn_hub_params *params, char *di
     WN_ENTRY();
     if (!name || !dir || cap == 0) return wn_seterr(WN_ERR_ARG, "hub: wn_hub_resolve needs a name and a buffer");
     if (wn_dir_exists(name)) return copy_out(name, dir, cap);
+    int bundled = 0; /* a name without '/': winnow's own models (bundled.c), never the network */
+    wn_status bst = bundled_resolve(name, params, dir, cap, &bundled);
+    if (bst || bundled) return bst;
     if (!valid_id(name))
         return wn_seterr(WN_ERR_ARG,
                          "hub: '%s': no such directory, and not a hub id (owner/name of letters, digits, '-', '_', "

@@ -131,4 +131,12 @@ wn_status static_embed(wn_model *m, int64_t n, const char *const *texts, float *
 /* The (V, D) f32 table of a static model, NULL for any other. */
 const float *static_table(const wn_model *m, int *V, int *D);
 
+/* ---- bundled.c: winnow's own models by name ("winnow-small-embed") */
+/* A name without '/' looked up in $WINNOW_MODELS_DIR, else p->models_dir then the
+ * install dir compiled in (WN_MODELS_DIR). *found 1: its directory is in dir (cap
+ * bytes). *found 0 and WN_OK: not a bundled-looking name (the caller goes on to hub
+ * ids). An error: a bundled-looking name found nowhere (the message says where it
+ * looked and what is there). */
+wn_status bundled_resolve(const char *name, const wn_hub_params *p, char *dir, size_t cap, int *found);
+
 #endif

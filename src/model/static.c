@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "util/json.h"
 
 /* Dimensions: V vocab (table rows), D embedding size, T tokens of one text. */
 
@@ -31,55 +32,42 @@ struct static_model {
     int normalize;
 };
 
-/* The module path of a StaticEmbedding in modules.json text (len bytes), into
- * path (cap bytes). 1 found, 0 not a static model. A minimal scan, not a JSON
- * parser: config.c parses modules.json fully for transformer models; here only the
- * object holding the StaticEmbedding type is looked at, for its "path" string. */
-static int find_static_module(const char *json, size_t len, char *path, size_t cap, int *normalize) {
-    const char *key = "sentence_transformers.models.StaticEmbedding\"";
-    const char *hit = NULL;
-    size_t kl = strlen(key);
-    for (size_t i = 0; i + kl <= len; i++)
-        if (!memcmp(json + i, key, kl)) {
-            hit = json + i;
-            break;
-        }
-    if (!hit) return 0;
-    const char *lo = hit, *hi = hit;
-    while (lo > json && *lo != '{') lo--;
-    while (hi < json + len && *hi != '}') hi++;
-    path[0] = 0;
-    for (const char *s = lo; s + 6 < hi; s++) {
-        if (memcmp(s, "\"path\"", 6)) continue;
-        s += 6;
-        while (s < hi && (*s == ' ' || *s == ':' || *s == '\t' || *s == '\n' || *s == '\r')) s++;
-        if (s >= hi || *s != '"') break;
-        const char *e = ++s;
-        while (e < hi && *e != '"') e++;
-        size_t n = (size_t)(e - s);
-        if (n >= cap) n = cap - 1;
-        memcpy(path, s, n);
-        path[n] = 0;
-        break;
-    }
-    const char *nk = "sentence_transformers.models.Normalize\"";
-    size_t nl = strlen(nk);
+/* The module path of a StaticEmbedding in modules.json (a JSON array of {"path",
+ * "type"} objects, parsed with util/json.h) into path (cap bytes), and whether a
+ * Normalize module follows. 1 found, 0 not a static model (or not a modules.json this
+ * reads: config.c then parses it for a transformer model and reports what is wrong). */
+static int find_static_module(const wn_json *root, char *path, size_t cap, int *normalize) {
+    int found = 0;
     *normalize = 0;
-    for (size_t i = 0; i + nl <= len; i++)
-        if (!memcmp(json + i, nk, nl)) {
-            *normalize = 1;
-            break;
-        }
-    return 1;
+    path[0] = 0;
+    if (!wn_json_is_array(root)) return 0;
+    for (const wn_json *e = root->child; e; e = e->next) {
+        const char *type = wn_json_str(wn_json_get(e, "type"));
+        if (!type) continue;
+        const char *dot = strrchr(type, '.');
+        const char *base = dot ? dot + 1 : type;
+        if (!strcmp(base, "Normalize")) *normalize = 1;
+        if (found || strcmp(base, "StaticEmbedding")) continue;
+        const char *p = wn_json_str(wn_json_get(e, "path"));
+        size_t n = p ? strlen(p) : 0;
+        if (n >= cap) n = cap - 1; /* static_load_dir then names the path it did not find */
+        if (n) memcpy(path, p, n);
+        path[n] = 0;
+        found = 1;
+    }
+    return found;
 }
 
 int static_detect(const char *dir, char *sub, size_t cap, int *normalize) {
     char *path = wn_path_join(dir, "modules.json"), *text = NULL;
     size_t len = 0;
+    wn_json *root = NULL;
     int found = 0;
-    if (path && wn_file_exists(path) && wn_read_file(path, &text, &len) == WN_OK)
-        found = find_static_module(text, len, sub, cap, normalize);
+    if (path && wn_file_exists(path) && wn_read_file(path, &text, &len) == WN_OK &&
+        wn_json_parse(text, len, 0, path, &root) == WN_OK)
+        found = find_static_module(root, sub, cap, normalize);
     wn_clearerr();
+    wn_json_free(root);
     wn_free(text);
     wn_free(path);
     return found;
@@ -107,6 +95,11 @@ wn_status static_load_dir(const char *dir, const char *sub, int normalize, const
     }
     m->stat = s;
     m->prompts.def = -1;
+    if (strstr(sub, "..")) {
+        st = wn_seterr(WN_ERR_FORMAT, "%s/modules.json: the StaticEmbedding module's path \"%s\" leaves the model directory",
+                       dir, sub);
+        goto fail;
+    }
     s->normalize = normalize;
     if (!(wpath = wn_path_join(mdir, "model.safetensors"))) {
         st = wn_seterr(WN_ERR_NOMEM, "out of memory");

@@ -11,8 +11,9 @@ checks what `winnow demo --collection COLLECTION --out OUT` wrote (stdlib only):
   - with --winnow/--bi/--ce: the dense run is the brute-force cosine ranking of
     `winnow embed` vectors (near-ties within 1e-5 may swap); every re-ranked run keeps
     the first stage's top k as a set, orders it by `winnow score` logits and leaves
-    the rest in first-stage order; the hybrid run is the reciprocal rank fusion (k=60)
-    of the dense and BM25 runs.
+    the rest in first-stage order; the hybrid run is the weighted reciprocal rank
+    fusion 2(1-w)/(60+r_bm25) + 2w/(60+r_dense) of the BM25 and dense runs, w being
+    results.json's hybrid.dense_weight.
 Prints each failure; exits 1 on any."""
 import argparse
 import json
@@ -162,11 +163,15 @@ def main():
                 lg = [pairs[(q, d)] for d in lst[:k]]
                 check(all(lg[i] >= lg[i + 1] - 1e-4 for i in range(len(lg) - 1)), "%s %s: top %d not in logit order %s" % (f, q, k, lg))
         if "hybrid.run" in runs and "bm25.run" in runs:
+            hy = res.get("hybrid") or {}
+            w, rk = hy.get("dense_weight"), hy.get("rrf_k")
+            check(isinstance(w, (int, float)) and 0 <= w <= 1 and rk == 60, "results.json: hybrid %s" % hy)
+            w = w if isinstance(w, (int, float)) else 0.5
             for q, lst in runs["hybrid.run"].items():
                 rr = {}
-                for name in ("dense.run", "bm25.run"):
+                for name, wt in (("dense.run", 2 * w), ("bm25.run", 2 * (1 - w))):
                     for r, d in enumerate(runs[name].get(q, []), 1):
-                        rr[d] = rr.get(d, 0.0) + 1.0 / (60 + r)
+                        rr[d] = rr.get(d, 0.0) + wt / (60 + r)
                 best = sorted(rr.values(), reverse=True)
                 bad = [i for i, d in enumerate(lst) if abs(rr.get(d, -1) - best[i]) > 1e-9]
                 check(not bad, "hybrid %s: rank %s is not the RRF order" % (q, bad[:3]))
