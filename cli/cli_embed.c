@@ -51,6 +51,25 @@ static int add_prompt(cli_chunk *c, const char *prompt, char **buf, size_t *cap)
     return 1;
 }
 
+/* The prompt to put before each text: --prompt as given, --prompt-name looked up,
+ * else the model's default prompt (sentence-transformers' encode()). 0 or 2 (said). */
+static int pick_prompt(const wn_model *m, const char *model, const char *prompt_name, const char **prompt) {
+    if (prompt_name && *prompt) return cli_error("embed: --prompt-name and --prompt are exclusive");
+    if (!prompt_name) {
+        if (!*prompt) *prompt = wn_model_prompt(m, NULL);
+        return 0;
+    }
+    if ((*prompt = wn_model_prompt(m, prompt_name))) return 0;
+    int n;
+    const char *const *names = wn_model_prompt_names(m, &n);
+    char list[512] = "";
+    for (int i = 0; i < n && strlen(list) < 400; i++) {
+        strcat(list, i ? ", " : "");
+        strncat(list, names[i], 64);
+    }
+    return cli_error("embed: %s has no prompt named '%s' (%s)", model, prompt_name, n ? list : "it has no prompts");
+}
+
 int cmd_embed(int argc, char **argv) {
     cli_model_opts o = {0};
     const char *prompt_name = NULL, *prompt = NULL;
@@ -89,20 +108,7 @@ int cmd_embed(int argc, char **argv) {
     int dim = full;
     char *pbuf = NULL;
     size_t pcap = 0;
-    if (prompt_name && prompt) {
-        rc = cli_error("embed: --prompt-name and --prompt are exclusive");
-    } else if (prompt_name && !(prompt = wn_model_prompt(m, prompt_name))) {
-        int n;
-        const char *const *names = wn_model_prompt_names(m, &n);
-        char list[512] = "";
-        for (int i = 0; i < n && strlen(list) < 400; i++) {
-            strcat(list, i ? ", " : "");
-            strncat(list, names[i], 64);
-        }
-        rc = cli_error("embed: %s has no prompt named '%s' (%s)", o.model, prompt_name, n ? list : "it has no prompts");
-    } else if (!prompt) {
-        prompt = wn_model_prompt(m, NULL); /* default_prompt_name, as sentence-transformers' encode() */
-    }
+    rc = pick_prompt(m, o.model, prompt_name, &prompt);
     if (!rc && dims) {
         if (dims > full) rc = cli_error("embed: --dimensions %ld, the model's embeddings have %d", dims, full);
         else dim = (int)dims;

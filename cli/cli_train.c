@@ -4,6 +4,7 @@
  * winnow embed / score and sentence-transformers load as it is. A progress bar on
  * a terminal only; --log FILE gets one JSON object per update; --save-every N
  * and --resume continue an interrupted run exactly. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,102 +60,108 @@ static int num(const char *opt, const char *s, double lo, double hi, double *out
     return 1;
 }
 
-int cmd_train(int argc, char **argv) {
-    wn_train_params p = wn_train_default_params();
-    int have_task = 0;
+static int real_opt(wn_train_params *p, const char *a, const char *v);
+
+/* One option with a value: 1 taken, 0 not an option of train's, -1 a bad value (said). */
+static int value_opt(wn_train_params *p, const char *a, const char *v) {
+    long n;
+    double d;
+    if (!strcmp(a, "--model")) p->model_dir = v;
+    else if (!strcmp(a, "--config")) p->config_path = v;
+    else if (!strcmp(a, "--data")) p->data_path = v;
+    else if (!strcmp(a, "--out")) p->out_dir = v;
+    else if (!strcmp(a, "--log")) p->log_path = v;
+    else if (!strcmp(a, "--dev")) p->dev_path = v;
+    else if (!strcmp(a, "--eval-every")) {
+        if (!cli_parse_int(a, v, 1, 1000000000, &n)) return -1;
+        p->eval_every = n;
+    } else if (!strcmp(a, "--epochs")) {
+        if (!cli_parse_int(a, v, 1, 1000000, &n)) return -1;
+        p->epochs = (int)n;
+    } else if (!strcmp(a, "--steps")) {
+        if (!cli_parse_int(a, v, 1, 1000000000, &n)) return -1;
+        p->steps = n;
+    } else if (!strcmp(a, "--batch")) {
+        if (!cli_parse_int(a, v, 1, 1 << 20, &n)) return -1;
+        p->batch = (int)n;
+    } else if (!strcmp(a, "--grad-accum")) {
+        if (!cli_parse_int(a, v, 1, 1 << 20, &n)) return -1;
+        p->grad_accum = (int)n;
+    } else if (!strcmp(a, "--warmup")) {
+        if (!num(a, v, 0, 1e12, &d) || d != (double)(int64_t)d) return cli_error("train: --warmup takes a whole number"), -1;
+        p->warmup = (int64_t)d;
+    } else if (!strcmp(a, "--max-length")) {
+        if (!cli_parse_int(a, v, 3, 1 << 20, &n)) return -1;
+        p->max_length = (int)n;
+    } else if (!strcmp(a, "--threads")) {
+        if (!cli_parse_int(a, v, 1, 1024, &n)) return -1;
+        p->n_threads = (int)n;
+    } else if (!strcmp(a, "--save-every")) {
+        if (!cli_parse_int(a, v, 1, 1000000000, &n)) return -1;
+        p->save_every = n;
+        p->save_state = 1;
+    } else return real_opt(p, a, v);
+    return 1;
+}
+
+/* The options with a real-valued or seed argument (value_opt's second half). */
+static int real_opt(wn_train_params *p, const char *a, const char *v) {
+    if (!strcmp(a, "--seed")) {
+        char *end;
+        unsigned long long s = strtoull(v, &end, 10);
+        if (end == v || *end) return cli_error("train: --seed takes a whole number, not '%s'", v), -1;
+        p->seed = s;
+        return 1;
+    }
+    static const struct {
+        const char *name;
+        double lo, hi;
+        size_t off;
+    } reals[] = {{"--lr", 0, 10, offsetof(wn_train_params, lr)},
+                 {"--weight-decay", 0, 10, offsetof(wn_train_params, weight_decay)},
+                 {"--max-grad-norm", 0, 1e30, offsetof(wn_train_params, max_grad_norm)},
+                 {"--dropout", 0, 0.99, offsetof(wn_train_params, dropout)},
+                 {"--mlm-prob", 0.001, 0.999, offsetof(wn_train_params, mlm_prob)},
+                 {"--scale", 1e-6, 1e6, offsetof(wn_train_params, scale)}};
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
+        if (!strcmp(a, reals[i].name))
+            return num(a, v, reals[i].lo, reals[i].hi, (double *)((char *)p + reals[i].off)) ? 1 : -1;
+    return 0;
+}
+
+/* argv into p: 0 ok, 1 --help was printed, 2 an error (said). */
+static int parse_args(int argc, char **argv, wn_train_params *p, int *have_task) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n;
-        double d;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            train_usage(stdout);
-            return 0;
-        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return train_usage(stdout), 1;
         if (!strcmp(a, "bi") || !strcmp(a, "ce") || !strcmp(a, "mlm")) {
-            p.task = !strcmp(a, "bi") ? WN_TRAIN_BI : !strcmp(a, "ce") ? WN_TRAIN_CE : WN_TRAIN_MLM;
-            have_task = 1;
-            continue;
-        }
-        if (!strcmp(a, "--no-shuffle")) {
-            p.shuffle = 0;
-            continue;
-        }
-        if (!strcmp(a, "--listwise")) {
-            p.listwise = 1;
-            continue;
-        }
-        if (!strcmp(a, "--resume")) {
-            p.resume = p.save_state = 1;
-            continue;
-        }
-        if (a[0] != '-' || a[1] != '-') {
+            p->task = !strcmp(a, "bi") ? WN_TRAIN_BI : !strcmp(a, "ce") ? WN_TRAIN_CE : WN_TRAIN_MLM;
+            *have_task = 1;
+        } else if (!strcmp(a, "--no-shuffle")) p->shuffle = 0;
+        else if (!strcmp(a, "--listwise")) p->listwise = 1;
+        else if (!strcmp(a, "--resume")) p->resume = p->save_state = 1;
+        else if (a[0] != '-' || a[1] != '-') {
             cli_error("train: unexpected argument '%s'", a);
-            train_usage(stderr);
-            return 2;
-        }
-        if (!v) {
-            cli_error("train: %s needs a value", a);
-            return 2;
-        }
-        i++;
-        if (!strcmp(a, "--model")) p.model_dir = v;
-        else if (!strcmp(a, "--config")) p.config_path = v;
-        else if (!strcmp(a, "--data")) p.data_path = v;
-        else if (!strcmp(a, "--out")) p.out_dir = v;
-        else if (!strcmp(a, "--log")) p.log_path = v;
-        else if (!strcmp(a, "--dev")) p.dev_path = v;
-        else if (!strcmp(a, "--eval-every")) {
-            if (!cli_parse_int(a, v, 1, 1000000000, &n)) return 2;
-            p.eval_every = n;
-        }
-        else if (!strcmp(a, "--epochs")) {
-            if (!cli_parse_int(a, v, 1, 1000000, &n)) return 2;
-            p.epochs = (int)n;
-        } else if (!strcmp(a, "--steps")) {
-            if (!cli_parse_int(a, v, 1, 1000000000, &n)) return 2;
-            p.steps = n;
-        } else if (!strcmp(a, "--batch")) {
-            if (!cli_parse_int(a, v, 1, 1 << 20, &n)) return 2;
-            p.batch = (int)n;
-        } else if (!strcmp(a, "--grad-accum")) {
-            if (!cli_parse_int(a, v, 1, 1 << 20, &n)) return 2;
-            p.grad_accum = (int)n;
-        } else if (!strcmp(a, "--warmup")) {
-            if (!num(a, v, 0, 1e12, &d) || d != (double)(int64_t)d) return cli_error("train: --warmup takes a whole number"), 2;
-            p.warmup = (int64_t)d;
-        } else if (!strcmp(a, "--max-length")) {
-            if (!cli_parse_int(a, v, 3, 1 << 20, &n)) return 2;
-            p.max_length = (int)n;
-        } else if (!strcmp(a, "--threads")) {
-            if (!cli_parse_int(a, v, 1, 1024, &n)) return 2;
-            p.n_threads = (int)n;
-        } else if (!strcmp(a, "--save-every")) {
-            if (!cli_parse_int(a, v, 1, 1000000000, &n)) return 2;
-            p.save_every = n;
-            p.save_state = 1;
-        } else if (!strcmp(a, "--seed")) {
-            char *end;
-            unsigned long long s = strtoull(v, &end, 10);
-            if (end == v || *end) return cli_error("train: --seed takes a whole number, not '%s'", v), 2;
-            p.seed = s;
-        } else if (!strcmp(a, "--lr")) {
-            if (!num(a, v, 0, 10, &p.lr)) return 2;
-        } else if (!strcmp(a, "--weight-decay")) {
-            if (!num(a, v, 0, 10, &p.weight_decay)) return 2;
-        } else if (!strcmp(a, "--max-grad-norm")) {
-            if (!num(a, v, 0, 1e30, &p.max_grad_norm)) return 2;
-        } else if (!strcmp(a, "--dropout")) {
-            if (!num(a, v, 0, 0.99, &p.dropout)) return 2;
-        } else if (!strcmp(a, "--mlm-prob")) {
-            if (!num(a, v, 0.001, 0.999, &p.mlm_prob)) return 2;
-        } else if (!strcmp(a, "--scale")) {
-            if (!num(a, v, 1e-6, 1e6, &p.scale)) return 2;
+            return train_usage(stderr), 2;
+        } else if (!v) {
+            return cli_error("train: %s needs a value", a), 2;
         } else {
-            cli_error("train: unknown option '%s'", a);
-            train_usage(stderr);
-            return 2;
+            i++;
+            int r = value_opt(p, a, v);
+            if (r < 0) return 2;
+            if (r == 0) {
+                cli_error("train: unknown option '%s'", a);
+                return train_usage(stderr), 2;
+            }
         }
     }
+    return 0;
+}
+
+int cmd_train(int argc, char **argv) {
+    wn_train_params p = wn_train_default_params();
+    int have_task = 0, r = parse_args(argc, argv, &p, &have_task);
+    if (r) return r == 1 ? 0 : r;
     char *cfg_dir = NULL;
     if (p.config_path && !p.model_dir) { /* the tokenizer files sit beside the config */
         cfg_dir = strdup(p.config_path);
@@ -169,7 +176,7 @@ int cmd_train(int argc, char **argv) {
         train_usage(stderr);
         return 2;
     }
-    if (p.listwise && p.task != WN_TRAIN_CE) return cli_error("train: --listwise is for ce"), 2;
+    if (p.listwise && p.task != WN_TRAIN_CE) return free(cfg_dir), cli_error("train: --listwise is for ce"), 2;
     cli_progress prog;
     cli_progress_init(&prog);
     p.progress = cli_progress_cb;

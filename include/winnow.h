@@ -3,7 +3,9 @@
  *
  * Everything a program needs is declared here; nothing under src/ is installed.
  * Conventions (see docs/ARCHITECTURE.md):
- *   - opaque handles (wn_model, wn_index, ...), each _load or _create has a NULL-safe _free;
+ *   - opaque handles (wn_model, wn_index, ...): made by _create (new, in memory), _load
+ *     (read from disk) or _open (live on-disk state), each released by a NULL-safe _free;
+ *     names and verbs: docs/ARCHITECTURE.md;
  *   - every fallible call returns a wn_status; on error wn_last_error() describes it
  *     (thread-local, valid until the next winnow call on the same thread);
  *   - the library never prints, never exits, installs no signal handler and keeps no
@@ -21,7 +23,7 @@
  *   - Work done on the library's worker threads reports its own status and message
  *     to the calling thread, as if it had failed there.
  *   - Functions that cannot fail (accessors, name lookups, _default_params, _free,
- *     _close, wn_free_buffer, wn_status_name) leave the message as it is, so a caller
+ *     wn_free_buffer, wn_status_name) leave the message as it is, so a caller
  *     may free handles or name the status before printing wn_last_error().
  *
  * Usage (a complete program: docs/example.c):
@@ -509,7 +511,7 @@ WN_API int64_t wn_store_count(const wn_store *s);
 WN_API wn_status wn_store_get(wn_store *s, int64_t row, wn_doc *out);
 /* The row of an external id (WN_ERR_NOTFOUND if absent). */
 WN_API wn_status wn_store_find(wn_store *s, const char *id, int64_t *row);
-/* Index metadata (key/value strings): models, parameters, versions. *value: wn_free. */
+/* Index metadata (key/value strings): models, parameters, versions. *value: wn_free_buffer. */
 WN_API wn_status wn_store_set_meta(wn_store *s, const char *key, const char *value);
 WN_API wn_status wn_store_get_meta(wn_store *s, const char *key, char **value);
 
