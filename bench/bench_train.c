@@ -85,7 +85,9 @@ int main(int argc, char **argv) {
             if (train_forward(m, &a1, B, T, ids, ty, len, 2 * (uint64_t)s, o1) ||
                 train_forward(m, &a2, B, T, ids + (size_t)B * T, ty, len, 2 * (uint64_t)s + 1, o2))
                 return fprintf(stderr, "%s\n", wn_last_error()), 1;
-            loss = train_mnrl(B, B, m->dim, o1, o2, 20, d1, d2);
+            float fl = 0;
+            if (train_mnrl(B, B, m->dim, o1, o2, 20, d1, d2, &fl)) return fprintf(stderr, "%s\n", wn_last_error()), 1;
+            loss = fl;
             train_backward(m, a2, d2);
             train_backward(m, a1, d1);
         }
