@@ -166,16 +166,12 @@ wn_status bert_forward_ws(wn_model *m, bert_ws *ws, int B, int T, const int32_t 
     return WN_OK;
 }
 
-/* sentence-transformers Pooling (cls, max, mean, mean_sqrt_len, concatenated in
- * that order) over the real tokens, then Normalize: v / max(||v||, 1e-12). */
-static void pool_one(const wn_model *m, const float *h, int n, float *out) {
-    const int H = m->cfg.hidden_size;
-    float *o = out;
-    if (m->pc.cls) {
+void bert_pool(const pool_config *pc, int H, const float *h, int n, float *o) {
+    if (pc->cls) {
         memcpy(o, h, sizeof(float) * H);
         o += H;
     }
-    if (m->pc.max) {
+    if (pc->max) {
         for (int j = 0; j < H; j++) {
             float mx = -INFINITY;
             for (int t = 0; t < n; t++) mx = fmaxf(mx, h[(size_t)t * H + j]);
@@ -183,16 +179,20 @@ static void pool_one(const wn_model *m, const float *h, int n, float *out) {
         }
         o += H;
     }
-    if (m->pc.mean || m->pc.mean_sqrt) {
+    if (pc->mean || pc->mean_sqrt) {
         for (int j = 0; j < H; j++) {
             double s = 0;
             for (int t = 0; t < n; t++) s += h[(size_t)t * H + j];
             double cnt = n > 0 ? n : 1e-9;
-            if (m->pc.mean) o[j] = (float)(s / cnt);
-            if (m->pc.mean_sqrt) o[j + (m->pc.mean ? H : 0)] = (float)(s / sqrt(cnt));
+            if (pc->mean) o[j] = (float)(s / cnt);
+            if (pc->mean_sqrt) o[j + (pc->mean ? H : 0)] = (float)(s / sqrt(cnt));
         }
-        o += H * (m->pc.mean + m->pc.mean_sqrt);
     }
+}
+
+/* Pooling, then Normalize: v / max(||v||, 1e-12). */
+static void pool_one(const wn_model *m, const float *h, int n, float *out) {
+    bert_pool(&m->pc, m->cfg.hidden_size, h, n, out);
     if (m->pc.normalize) {
         double ss = 0;
         for (int j = 0; j < m->dim; j++) ss += (double)out[j] * out[j];

@@ -115,6 +115,10 @@ wn_status bert_forward(wn_model *m, int B, int T, const int32_t *ids, const int3
  * out: B * m->dim floats. */
 void bert_head_ws(wn_model *m, bert_ws *ws, int B, int T, const float *hidden, const int *len, float *out);
 void bert_head(wn_model *m, int B, int T, const float *hidden, const int *len, float *out);
+/* sentence-transformers Pooling of one sequence's n real tokens h (n, H) into o: cls, max,
+ * mean, mean_sqrt_len, concatenated in that order (no Normalize). Shared by the
+ * inference pass and training (src/train). */
+void bert_pool(const pool_config *pc, int H, const float *h, int n, float *o);
 
 /* ---- static.c: static embedding models (sentence-transformers' StaticEmbedding) */
 /* Tokens a static model reports as its limit: it truncates nothing, as StaticEmbedding. */

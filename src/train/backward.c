@@ -22,6 +22,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "model/model.h"
 #include "tmm.h"
 #include "train.h"
 
@@ -450,27 +451,8 @@ static wn_status acts_reserve(train_model *m, train_acts **pa, int B, int T) {
     return WN_OK;
 }
 
-/* sentence-transformers Pooling (cls, max, mean, mean_sqrt_len, in that order). */
-static void pool_fwd(const train_model *m, const float *h, int n, float *o) {
-    const int H = m->cfg.hidden_size;
-    if (m->pc.cls) memcpy(o, h, sizeof(float) * H), o += H;
-    if (m->pc.max) {
-        for (int j = 0; j < H; j++) {
-            float mx = -INFINITY;
-            for (int t = 0; t < n; t++) mx = fmaxf(mx, h[(size_t)t * H + j]);
-            o[j] = mx;
-        }
-        o += H;
-    }
-    if (m->pc.mean || m->pc.mean_sqrt) {
-        for (int j = 0; j < H; j++) {
-            double s = 0;
-            for (int t = 0; t < n; t++) s += h[(size_t)t * H + j];
-            if (m->pc.mean) o[j] = (float)(s / n);
-            if (m->pc.mean_sqrt) o[j + (m->pc.mean ? H : 0)] = (float)(s / sqrt((double)n));
-        }
-    }
-}
+/* sentence-transformers Pooling: the inference pass's own (bert_pool). */
+static void pool_fwd(const train_model *m, const float *h, int n, float *o) { bert_pool(&m->pc, m->cfg.hidden_size, h, n, o); }
 
 wn_status train_forward(train_model *m, train_acts **pa, int B, int T, const int32_t *ids, const int32_t *types,
                         const int *len, uint64_t seed, float *out) {
