@@ -17,6 +17,11 @@ M=../shared/models/all-MiniLM-L6-v2
 for f in vocab.txt.xz tokenizer.json.xz tokenizer_config.json special_tokens_map.json sentence_bert_config.json; do
     same "tests/fixtures/tokenizer/all-MiniLM-L6-v2/$f" "$M/${f%.xz}"
 done
+M=../shared/models/all-mpnet-base-v2
+for f in vocab.txt.xz tokenizer.json.xz tokenizer_config.json special_tokens_map.json sentence_bert_config.json \
+    modules.json config.json 1_Pooling/config.json PROVENANCE.md; do
+    same "tests/fixtures/tokenizer/all-mpnet-base-v2/$f" "$M/${f%.xz}"
+done
 same tests/fixtures/tokenizer/bert-uncased.inp ../shared/data/tokenizer/bert-uncased.inp
 same tests/fixtures/tokenizer/bert-uncased.out ../shared/data/tokenizer/bert-uncased.out
 S=../shared/data/collections/scifact
