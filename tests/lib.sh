@@ -20,6 +20,26 @@ skip_or_fail() {
     echo "SKIPPED: $*"; exit 77
 }
 
+# cmp_floats GOT EXPECTED TOL WHAT: the numbers of two JSON-lines files, pairwise,
+# |a - b| <= TOL, the same count per line and the same lines; prints the worst.
+cmp_floats() { # got expected tol what
+    awk -v tol="$3" -v what="$4" '
+        function nums(line, arr,   n, i, k, parts) {
+            gsub(/[^-0-9.eE+]+/, " ", line); n = split(line, parts, " "); k = 0
+            for (i = 1; i <= n; i++) if (parts[i] ~ /[0-9]/) arr[++k] = parts[i] + 0
+            return k
+        }
+        NR == FNR { g[NR] = $0; ng = NR; next }
+        { ne = FNR; a = nums(g[FNR], x); b = nums($0, y)
+          if (a != b) { printf "%s line %d: %d numbers, expected %d\n", what, FNR, a, b; bad++ ; next }
+          for (i = 1; i <= a; i++) { d = x[i] - y[i]; if (d < 0) d = -d
+              if (d > worst) { worst = d; wl = FNR; wi = i }
+              if (d > tol) bad++ } }
+        END { if (ng != ne) { printf "%s: %d lines, expected %d\n", what, ng, ne; bad++ }
+              printf "%s: worst |diff| %g (line %d, value %d), tolerance %g\n", what, worst, wl, wi, tol
+              exit bad > 0 }' "$1" "$2"
+}
+
 # t_done: the exit status: 1 with the count if anything failed.
 t_done() { [ $fails -eq 0 ] || { echo "$fails failures"; exit 1; }; }
 

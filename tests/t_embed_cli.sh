@@ -12,25 +12,6 @@ FX=tests/fixtures/model
 t_tmp embed
 expect_err() { grep -qF -- "$1" "$T/err" || { fail "$2: stderr lacks '$1':"; cat "$T/err"; }; }
 
-# numbers of two JSON-lines files, pairwise, |a - b| <= tol; prints the worst
-cmp_floats() { # got expected tol what
-    awk -v tol="$3" -v what="$4" '
-        function nums(line, arr,   n, i, k, parts) {
-            gsub(/[^-0-9.eE+]+/, " ", line); n = split(line, parts, " "); k = 0
-            for (i = 1; i <= n; i++) if (parts[i] ~ /[0-9]/) arr[++k] = parts[i] + 0
-            return k
-        }
-        NR == FNR { g[NR] = $0; ng = NR; next }
-        { ne = FNR; a = nums(g[FNR], x); b = nums($0, y)
-          if (a != b) { printf "%s line %d: %d numbers, expected %d\n", what, FNR, a, b; bad++ ; next }
-          for (i = 1; i <= a; i++) { d = x[i] - y[i]; if (d < 0) d = -d
-              if (d > worst) { worst = d; wl = FNR; wi = i }
-              if (d > tol) bad++ } }
-        END { if (ng != ne) { printf "%s: %d lines, expected %d\n", what, ng, ne; bad++ }
-              printf "%s: worst |diff| %g (line %d, value %d), tolerance %g\n", what, worst, wl, wi, tol
-              exit bad > 0 }' "$1" "$2"
-}
-
 # 1. golden outputs, file and stdin, several batch/thread settings
 "$W" embed --model "$FX/tiny-bi" "$FX/cli_embed.txt" >"$T/e1" 2>"$T/err" || fail "embed: exit $? ($(cat "$T/err"))"
 cmp_floats "$T/e1" "$FX/cli_embed.expected" 1e-5 "embed" || fail "embed output"

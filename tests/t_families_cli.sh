@@ -17,23 +17,6 @@ SRC=tests/fixtures/tokenizer/all-mpnet-base-v2 # the real files, committed (xz) 
 . "${0%/*}/lib.sh"
 t_tmp families
 
-cmp_floats() { # got expected tol what
-    awk -v tol="$3" -v what="$4" '
-        function nums(line, arr,   n, i, k, parts) {
-            gsub(/[^-0-9.eE+]+/, " ", line); n = split(line, parts, " "); k = 0
-            for (i = 1; i <= n; i++) if (parts[i] ~ /[0-9]/) arr[++k] = parts[i] + 0
-            return k
-        }
-        NR == FNR { g[NR] = $0; ng = NR; next }
-        { ne = FNR; a = nums(g[FNR], x); b = nums($0, y)
-          if (a != b) { printf "%s line %d: %d numbers, expected %d\n", what, FNR, a, b; bad++ ; next }
-          for (i = 1; i <= a; i++) { d = x[i] - y[i]; if (d < 0) d = -d
-              if (d > worst) { worst = d; wl = FNR; wi = i }
-              if (d > tol) bad++ } }
-        END { if (ng != ne) { printf "%s: %d lines, expected %d\n", what, ng, ne; bad++ }
-              printf "%s: worst |diff| %g (line %d, value %d), tolerance %g\n", what, worst, wl, wi, tol
-              exit bad > 0 }' "$1" "$2"
-}
 
 # a DistilBERT cross-encoder (pre_classifier + ReLU head, no token types) through
 # `winnow score` with its WordPiece vocab.txt

@@ -47,6 +47,11 @@ typedef struct {
 
 /* data: N*K values of type dt. Returns WN_ERR_NOMEM on failure. Packs for nn_kernels(). */
 wn_status nn_weight_init(nn_weight *w, const void *data, nn_dtype dt, int N, int K, nn_precision prec);
+/* int8 weights for the u8 x s8 4-byte dot products (vpmaddubsw+vpmaddwd, vpdpbusd):
+ * per output channel, symmetric in [-qmax, qmax] with its scale and the sum of its
+ * codes; panels of nr channels, K padded to 4; in a panel, k-quad g holds channel i's
+ * 4 bytes (k = 4g..4g+3) at 4i. Sets w->packed, scales, colsum. */
+wn_status nn_pack_int8_quads(nn_weight *w, int nr, int qmax);
 /* The same, packed for the given kernel table (tests compare ISA variants). */
 wn_status nn_weight_init_for(const struct nn_kernels_s *k, nn_weight *w, const void *data, nn_dtype dt, int N,
                              int K, nn_precision prec);

@@ -211,3 +211,33 @@ void nn_attention_rel(wn_pool *pool, const float *qkv, int B, int T, int NH, int
     attn_task t = {qkv, B, T, NH, HD, len, out, scratch, k, rel};
     wn_pool_run(pool, attn_run, &t);
 }
+
+wn_status nn_pack_int8_quads(nn_weight *w, int nr, int qmax) {
+    const int N = w->N, K = w->K, P = (N + nr - 1) / nr, Kp = (K + 3) & ~3;
+    int8_t *pk = wn_malloc_aligned((size_t)P * Kp * nr);
+    w->scales = wn_malloc(sizeof(float) * (size_t)P * nr);
+    w->colsum = wn_malloc(sizeof(int32_t) * (size_t)P * nr);
+    if (!pk || !w->scales || !w->colsum) {
+        wn_free_aligned(pk);
+        return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d int8 weight", N, K);
+    }
+    memset(pk, 0, (size_t)P * Kp * nr);
+    for (int n = 0; n < P * nr; n++) {
+        float mx = 0;
+        if (n < N)
+            for (int k = 0; k < K; k++) mx = fmaxf(mx, fabsf(w->w[(size_t)n * K + k]));
+        float sc = mx > 0 ? mx / qmax : 1.0f, inv = 1.0f / sc;
+        int32_t cs = 0;
+        int p = n / nr, i = n % nr;
+        for (int k = 0; n < N && k < K; k++) {
+            int q = (int)lrintf(w->w[(size_t)n * K + k] * inv);
+            q = q > qmax ? qmax : q < -qmax ? -qmax : q;
+            pk[(size_t)p * Kp * nr + (size_t)(k / 4) * 4 * nr + (size_t)i * 4 + k % 4] = (int8_t)q;
+            cs += q;
+        }
+        w->scales[n] = sc;
+        w->colsum[n] = cs;
+    }
+    w->packed = pk;
+    return WN_OK;
+}

@@ -319,35 +319,7 @@ static void linear_avx2(const float *x, int M, const nn_weight *w, const float *
 
 static int kpad4(int K) { return (K + 3) & ~3; }
 
-static wn_status pack_int8(nn_weight *w) {
-    const int N = w->N, K = w->K, P = (N + NR - 1) / NR, Kp = kpad4(K);
-    int8_t *pk = wn_malloc_aligned((size_t)P * Kp * NR);
-    w->scales = wn_malloc(sizeof(float) * (size_t)P * NR);
-    w->colsum = wn_malloc(sizeof(int32_t) * (size_t)P * NR);
-    if (!pk || !w->scales || !w->colsum) {
-        wn_free_aligned(pk);
-        return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d int8 weight", N, K);
-    }
-    memset(pk, 0, (size_t)P * Kp * NR);
-    for (int n = 0; n < P * NR; n++) {
-        float mx = 0;
-        if (n < N)
-            for (int k = 0; k < K; k++) mx = fmaxf(mx, fabsf(w->w[(size_t)n * K + k]));
-        float sc = mx > 0 ? mx / Q_WMAX : 1.0f, inv = 1.0f / sc;
-        int32_t cs = 0;
-        int p = n / NR, i = n % NR;
-        for (int k = 0; n < N && k < K; k++) {
-            int q = (int)lrintf(w->w[(size_t)n * K + k] * inv);
-            q = q > Q_WMAX ? Q_WMAX : q < -Q_WMAX ? -Q_WMAX : q;
-            pk[(size_t)p * Kp * NR + (size_t)(k / 4) * 64 + (size_t)i * 4 + k % 4] = (int8_t)q;
-            cs += q;
-        }
-        w->scales[n] = sc;
-        w->colsum[n] = cs;
-    }
-    w->packed = pk;
-    return WN_OK;
-}
+static wn_status pack_int8(nn_weight *w) { return nn_pack_int8_quads(w, NR, Q_WMAX); }
 
 /* row x (K floats) -> Kp bytes (zero-padded past K), its scale and zero point */
 static void quant_row(const float *x, int K, int Kp, uint8_t *q, float *scale, int32_t *zp) {

@@ -186,33 +186,7 @@ static wn_status pack_avx512(nn_weight *w) {
     const int N = w->N, K = w->K, P = (N + NR - 1) / NR;
     if (w->prec == NN_PREC_INT8) {
         if (!HAVE_VNNI()) goto avx2;
-        const int Kp = kpad(K, 4);
-        int8_t *pk = wn_malloc_aligned((size_t)P * Kp * NR);
-        w->scales = wn_malloc(sizeof(float) * (size_t)P * NR);
-        w->colsum = wn_malloc(sizeof(int32_t) * (size_t)P * NR);
-        if (!pk || !w->scales || !w->colsum) {
-            wn_free_aligned(pk);
-            return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d int8 weight", N, K);
-        }
-        memset(pk, 0, (size_t)P * Kp * NR);
-        for (int n = 0; n < P * NR; n++) {
-            float mx = 0;
-            if (n < N)
-                for (int k = 0; k < K; k++) mx = fmaxf(mx, fabsf(w->w[(size_t)n * K + k]));
-            float sc = mx > 0 ? mx / Q_WMAX : 1.0f, inv = 1.0f / sc;
-            int32_t cs = 0;
-            int p = n / NR, i = n % NR;
-            for (int k = 0; n < N && k < K; k++) {
-                int q = (int)lrintf(w->w[(size_t)n * K + k] * inv);
-                q = q > Q_WMAX ? Q_WMAX : q < -Q_WMAX ? -Q_WMAX : q;
-                pk[(size_t)p * Kp * NR + (size_t)(k / 4) * 4 * NR + (size_t)i * 4 + k % 4] = (int8_t)q;
-                cs += q;
-            }
-            w->scales[n] = sc;
-            w->colsum[n] = cs;
-        }
-        w->packed = pk;
-        return WN_OK;
+        return nn_pack_int8_quads(w, NR, Q_WMAX);
     }
     if (w->prec == NN_PREC_BF16 && !w->k->bf16_x) { /* widened to fp32 in the kernel */
         uint16_t *pk = wn_malloc_aligned((size_t)P * K * NR * sizeof(uint16_t));
