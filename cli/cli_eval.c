@@ -25,7 +25,7 @@ static void eval_usage(FILE *f) {
             "  --fusion, --rrf-k, --dense-weight, --dense, --depth: as winnow search\n"
             "  --rerank MODEL       re-rank with this cross-encoder\n"
             "  --k-candidates LIST  re-ranking depths, e.g. 5,10,20,50,100 (default 100)\n"
-            "  --interpolate A      mix in the first-stage score (default 0)\n"
+            "  --interpolate A      mix in the first-stage score (default: the cross-encoder's own, 0 for most)\n"
             "  --first-k N          first-stage list length evaluated (default 1000)\n"
             "  --measures LIST      default " DEFAULT_MEASURES "\n"
             "  --run FILE           TREC run of the first stage (top first-k per query);\n"

@@ -19,6 +19,7 @@ static void search_usage(FILE *f) {
             "  --rerank MODEL       re-rank the candidates with this cross-encoder\n"
             "  --k-candidates N     candidates re-ranked (default 50)\n"
             "  --interpolate A      final = (1-A) minmax(cross-encoder) + A minmax(first stage)\n"
+            "                       (default: the cross-encoder's own, 0 for most)\n"
             "  --k N                results shown per stage (default 10)\n"
             "  --threads N          model threads (default: all CPUs)\n"
             "  --json               one JSON object per query\n"

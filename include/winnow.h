@@ -207,6 +207,10 @@ WN_API wn_model_kind wn_model_kind_of(const wn_model *m);
 WN_API int wn_model_dim(const wn_model *m);        /* embedding size (bi-encoder) or hidden size */
 WN_API int wn_model_num_labels(const wn_model *m); /* cross-encoder outputs per pair (0 for a bi-encoder) */
 WN_API int wn_model_max_length(const wn_model *m); /* tokens per input, special tokens included */
+/* A cross-encoder's own re-ranking interpolation with the first stage (config.json
+ * "winnow": {"rerank_interpolate": A}, which a weak re-ranker such as the bundled
+ * winnow-small-rerank carries), else 0. Used when wn_pipeline_params.interpolate < 0. */
+WN_API float wn_model_rerank_interpolate(const wn_model *m);
 WN_API const wn_tokenizer *wn_model_tokenizer(const wn_model *m);
 /* texts: n UTF-8 strings; out: n * wn_model_dim floats, the sentence embeddings
  * (L2-normalised when the model has a Normalize module), in input order. Texts
@@ -583,7 +587,9 @@ typedef struct {
     const char *dense_model;  /* NULL: the bi-encoder the index was built with */
     const char *rerank_model; /* cross-encoder; NULL: no re-ranking */
     float interpolate;     /* re-rank score = (1 - a) * minmax(ce) + a * minmax(first);
-                              0 (default): the cross-encoder's logit alone */
+                              0: the cross-encoder's logit alone; < 0 (default): the
+                              cross-encoder's own (wn_model_rerank_interpolate), 0 for
+                              most models */
     wn_model_params model_params;
     wn_index_search_params ann;
 } wn_pipeline_params;

@@ -223,6 +223,57 @@ static void report_tables(void) {
     unlink(path);
 }
 
+/* A cross-encoder's own interpolation (config.json "winnow": {"rerank_interpolate"}):
+ * used when the parameters say < 0 (the default), overridden by an explicit value; 1
+ * keeps the first stage's order, 0 is the cross-encoder alone; a bad value is refused. */
+static void own_interpolation(const wn_searcher_parts *mem, const char *dir) {
+    char cmd[1700], ce_dir[700];
+    snprintf(ce_dir, sizeof ce_dir, "%s/ce-own", dir);
+    snprintf(cmd, sizeof cmd, "cp -r %s %s && sed -i 's/\"vocab_size\": 1174,/\"vocab_size\": 1174, \"winnow\": {\"rerank_interpolate\": 1},/' %s/config.json",
+             CE, ce_dir, ce_dir);
+    CHECK(system(cmd) == 0, "could not make %s", ce_dir);
+    wn_model_params mp = wn_model_default_params();
+    mp.n_threads = 1;
+    wn_model *own = NULL;
+    CHECK(wn_model_load(ce_dir, &mp, &own) == WN_OK, "load %s: %s", ce_dir, wn_last_error());
+    if (!own) return;
+    CHECK(wn_model_rerank_interpolate(own) == 1.0f, "rerank_interpolate %g, want 1", (double)wn_model_rerank_interpolate(own));
+    CHECK(wn_model_rerank_interpolate(mem->ce) == 0.0f, "a model without the key: %g", (double)wn_model_rerank_interpolate(mem->ce));
+    wn_pipeline_params pp = wn_pipeline_default_params();
+    CHECK(pp.interpolate < 0, "default interpolate %g: the model's own is not the default", (double)pp.interpolate);
+    pp.first_stage = WN_FIRST_BM25;
+    wn_searcher_parts parts = *mem;
+    parts.ce = own;
+    wn_searcher *s = NULL, *plain = NULL;
+    CHECK(wn_searcher_create(&parts, &pp, &s) == WN_OK, "create: %s", wn_last_error());
+    CHECK(wn_searcher_create(mem, &pp, &plain) == WN_OK, "create plain: %s", wn_last_error());
+    wn_hit h[NDOC], r[NDOC], r0[NDOC];
+    int n = 0, moved = 0;
+    for (int q = 0; s && plain && q < NQ; q++) {
+        CHECK(wn_searcher_first(s, queries[q], NDOC, h, &n, NULL) == WN_OK && n >= 1, "first: %s", wn_last_error());
+        CHECK(wn_searcher_rerank(s, queries[q], h, n, n, r, NULL) == WN_OK, "rerank: %s", wn_last_error());
+        for (int i = 0; i < n; i++) CHECK(r[i].row == h[i].row || r[i].first_score == h[i].first_score,
+                                          "q%d: own interpolation 1 moved rank %d", q, i + 1);
+        CHECK(wn_searcher_rerank(plain, queries[q], h, n, n, r0, NULL) == WN_OK, "rerank plain: %s", wn_last_error());
+        pp.interpolate = 0; /* explicit: the cross-encoder alone, as the plain model */
+        CHECK(wn_searcher_set_params(s, &pp) == WN_OK, "set_params: %s", wn_last_error());
+        CHECK(wn_searcher_rerank(s, queries[q], h, n, n, r, NULL) == WN_OK, "rerank 0: %s", wn_last_error());
+        CHECK(same_hits(r, r0, n), "q%d: explicit interpolate 0 differs from the cross-encoder alone", q);
+        for (int i = 0; i < n; i++) moved += r0[i].row != h[i].row;
+        pp.interpolate = -1;
+        CHECK(wn_searcher_set_params(s, &pp) == WN_OK, "set_params: %s", wn_last_error());
+    }
+    CHECK(moved > 0, "the cross-encoder never changed the order: the test shows nothing");
+    wn_searcher_free(s);
+    wn_searcher_free(plain);
+    wn_model_free(own);
+    snprintf(cmd, sizeof cmd, "sed -i 's/\"rerank_interpolate\": 1/\"rerank_interpolate\": 2/' %s/config.json", ce_dir);
+    CHECK(system(cmd) == 0, "sed");
+    own = NULL;
+    CHECK(wn_model_load(ce_dir, &mp, &own) == WN_ERR_FORMAT && !own && strstr(wn_last_error(), "rerank_interpolate"),
+          "rerank_interpolate 2 accepted or unclear: %s", wn_last_error());
+}
+
 int main(void) {
     latency();
     report_tables();
@@ -266,6 +317,7 @@ int main(void) {
         compare(a, c, "handles + texts");
         sweep(&mem);
         experiment(&mem);
+        own_interpolation(&mem, dir);
     }
     /* refusals: a first stage without its index, re-ranking without a cross-encoder */
     wn_searcher_parts none = {NULL, (const char *const *)texts, ids, NDOC, NULL, index, NULL, 0, bi, NULL};

@@ -146,6 +146,15 @@ wn_status config_parse_bert(const char *json, size_t len, const char *what, bert
         }
         c->num_labels = n;
     }
+    const wn_json *wj = wn_json_get(root, "winnow");
+    const wn_json *ri = wj && wn_json_is(wj, WN_JSON_OBJECT) ? wn_json_get(wj, "rerank_interpolate") : NULL;
+    if (ri) {
+        if (!wn_json_is_number(ri) || !(ri->num >= 0 && ri->num <= 1)) {
+            st = wn_seterr(WN_ERR_FORMAT, "%s: \"winnow\": {\"rerank_interpolate\"} must be a number in [0, 1]", what);
+            goto done;
+        }
+        c->rerank_interpolate = (float)ri->num;
+    }
 done:
     wn_json_free(root);
     return st;

@@ -36,6 +36,8 @@ typedef struct {
     int pad_token_id;
     int rel_buckets;             /* MPNet's relative_attention_num_buckets, else 0 */
     char model_type[32];         /* as config.json says it ("bert" when absent) */
+    float rerank_interpolate;    /* "winnow": {"rerank_interpolate": A} (a cross-encoder's own
+                                    re-ranking interpolation with the first stage), else 0 */
 } bert_config;
 
 /* Pooling modes of sentence-transformers; several may be on (vectors concatenated

@@ -55,6 +55,7 @@ wn_model_kind wn_model_kind_of(const wn_model *m) { return m->kind; }
 int wn_model_dim(const wn_model *m) { return m->kind == WN_MODEL_BIENCODER ? m->dim : m->cfg.hidden_size; }
 int wn_model_num_labels(const wn_model *m) { return m->kind == WN_MODEL_CROSSENCODER ? m->cfg.num_labels : 0; }
 int wn_model_max_length(const wn_model *m) { return m->max_len; }
+float wn_model_rerank_interpolate(const wn_model *m) { return m && m->kind == WN_MODEL_CROSSENCODER ? m->cfg.rerank_interpolate : 0; }
 const wn_tokenizer *wn_model_tokenizer(const wn_model *m) { return m->tok; }
 
 const char *wn_model_prompt(const wn_model *m, const char *name) {

@@ -207,7 +207,7 @@ static void order(const wn_searcher *s, int64_t qid, const wn_hit *cand, int n, 
         if (!i || cand[i].first_score < flo) flo = cand[i].first_score;
         if (!i || cand[i].first_score > fhi) fhi = cand[i].first_score;
     }
-    float a = s->p.interpolate;
+    float a = s->p.interpolate >= 0 ? s->p.interpolate : wn_model_rerank_interpolate(s->ce);
     if (a > 0)
         for (int i = 0; i < m; i++) {
             float c = hi > lo ? (out[i].score - lo) / (hi - lo) : 1, f = fhi > flo ? (out[i].first_score - flo) / (fhi - flo) : 1;

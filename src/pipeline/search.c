@@ -20,6 +20,7 @@ wn_pipeline_params wn_pipeline_default_params(void) {
     p.fusion = WN_FUSE_RRF;
     p.rrf_k = 60;
     p.dense_weight = 0.25f; /* BM25-dominant: models/README.md, issue 11 */
+    p.interpolate = -1;     /* the cross-encoder's own */
     p.model_params = wn_model_default_params();
     p.ann = wn_index_search_default_params();
     return p;
