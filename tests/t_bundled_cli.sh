@@ -71,6 +71,11 @@ expect_err "not bundled in this build" "search --rerank"
 "$W" demo --offline --bi-encoder winnow-small-embed --cross-encoder winnow-small-rerank --out "$T/demo" \
     >/dev/null 2>"$T/err" && fail "demo --cross-encoder winnow-small-rerank succeeded"
 expect_err "not bundled in this build" "demo --cross-encoder"
+# 7b. the tokenizer of a bundled static model (in its module folder) by name
+printf 'Static tokenizers, by name\n' > "$T/tok.txt"
+"$W" tokenize --model winnow-small-embed "$T/tok.txt" > "$T/tok.by-name" 2>"$T/err" || fail "tokenize by name: $(cat "$T/err")"
+"$W" tokenize --model "$ROOT/models/winnow-small-embed/0_StaticEmbedding" "$T/tok.txt" > "$T/tok.by-dir"
+cmp -s "$T/tok.by-name" "$T/tok.by-dir" && grep -q '"ids":\[101,' "$T/tok.by-name" || fail "tokenize by name differs from the module folder's"
 # 8. an unknown name that looks bundled: says where it looked and what is there
 "$W" embed --model winnow-small-embedd "$T/texts" >/dev/null 2>"$T/err"
 [ $? -eq 1 ] || fail "unknown name: want exit 1"

@@ -311,11 +311,46 @@ static int json_int(const wn_json *o, const char *key, double lo, double hi, int
     return wn_json_is(v, WN_JSON_NUMBER) && v->num >= lo && v->num < hi ? (int)v->num : def;
 }
 
+/* A sentence-transformers directory whose tokenizer sits in a module's folder (a
+ * StaticEmbedding model: modules.json -> {"path": "0_StaticEmbedding"}): that folder,
+ * or NULL (allocated; NULL too when dir has tokenizer files of its own). */
+static char *module_tokenizer_dir(const char *dir) {
+    char *p = wn_path_join(dir, "tokenizer.json"), *v = wn_path_join(dir, "vocab.txt"), *m = wn_path_join(dir, "modules.json");
+    char *text = NULL, *found = NULL;
+    size_t len = 0;
+    wn_json *mods = NULL;
+    if (p && v && m && !wn_file_exists(p) && !wn_file_exists(v) && wn_file_exists(m) && wn_read_file(m, &text, &len) == WN_OK &&
+        wn_json_parse(text, len, 0, m, &mods) == WN_OK)
+        for (size_t i = 0; !found && i < wn_json_size(mods); i++) {
+            const wn_json *path = wn_json_get(wn_json_at(mods, i), "path");
+            if (!wn_json_is_string(path) || !*path->str || strstr(path->str, "..")) continue;
+            char *sub = wn_path_join(dir, path->str), *tj = sub ? wn_path_join(sub, "tokenizer.json") : NULL,
+                 *vt = sub ? wn_path_join(sub, "vocab.txt") : NULL;
+            if (tj && vt && (wn_file_exists(tj) || wn_file_exists(vt))) found = sub;
+            else wn_free(sub);
+            wn_free(tj);
+            wn_free(vt);
+        }
+    wn_json_free(mods);
+    wn_free(text);
+    wn_free(p);
+    wn_free(v);
+    wn_free(m);
+    wn_clearerr();
+    return found;
+}
+
 wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
     WN_ENTRY();
     if (!dir || !out) return wn_seterr(WN_ERR_ARG, "wn_tokenizer_load: NULL %s", dir ? "out" : "dir");
     *out = NULL;
     if (!wn_dir_exists(dir)) return wn_seterr(WN_ERR_NOTFOUND, "tokenizer: no model directory %s", dir);
+    char *module = module_tokenizer_dir(dir);
+    if (module) {
+        wn_status mst = wn_tokenizer_load(module, out);
+        wn_free(module);
+        return mst;
+    }
     wn_tokenizer *t = wn_calloc(1, sizeof *t);
     if (!t) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
     wn_strmap_init(&t->strs);
