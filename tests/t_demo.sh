@@ -50,22 +50,51 @@ expect_err "is a cross-encoder, not a bi-encoder" "wrong role"
 hub_stop
 "$W" demo --no-collection --out "$T/o4" >"$T/out" 2>"$T/err" || fail "demo from the cache, hub gone: exit $? ($(cat "$T/err"))"
 python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo from the cache: output (above)"
+#    an empty cache, hub gone: the bundled models (here the tiny fixtures under their
+#    names, through WINNOW_MODELS_DIR), said once, and the demo runs to the end
+mkdir -p "$T/bundled" "$T/nobundled"
+cp -r "$FX/tiny-bi" "$T/bundled/winnow-small-embed"
+cp -r "$FX/tiny-ce" "$T/bundled/winnow-small-rerank"
 start=$(date +%s)
-WINNOW_CACHE="$T/empty" "$W" demo >"$T/out" 2>"$T/err"; rc=$?
+WINNOW_CACHE="$T/empty" WINNOW_MODELS_DIR="$T/bundled" "$W" demo --no-collection --out "$T/o4b" >"$T/out" 2>"$T/err" ||
+    fail "no seed models, hub unreachable: exit $?, want 0 (the bundled models) ($(cat "$T/err"))"
+secs=$(( $(date +%s) - start ))
+[ $secs -le 5 ] || fail "no seed models, hub unreachable: took ${secs}s"
+[ "$(grep -c "bundled winnow-small-embed and winnow-small-rerank" "$T/out")" = 1 ] ||
+    fail "the fallback to the bundled models is not said exactly once"
+grep -q "cannot be reached: using the bundled" "$T/out" || fail "the fallback does not say why"
+grep -q "^  bi-encoder     winnow-small-embed (bundled)" "$T/out" || fail "the header does not name the bundled bi-encoder"
+python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo, bundled models: output (above)"
+#    --offline with the cache holding only the bi-encoder: that one, and the bundled cross-encoder
+mkdir -p "$T/half_cache" && cp -r "$T/cache/sentence-transformers--all-MiniLM-L6-v2" "$T/half_cache/"
+WINNOW_CACHE="$T/half_cache" WINNOW_MODELS_DIR="$T/bundled" "$W" demo --offline --no-collection --out "$T/o4c" >"$T/out" 2>"$T/err" ||
+    fail "one seed model cached: exit $? ($(cat "$T/err"))"
+grep -q "^winnow demo: cross-encoder/ms-marco-MiniLM-L-6-v2 is not in the cache and offline mode is on: using the bundled winnow-small-rerank in its place, with sentence-transformers/all-MiniLM-L6-v2" "$T/out" ||
+    fail "one seed model cached: the line saying so (got: $(head -n 1 "$T/out"))"
+grep -q "^  bi-encoder     sentence-transformers/all-MiniLM-L6-v2  " "$T/out" || fail "one seed model cached: the seed bi-encoder did not run"
+#    neither the seed's nor the bundled: fast, non-zero, saying what to do
+start=$(date +%s)
+WINNOW_CACHE="$T/empty" WINNOW_MODELS_DIR="$T/nobundled" "$W" demo >"$T/out" 2>"$T/err"; rc=$?
 secs=$(( $(date +%s) - start ))
 [ $rc -eq 1 ] || fail "no models, hub unreachable: exit $rc, want 1"
 [ $secs -le 5 ] || fail "no models, hub unreachable: took ${secs}s"
 expect_err "cannot get the bi-encoder sentence-transformers/all-MiniLM-L6-v2" "unreachable"
 expect_err "cannot get the cross-encoder cross-encoder/ms-marco-MiniLM-L-6-v2" "unreachable"
 expect_err "cannot be reached" "unreachable"
+expect_err "nor the bundled winnow-small-embed in its place" "unreachable"
 expect_err "Put config.json, model.safetensors" "unreachable"
 expect_err "$T/empty/sentence-transformers--all-MiniLM-L6-v2/main" "unreachable"
 expect_err "--bi-encoder DIR --cross-encoder DIR" "unreachable"
 expect_err "WINNOW_CACHE" "unreachable"
 [ -s "$T/out" ] && fail "a failed demo printed on stdout"
-WINNOW_CACHE="$T/empty" HF_HUB_OFFLINE=1 "$W" demo >/dev/null 2>"$T/err"; rc=$?
+WINNOW_CACHE="$T/empty" WINNOW_MODELS_DIR="$T/nobundled" HF_HUB_OFFLINE=1 "$W" demo >/dev/null 2>"$T/err"; rc=$?
 [ $rc -eq 1 ] || fail "offline, no models: exit $rc, want 1"
 expect_err "offline mode is on" "offline"
+#    a model named on the command line is never replaced
+WINNOW_CACHE="$T/empty" WINNOW_MODELS_DIR="$T/bundled" "$W" demo --bi-encoder sentence-transformers/all-MiniLM-L6-v2 \
+    --no-collection --out "$T/o4d" >/dev/null 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] || fail "--bi-encoder not to be had: exit $rc, want 1 (no fallback for a named model)"
+expect_err "cannot get the bi-encoder sentence-transformers/all-MiniLM-L6-v2" "named model"
 
 # 5. the exercises on a collection made here (BEIR layout, graded qrels, judgments past
 #    the --docs cut, a query with no relevant document inside it, one without qrels):

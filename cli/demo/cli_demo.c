@@ -33,6 +33,8 @@
 
 #define DEMO_BI_ENCODER "sentence-transformers/all-MiniLM-L6-v2"
 #define DEMO_CROSS_ENCODER "cross-encoder/ms-marco-MiniLM-L-6-v2"
+#define DEMO_BUNDLED_BI "winnow-small-embed" /* when the seed's cannot be had (src/model/bundled.c) */
+#define DEMO_BUNDLED_CE "winnow-small-rerank"
 #define DEMO_MAX_K 64
 #define DEMO_MAX_DOCS 64
 #define DEMO_COLLECTION "../shared/data/collections/cisi"
@@ -337,11 +339,14 @@ static void demo_usage(FILE *f) {
     for (int i = 0; i < N_SECTIONS; i++) fprintf(f, " %s", sections[i].name);
     fprintf(f,
             "\nModels come from $WINNOW_CACHE (default ~/.cache/winnow), downloaded once from\n"
-            "$HF_ENDPOINT (default https://huggingface.co).\n");
+            "$HF_ENDPOINT (default https://huggingface.co). When a default model is neither cached\n"
+            "nor reachable (or --offline), the bundled " DEMO_BUNDLED_BI " / " DEMO_BUNDLED_CE " runs in\n"
+            "its place (said once); a model named with --bi-encoder / --cross-encoder never is replaced.\n");
 }
 
-/* Resolves name (downloading it with a progress bar if need be) into dir; prints why not. */
-static int resolve(const char *role, const char *name, const wn_hub_params *hp, char *dir, size_t cap) {
+/* Resolves name (downloading it with a progress bar if need be) into dir; the
+ * status, with wn_last_error() saying why not. */
+static wn_status resolve(const char *name, const wn_hub_params *hp, char *dir, size_t cap) {
     cli_progress bar;
     cli_progress_init(&bar);
     wn_hub_params p = *hp;
@@ -349,8 +354,36 @@ static int resolve(const char *role, const char *name, const wn_hub_params *hp, 
     p.progress_ud = &bar;
     wn_status st = wn_hub_resolve(name, &p, dir, cap);
     cli_progress_end(&bar);
+    return st;
+}
+
+/* One model of the demo: name (given, or the seed's default); when it is the default
+ * and cannot be had (not cached, hub unreachable or offline), the bundled model in
+ * its place. *used: the name that resolved; *why: why the seed did not (cap bytes),
+ * "" when it did. After an unreachable hub, hp->offline is set so that the second
+ * model does not wait on the network again. 0 ok, 1 failed (said). */
+static int resolve_model(const char *role, const char *name, int may_fall_back, const char *bundled, wn_hub_params *hp,
+                         char *dir, const char **used, char *why, size_t cap) {
+    why[0] = 0;
+    *used = name;
+    wn_status st = resolve(name, hp, dir, 4096);
     if (st == WN_OK) return 0;
-    fprintf(stderr, "winnow demo: cannot get the %s %s:\n  %s\n", role, name, wn_last_error());
+    char first[1024];
+    snprintf(first, sizeof first, "%s", wn_last_error());
+    if (may_fall_back) {
+        int offline = hp->offline || (getenv("HF_HUB_OFFLINE") && strcmp(getenv("HF_HUB_OFFLINE"), "0") &&
+                                      *getenv("HF_HUB_OFFLINE"));
+        snprintf(why, cap, "%s", st == WN_ERR_NETWORK    ? "the hub cannot be reached"
+                                 : offline               ? "offline mode is on"
+                                 : st == WN_ERR_NOTFOUND ? "the hub does not serve it"
+                                                         : "it cannot be fetched");
+        if (st == WN_ERR_NETWORK) hp->offline = 1;
+        if (resolve(bundled, hp, dir, 4096) == WN_OK) return *used = bundled, 0;
+        fprintf(stderr, "winnow demo: cannot get the %s %s:\n  %s\nnor the bundled %s in its place:\n  %s\n", role, name,
+                first, bundled, wn_last_error());
+        return 1;
+    }
+    fprintf(stderr, "winnow demo: cannot get the %s %s:\n  %s\n", role, name, first);
     return 1;
 }
 
@@ -376,6 +409,7 @@ typedef struct {
     int no_coll, sec;
     wn_precision prec;
     wn_hub_params hp;
+    int bi_given, ce_given; /* --bi-encoder / --cross-encoder: no fallback to the bundled models */
 } demo_args;
 
 /* One option with a value at argv[*i] (advanced past it); 0 ok, 2 bad value, -1 not one. */
@@ -451,10 +485,33 @@ static void init_demo(demo *d, const demo_args *o) {
     x->precision = o->prec == WN_PREC_BF16 ? "bf16" : o->prec == WN_PREC_INT8 ? "int8" : "fp32";
 }
 
-/* Both models, resolved into bi_dir/ce_dir (4096 bytes) and loaded; 0 ok, 1 failed (said). */
+/* The one line that says the bundled models run in place of the seed's (x->models_note). */
+static void say_fallback(demo_ctx *x, const char *why_bi, const char *why_ce) {
+    if (why_bi[0] && why_ce[0])
+        snprintf(x->models_note, sizeof x->models_note,
+                 "the seed models (" DEMO_BI_ENCODER ", " DEMO_CROSS_ENCODER ") are not in the cache and %s: "
+                 "using the bundled %s and %s, offline.",
+                 why_bi, x->bi_name, x->ce_name);
+    else if (why_bi[0] || why_ce[0])
+        snprintf(x->models_note, sizeof x->models_note,
+                 "%s is not in the cache and %s: using the bundled %s in its place, with %s.",
+                 why_bi[0] ? DEMO_BI_ENCODER : DEMO_CROSS_ENCODER, why_bi[0] ? why_bi : why_ce,
+                 why_bi[0] ? x->bi_name : x->ce_name, why_bi[0] ? x->ce_name : x->bi_name);
+    x->bi_bundled = why_bi[0] != 0;
+    x->ce_bundled = why_ce[0] != 0;
+    if (x->models_note[0]) printf("winnow demo: %s\n", x->models_note);
+}
+
+/* Both models, resolved into bi_dir/ce_dir (4096 bytes) and loaded; the seed's
+ * defaults fall back to the bundled models (said once). 0 ok, 1 failed (said). */
 static int load_models(demo *d, const demo_args *o, char *bi_dir, char *ce_dir) {
-    int bad = resolve("bi-encoder", o->bi_name, &o->hp, bi_dir, 4096);
-    bad |= resolve("cross-encoder", o->ce_name, &o->hp, ce_dir, 4096);
+    wn_hub_params hp = o->hp;
+    char why_bi[128], why_ce[128];
+    demo_ctx *x = &d->x;
+    int bad = resolve_model("bi-encoder", x->bi_name, !o->bi_given, DEMO_BUNDLED_BI, &hp, bi_dir, &x->bi_name, why_bi,
+                            sizeof why_bi);
+    bad |= resolve_model("cross-encoder", x->ce_name, !o->ce_given, DEMO_BUNDLED_CE, &hp, ce_dir, &x->ce_name, why_ce,
+                         sizeof why_ce);
     if (bad) {
         fprintf(stderr,
                 "winnow demo: the demo needs both models. Where there is no network: fetch them where there is\n"
@@ -462,19 +519,20 @@ static int load_models(demo *d, const demo_args *o, char *bi_dir, char *ce_dir) 
                 "  then set WINNOW_CACHE to it (or HF_HUB_CACHE to a huggingface_hub cache that has them);\n"
                 "  or set HF_ENDPOINT to a reachable mirror of the hub;\n"
                 "  or pass --bi-encoder DIR --cross-encoder DIR (HuggingFace model directories).\n",
-                o->bi_name, o->ce_name);
+                x->bi_name, x->ce_name);
         return 1;
     }
+    say_fallback(x, why_bi, why_ce);
     wn_model_params mp = wn_model_default_params();
     mp.n_threads = (int)o->threads;
     mp.precision = o->prec;
-    if (load("bi-encoder", o->bi_name, bi_dir, WN_MODEL_BIENCODER, &mp, &d->bi) ||
-        load("cross-encoder", o->ce_name, ce_dir, WN_MODEL_CROSSENCODER, &mp, &d->ce))
+    if (load("bi-encoder", x->bi_name, bi_dir, WN_MODEL_BIENCODER, &mp, &d->bi) ||
+        load("cross-encoder", x->ce_name, ce_dir, WN_MODEL_CROSSENCODER, &mp, &d->ce))
         return 1;
     d->dim = wn_model_dim(d->bi);
-    d->x.bi = d->bi;
-    d->x.ce = d->ce;
-    d->x.dim = d->dim;
+    x->bi = d->bi;
+    x->ce = d->ce;
+    x->dim = d->dim;
     return 0;
 }
 
@@ -504,10 +562,11 @@ static int seed_searcher(demo *d, double *ms) {
 static void print_header(const demo *d, const demo_args *o, const char *bi_dir, const char *ce_dir, double embed_ms) {
     printf("%swinnow demo: bi-encoder retrieval vs cross-encoder re-ranking (the seed notebook)%s\n",
            d->bold ? "\033[1m" : "", d->bold ? "\033[0m" : "");
-    printf("  bi-encoder     %s  (%d dimensions)\n", o->bi_name, d->dim);
-    if (strcmp(o->bi_name, bi_dir)) printf("                 %s\n", bi_dir);
-    printf("  cross-encoder  %s\n", o->ce_name);
-    if (strcmp(o->ce_name, ce_dir)) printf("                 %s\n", ce_dir);
+    const demo_ctx *x = &d->x;
+    printf("  bi-encoder     %s%s  (%d dimensions)\n", x->bi_name, x->bi_bundled ? " (bundled)" : "", d->dim);
+    if (strcmp(x->bi_name, bi_dir)) printf("                 %s\n", bi_dir);
+    printf("  cross-encoder  %s%s\n", x->ce_name, x->ce_bundled ? " (bundled)" : "");
+    if (strcmp(x->ce_name, ce_dir)) printf("                 %s\n", ce_dir);
     printf("  corpus         %d documents embedded in %.1f ms; %d queries with one relevant document each\n",
            d->n_docs, embed_ms, d->n_queries);
     if (o->threads)
@@ -517,11 +576,15 @@ static void print_header(const demo *d, const demo_args *o, const char *bi_dir, 
 }
 
 int cmd_demo(int argc, char **argv) {
-    demo_args o = {DEMO_BI_ENCODER, DEMO_CROSS_ENCODER, NULL, NULL, DEMO_OUT, 5, 0, DEMO_DOCS, DEMO_QUERIES,
-                   DEMO_K_CAND, 0, -1, WN_PREC_FP32, wn_hub_default_params()};
+    demo_args o = {NULL, NULL, NULL, NULL, DEMO_OUT, 5, 0, DEMO_DOCS, DEMO_QUERIES,
+                   DEMO_K_CAND, 0, -1, WN_PREC_FP32, wn_hub_default_params(), 0, 0};
     o.hp.models_dir = cli_models_dir();
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc == 1 ? 0 : rc;
+    o.bi_given = o.bi_name != NULL;
+    o.ce_given = o.ce_name != NULL;
+    if (!o.bi_given) o.bi_name = DEMO_BI_ENCODER;
+    if (!o.ce_given) o.ce_name = DEMO_CROSS_ENCODER;
     static demo d;
     static char bi_dir[4096], ce_dir[4096];
     init_demo(&d, &o);

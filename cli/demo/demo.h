@@ -39,7 +39,9 @@ typedef struct {
     int dim;
     int bold, width;       /* stdout is a terminal; its columns (0: do not cut) */
     int threads;           /* per model; 0: all CPUs */
-    const char *bi_name, *ce_name;
+    const char *bi_name, *ce_name; /* what runs: the seed's, given, or bundled */
+    int bi_bundled, ce_bundled;    /* the bundled model runs in place of the seed's */
+    char models_note[512];         /* the one line saying so ("" when the seed's run) */
     const char *precision; /* "fp32", "bf16", "int8" */
     const char *out_dir;   /* the report's directory */
     /* the seed notebook's evaluation, when it ran */
