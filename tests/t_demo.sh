@@ -23,7 +23,8 @@ cp -r "$FX/tiny-ce" "$T/hub/cross-encoder/ms-marco-MiniLM-L-6-v2"
 hub_start "$T/hub" 120 # caches in $T, never the user's huggingface_hub cache
 
 # 1. the default models, downloaded from the (local) hub
-"$W" demo --threads 2 --docs 60 --queries 4 --out "$T/o1" >"$T/out" 2>"$T/err" || fail "demo from the hub: exit $? ($(cat "$T/err"))"
+"$W" demo --threads 2 --dpkg-status tests/fixtures/demo/dpkg_status --queries 4 --out "$T/o1" >"$T/out" 2>"$T/err" ||
+    fail "demo from the hub: exit $? ($(cat "$T/err"))"
 python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo from the hub: output (above)"
 for m in sentence-transformers--all-MiniLM-L6-v2 cross-encoder--ms-marco-MiniLM-L-6-v2; do
     [ -f "$T/cache/$m/main/.winnow-complete" ] || fail "$m is not complete in the cache"
@@ -138,20 +139,23 @@ grep -q "<svg" "$T/oc/report.html" || fail "report: no inline SVG"
 grep -q "<svg" "$T/oc/eval-report.html" || fail "eval-report.html (wn_report_write): missing or without SVG"
 grep -Eq "(src|href)=\"(https?:)?//" "$T/oc/report.html" && fail "report: loads a network asset"
 python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo --collection: seed output (above)"
-#    the default collection (../shared) when this tree has it: a small cut, metrics only
-if [ -d ../shared/data/collections/cisi ]; then
-    python3 tests/tools/check_demo_collection.py "$T/o1" ../shared/data/collections/cisi --docs 60 --queries 4 ||
-        fail "demo on the default collection: runs and metrics (above)"
-else
-    [ "${WN_REQUIRE_SHARED:-}" = 1 ] && fail "../shared/data/collections/cisi is absent (WN_REQUIRE_SHARED=1: the default-collection check must run)"
-    echo "t_demo: ../shared/data/collections/cisi is absent: the default-collection check is SKIPPED"
-fi
-#    no collection: said and skipped, exit 0, report still written; a bad --collection fails
+#    the default collection (the Debian packages of a small dpkg status fixture), run by 1.
+python3 tests/tools/check_demo_collection.py "$T/o1" "$T/o1/debian-collection" --docs 100000 --queries 4 ||
+    fail "demo on the default collection: runs and metrics (above)"
+#    from another directory, without ../shared: this machine's own packages (dpkg's
+#    status file), or, where there is none, the skip said; exit 0, report written
 mkdir -p "$T/elsewhere"
 (cd "$T/elsewhere" && "$OLDPWD/$W" demo --bi-encoder "$OLDPWD/$FX/tiny-bi" --cross-encoder "$OLDPWD/$FX/tiny-ce" \
-    >"$T/out" 2>"$T/err") || fail "demo without ../shared: exit $?, want 0 ($(cat "$T/err"))"
-grep -q "Collection - skipped" "$T/out" && grep -q -- "--collection DIR" "$T/out" || fail "demo without ../shared: skip not said"
+    --queries 8 >"$T/out" 2>"$T/err") || fail "demo without ../shared: exit $?, want 0 ($(cat "$T/err"))"
+if [ -f /var/lib/dpkg/status ]; then
+    grep -q "^Collection - [0-9]* documents, 8 queries" "$T/out" || fail "demo without ../shared: the Debian collection did not run"
+    python3 tests/tools/check_demo_collection.py "$T/elsewhere/winnow-demo" "$T/elsewhere/winnow-demo/debian-collection" \
+        --docs 1000000 --queries 8 || fail "demo on this machine's Debian collection: runs and metrics (above)"
+else
+    grep -q "Collection - skipped" "$T/out" && grep -q -- "--dpkg-status FILE" "$T/out" || fail "demo without dpkg: skip not said"
+fi
 [ -s "$T/elsewhere/winnow-demo/report.html" ] || fail "demo without ../shared: no winnow-demo/report.html"
+#    a bad --collection fails, naming what is missing
 "$W" demo --bi-encoder "$FX/tiny-bi" --cross-encoder "$FX/tiny-ce" --collection "$T/nope" --out "$T/o6" >/dev/null 2>"$T/err"
 [ $? -eq 1 ] || fail "--collection missing: want exit 1"
 expect_err "$T/nope: not a directory" "--collection missing"

@@ -18,9 +18,11 @@
  * and a row in `sections` (run in order; `--section NAME` runs one). The corpus and
  * queries are the notebook's own, embedded here: this part reads nothing but the two
  * models, which come from the hub cache (downloaded once) or from --bi-encoder /
- * --cross-encoder directories. The collection is --collection DIR, by default
- * ../shared/data/collections/cisi when it exists (else those sections say they are
- * skipped and how to enable them). It uses include/winnow.h only.
+ * --cross-encoder directories; when the seed's are neither cached nor reachable, the
+ * bundled winnow-small-embed / winnow-small-rerank run in their place (said once).
+ * The collection is --collection DIR, by default one made here from the installed
+ * Debian packages' descriptions (cli/demo/demo_debian.c), the same exercise on every
+ * machine. It uses include/winnow.h only.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -37,7 +39,7 @@
 #define DEMO_BUNDLED_CE "winnow-small-rerank"
 #define DEMO_MAX_K 64
 #define DEMO_MAX_DOCS 64
-#define DEMO_COLLECTION "../shared/data/collections/cisi"
+#define DEMO_DPKG_STATUS "/var/lib/dpkg/status" /* the default collection's source */
 #define DEMO_OUT "winnow-demo"
 #define DEMO_DOCS 150
 #define DEMO_QUERIES 6
@@ -316,6 +318,7 @@ static void demo_usage(FILE *f) {
             "usage: winnow demo [--bi-encoder M] [--cross-encoder M] [--k N] [--threads N]\n"
             "                   [--collection DIR | --no-collection] [--docs N] [--queries N]\n"
             "                   [--k-candidates N] [--out DIR] [--offline] [--section NAME]\n"
+            "                   [--dpkg-status FILE]\n"
             "The seed notebook end to end on its 8 documents and 5 queries: bi-encoder top-5,\n"
             "cross-encoder re-ranking, P@3 / MRR / latency of both stages, and a rank shift;\n"
             "then its exercises on a real collection: dense and re-ranked P@3 / MRR@10 /\n"
@@ -326,11 +329,15 @@ static void demo_usage(FILE *f) {
             "  --k N              candidates re-ranked per query (k_candidates, default 5)\n"
             "  --threads N        threads per model (default: all CPUs)\n"
             "  --precision P      fp32 (default, exact), bf16 or int8 for both models (faster)\n"
-            "  --collection DIR   BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv\n"
-            "                     (default " DEMO_COLLECTION " when it exists)\n"
+            "  --collection DIR   BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv (default:\n"
+            "                     the installed Debian packages' descriptions with the demo's own\n"
+            "                     known-item queries, written to OUT/debian-collection)\n"
+            "  --dpkg-status FILE where that collection comes from (default " DEMO_DPKG_STATUS ")\n"
             "  --no-collection    the seed notebook only\n"
-            "  --docs N           use the collection's first N documents (default %d)\n"
-            "  --queries N        at most N queries with a relevant document among them (default %d)\n"
+            "  --docs N           use the collection's first N documents (default: all of the Debian\n"
+            "                     collection, %d of a --collection)\n"
+            "  --queries N        at most N queries with a relevant document among them (default: all,\n"
+            "                     %d of a --collection)\n"
             "  --k-candidates N   candidates re-ranked after each first stage (default %d)\n"
             "  --out DIR          where report.html, results.json, runs/ go (default " DEMO_OUT ")\n"
             "  --offline          use the cache only (as HF_HUB_OFFLINE=1)\n"
@@ -404,7 +411,7 @@ static int load(const char *role, const char *name, const char *dir, wn_model_ki
 
 /* The command line of winnow demo. */
 typedef struct {
-    const char *bi_name, *ce_name, *only, *coll, *out_dir;
+    const char *bi_name, *ce_name, *only, *coll, *out_dir, *dpkg;
     long k, threads, docs, nq, kc;
     int no_coll, sec;
     wn_precision prec;
@@ -417,7 +424,7 @@ static int value_opt(demo_args *o, char **argv, int *i) {
     const char *a = argv[*i], *v = argv[*i + 1];
     const char **str = !strcmp(a, "--bi-encoder") ? &o->bi_name : !strcmp(a, "--cross-encoder") ? &o->ce_name
                      : !strcmp(a, "--collection") ? &o->coll : !strcmp(a, "--out") ? &o->out_dir
-                     : !strcmp(a, "--section") ? &o->only : NULL;
+                     : !strcmp(a, "--section") ? &o->only : !strcmp(a, "--dpkg-status") ? &o->dpkg : NULL;
     long *num = !strcmp(a, "--docs") ? &o->docs : !strcmp(a, "--queries") ? &o->nq : !strcmp(a, "--k-candidates") ? &o->kc
               : !strcmp(a, "--k") ? &o->k : !strcmp(a, "--threads") ? &o->threads : NULL;
     long hi = num == &o->docs ? 10000000 : num == &o->nq ? 1000000 : num == &o->kc ? 50 : num == &o->k ? DEMO_MAX_K : 1024;
@@ -471,11 +478,15 @@ static void init_demo(demo *d, const demo_args *o) {
     x->bi_name = o->bi_name;
     x->ce_name = o->ce_name;
     x->out_dir = o->out_dir;
-    x->max_docs = (int)o->docs;
-    x->max_queries = (int)o->nq;
+    x->debian = !o->no_coll && !o->coll;
+    x->dpkg_status = o->dpkg ? o->dpkg : DEMO_DPKG_STATUS;
+    x->dpkg_explicit = o->dpkg != NULL;
+    /* the Debian collection is small: all of it by default */
+    x->max_docs = (int)(o->docs ? o->docs : x->debian ? 0 : DEMO_DOCS);
+    x->max_queries = (int)(o->nq ? o->nq : x->debian ? 1000000 : DEMO_QUERIES);
     x->k_cand = (int)o->kc;
     x->coll_explicit = o->coll != NULL;
-    x->coll_path = o->no_coll ? NULL : o->coll ? o->coll : DEMO_COLLECTION;
+    x->coll_path = o->no_coll ? NULL : o->coll;
     if (o->no_coll)
         snprintf(x->coll_note, sizeof x->coll_note,
                  "--no-collection: the exercises on a collection did not run (drop it, or pass --collection DIR).");
@@ -576,7 +587,7 @@ static void print_header(const demo *d, const demo_args *o, const char *bi_dir, 
 }
 
 int cmd_demo(int argc, char **argv) {
-    demo_args o = {NULL, NULL, NULL, NULL, DEMO_OUT, 5, 0, DEMO_DOCS, DEMO_QUERIES,
+    demo_args o = {NULL, NULL, NULL, NULL, DEMO_OUT, NULL, 5, 0, 0, 0,
                    DEMO_K_CAND, 0, -1, WN_PREC_FP32, wn_hub_default_params(), 0, 0};
     o.hp.models_dir = cli_models_dir();
     int rc = parse_args(argc, argv, &o);

@@ -54,6 +54,14 @@ typedef struct {
     int coll_state;        /* 0 not loaded, 1 loaded, -1 skipped or failed */
     char coll_note[512];   /* why skipped, for the report */
     demo_coll *coll;
+    /* the default collection: the installed Debian packages (demo_debian.c) */
+    int debian;              /* build it (no --collection, no --no-collection) */
+    const char *dpkg_status; /* the status file it comes from */
+    int dpkg_explicit;       /* --dpkg-status given (absence is an error) */
+    char deb_dir[4096];      /* where it is written: <out>/debian-collection */
+    int deb_docs, deb_no_long, deb_queries, deb_kept; /* documents; installed packages without a
+                                                         long description; queries in the tsv, kept */
+
     int n_docs, n_queries, n_judged; /* loaded documents, evaluated queries, their relevant docs */
     double embed_s;
     demo_stage stages[DEMO_MAX_STAGES];
@@ -76,6 +84,9 @@ int demo_k_sweep(demo_ctx *x);
 int demo_ann_vs_flat(demo_ctx *x);
 int demo_bm25_hybrid(demo_ctx *x);
 void demo_collection_free(demo_ctx *x);
+/* Writes the Debian collection (BEIR layout) to x->deb_dir from x->dpkg_status and
+ * points x->coll_path at it; 0 ok, 1 failed (said). */
+int demo_debian_build(demo_ctx *x);
 /* The eval module's HTML report (wn_report_write) of the dense stage and the k sweep
  * at path; 0 ok or nothing to write, 1 failed (printed). */
 int demo_eval_report(demo_ctx *x, const char *path);

@@ -342,6 +342,17 @@ static int load_collection(demo_ctx *x) {
     if (x->coll_state) return x->coll_state < 0 && x->coll_explicit;
     x->coll_state = -1;
     char corpus[4096], queries[4096], qrels[4096], dir[4200];
+    if (x->debian) {
+        struct stat sb;
+        if (!x->dpkg_explicit && stat(x->dpkg_status, &sb)) {
+            snprintf(x->coll_note, sizeof x->coll_note,
+                     "No collection: %s is absent (not a Debian system). Pass --collection DIR (a BEIR folder: "
+                     "corpus.jsonl, queries.jsonl, qrels/test.tsv) or --dpkg-status FILE.",
+                     x->dpkg_status);
+            return skipped(x);
+        }
+        if (demo_debian_build(x)) return 1;
+    }
     int found = find_files(x, corpus, queries, qrels);
     if (found <= 0) return found < 0;
     demo_coll *c = calloc(1, sizeof *c);
@@ -487,9 +498,20 @@ int demo_collection(demo_ctx *x) {
     char title[160], rr[40];
     snprintf(title, sizeof title, "Collection - %d documents, %d queries (exercise 1)", x->n_docs, x->n_queries);
     demo_heading(x, "%s", title);
-    printf("  source     %s (its first %d documents: --docs)\n", x->coll_path, x->n_docs);
-    printf("  queries    %d (at most --queries %d) with a relevant document among them; %d relevant judgments\n",
-           x->n_queries, x->max_queries, x->n_judged);
+    if (x->debian) {
+        printf("  source     the installed Debian packages' descriptions (%s): %d packages with a long\n"
+               "             description (%d without one left out), in %s\n",
+               x->dpkg_status, x->deb_docs, x->deb_no_long, x->coll_path);
+        printf("  queries    %d of the demo's %d known-item queries kept (the others' packages are not installed)\n",
+               x->deb_kept, x->deb_queries);
+        if (x->n_docs < x->deb_docs || x->n_queries < x->deb_kept)
+            printf("             used: the first %d documents (--docs), %d queries (--queries)\n", x->n_docs,
+                   x->n_queries);
+    } else {
+        printf("  source     %s (its first %d documents: --docs)\n", x->coll_path, x->n_docs);
+        printf("  queries    %d (at most --queries %d) with a relevant document among them; %d relevant judgments\n",
+               x->n_queries, x->max_queries, x->n_judged);
+    }
     printf("  embedding  %.2f s (%.0f docs/s) into a flat cosine index\n\n", x->embed_s,
            x->embed_s > 0 ? x->n_docs / x->embed_s : 0.0);
     snprintf(rr, sizeof rr, "dense + rerank@%d", x->k_cand);

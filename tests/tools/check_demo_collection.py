@@ -119,7 +119,11 @@ def main():
 
     if a.winnow and a.bi and a.ce and "dense.run" in runs:
         qtext = {str(q["_id"]): q["text"] for q in queries}
-        dtext = {str(d["_id"]): (d.get("title", "") + " " + d["text"]) if d.get("title") else d["text"] for d in corpus}
+        # one text a line for `winnow embed` / `winnow score`: newlines and tabs inside a
+        # document (the Debian collection's paragraphs) become spaces, which the
+        # tokenizers treat alike (whitespace)
+        dtext = {str(d["_id"]): ((d.get("title", "") + " " + d["text"]) if d.get("title") else d["text"])
+                 .replace("\n", " ").replace("\t", " ") for d in corpus}
         order = [str(d["_id"]) for d in corpus]
         demb = lines_of(a.winnow, ["embed", "--model", a.bi], "".join(dtext[d] + "\n" for d in order))
         qids = list(want)
