@@ -15,7 +15,7 @@ typedef struct {
     char name[40];    /* "dense", "dense + rerank@20", ... */
     char run[48];     /* run file under DIR/runs/ */
     int k;            /* candidates re-ranked; 0 for a first stage */
-    double p3, mrr10, ndcg10;
+    double p3, mrr10, ndcg10, recall100;
     double first_ms;  /* first stage per query (for a re-ranked stage: its first stage's) */
     double rerank_ms; /* re-ranking per query (0 for a first stage) */
 } demo_stage;
@@ -76,6 +76,9 @@ typedef struct {
 } demo_ctx;
 
 void demo_heading(const demo_ctx *x, const char *fmt, const char *arg);
+/* What to say about the models on this collection: the bundled bi-encoder was trained
+ * on Debian package descriptions (NULL when that does not apply). */
+const char *demo_seen_note(const demo_ctx *x);
 
 /* The sections on the collection: 0 ok (also when skipped, saying so), 1 failed
  * (message printed). Each loads the collection first if need be. */

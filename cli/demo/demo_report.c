@@ -47,7 +47,8 @@ static const char *const *row(cells *c, const char *fmt, ...) {
 }
 
 static const char *const seed_cols[] = {"stage", "P@3", "MRR", "ms / query"};
-static const char *const stage_cols[] = {"stage", "P@3", "MRR@10", "nDCG@10", "first stage ms", "re-rank ms", "total ms", "run"};
+static const char *const stage_cols[] = {"stage", "P@3", "MRR@10", "nDCG@10", "Recall@100", "first stage ms", "re-rank ms",
+                                         "total ms", "run"};
 static const char *const sweep_cols[] = {"k_candidates", "P@3", "nDCG@10", "re-rank ms", "total ms"};
 static const char *const ann_cols[] = {"index", "parameters", "build s", "ms / query", "recall@10"};
 
@@ -74,11 +75,11 @@ static int tables(const demo_ctx *x, cells *c, wn_report_table *t, char *notes, 
         const char *const *r = NULL;
         for (int i = 0; i < x->n_stages; i++) {
             const demo_stage *s = &x->stages[i];
-            const char *const *ri = row(c, "%s|%.3f|%.3f|%.3f|%.2f|%.2f|%.2f|%s", s->name, s->p3, s->mrr10, s->ndcg10,
-                                        s->first_ms, s->rerank_ms, s->first_ms + s->rerank_ms, s->run);
+            const char *const *ri = row(c, "%s|%.3f|%.3f|%.3f|%.3f|%.2f|%.2f|%.2f|%s", s->name, s->p3, s->mrr10, s->ndcg10,
+                                        s->recall100, s->first_ms, s->rerank_ms, s->first_ms + s->rerank_ms, s->run);
             if (!i) r = ri;
         }
-        t[n++] = (wn_report_table){title, note, 8, x->n_stages, stage_cols, r, 3};
+        t[n++] = (wn_report_table){title, note, 9, x->n_stages, stage_cols, r, 3};
     }
     if (x->n_sweep) {
         const char *const *r = NULL;
@@ -112,14 +113,18 @@ static int write_html(demo_ctx *x, const char *path) {
     static cells c;
     static char notes[4096];
     wn_report_table t[4];
-    char intro[1024], date[64];
+    char intro[2048], date[64];
     time_t now = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
-    int n = snprintf(intro, sizeof intro, "bi-encoder %s (%d dimensions), cross-encoder %s; %s kernels, %s, ", x->bi_name,
-                     x->dim, x->ce_name, wn_isa_name(wn_cpu_isa()), x->precision ? x->precision : "fp32");
+    int n = snprintf(intro, sizeof intro, "bi-encoder %s (%s, %d dimensions), cross-encoder %s (%s); %s kernels, %s, ",
+                     x->bi_name, x->bi_bundled ? "bundled" : "the seed's or as given", x->dim, x->ce_name,
+                     x->ce_bundled ? "bundled" : "the seed's or as given", wn_isa_name(wn_cpu_isa()),
+                     x->precision ? x->precision : "fp32");
     if (x->threads) n += snprintf(intro + n, sizeof intro - n, "%d thread%s per model", x->threads, x->threads > 1 ? "s" : "");
     else n += snprintf(intro + n, sizeof intro - n, "all CPUs");
-    snprintf(intro + n, sizeof intro - n, "; winnow %s, %s.", wn_version(), date);
+    n += snprintf(intro + n, sizeof intro - n, "; winnow %s, %s.", wn_version(), date);
+    if (x->models_note[0]) n += snprintf(intro + n, sizeof intro - n, " Models: %s", x->models_note);
+    if (demo_seen_note(x)) snprintf(intro + n, sizeof intro - n, " %s", demo_seen_note(x));
     c.n = 0;
     int nt = tables(x, &c, t, notes, sizeof notes);
     return demo_sweep_report(x, path, "winnow demo: bi-encoder retrieval vs cross-encoder re-ranking", intro, nt, t);
@@ -154,9 +159,9 @@ static void write_json(FILE *f, const demo_ctx *x) {
         json_str(f, s->name);
         fprintf(f, ", \"run\": ");
         json_str(f, s->run);
-        fprintf(f, ", \"k\": %d, \"p@3\": %.9g, \"mrr@10\": %.9g, \"ndcg@10\": %.9g, \"first_ms\": %.6g, "
-                   "\"rerank_ms\": %.6g}",
-                s->k, s->p3, s->mrr10, s->ndcg10, s->first_ms, s->rerank_ms);
+        fprintf(f, ", \"k\": %d, \"p@3\": %.9g, \"mrr@10\": %.9g, \"ndcg@10\": %.9g, \"recall@100\": %.9g, "
+                   "\"first_ms\": %.6g, \"rerank_ms\": %.6g}",
+                s->k, s->p3, s->mrr10, s->ndcg10, s->recall100, s->first_ms, s->rerank_ms);
     }
     fprintf(f, "],\n \"sweep\": [");
     for (int i = 0; i < x->n_sweep; i++)
