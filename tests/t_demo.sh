@@ -66,6 +66,26 @@ secs=$(( $(date +%s) - start ))
 grep -q "cannot be reached: using the bundled" "$T/out" || fail "the fallback does not say why"
 grep -q "^  bi-encoder     winnow-small-embed (bundled)" "$T/out" || fail "the header does not name the bundled bi-encoder"
 python3 tests/tools/check_demo.py "$T/out" "$EXP" --models "$FX/tiny-bi" "$FX/tiny-ce" || fail "demo, bundled models: output (above)"
+#    the bundled models' evaluation (eval.json beside them) in the report, when it is
+#    there; said when it is absent or malformed, and the demo still succeeds
+report_text() { python3 -c 'import html, re, sys; t = open(sys.argv[1], encoding="utf-8").read()
+print(re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", t))))' "$1"; }
+report_text "$T/o4b/report.html" >"$T/rep"
+grep -q "own evaluation (models/eval.json) .* cannot be read" "$T/rep" || fail "report: eval.json absent is not said"
+cp tests/fixtures/demo/eval.json "$T/bundled/eval.json"
+WINNOW_CACHE="$T/empty" WINNOW_MODELS_DIR="$T/bundled" "$W" demo --no-collection --out "$T/o4e" >/dev/null 2>"$T/err" ||
+    fail "bundled models with eval.json: exit $?"
+report_text "$T/o4e/report.html" >"$T/rep"
+for want in "STS-B test Spearman of winnow-small-embed 0.612" "cisi bm25 0.312 0.500 0.438 0.25" \
+    "cisi hybrid 0.330 0.520 0.450 0.75" "bm25+rerank 0.675 - 0.900 120.50" \
+    'Command: scripts/eval_bundled.sh --collections "../shared/data/collections"'; do
+    grep -qF "$want" "$T/rep" || fail "report: eval.json's '$want' is not shown"
+done
+printf '{"rows": [{"collection": "x", "run": ' >"$T/bundled/eval.json"
+WINNOW_CACHE="$T/empty" WINNOW_MODELS_DIR="$T/bundled" "$W" demo --no-collection --out "$T/o4f" >/dev/null 2>"$T/err" ||
+    fail "bundled models with a malformed eval.json: exit $?"
+report_text "$T/o4f/report.html" | grep -q "eval.json is malformed (a string expected at byte 37)" || fail "report: malformed eval.json not said"
+rm "$T/bundled/eval.json"
 #    --offline with the cache holding only the bi-encoder: that one, and the bundled cross-encoder
 mkdir -p "$T/half_cache" && cp -r "$T/cache/sentence-transformers--all-MiniLM-L6-v2" "$T/half_cache/"
 WINNOW_CACHE="$T/half_cache" WINNOW_MODELS_DIR="$T/bundled" "$W" demo --offline --no-collection --out "$T/o4c" >"$T/out" 2>"$T/err" ||

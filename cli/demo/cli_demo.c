@@ -534,6 +534,12 @@ static int load_models(demo *d, const demo_args *o, char *bi_dir, char *ce_dir) 
         return 1;
     }
     say_fallback(x, why_bi, why_ce);
+    const char *bdir = !strcmp(x->bi_name, DEMO_BUNDLED_BI) ? bi_dir : !strcmp(x->ce_name, DEMO_BUNDLED_CE) ? ce_dir : NULL;
+    if (bdir) { /* the models directory it came from, which holds eval.json */
+        snprintf(x->bundled_dir, sizeof x->bundled_dir, "%s", bdir);
+        char *slash = strrchr(x->bundled_dir, '/');
+        if (slash) *slash = 0;
+    }
     wn_model_params mp = wn_model_default_params();
     mp.n_threads = (int)o->threads;
     mp.precision = o->prec;

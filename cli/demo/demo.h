@@ -34,6 +34,23 @@ typedef struct {
 
 typedef struct demo_coll demo_coll; /* the loaded collection (demo_collection.c) */
 
+/* The bundled models' evaluation, models/eval.json (demo_evaljson.c). */
+#define DEMO_EVAL_ROWS 64
+typedef struct {
+    char collection[64], run[32];
+    double ndcg10, mrr10, recall100, ms; /* NAN: null or absent */
+} demo_eval_row;
+typedef struct {
+    demo_eval_row rows[DEMO_EVAL_ROWS];
+    int n_rows, n_more; /* rows kept, rows past DEMO_EVAL_ROWS */
+    int have_stsb;
+    double stsb;        /* STS-B test Spearman of winnow-small-embed */
+    char command[512];
+    char err[200];      /* why it could not be read */
+} demo_evaljson;
+/* 0 read, -1 absent (e->err: why), 1 malformed (e->err: what and where). */
+int demo_evaljson_load(const char *path, demo_evaljson *e);
+
 typedef struct {
     wn_model *bi, *ce;
     int dim;
@@ -42,6 +59,7 @@ typedef struct {
     const char *bi_name, *ce_name; /* what runs: the seed's, given, or bundled */
     int bi_bundled, ce_bundled;    /* the bundled model runs in place of the seed's */
     char models_note[512];         /* the one line saying so ("" when the seed's run) */
+    char bundled_dir[4096];        /* where a bundled model that runs was found ("" none) */
     const char *precision; /* "fp32", "bf16", "int8" */
     const char *out_dir;   /* the report's directory */
     /* the seed notebook's evaluation, when it ran */

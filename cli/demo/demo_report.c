@@ -7,6 +7,7 @@
  * renamed into place.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 
 #include "demo.h"
 
-#define MAX_CELLS 256
+#define MAX_CELLS 1024
 
 /* Text cells of the report's tables, formatted into one pool. */
 typedef struct {
@@ -51,9 +52,50 @@ static const char *const stage_cols[] = {"stage", "P@3", "MRR@10", "nDCG@10", "R
                                          "total ms", "run"};
 static const char *const sweep_cols[] = {"k_candidates", "P@3", "nDCG@10", "re-rank ms", "total ms"};
 static const char *const ann_cols[] = {"index", "parameters", "build s", "ms / query", "recall@10"};
+static const char *const eval_cols[] = {"collection", "run", "nDCG@10", "MRR@10", "Recall@100", "ms / query"};
+
+static void fmt3(char *buf, size_t cap, double v, const char *f) {
+    if (isnan(v)) snprintf(buf, cap, "-");
+    else snprintf(buf, cap, f, v);
+}
+
+/* The bundled models' own evaluation (DIR/eval.json of the models directory they came
+ * from) as table t; when it cannot be read, a note saying so. */
+static void eval_table(const demo_ctx *x, cells *c, wn_report_table *t) {
+    static demo_evaljson e;
+    static char note[8192];
+    size_t cap = sizeof note;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/eval.json", x->bundled_dir);
+    int rc = demo_evaljson_load(path, &e);
+    const char *title = "The bundled models' own evaluation (models/eval.json)";
+    if (rc) {
+        snprintf(note, cap, "%s %s (%s): the bundled models' figures are not in this report.", path,
+                 rc < 0 ? "cannot be read" : "is malformed", e.err);
+        *t = (wn_report_table){title, note, 1, 0, NULL, NULL, -1};
+        return;
+    }
+    const char *const *r = NULL;
+    for (int i = 0; i < e.n_rows; i++) {
+        const demo_eval_row *w = &e.rows[i];
+        char v[4][32];
+        fmt3(v[0], sizeof v[0], w->ndcg10, "%.3f");
+        fmt3(v[1], sizeof v[1], w->mrr10, "%.3f");
+        fmt3(v[2], sizeof v[2], w->recall100, "%.3f");
+        fmt3(v[3], sizeof v[3], w->ms, "%.2f");
+        const char *const *ri = row(c, "%s|%s|%s|%s|%s|%s", w->collection, w->run, v[0], v[1], v[2], v[3]);
+        if (!i) r = ri;
+    }
+    int n = snprintf(note, cap, "From %s", path);
+    if (e.have_stsb) n += snprintf(note + n, cap - n, "; STS-B test Spearman of winnow-small-embed %.3f", e.stsb);
+    if (e.n_more) n += snprintf(note + n, cap - n, "; %d more rows not shown", e.n_more);
+    if (e.command[0]) snprintf(note + n, cap - n, ". Command: %s", e.command);
+    *t = (wn_report_table){title, note, 6, e.n_rows, eval_cols, r, 2};
+}
 
 /* The seed notebook's table, the collection's (its stages, or why it did not run),
- * the sweep's and ANN's into t (room for 4); the number of tables. */
+ * the sweep's and ANN's, and the bundled models' evaluation when they ran, into t
+ * (room for 5); the number of tables. */
 static int tables(const demo_ctx *x, cells *c, wn_report_table *t, char *notes, size_t cap) {
     int n = 0;
     if (x->seed_done) {
@@ -105,6 +147,7 @@ static int tables(const demo_ctx *x, cells *c, wn_report_table *t, char *notes, 
         t[n++] = (wn_report_table){"Approximate nearest neighbours against brute force", note + cap / 4, 5, x->n_ann,
                                    ann_cols, r, -1};
     }
+    if (x->bundled_dir[0]) eval_table(x, c, &t[n++]);
     return n;
 }
 
@@ -112,7 +155,7 @@ static int tables(const demo_ctx *x, cells *c, wn_report_table *t, char *notes, 
 static int write_html(demo_ctx *x, const char *path) {
     static cells c;
     static char notes[4096];
-    wn_report_table t[4];
+    wn_report_table t[5];
     char intro[2048], date[64];
     time_t now = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
