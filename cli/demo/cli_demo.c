@@ -102,6 +102,9 @@ typedef struct {
     demo_run test;       /* the notebook's test query, shared by the first two sections */
     int have_test;
     demo_ctx x;          /* what the collection sections and the report share */
+    const char *cmp_name;  /* --compare-bi-encoder (NULL: exercise 3 does not run) */
+    wn_hub_params hp;      /* where models come from (offline once the hub was unreachable) */
+    wn_model_params mp;
 } demo;
 
 /* ---- the two stages: the library's searcher over the seed corpus */
@@ -221,7 +224,7 @@ static int section_evaluate(demo *d) {
     snprintf(title, sizeof title, "Evaluation - %d queries, one relevant document each, k_candidates = %d",
              d->n_queries, d->k);
     heading(d, "%s", title);
-    double p_bi = 0, p_re = 0, rr_bi = 0, rr_re = 0, ms_bi = 0, ms_re = 0;
+    double p_bi = 0, p_re = 0, rr_bi = 0, rr_re = 0, ms_bi = 0, ms_re = 0, g_bi = 0, g_re = 0;
     printf("  query                                                          gold  bi rank  re-ranked\n");
     for (int q = 0; q < d->n_queries; q++) {
         demo_run r;
@@ -233,6 +236,8 @@ static int section_evaluate(demo *d) {
         p_re += rr && rr <= d->k_eval;
         rr_bi += rb ? 1.0 / rb : 0;
         rr_re += rr ? 1.0 / rr : 0;
+        g_bi += rb ? 1.0 / log2(rb + 1.0) : 0; /* nDCG@10, one relevant document: 1 / log2(rank + 1) */
+        g_re += rr ? 1.0 / log2(rr + 1.0) : 0;
         ms_bi += r.bi_ms;
         ms_re += r.re_ms;
         char rbs[12] = "-", rrs[12] = "-";
@@ -258,6 +263,8 @@ static int section_evaluate(demo *d) {
     x->seed_mrr_re = rr_re / n;
     x->seed_ms_bi = ms_bi / n;
     x->seed_ms_re = ms_re / n;
+    x->seed_ndcg_bi = g_bi / n;
+    x->seed_ndcg_re = g_re / n;
     if (d->queries == seed_queries && d->k == 5)
         printf("  (the notebook, with the published weights: P@3 1.000 -> 1.000, MRR 0.900 -> 1.000)\n");
     return 0;
@@ -293,6 +300,82 @@ static int section_collection(demo *d) { return demo_collection(&d->x); }
 static int section_k_sweep(demo *d) { return demo_k_sweep(&d->x); }
 static int section_ann(demo *d) { return demo_ann_vs_flat(&d->x); }
 static int section_bm25_hybrid(demo *d) { return demo_bm25_hybrid(&d->x); }
+static int seed_searcher(demo *d, double *ms);
+static wn_status resolve(const char *name, const wn_hub_params *hp, char *dir, size_t cap);
+
+/* The second demo of exercise 3: the same settings, bi-encoder name (loaded), the
+ * same cross-encoder, its files under OUT/compare; the collection as loaded. */
+static int compare_init(const demo *d, demo *e, const char *dir) {
+    memset(e, 0, sizeof *e);
+    e->docs = d->docs;
+    e->n_docs = d->n_docs;
+    e->queries = d->queries;
+    e->n_queries = d->n_queries;
+    e->k = d->k;
+    e->k_eval = d->k_eval;
+    e->width = d->width;
+    e->bold = d->bold;
+    e->ce = d->ce;
+    const demo_ctx *x = &d->x;
+    demo_ctx *y = &e->x;
+    wn_status st = wn_model_load(dir, &d->mp, &e->bi);
+    if (st) return fprintf(stderr, "winnow demo: cannot load the bi-encoder %s (%s):\n  %s\n", d->cmp_name, dir, wn_last_error()), 1;
+    if (wn_model_kind_of(e->bi) != WN_MODEL_BIENCODER)
+        return fprintf(stderr, "winnow demo: %s (%s) is a cross-encoder, not a bi-encoder\n", d->cmp_name, dir), 1;
+    e->dim = y->dim = wn_model_dim(e->bi);
+    y->bi = e->bi;
+    y->ce = d->ce;
+    y->bold = x->bold;
+    y->width = x->width;
+    y->threads = x->threads;
+    y->precision = x->precision;
+    y->bi_name = d->cmp_name;
+    y->ce_name = x->ce_name;
+    y->out_dir = x->cmp_dir;
+    y->max_docs = x->max_docs;
+    y->max_queries = x->max_queries;
+    y->k_cand = x->k_cand;
+    y->coll_path = x->coll_state > 0 ? x->coll_path : NULL; /* the Debian collection: the one written */
+    y->coll_explicit = 1;
+    snprintf(y->coll_note, sizeof y->coll_note, "%s", x->coll_note);
+    return 0;
+}
+
+static void compare_free(demo *e) {
+    demo_collection_free(&e->x);
+    wn_searcher_free(e->s);
+    wn_index_free(e->flat);
+    free(e->doc_emb);
+    wn_model_free(e->bi);
+}
+
+/* Exercise 3: the notebook's evaluation and the collection's exercises again with
+ * --compare-bi-encoder in place of the bi-encoder, then both side by side. */
+static int section_compare(demo *d) {
+    demo_ctx *x = &d->x;
+    if (!d->cmp_name) return 0;
+    static demo e;
+    static char dir[4096];
+    heading(d, "Exercise 3 - the bi-encoder swapped for %s", d->cmp_name);
+    wn_status st = resolve(d->cmp_name, &d->hp, dir, sizeof dir);
+    if (st) return fprintf(stderr, "winnow demo: cannot get the bi-encoder %s:\n  %s\n", d->cmp_name, wn_last_error()), 1;
+    snprintf(x->cmp_dir, sizeof x->cmp_dir, "%s/compare", x->out_dir);
+    double ms;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.json", x->cmp_dir);
+    int rc = compare_init(d, &e, dir) || seed_searcher(&e, &ms) || section_evaluate(&e);
+    if (!rc && e.x.coll_path)
+        rc = demo_collection(&e.x) || demo_k_sweep(&e.x) || demo_ann_vs_flat(&e.x) || demo_bm25_hybrid(&e.x);
+    if (!rc) rc = demo_mkdir_p(x->cmp_dir);
+    if (!rc) rc = demo_results_json(&e.x, path);
+    if (!rc) {
+        heading(d, "Exercise 3 - %s", "the two bi-encoders side by side");
+        demo_compare_print(x, &e.x);
+        x->cmp = &e.x;
+    }
+    compare_free(&e);
+    return rc;
+}
 static int section_report(demo *d) { return demo_report(&d->x); }
 
 static const struct {
@@ -307,6 +390,7 @@ static const struct {
     {"k-sweep", section_k_sweep},
     {"ann", section_ann},
     {"bm25-hybrid", section_bm25_hybrid},
+    {"compare", section_compare},
     {"report", section_report},
 };
 enum { N_SECTIONS = sizeof sections / sizeof sections[0] };
@@ -318,7 +402,7 @@ static void demo_usage(FILE *f) {
             "usage: winnow demo [--bi-encoder M] [--cross-encoder M] [--k N] [--threads N]\n"
             "                   [--collection DIR | --no-collection] [--docs N] [--queries N]\n"
             "                   [--k-candidates N] [--out DIR] [--offline] [--section NAME]\n"
-            "                   [--dpkg-status FILE]\n"
+            "                   [--dpkg-status FILE] [--compare-bi-encoder M]\n"
             "The seed notebook end to end on its 8 documents and 5 queries: bi-encoder top-5,\n"
             "cross-encoder re-ranking, P@3 / MRR / latency of both stages, and a rank shift;\n"
             "then its exercises on a real collection: dense and re-ranked P@3 / MRR@10 /\n"
@@ -341,6 +425,9 @@ static void demo_usage(FILE *f) {
             "  --k-candidates N   candidates re-ranked after each first stage (default %d)\n"
             "  --out DIR          where report.html, results.json, runs/ go (default " DEMO_OUT ")\n"
             "  --offline          use the cache only (as HF_HUB_OFFLINE=1)\n"
+            "  --compare-bi-encoder M  exercise 3: the notebook's evaluation and the collection's\n"
+            "                     exercises again with bi-encoder M (e.g. sentence-transformers/\n"
+            "                     all-mpnet-base-v2), side by side with the first (files in OUT/compare)\n"
             "  --section NAME     run one section:",
             DEMO_DOCS, DEMO_QUERIES, DEMO_K_CAND);
     for (int i = 0; i < N_SECTIONS; i++) fprintf(f, " %s", sections[i].name);
@@ -411,7 +498,7 @@ static int load(const char *role, const char *name, const char *dir, wn_model_ki
 
 /* The command line of winnow demo. */
 typedef struct {
-    const char *bi_name, *ce_name, *only, *coll, *out_dir, *dpkg;
+    const char *bi_name, *ce_name, *only, *coll, *out_dir, *dpkg, *cmp;
     long k, threads, docs, nq, kc;
     int no_coll, sec;
     wn_precision prec;
@@ -424,7 +511,8 @@ static int value_opt(demo_args *o, char **argv, int *i) {
     const char *a = argv[*i], *v = argv[*i + 1];
     const char **str = !strcmp(a, "--bi-encoder") ? &o->bi_name : !strcmp(a, "--cross-encoder") ? &o->ce_name
                      : !strcmp(a, "--collection") ? &o->coll : !strcmp(a, "--out") ? &o->out_dir
-                     : !strcmp(a, "--section") ? &o->only : !strcmp(a, "--dpkg-status") ? &o->dpkg : NULL;
+                     : !strcmp(a, "--section") ? &o->only : !strcmp(a, "--dpkg-status") ? &o->dpkg
+                     : !strcmp(a, "--compare-bi-encoder") ? &o->cmp : NULL;
     long *num = !strcmp(a, "--docs") ? &o->docs : !strcmp(a, "--queries") ? &o->nq : !strcmp(a, "--k-candidates") ? &o->kc
               : !strcmp(a, "--k") ? &o->k : !strcmp(a, "--threads") ? &o->threads : NULL;
     long hi = num == &o->docs ? 10000000 : num == &o->nq ? 1000000 : num == &o->kc ? 50 : num == &o->k ? DEMO_MAX_K : 1024;
@@ -469,6 +557,7 @@ static void init_demo(demo *d, const demo_args *o) {
     d->n_docs = (int)(sizeof seed_corpus / sizeof seed_corpus[0]);
     d->queries = seed_queries;
     d->n_queries = (int)(sizeof seed_queries / sizeof seed_queries[0]);
+    d->cmp_name = o->cmp;
     d->k = (int)(o->k < d->n_docs ? o->k : d->n_docs);
     d->k_eval = 3;
     d->bold = isatty(STDOUT_FILENO);
@@ -540,11 +629,12 @@ static int load_models(demo *d, const demo_args *o, char *bi_dir, char *ce_dir) 
         char *slash = strrchr(x->bundled_dir, '/');
         if (slash) *slash = 0;
     }
-    wn_model_params mp = wn_model_default_params();
-    mp.n_threads = (int)o->threads;
-    mp.precision = o->prec;
-    if (load("bi-encoder", x->bi_name, bi_dir, WN_MODEL_BIENCODER, &mp, &d->bi) ||
-        load("cross-encoder", x->ce_name, ce_dir, WN_MODEL_CROSSENCODER, &mp, &d->ce))
+    d->hp = hp;
+    d->mp = wn_model_default_params();
+    d->mp.n_threads = (int)o->threads;
+    d->mp.precision = o->prec;
+    if (load("bi-encoder", x->bi_name, bi_dir, WN_MODEL_BIENCODER, &d->mp, &d->bi) ||
+        load("cross-encoder", x->ce_name, ce_dir, WN_MODEL_CROSSENCODER, &d->mp, &d->ce))
         return 1;
     d->dim = wn_model_dim(d->bi);
     x->bi = d->bi;
@@ -593,7 +683,7 @@ static void print_header(const demo *d, const demo_args *o, const char *bi_dir, 
 }
 
 int cmd_demo(int argc, char **argv) {
-    demo_args o = {NULL, NULL, NULL, NULL, DEMO_OUT, NULL, 5, 0, 0, 0,
+    demo_args o = {NULL, NULL, NULL, NULL, DEMO_OUT, NULL, NULL, 5, 0, 0, 0,
                    DEMO_K_CAND, 0, -1, WN_PREC_FP32, wn_hub_default_params(), 0, 0};
     o.hp.models_dir = cli_models_dir();
     int rc = parse_args(argc, argv, &o);

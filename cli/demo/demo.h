@@ -51,7 +51,7 @@ typedef struct {
 /* 0 read, -1 absent (e->err: why), 1 malformed (e->err: what and where). */
 int demo_evaljson_load(const char *path, demo_evaljson *e);
 
-typedef struct {
+typedef struct demo_ctx {
     wn_model *bi, *ce;
     int dim;
     int bold, width;       /* stdout is a terminal; its columns (0: do not cut) */
@@ -65,6 +65,10 @@ typedef struct {
     /* the seed notebook's evaluation, when it ran */
     int seed_done, seed_k, seed_docs, seed_queries;
     double seed_p_bi, seed_p_re, seed_mrr_bi, seed_mrr_re, seed_ms_bi, seed_ms_re;
+    double seed_ndcg_bi, seed_ndcg_re; /* nDCG@10 of the k candidates */
+    /* exercise 3: the same evaluation with another bi-encoder (--compare-bi-encoder) */
+    const struct demo_ctx *cmp;        /* its numbers (NULL: not run) */
+    char cmp_dir[4096];                /* where its runs and results.json are */
     /* the collection: where, how much */
     const char *coll_path; /* NULL: none (skipped) */
     int coll_explicit;     /* --collection given (absence is an error) */
@@ -94,6 +98,8 @@ typedef struct {
 } demo_ctx;
 
 void demo_heading(const demo_ctx *x, const char *fmt, const char *arg);
+/* mkdir -p; 0 ok, 1 failed (said). */
+int demo_mkdir_p(const char *dir);
 /* What to say about the models on this collection: the bundled bi-encoder was trained
  * on Debian package descriptions (NULL when that does not apply). */
 const char *demo_seen_note(const demo_ctx *x);
@@ -119,5 +125,10 @@ int demo_sweep_report(demo_ctx *x, const char *path, const char *title, const ch
 
 /* Writes DIR/report.html and DIR/results.json (atomically); 0 ok, 1 failed (printed). */
 int demo_report(demo_ctx *x);
+/* Writes x's numbers to path (results.json's layout, atomically); 0 ok, 1 failed (printed). */
+int demo_results_json(const demo_ctx *x, const char *path);
+/* Prints x's evaluation beside y's (exercise 3): the notebook's stages, then every
+ * collection stage both ran. */
+void demo_compare_print(const demo_ctx *x, const demo_ctx *y);
 
 #endif

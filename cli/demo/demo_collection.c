@@ -169,7 +169,7 @@ void demo_collection_free(demo_ctx *x) {
     x->coll = NULL;
 }
 
-static int mkdir_p(const char *dir) {
+int demo_mkdir_p(const char *dir) {
     char p[4096];
     if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return cli_error("demo: path too long: %s", dir);
     for (char *s = p + 1;; s++) {
@@ -374,7 +374,7 @@ static int load_collection(demo_ctx *x) {
     c->depth = nd < DEPTH ? nd : DEPTH;
     if (build_handles(x)) goto done;
     snprintf(dir, sizeof dir, "%s/runs", x->out_dir);
-    if (mkdir_p(dir)) goto done;
+    if (demo_mkdir_p(dir)) goto done;
     snprintf(dir, sizeof dir, "%s/qrels.tsv", x->out_dir);
     if (save_qrels(x, dir)) goto done;
     x->coll_state = 1;
