@@ -457,21 +457,22 @@ static wn_status resolve(const char *name, const wn_hub_params *hp, char *dir, s
  * "" when it did. After an unreachable hub, hp->offline is set so that the second
  * model does not wait on the network again. 0 ok, 1 failed (said). */
 static int resolve_model(const char *role, const char *name, int may_fall_back, const char *bundled, wn_hub_params *hp,
-                         char *dir, const char **used, char *why, size_t cap) {
+                         int *hub_down, char *dir, const char **used, char *why, size_t cap) {
     why[0] = 0;
     *used = name;
     wn_status st = resolve(name, hp, dir, 4096);
     if (st == WN_OK) return 0;
-    char first[1024];
-    snprintf(first, sizeof first, "%s", wn_last_error());
+    char first[1280];
+    snprintf(first, sizeof first, "%s%s", *hub_down ? "(only the cache was looked at: the hub could not be reached) " : "",
+             wn_last_error());
     if (may_fall_back) {
         int offline = hp->offline || (getenv("HF_HUB_OFFLINE") && strcmp(getenv("HF_HUB_OFFLINE"), "0") &&
                                       *getenv("HF_HUB_OFFLINE"));
-        snprintf(why, cap, "%s", st == WN_ERR_NETWORK    ? "the hub cannot be reached"
-                                 : offline               ? "offline mode is on"
-                                 : st == WN_ERR_NOTFOUND ? "the hub does not serve it"
-                                                         : "it cannot be fetched");
-        if (st == WN_ERR_NETWORK) hp->offline = 1;
+        snprintf(why, cap, "%s", st == WN_ERR_NETWORK || *hub_down ? "the hub cannot be reached"
+                                 : offline                         ? "offline mode is on"
+                                 : st == WN_ERR_NOTFOUND           ? "the hub does not serve it"
+                                                                   : "it cannot be fetched");
+        if (st == WN_ERR_NETWORK) hp->offline = *hub_down = 1;
         if (resolve(bundled, hp, dir, 4096) == WN_OK) return *used = bundled, 0;
         fprintf(stderr, "winnow demo: cannot get the %s %s:\n  %s\nnor the bundled %s in its place:\n  %s\n", role, name,
                 first, bundled, wn_last_error());
@@ -608,10 +609,11 @@ static int load_models(demo *d, const demo_args *o, char *bi_dir, char *ce_dir) 
     wn_hub_params hp = o->hp;
     char why_bi[128], why_ce[128];
     demo_ctx *x = &d->x;
-    int bad = resolve_model("bi-encoder", x->bi_name, !o->bi_given, DEMO_BUNDLED_BI, &hp, bi_dir, &x->bi_name, why_bi,
-                            sizeof why_bi);
-    bad |= resolve_model("cross-encoder", x->ce_name, !o->ce_given, DEMO_BUNDLED_CE, &hp, ce_dir, &x->ce_name, why_ce,
-                         sizeof why_ce);
+    int down = 0;
+    int bad = resolve_model("bi-encoder", x->bi_name, !o->bi_given, DEMO_BUNDLED_BI, &hp, &down, bi_dir, &x->bi_name,
+                            why_bi, sizeof why_bi);
+    bad |= resolve_model("cross-encoder", x->ce_name, !o->ce_given, DEMO_BUNDLED_CE, &hp, &down, ce_dir, &x->ce_name,
+                         why_ce, sizeof why_ce);
     if (bad) {
         fprintf(stderr,
                 "winnow demo: the demo needs both models. Where there is no network: fetch them where there is\n"
@@ -619,7 +621,7 @@ static int load_models(demo *d, const demo_args *o, char *bi_dir, char *ce_dir) 
                 "  then set WINNOW_CACHE to it (or HF_HUB_CACHE to a huggingface_hub cache that has them);\n"
                 "  or set HF_ENDPOINT to a reachable mirror of the hub;\n"
                 "  or pass --bi-encoder DIR --cross-encoder DIR (HuggingFace model directories).\n",
-                x->bi_name, x->ce_name);
+                o->bi_name, o->ce_name);
         return 1;
     }
     say_fallback(x, why_bi, why_ce);
