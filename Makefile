@@ -93,6 +93,13 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libwinnow.a $(HDRS)
 	$(E) '  LD    $@'
 	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BENCH_OBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
+# the demo's Debian queries, compiled in: cli/demo/debian_queries.tsv as one C string
+$(BUILD)/gen/debian_queries.inc: cli/demo/debian_queries.tsv
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/cli/demo/demo_debian.o: $(BUILD)/gen/debian_queries.inc
+$(BUILD)/obj/cli/demo/demo_debian.o: CFLAGS_BASE += -I$(BUILD)/gen
+
 deps:
 	@sh scripts/deps.sh
 

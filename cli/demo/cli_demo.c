@@ -18,9 +18,11 @@
  * and a row in `sections` (run in order; `--section NAME` runs one). The corpus and
  * queries are the notebook's own, embedded here: this part reads nothing but the two
  * models, which come from the hub cache (downloaded once) or from --bi-encoder /
- * --cross-encoder directories. The collection is --collection DIR, by default
- * ../shared/data/collections/cisi when it exists (else those sections say they are
- * skipped and how to enable them). It uses include/winnow.h only.
+ * --cross-encoder directories; when the seed's are neither cached nor reachable, the
+ * bundled winnow-small-embed / winnow-small-rerank run in their place (said once).
+ * The collection is --collection DIR, by default one made here from the installed
+ * Debian packages' descriptions (cli/demo/demo_debian.c), the same exercise on every
+ * machine. It uses include/winnow.h only.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -33,9 +35,11 @@
 
 #define DEMO_BI_ENCODER "sentence-transformers/all-MiniLM-L6-v2"
 #define DEMO_CROSS_ENCODER "cross-encoder/ms-marco-MiniLM-L-6-v2"
+#define DEMO_BUNDLED_BI "winnow-small-embed" /* when the seed's cannot be had (src/model/bundled.c) */
+#define DEMO_BUNDLED_CE "winnow-small-rerank"
 #define DEMO_MAX_K 64
 #define DEMO_MAX_DOCS 64
-#define DEMO_COLLECTION "../shared/data/collections/cisi"
+#define DEMO_DPKG_STATUS "/var/lib/dpkg/status" /* the default collection's source */
 #define DEMO_OUT "winnow-demo"
 #define DEMO_DOCS 150
 #define DEMO_QUERIES 6
@@ -98,6 +102,9 @@ typedef struct {
     demo_run test;       /* the notebook's test query, shared by the first two sections */
     int have_test;
     demo_ctx x;          /* what the collection sections and the report share */
+    const char *cmp_name;  /* --compare-bi-encoder (NULL: exercise 3 does not run) */
+    wn_hub_params hp;      /* where models come from (offline once the hub was unreachable) */
+    wn_model_params mp;
 } demo;
 
 /* ---- the two stages: the library's searcher over the seed corpus */
@@ -217,7 +224,7 @@ static int section_evaluate(demo *d) {
     snprintf(title, sizeof title, "Evaluation - %d queries, one relevant document each, k_candidates = %d",
              d->n_queries, d->k);
     heading(d, "%s", title);
-    double p_bi = 0, p_re = 0, rr_bi = 0, rr_re = 0, ms_bi = 0, ms_re = 0;
+    double p_bi = 0, p_re = 0, rr_bi = 0, rr_re = 0, ms_bi = 0, ms_re = 0, g_bi = 0, g_re = 0;
     printf("  query                                                          gold  bi rank  re-ranked\n");
     for (int q = 0; q < d->n_queries; q++) {
         demo_run r;
@@ -229,6 +236,8 @@ static int section_evaluate(demo *d) {
         p_re += rr && rr <= d->k_eval;
         rr_bi += rb ? 1.0 / rb : 0;
         rr_re += rr ? 1.0 / rr : 0;
+        g_bi += rb ? 1.0 / log2(rb + 1.0) : 0; /* nDCG@10, one relevant document: 1 / log2(rank + 1) */
+        g_re += rr ? 1.0 / log2(rr + 1.0) : 0;
         ms_bi += r.bi_ms;
         ms_re += r.re_ms;
         char rbs[12] = "-", rrs[12] = "-";
@@ -254,6 +263,8 @@ static int section_evaluate(demo *d) {
     x->seed_mrr_re = rr_re / n;
     x->seed_ms_bi = ms_bi / n;
     x->seed_ms_re = ms_re / n;
+    x->seed_ndcg_bi = g_bi / n;
+    x->seed_ndcg_re = g_re / n;
     if (d->queries == seed_queries && d->k == 5)
         printf("  (the notebook, with the published weights: P@3 1.000 -> 1.000, MRR 0.900 -> 1.000)\n");
     return 0;
@@ -289,6 +300,82 @@ static int section_collection(demo *d) { return demo_collection(&d->x); }
 static int section_k_sweep(demo *d) { return demo_k_sweep(&d->x); }
 static int section_ann(demo *d) { return demo_ann_vs_flat(&d->x); }
 static int section_bm25_hybrid(demo *d) { return demo_bm25_hybrid(&d->x); }
+static int seed_searcher(demo *d, double *ms);
+static wn_status resolve(const char *name, const wn_hub_params *hp, char *dir, size_t cap);
+
+/* The second demo of exercise 3: the same settings, bi-encoder name (loaded), the
+ * same cross-encoder, its files under OUT/compare; the collection as loaded. */
+static int compare_init(const demo *d, demo *e, const char *dir) {
+    memset(e, 0, sizeof *e);
+    e->docs = d->docs;
+    e->n_docs = d->n_docs;
+    e->queries = d->queries;
+    e->n_queries = d->n_queries;
+    e->k = d->k;
+    e->k_eval = d->k_eval;
+    e->width = d->width;
+    e->bold = d->bold;
+    e->ce = d->ce;
+    const demo_ctx *x = &d->x;
+    demo_ctx *y = &e->x;
+    wn_status st = wn_model_load(dir, &d->mp, &e->bi);
+    if (st) return fprintf(stderr, "winnow demo: cannot load the bi-encoder %s (%s):\n  %s\n", d->cmp_name, dir, wn_last_error()), 1;
+    if (wn_model_kind_of(e->bi) != WN_MODEL_BIENCODER)
+        return fprintf(stderr, "winnow demo: %s (%s) is a cross-encoder, not a bi-encoder\n", d->cmp_name, dir), 1;
+    e->dim = y->dim = wn_model_dim(e->bi);
+    y->bi = e->bi;
+    y->ce = d->ce;
+    y->bold = x->bold;
+    y->width = x->width;
+    y->threads = x->threads;
+    y->precision = x->precision;
+    y->bi_name = d->cmp_name;
+    y->ce_name = x->ce_name;
+    y->out_dir = x->cmp_dir;
+    y->max_docs = x->max_docs;
+    y->max_queries = x->max_queries;
+    y->k_cand = x->k_cand;
+    y->coll_path = x->coll_state > 0 ? x->coll_path : NULL; /* the Debian collection: the one written */
+    y->coll_explicit = 1;
+    snprintf(y->coll_note, sizeof y->coll_note, "%s", x->coll_note);
+    return 0;
+}
+
+static void compare_free(demo *e) {
+    demo_collection_free(&e->x);
+    wn_searcher_free(e->s);
+    wn_index_free(e->flat);
+    free(e->doc_emb);
+    wn_model_free(e->bi);
+}
+
+/* Exercise 3: the notebook's evaluation and the collection's exercises again with
+ * --compare-bi-encoder in place of the bi-encoder, then both side by side. */
+static int section_compare(demo *d) {
+    demo_ctx *x = &d->x;
+    if (!d->cmp_name) return 0;
+    static demo e;
+    static char dir[4096];
+    heading(d, "Exercise 3 - the bi-encoder swapped for %s", d->cmp_name);
+    wn_status st = resolve(d->cmp_name, &d->hp, dir, sizeof dir);
+    if (st) return fprintf(stderr, "winnow demo: cannot get the bi-encoder %s:\n  %s\n", d->cmp_name, wn_last_error()), 1;
+    snprintf(x->cmp_dir, sizeof x->cmp_dir, "%s/compare", x->out_dir);
+    double ms;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.json", x->cmp_dir);
+    int rc = compare_init(d, &e, dir) || seed_searcher(&e, &ms) || section_evaluate(&e);
+    if (!rc && e.x.coll_path)
+        rc = demo_collection(&e.x) || demo_k_sweep(&e.x) || demo_ann_vs_flat(&e.x) || demo_bm25_hybrid(&e.x);
+    if (!rc) rc = demo_mkdir_p(x->cmp_dir);
+    if (!rc) rc = demo_results_json(&e.x, path);
+    if (!rc) {
+        heading(d, "Exercise 3 - %s", "the two bi-encoders side by side");
+        demo_compare_print(x, &e.x);
+        x->cmp = &e.x;
+    }
+    compare_free(&e);
+    return rc;
+}
 static int section_report(demo *d) { return demo_report(&d->x); }
 
 static const struct {
@@ -303,6 +390,7 @@ static const struct {
     {"k-sweep", section_k_sweep},
     {"ann", section_ann},
     {"bm25-hybrid", section_bm25_hybrid},
+    {"compare", section_compare},
     {"report", section_report},
 };
 enum { N_SECTIONS = sizeof sections / sizeof sections[0] };
@@ -314,6 +402,7 @@ static void demo_usage(FILE *f) {
             "usage: winnow demo [--bi-encoder M] [--cross-encoder M] [--k N] [--threads N]\n"
             "                   [--collection DIR | --no-collection] [--docs N] [--queries N]\n"
             "                   [--k-candidates N] [--out DIR] [--offline] [--section NAME]\n"
+            "                   [--dpkg-status FILE] [--compare-bi-encoder M]\n"
             "The seed notebook end to end on its 8 documents and 5 queries: bi-encoder top-5,\n"
             "cross-encoder re-ranking, P@3 / MRR / latency of both stages, and a rank shift;\n"
             "then its exercises on a real collection: dense and re-ranked P@3 / MRR@10 /\n"
@@ -324,24 +413,34 @@ static void demo_usage(FILE *f) {
             "  --k N              candidates re-ranked per query (k_candidates, default 5)\n"
             "  --threads N        threads per model (default: all CPUs)\n"
             "  --precision P      fp32 (default, exact), bf16 or int8 for both models (faster)\n"
-            "  --collection DIR   BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv\n"
-            "                     (default " DEMO_COLLECTION " when it exists)\n"
+            "  --collection DIR   BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv (default:\n"
+            "                     the installed Debian packages' descriptions with the demo's own\n"
+            "                     known-item queries, written to OUT/debian-collection)\n"
+            "  --dpkg-status FILE where that collection comes from (default " DEMO_DPKG_STATUS ")\n"
             "  --no-collection    the seed notebook only\n"
-            "  --docs N           use the collection's first N documents (default %d)\n"
-            "  --queries N        at most N queries with a relevant document among them (default %d)\n"
+            "  --docs N           use the collection's first N documents (default: all of the Debian\n"
+            "                     collection, %d of a --collection)\n"
+            "  --queries N        at most N queries with a relevant document among them (default: all,\n"
+            "                     %d of a --collection)\n"
             "  --k-candidates N   candidates re-ranked after each first stage (default %d)\n"
             "  --out DIR          where report.html, results.json, runs/ go (default " DEMO_OUT ")\n"
             "  --offline          use the cache only (as HF_HUB_OFFLINE=1)\n"
+            "  --compare-bi-encoder M  exercise 3: the notebook's evaluation and the collection's\n"
+            "                     exercises again with bi-encoder M (e.g. sentence-transformers/\n"
+            "                     all-mpnet-base-v2), side by side with the first (files in OUT/compare)\n"
             "  --section NAME     run one section:",
             DEMO_DOCS, DEMO_QUERIES, DEMO_K_CAND);
     for (int i = 0; i < N_SECTIONS; i++) fprintf(f, " %s", sections[i].name);
     fprintf(f,
             "\nModels come from $WINNOW_CACHE (default ~/.cache/winnow), downloaded once from\n"
-            "$HF_ENDPOINT (default https://huggingface.co).\n");
+            "$HF_ENDPOINT (default https://huggingface.co). When a default model is neither cached\n"
+            "nor reachable (or --offline), the bundled " DEMO_BUNDLED_BI " / " DEMO_BUNDLED_CE " runs in\n"
+            "its place (said once); a model named with --bi-encoder / --cross-encoder never is replaced.\n");
 }
 
-/* Resolves name (downloading it with a progress bar if need be) into dir; prints why not. */
-static int resolve(const char *role, const char *name, const wn_hub_params *hp, char *dir, size_t cap) {
+/* Resolves name (downloading it with a progress bar if need be) into dir; the
+ * status, with wn_last_error() saying why not. */
+static wn_status resolve(const char *name, const wn_hub_params *hp, char *dir, size_t cap) {
     cli_progress bar;
     cli_progress_init(&bar);
     wn_hub_params p = *hp;
@@ -349,8 +448,37 @@ static int resolve(const char *role, const char *name, const wn_hub_params *hp, 
     p.progress_ud = &bar;
     wn_status st = wn_hub_resolve(name, &p, dir, cap);
     cli_progress_end(&bar);
+    return st;
+}
+
+/* One model of the demo: name (given, or the seed's default); when it is the default
+ * and cannot be had (not cached, hub unreachable or offline), the bundled model in
+ * its place. *used: the name that resolved; *why: why the seed did not (cap bytes),
+ * "" when it did. After an unreachable hub, hp->offline is set so that the second
+ * model does not wait on the network again. 0 ok, 1 failed (said). */
+static int resolve_model(const char *role, const char *name, int may_fall_back, const char *bundled, wn_hub_params *hp,
+                         int *hub_down, char *dir, const char **used, char *why, size_t cap) {
+    why[0] = 0;
+    *used = name;
+    wn_status st = resolve(name, hp, dir, 4096);
     if (st == WN_OK) return 0;
-    fprintf(stderr, "winnow demo: cannot get the %s %s:\n  %s\n", role, name, wn_last_error());
+    char first[1280];
+    snprintf(first, sizeof first, "%s%s", *hub_down ? "(only the cache was looked at: the hub could not be reached) " : "",
+             wn_last_error());
+    if (may_fall_back) {
+        int offline = hp->offline || (getenv("HF_HUB_OFFLINE") && strcmp(getenv("HF_HUB_OFFLINE"), "0") &&
+                                      *getenv("HF_HUB_OFFLINE"));
+        snprintf(why, cap, "%s", st == WN_ERR_NETWORK || *hub_down ? "the hub cannot be reached"
+                                 : offline                         ? "offline mode is on"
+                                 : st == WN_ERR_NOTFOUND           ? "the hub does not serve it"
+                                                                   : "it cannot be fetched");
+        if (st == WN_ERR_NETWORK) hp->offline = *hub_down = 1;
+        if (resolve(bundled, hp, dir, 4096) == WN_OK) return *used = bundled, 0;
+        fprintf(stderr, "winnow demo: cannot get the %s %s:\n  %s\nnor the bundled %s in its place:\n  %s\n", role, name,
+                first, bundled, wn_last_error());
+        return 1;
+    }
+    fprintf(stderr, "winnow demo: cannot get the %s %s:\n  %s\n", role, name, first);
     return 1;
 }
 
@@ -371,11 +499,12 @@ static int load(const char *role, const char *name, const char *dir, wn_model_ki
 
 /* The command line of winnow demo. */
 typedef struct {
-    const char *bi_name, *ce_name, *only, *coll, *out_dir;
+    const char *bi_name, *ce_name, *only, *coll, *out_dir, *dpkg, *cmp;
     long k, threads, docs, nq, kc;
     int no_coll, sec;
     wn_precision prec;
     wn_hub_params hp;
+    int bi_given, ce_given; /* --bi-encoder / --cross-encoder: no fallback to the bundled models */
 } demo_args;
 
 /* One option with a value at argv[*i] (advanced past it); 0 ok, 2 bad value, -1 not one. */
@@ -383,7 +512,8 @@ static int value_opt(demo_args *o, char **argv, int *i) {
     const char *a = argv[*i], *v = argv[*i + 1];
     const char **str = !strcmp(a, "--bi-encoder") ? &o->bi_name : !strcmp(a, "--cross-encoder") ? &o->ce_name
                      : !strcmp(a, "--collection") ? &o->coll : !strcmp(a, "--out") ? &o->out_dir
-                     : !strcmp(a, "--section") ? &o->only : NULL;
+                     : !strcmp(a, "--section") ? &o->only : !strcmp(a, "--dpkg-status") ? &o->dpkg
+                     : !strcmp(a, "--compare-bi-encoder") ? &o->cmp : NULL;
     long *num = !strcmp(a, "--docs") ? &o->docs : !strcmp(a, "--queries") ? &o->nq : !strcmp(a, "--k-candidates") ? &o->kc
               : !strcmp(a, "--k") ? &o->k : !strcmp(a, "--threads") ? &o->threads : NULL;
     long hi = num == &o->docs ? 10000000 : num == &o->nq ? 1000000 : num == &o->kc ? 50 : num == &o->k ? DEMO_MAX_K : 1024;
@@ -428,6 +558,7 @@ static void init_demo(demo *d, const demo_args *o) {
     d->n_docs = (int)(sizeof seed_corpus / sizeof seed_corpus[0]);
     d->queries = seed_queries;
     d->n_queries = (int)(sizeof seed_queries / sizeof seed_queries[0]);
+    d->cmp_name = o->cmp;
     d->k = (int)(o->k < d->n_docs ? o->k : d->n_docs);
     d->k_eval = 3;
     d->bold = isatty(STDOUT_FILENO);
@@ -437,11 +568,15 @@ static void init_demo(demo *d, const demo_args *o) {
     x->bi_name = o->bi_name;
     x->ce_name = o->ce_name;
     x->out_dir = o->out_dir;
-    x->max_docs = (int)o->docs;
-    x->max_queries = (int)o->nq;
+    x->debian = !o->no_coll && !o->coll;
+    x->dpkg_status = o->dpkg ? o->dpkg : DEMO_DPKG_STATUS;
+    x->dpkg_explicit = o->dpkg != NULL;
+    /* the Debian collection is small: all of it by default */
+    x->max_docs = (int)(o->docs ? o->docs : x->debian ? 0 : DEMO_DOCS);
+    x->max_queries = (int)(o->nq ? o->nq : x->debian ? 1000000 : DEMO_QUERIES);
     x->k_cand = (int)o->kc;
     x->coll_explicit = o->coll != NULL;
-    x->coll_path = o->no_coll ? NULL : o->coll ? o->coll : DEMO_COLLECTION;
+    x->coll_path = o->no_coll ? NULL : o->coll;
     if (o->no_coll)
         snprintf(x->coll_note, sizeof x->coll_note,
                  "--no-collection: the exercises on a collection did not run (drop it, or pass --collection DIR).");
@@ -451,10 +586,34 @@ static void init_demo(demo *d, const demo_args *o) {
     x->precision = o->prec == WN_PREC_BF16 ? "bf16" : o->prec == WN_PREC_INT8 ? "int8" : "fp32";
 }
 
-/* Both models, resolved into bi_dir/ce_dir (4096 bytes) and loaded; 0 ok, 1 failed (said). */
+/* The one line that says the bundled models run in place of the seed's (x->models_note). */
+static void say_fallback(demo_ctx *x, const char *why_bi, const char *why_ce) {
+    if (why_bi[0] && why_ce[0])
+        snprintf(x->models_note, sizeof x->models_note,
+                 "the seed models (" DEMO_BI_ENCODER ", " DEMO_CROSS_ENCODER ") are not in the cache and %s: "
+                 "using the bundled %s and %s, offline.",
+                 why_bi, x->bi_name, x->ce_name);
+    else if (why_bi[0] || why_ce[0])
+        snprintf(x->models_note, sizeof x->models_note,
+                 "%s is not in the cache and %s: using the bundled %s in its place, with %s.",
+                 why_bi[0] ? DEMO_BI_ENCODER : DEMO_CROSS_ENCODER, why_bi[0] ? why_bi : why_ce,
+                 why_bi[0] ? x->bi_name : x->ce_name, why_bi[0] ? x->ce_name : x->bi_name);
+    x->bi_bundled = why_bi[0] != 0;
+    x->ce_bundled = why_ce[0] != 0;
+    if (x->models_note[0]) printf("winnow demo: %s\n", x->models_note);
+}
+
+/* Both models, resolved into bi_dir/ce_dir (4096 bytes) and loaded; the seed's
+ * defaults fall back to the bundled models (said once). 0 ok, 1 failed (said). */
 static int load_models(demo *d, const demo_args *o, char *bi_dir, char *ce_dir) {
-    int bad = resolve("bi-encoder", o->bi_name, &o->hp, bi_dir, 4096);
-    bad |= resolve("cross-encoder", o->ce_name, &o->hp, ce_dir, 4096);
+    wn_hub_params hp = o->hp;
+    char why_bi[128], why_ce[128];
+    demo_ctx *x = &d->x;
+    int down = 0;
+    int bad = resolve_model("bi-encoder", x->bi_name, !o->bi_given, DEMO_BUNDLED_BI, &hp, &down, bi_dir, &x->bi_name,
+                            why_bi, sizeof why_bi);
+    bad |= resolve_model("cross-encoder", x->ce_name, !o->ce_given, DEMO_BUNDLED_CE, &hp, &down, ce_dir, &x->ce_name,
+                         why_ce, sizeof why_ce);
     if (bad) {
         fprintf(stderr,
                 "winnow demo: the demo needs both models. Where there is no network: fetch them where there is\n"
@@ -465,16 +624,24 @@ static int load_models(demo *d, const demo_args *o, char *bi_dir, char *ce_dir) 
                 o->bi_name, o->ce_name);
         return 1;
     }
-    wn_model_params mp = wn_model_default_params();
-    mp.n_threads = (int)o->threads;
-    mp.precision = o->prec;
-    if (load("bi-encoder", o->bi_name, bi_dir, WN_MODEL_BIENCODER, &mp, &d->bi) ||
-        load("cross-encoder", o->ce_name, ce_dir, WN_MODEL_CROSSENCODER, &mp, &d->ce))
+    say_fallback(x, why_bi, why_ce);
+    const char *bdir = !strcmp(x->bi_name, DEMO_BUNDLED_BI) ? bi_dir : !strcmp(x->ce_name, DEMO_BUNDLED_CE) ? ce_dir : NULL;
+    if (bdir) { /* the models directory it came from, which holds eval.json */
+        snprintf(x->bundled_dir, sizeof x->bundled_dir, "%s", bdir);
+        char *slash = strrchr(x->bundled_dir, '/');
+        if (slash) *slash = 0;
+    }
+    d->hp = hp;
+    d->mp = wn_model_default_params();
+    d->mp.n_threads = (int)o->threads;
+    d->mp.precision = o->prec;
+    if (load("bi-encoder", x->bi_name, bi_dir, WN_MODEL_BIENCODER, &d->mp, &d->bi) ||
+        load("cross-encoder", x->ce_name, ce_dir, WN_MODEL_CROSSENCODER, &d->mp, &d->ce))
         return 1;
     d->dim = wn_model_dim(d->bi);
-    d->x.bi = d->bi;
-    d->x.ce = d->ce;
-    d->x.dim = d->dim;
+    x->bi = d->bi;
+    x->ce = d->ce;
+    x->dim = d->dim;
     return 0;
 }
 
@@ -504,10 +671,11 @@ static int seed_searcher(demo *d, double *ms) {
 static void print_header(const demo *d, const demo_args *o, const char *bi_dir, const char *ce_dir, double embed_ms) {
     printf("%swinnow demo: bi-encoder retrieval vs cross-encoder re-ranking (the seed notebook)%s\n",
            d->bold ? "\033[1m" : "", d->bold ? "\033[0m" : "");
-    printf("  bi-encoder     %s  (%d dimensions)\n", o->bi_name, d->dim);
-    if (strcmp(o->bi_name, bi_dir)) printf("                 %s\n", bi_dir);
-    printf("  cross-encoder  %s\n", o->ce_name);
-    if (strcmp(o->ce_name, ce_dir)) printf("                 %s\n", ce_dir);
+    const demo_ctx *x = &d->x;
+    printf("  bi-encoder     %s%s  (%d dimensions)\n", x->bi_name, x->bi_bundled ? " (bundled)" : "", d->dim);
+    if (strcmp(x->bi_name, bi_dir)) printf("                 %s\n", bi_dir);
+    printf("  cross-encoder  %s%s\n", x->ce_name, x->ce_bundled ? " (bundled)" : "");
+    if (strcmp(x->ce_name, ce_dir)) printf("                 %s\n", ce_dir);
     printf("  corpus         %d documents embedded in %.1f ms; %d queries with one relevant document each\n",
            d->n_docs, embed_ms, d->n_queries);
     if (o->threads)
@@ -517,11 +685,15 @@ static void print_header(const demo *d, const demo_args *o, const char *bi_dir, 
 }
 
 int cmd_demo(int argc, char **argv) {
-    demo_args o = {DEMO_BI_ENCODER, DEMO_CROSS_ENCODER, NULL, NULL, DEMO_OUT, 5, 0, DEMO_DOCS, DEMO_QUERIES,
-                   DEMO_K_CAND, 0, -1, WN_PREC_FP32, wn_hub_default_params()};
+    demo_args o = {NULL, NULL, NULL, NULL, DEMO_OUT, NULL, NULL, 5, 0, 0, 0,
+                   DEMO_K_CAND, 0, -1, WN_PREC_FP32, wn_hub_default_params(), 0, 0};
     o.hp.models_dir = cli_models_dir();
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc == 1 ? 0 : rc;
+    o.bi_given = o.bi_name != NULL;
+    o.ce_given = o.ce_name != NULL;
+    if (!o.bi_given) o.bi_name = DEMO_BI_ENCODER;
+    if (!o.ce_given) o.ce_name = DEMO_CROSS_ENCODER;
     static demo d;
     static char bi_dir[4096], ce_dir[4096];
     init_demo(&d, &o);

@@ -30,7 +30,7 @@
 
 #include "demo.h"
 
-#define DEPTH 50  /* first-stage hits kept per query (>= the largest k swept) */
+#define DEPTH 100 /* first-stage hits kept per query (>= the largest k swept; Recall@100) */
 #define EMBED_BATCH 16
 
 static const int sweep_ks[] = {5, 10, 20, 50};
@@ -169,7 +169,7 @@ void demo_collection_free(demo_ctx *x) {
     x->coll = NULL;
 }
 
-static int mkdir_p(const char *dir) {
+int demo_mkdir_p(const char *dir) {
     char p[4096];
     if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return cli_error("demo: path too long: %s", dir);
     for (char *s = p + 1;; s++) {
@@ -342,6 +342,17 @@ static int load_collection(demo_ctx *x) {
     if (x->coll_state) return x->coll_state < 0 && x->coll_explicit;
     x->coll_state = -1;
     char corpus[4096], queries[4096], qrels[4096], dir[4200];
+    if (x->debian) {
+        struct stat sb;
+        if (!x->dpkg_explicit && stat(x->dpkg_status, &sb)) {
+            snprintf(x->coll_note, sizeof x->coll_note,
+                     "No collection: %s is absent (not a Debian system). Pass --collection DIR (a BEIR folder: "
+                     "corpus.jsonl, queries.jsonl, qrels/test.tsv) or --dpkg-status FILE.",
+                     x->dpkg_status);
+            return skipped(x);
+        }
+        if (demo_debian_build(x)) return 1;
+    }
     int found = find_files(x, corpus, queries, qrels);
     if (found <= 0) return found < 0;
     demo_coll *c = calloc(1, sizeof *c);
@@ -363,7 +374,7 @@ static int load_collection(demo_ctx *x) {
     c->depth = nd < DEPTH ? nd : DEPTH;
     if (build_handles(x)) goto done;
     snprintf(dir, sizeof dir, "%s/runs", x->out_dir);
-    if (mkdir_p(dir)) goto done;
+    if (demo_mkdir_p(dir)) goto done;
     snprintf(dir, sizeof dir, "%s/qrels.tsv", x->out_dir);
     if (save_qrels(x, dir)) goto done;
     x->coll_state = 1;
@@ -376,7 +387,7 @@ done:
 /* ---- stages: experiments of the library, kept as the demo's numbers */
 
 /* Every query through first stage f and re-ranking at depths[nd] (the library's
- * experiment), evaluated on P@3, MRR@10, nDCG@10. 0 ok, 1 failed (said). */
+ * experiment), evaluated on P@3, MRR@10, nDCG@10, Recall@100. 0 ok, 1 failed (said). */
 static int run_stages(demo_ctx *x, wn_first_stage f, int nd, const int *depths, wn_experiment **out) {
     demo_coll *c = x->coll;
     wn_pipeline_params pp = wn_pipeline_default_params();
@@ -394,14 +405,15 @@ static int run_stages(demo_ctx *x, wn_first_stage f, int nd, const int *depths, 
     cli_progress_init(&bar);
     xp.progress = cli_progress_cb;
     xp.progress_ud = &bar;
-    wn_measure ms[3];
+    wn_measure ms[4];
     wn_measure_parse("p@3", &ms[0]);
     wn_measure_parse("mrr@10", &ms[1]);
     wn_measure_parse("ndcg@10", &ms[2]);
+    wn_measure_parse("recall@100", &ms[3]);
     wn_status st = wn_searcher_set_params(c->s, &pp);
     if (!st) st = wn_experiment_run(c->s, x->n_queries, (const char *const *)c->q_ids, (const char *const *)c->q_texts, &xp, out);
     cli_progress_end(&bar);
-    if (!st) st = wn_experiment_evaluate(*out, c->qrels, 3, ms);
+    if (!st) st = wn_experiment_evaluate(*out, c->qrels, 4, ms);
     return st ? cli_lib_error("demo", st) : 0;
 }
 
@@ -427,6 +439,7 @@ static int add_stage(demo_ctx *x, const char *name, const char *file, const wn_e
     s.p3 = wn_eval_mean(ev, 0);
     s.mrr10 = wn_eval_mean(ev, 1);
     s.ndcg10 = wn_eval_mean(ev, 2);
+    s.recall100 = wn_eval_mean(ev, 3);
     s.first_ms = mean_ms(wn_experiment_seconds(e, 0, 0), x->n_queries);
     if (j) s.rerank_ms = mean_ms(wn_experiment_seconds(e, j, 0), x->n_queries);
     if (out_copy) {
@@ -469,17 +482,23 @@ static const demo_stage *find_stage(const demo_ctx *x, const char *name) {
 }
 
 static void stage_table(const demo_ctx *x, const char *const *names, int n) {
-    printf("  stage                      P@3  MRR@10  nDCG@10   first ms  rerank ms   total ms\n");
+    printf("  stage                      P@3  MRR@10  nDCG@10    R@100   first ms  rerank ms   total ms\n");
     for (int i = 0; i < n; i++) {
         const demo_stage *s = find_stage(x, names[i]);
         if (!s) continue;
-        printf("  %-22s %7.3f %7.3f  %7.3f  %9.2f  %9.2f  %9.2f\n", s->name, s->p3, s->mrr10, s->ndcg10, s->first_ms,
-               s->rerank_ms, s->first_ms + s->rerank_ms);
+        printf("  %-22s %7.3f %7.3f  %7.3f  %7.3f  %9.2f  %9.2f  %9.2f\n", s->name, s->p3, s->mrr10, s->ndcg10,
+               s->recall100, s->first_ms, s->rerank_ms, s->first_ms + s->rerank_ms);
     }
     printf("  (means over %d queries; ms per query)\n", x->n_queries);
 }
 
 /* ---- the sections */
+
+const char *demo_seen_note(const demo_ctx *x) {
+    if (!x->debian || !x->bi_name || strcmp(x->bi_name, "winnow-small-embed")) return NULL;
+    return "winnow-small-embed was trained on Debian package descriptions: this collection's documents were "
+           "seen in training, its queries were not.";
+}
 
 int demo_collection(demo_ctx *x) {
     if (load_collection(x)) return 1;
@@ -487,11 +506,24 @@ int demo_collection(demo_ctx *x) {
     char title[160], rr[40];
     snprintf(title, sizeof title, "Collection - %d documents, %d queries (exercise 1)", x->n_docs, x->n_queries);
     demo_heading(x, "%s", title);
-    printf("  source     %s (its first %d documents: --docs)\n", x->coll_path, x->n_docs);
-    printf("  queries    %d (at most --queries %d) with a relevant document among them; %d relevant judgments\n",
-           x->n_queries, x->max_queries, x->n_judged);
-    printf("  embedding  %.2f s (%.0f docs/s) into a flat cosine index\n\n", x->embed_s,
+    if (x->debian) {
+        printf("  source     the installed Debian packages' descriptions (%s): %d packages with a long\n"
+               "             description (%d without one left out), in %s\n",
+               x->dpkg_status, x->deb_docs, x->deb_no_long, x->coll_path);
+        printf("  queries    %d of the demo's %d known-item queries kept (the others' packages are not installed)\n",
+               x->deb_kept, x->deb_queries);
+        if (x->n_docs < x->deb_docs || x->n_queries < x->deb_kept)
+            printf("             used: the first %d documents (--docs), %d queries (--queries)\n", x->n_docs,
+                   x->n_queries);
+    } else {
+        printf("  source     %s (its first %d documents: --docs)\n", x->coll_path, x->n_docs);
+        printf("  queries    %d (at most --queries %d) with a relevant document among them; %d relevant judgments\n",
+               x->n_queries, x->max_queries, x->n_judged);
+    }
+    printf("  embedding  %.2f s (%.0f docs/s) into a flat cosine index\n", x->embed_s,
            x->embed_s > 0 ? x->n_docs / x->embed_s : 0.0);
+    if (demo_seen_note(x)) printf("  note       %s\n", demo_seen_note(x));
+    printf("\n");
     snprintf(rr, sizeof rr, "dense + rerank@%d", x->k_cand);
     if (stage_pair(x, WN_FIRST_DENSE, "dense", "dense", 0)) return 1;
     const char *names[] = {"dense", rr};

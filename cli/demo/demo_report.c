@@ -7,6 +7,7 @@
  * renamed into place.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 
 #include "demo.h"
 
-#define MAX_CELLS 256
+#define MAX_CELLS 1024
 
 /* Text cells of the report's tables, formatted into one pool. */
 typedef struct {
@@ -47,12 +48,86 @@ static const char *const *row(cells *c, const char *fmt, ...) {
 }
 
 static const char *const seed_cols[] = {"stage", "P@3", "MRR", "ms / query"};
-static const char *const stage_cols[] = {"stage", "P@3", "MRR@10", "nDCG@10", "first stage ms", "re-rank ms", "total ms", "run"};
+static const char *const stage_cols[] = {"stage", "P@3", "MRR@10", "nDCG@10", "Recall@100", "first stage ms", "re-rank ms",
+                                         "total ms", "run"};
 static const char *const sweep_cols[] = {"k_candidates", "P@3", "nDCG@10", "re-rank ms", "total ms"};
 static const char *const ann_cols[] = {"index", "parameters", "build s", "ms / query", "recall@10"};
+static const char *const cmp_cols[] = {"stage", "P@3 A", "P@3 B", "MRR A", "MRR B", "nDCG@10 A", "nDCG@10 B",
+                                       "first ms A", "first ms B", "re-rank ms A", "re-rank ms B"};
+static const demo_stage *stage_named(const demo_ctx *x, const char *name);
+
+/* Exercise 3's table: x's and its comparison's numbers, stage by stage. */
+static void cmp_table(const demo_ctx *x, cells *c, wn_report_table *t) {
+    static char title[4200], note[4400];
+    const demo_ctx *y = x->cmp;
+    const char *const *r = NULL;
+    const char *fmt = "%s|%.3f|%.3f|%.3f|%.3f|%.3f|%.3f|%.2f|%.2f|%.2f|%.2f";
+    int n = 0;
+    if (x->seed_done && y->seed_done) {
+        r = row(c, fmt, "notebook bi-encoder", x->seed_p_bi, y->seed_p_bi, x->seed_mrr_bi, y->seed_mrr_bi, x->seed_ndcg_bi,
+                y->seed_ndcg_bi, x->seed_ms_bi, y->seed_ms_bi, 0.0, 0.0);
+        row(c, fmt, "notebook + re-ranker", x->seed_p_re, y->seed_p_re, x->seed_mrr_re, y->seed_mrr_re, x->seed_ndcg_re,
+            y->seed_ndcg_re, x->seed_ms_bi, y->seed_ms_bi, x->seed_ms_re, y->seed_ms_re);
+        n = 2;
+    }
+    for (int i = 0; i < x->n_stages; i++) {
+        const demo_stage *a = &x->stages[i], *b = stage_named(y, a->name);
+        if (!b) continue;
+        const char *const *ri = row(c, fmt, a->name, a->p3, b->p3, a->mrr10, b->mrr10, a->ndcg10, b->ndcg10, a->first_ms,
+                                    b->first_ms, a->rerank_ms, b->rerank_ms);
+        if (!n++) r = ri;
+    }
+    snprintf(title, sizeof title, "Exercise 3: bi-encoder A %s against B %s", x->bi_name, y->bi_name);
+    snprintf(note, sizeof note, "Both with the cross-encoder %s. The notebook's rows: MRR and nDCG@10 within its k = %d "
+             "candidates; the collection's: MRR@10. Milliseconds per query. B's runs and results.json: %s.",
+             x->ce_name, x->seed_k, x->cmp_dir);
+    *t = (wn_report_table){title, note, 11, n, cmp_cols, r, 6};
+}
+
+static const char *const eval_cols[] = {"collection", "run", "nDCG@10", "MRR@10", "Recall@100", "ms / query"};
+
+static void fmt3(char *buf, size_t cap, double v, const char *f) {
+    if (isnan(v)) snprintf(buf, cap, "-");
+    else snprintf(buf, cap, f, v);
+}
+
+/* The bundled models' own evaluation (DIR/eval.json of the models directory they came
+ * from) as table t; when it cannot be read, a note saying so. */
+static void eval_table(const demo_ctx *x, cells *c, wn_report_table *t) {
+    static demo_evaljson e;
+    static char note[8192];
+    size_t cap = sizeof note;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/eval.json", x->bundled_dir);
+    int rc = demo_evaljson_load(path, &e);
+    const char *title = "The bundled models' own evaluation (models/eval.json)";
+    if (rc) {
+        snprintf(note, cap, "%s %s (%s): the bundled models' figures are not in this report.", path,
+                 rc < 0 ? "cannot be read" : "is malformed", e.err);
+        *t = (wn_report_table){title, note, 1, 0, NULL, NULL, -1};
+        return;
+    }
+    const char *const *r = NULL;
+    for (int i = 0; i < e.n_rows; i++) {
+        const demo_eval_row *w = &e.rows[i];
+        char v[4][32];
+        fmt3(v[0], sizeof v[0], w->ndcg10, "%.3f");
+        fmt3(v[1], sizeof v[1], w->mrr10, "%.3f");
+        fmt3(v[2], sizeof v[2], w->recall100, "%.3f");
+        fmt3(v[3], sizeof v[3], w->ms, "%.2f");
+        const char *const *ri = row(c, "%s|%s|%s|%s|%s|%s", w->collection, w->run, v[0], v[1], v[2], v[3]);
+        if (!i) r = ri;
+    }
+    int n = snprintf(note, cap, "From %s", path);
+    if (e.have_stsb) n += snprintf(note + n, cap - n, "; STS-B test Spearman of winnow-small-embed %.3f", e.stsb);
+    if (e.n_more) n += snprintf(note + n, cap - n, "; %d more rows not shown", e.n_more);
+    if (e.command[0]) snprintf(note + n, cap - n, ". Command: %s", e.command);
+    *t = (wn_report_table){title, note, 6, e.n_rows, eval_cols, r, 2};
+}
 
 /* The seed notebook's table, the collection's (its stages, or why it did not run),
- * the sweep's and ANN's into t (room for 4); the number of tables. */
+ * the sweep's and ANN's, and the bundled models' evaluation when they ran, into t
+ * and exercise 3's (room for 6); the number of tables. */
 static int tables(const demo_ctx *x, cells *c, wn_report_table *t, char *notes, size_t cap) {
     int n = 0;
     if (x->seed_done) {
@@ -74,11 +149,11 @@ static int tables(const demo_ctx *x, cells *c, wn_report_table *t, char *notes, 
         const char *const *r = NULL;
         for (int i = 0; i < x->n_stages; i++) {
             const demo_stage *s = &x->stages[i];
-            const char *const *ri = row(c, "%s|%.3f|%.3f|%.3f|%.2f|%.2f|%.2f|%s", s->name, s->p3, s->mrr10, s->ndcg10,
-                                        s->first_ms, s->rerank_ms, s->first_ms + s->rerank_ms, s->run);
+            const char *const *ri = row(c, "%s|%.3f|%.3f|%.3f|%.3f|%.2f|%.2f|%.2f|%s", s->name, s->p3, s->mrr10, s->ndcg10,
+                                        s->recall100, s->first_ms, s->rerank_ms, s->first_ms + s->rerank_ms, s->run);
             if (!i) r = ri;
         }
-        t[n++] = (wn_report_table){title, note, 8, x->n_stages, stage_cols, r, 3};
+        t[n++] = (wn_report_table){title, note, 9, x->n_stages, stage_cols, r, 3};
     }
     if (x->n_sweep) {
         const char *const *r = NULL;
@@ -104,6 +179,8 @@ static int tables(const demo_ctx *x, cells *c, wn_report_table *t, char *notes, 
         t[n++] = (wn_report_table){"Approximate nearest neighbours against brute force", note + cap / 4, 5, x->n_ann,
                                    ann_cols, r, -1};
     }
+    if (x->cmp) cmp_table(x, c, &t[n++]);
+    if (x->bundled_dir[0]) eval_table(x, c, &t[n++]);
     return n;
 }
 
@@ -111,15 +188,19 @@ static int tables(const demo_ctx *x, cells *c, wn_report_table *t, char *notes, 
 static int write_html(demo_ctx *x, const char *path) {
     static cells c;
     static char notes[4096];
-    wn_report_table t[4];
-    char intro[1024], date[64];
+    wn_report_table t[6];
+    char intro[2048], date[64];
     time_t now = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
-    int n = snprintf(intro, sizeof intro, "bi-encoder %s (%d dimensions), cross-encoder %s; %s kernels, %s, ", x->bi_name,
-                     x->dim, x->ce_name, wn_isa_name(wn_cpu_isa()), x->precision ? x->precision : "fp32");
+    int n = snprintf(intro, sizeof intro, "bi-encoder %s (%s, %d dimensions), cross-encoder %s (%s); %s kernels, %s, ",
+                     x->bi_name, x->bi_bundled ? "bundled" : "the seed's or as given", x->dim, x->ce_name,
+                     x->ce_bundled ? "bundled" : "the seed's or as given", wn_isa_name(wn_cpu_isa()),
+                     x->precision ? x->precision : "fp32");
     if (x->threads) n += snprintf(intro + n, sizeof intro - n, "%d thread%s per model", x->threads, x->threads > 1 ? "s" : "");
     else n += snprintf(intro + n, sizeof intro - n, "all CPUs");
-    snprintf(intro + n, sizeof intro - n, "; winnow %s, %s.", wn_version(), date);
+    n += snprintf(intro + n, sizeof intro - n, "; winnow %s, %s.", wn_version(), date);
+    if (x->models_note[0]) n += snprintf(intro + n, sizeof intro - n, " Models: %s", x->models_note);
+    if (demo_seen_note(x)) snprintf(intro + n, sizeof intro - n, " %s", demo_seen_note(x));
     c.n = 0;
     int nt = tables(x, &c, t, notes, sizeof notes);
     return demo_sweep_report(x, path, "winnow demo: bi-encoder retrieval vs cross-encoder re-ranking", intro, nt, t);
@@ -133,9 +214,10 @@ static void write_json(FILE *f, const demo_ctx *x) {
     fprintf(f, ", \"cross_encoder\": ");
     json_str(f, x->ce_name);
     if (x->seed_done)
-        fprintf(f, ",\n \"seed\": {\"k\": %d, \"bi\": {\"p@3\": %.9g, \"mrr\": %.9g}, \"rerank\": {\"p@3\": %.9g, "
-                   "\"mrr\": %.9g}}",
-                x->seed_k, x->seed_p_bi, x->seed_mrr_bi, x->seed_p_re, x->seed_mrr_re);
+        fprintf(f, ",\n \"seed\": {\"k\": %d, \"bi\": {\"p@3\": %.9g, \"mrr\": %.9g, \"ndcg@10\": %.9g, \"ms\": %.6g}, "
+                   "\"rerank\": {\"p@3\": %.9g, \"mrr\": %.9g, \"ndcg@10\": %.9g, \"ms\": %.6g}}",
+                x->seed_k, x->seed_p_bi, x->seed_mrr_bi, x->seed_ndcg_bi, x->seed_ms_bi, x->seed_p_re, x->seed_mrr_re,
+                x->seed_ndcg_re, x->seed_ms_re);
     fprintf(f, ",\n \"collection\": ");
     if (x->coll_state > 0) {
         json_str(f, x->coll_path);
@@ -143,6 +225,11 @@ static void write_json(FILE *f, const demo_ctx *x) {
     } else {
         fprintf(f, "null, \"skipped\": ");
         json_str(f, x->coll_note);
+    }
+    if (x->cmp) {
+        fprintf(f, ",\n \"compare\": {\"bi_encoder\": ");
+        json_str(f, x->cmp->bi_name);
+        fprintf(f, ", \"results\": \"compare/results.json\"}");
     }
     wn_pipeline_params pp = wn_pipeline_default_params(); /* what the demo's searcher uses */
     fprintf(f, ",\n \"hybrid\": {\"fusion\": \"rrf\", \"rrf_k\": %d, \"dense_weight\": %.9g}", pp.rrf_k,
@@ -154,9 +241,9 @@ static void write_json(FILE *f, const demo_ctx *x) {
         json_str(f, s->name);
         fprintf(f, ", \"run\": ");
         json_str(f, s->run);
-        fprintf(f, ", \"k\": %d, \"p@3\": %.9g, \"mrr@10\": %.9g, \"ndcg@10\": %.9g, \"first_ms\": %.6g, "
-                   "\"rerank_ms\": %.6g}",
-                s->k, s->p3, s->mrr10, s->ndcg10, s->first_ms, s->rerank_ms);
+        fprintf(f, ", \"k\": %d, \"p@3\": %.9g, \"mrr@10\": %.9g, \"ndcg@10\": %.9g, \"recall@100\": %.9g, "
+                   "\"first_ms\": %.6g, \"rerank_ms\": %.6g}",
+                s->k, s->p3, s->mrr10, s->ndcg10, s->recall100, s->first_ms, s->rerank_ms);
     }
     fprintf(f, "],\n \"sweep\": [");
     for (int i = 0; i < x->n_sweep; i++)
@@ -183,6 +270,37 @@ static int write_atomic(const char *path, void (*fill)(FILE *, const demo_ctx *)
         return cli_error("demo: cannot write %s: %s", path, strerror(errno));
     }
     return 0;
+}
+
+int demo_results_json(const demo_ctx *x, const char *path) { return write_atomic(path, write_json, x); }
+
+static const demo_stage *stage_named(const demo_ctx *x, const char *name) {
+    for (int i = 0; i < x->n_stages; i++)
+        if (!strcmp(x->stages[i].name, name)) return &x->stages[i];
+    return NULL;
+}
+
+void demo_compare_print(const demo_ctx *x, const demo_ctx *y) {
+    printf("  A  %s (%d dimensions)\n  B  %s (%d dimensions)\n  cross-encoder of both: %s\n\n", x->bi_name, x->dim,
+           y->bi_name, y->dim, x->ce_name);
+    printf("  %-20s %9s %5s %7s %8s %7s  |  %9s %5s %7s %8s %7s\n", "stage", "A: P@3", "MRR", "nDCG@10", "first ms",
+           "rr ms", "B: P@3", "MRR", "nDCG@10", "first ms", "rr ms");
+    const char *fmt = "  %-20.20s %9.3f %5.3f %7.3f %8.2f %7.2f  |  %9.3f %5.3f %7.3f %8.2f %7.2f\n";
+    if (x->seed_done && y->seed_done) {
+        printf(fmt, "notebook bi-encoder", x->seed_p_bi, x->seed_mrr_bi, x->seed_ndcg_bi, x->seed_ms_bi, 0.0, y->seed_p_bi,
+               y->seed_mrr_bi, y->seed_ndcg_bi, y->seed_ms_bi, 0.0);
+        printf(fmt, "notebook + re-ranker", x->seed_p_re, x->seed_mrr_re, x->seed_ndcg_re, x->seed_ms_bi, x->seed_ms_re,
+               y->seed_p_re, y->seed_mrr_re, y->seed_ndcg_re, y->seed_ms_bi, y->seed_ms_re);
+    }
+    for (int i = 0; i < x->n_stages; i++) {
+        const demo_stage *a = &x->stages[i], *b = stage_named(y, a->name);
+        if (b)
+            printf(fmt, a->name, a->p3, a->mrr10, a->ndcg10, a->first_ms, a->rerank_ms, b->p3, b->mrr10, b->ndcg10,
+                   b->first_ms, b->rerank_ms);
+    }
+    printf("  (notebook: %d queries, MRR and nDCG@10 within the k = %d candidates; collection: %d queries, MRR@10;\n"
+           "   ms per query; B's runs and results.json are in %s)\n",
+           x->seed_queries, x->seed_k, x->n_queries, x->cmp_dir);
 }
 
 int demo_report(demo_ctx *x) {
