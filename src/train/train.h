@@ -184,4 +184,28 @@ wn_status static_fit_loss(static_fit *f, int B, const int32_t *const *seq, const
 wn_status static_fit_write(const static_fit *f, const uint8_t *seen, const char *out_dir, const char *tok_dir, int fp16);
 uint64_t static_rng_next(uint64_t *s); /* splitmix64 */
 
+/* ---- corpus adaptation (static_adapt.c), for its tests */
+
+enum { ADAPT_ICT = 0, ADAPT_TITLE = 1, ADAPT_SPANS = 2 };
+/* n documents tokenised: document i is tok[doc[i], doc[i+1]), its title
+ * tok[doc[i], text[i]) and its text tok[text[i], doc[i+1]); the text's sentences
+ * start at sent[doc_sent[i] .. doc_sent[i+1]) (absolute positions in tok). */
+typedef struct {
+    int64_t n, n_tok, n_sent;
+    int32_t *tok;
+    int64_t *doc, *text, *doc_sent; /* (n + 1) */
+    int64_t *sent;
+    size_t cap_tok, cap_sent;
+} adapt_docs;
+/* titles, texts (n, either may be NULL, an entry may be NULL or ""). */
+wn_status adapt_docs_build(adapt_docs *d, const wn_tokenizer *tk, int64_t n, const char *const *titles,
+                           const char *const *texts);
+void adapt_docs_free(adapt_docs *d);
+/* The kinds of pair document i allows: bit k set for kind k (0: none). */
+int adapt_kinds(const adapt_docs *d, int64_t i);
+/* One pair of document i, its kind drawn from *rs among those allowed: the query
+ * into q (*nq tokens), the positive into p (*np), each of at most 128 tokens.
+ * Returns the kind, or -1 (nothing written, *nq = *np = 0) when there is none. */
+int adapt_make_pair(const adapt_docs *d, int64_t i, uint64_t *rs, int32_t *q, int *nq, int32_t *p, int *np);
+
 #endif
