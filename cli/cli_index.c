@@ -29,6 +29,7 @@ static void index_usage(FILE *f) {
             "  --adapt-pairs N      at most N training pairs per document (default 64)\n"
             "  --adapt-init I       model (default: start from --dense's rows) or random\n"
             "  --adapt-lr X         learning rate (default 5e-3)\n"
+            "  --adapt-patience N   stop after N passes without a lower held-out loss (default 3)\n"
             "  --seed N             the adaptation's seed (default 42; same seed, same index)\n"
             "  --skip-bad           skip malformed lines and duplicate ids with a warning\n"
             "                       (default: stop, leaving DIR as it was)\n"
@@ -68,6 +69,9 @@ static int adapt_opt(index_args *x, const char *a, const char *val) {
     } else if (!strcmp(a, "--seed")) {
         if (!cli_parse_int(a, val, 0, 2147483647L, &v)) return 2;
         x->a.seed = (uint64_t)v;
+    } else if (!strcmp(a, "--adapt-patience")) {
+        if (!cli_parse_int(a, val, 1, 1000000, &v)) return 2;
+        x->a.patience = (int)v;
     } else if (!strcmp(a, "--adapt-init")) {
         if (strcmp(val, "model") && strcmp(val, "random"))
             return cli_error("index: --adapt-init must be model or random, not '%s'", val), 2;
