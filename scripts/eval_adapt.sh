@@ -24,16 +24,17 @@ for c in cranfield cisi med cacm scifact; do
     for v in base adapt; do
         ix=$OUT/ix-$c-$v
         if [ $v = base ]; then
-            $W index --corpus "$C/$c/corpus.jsonl" --out "$ix" --bm25 --dense "$MODEL" --threads 1 --force >/dev/null 2>&1
+            $W index --corpus "$C/$c/corpus.jsonl" --out "$ix" --bm25 --dense "$MODEL" --threads 1 --force >/dev/null \
+                2>"$OUT/$c-base.log" || { cat "$OUT/$c-base.log" >&2; exit 1; }
         else
             $W index --corpus "$C/$c/corpus.jsonl" --out "$ix" --bm25 --dense "$MODEL" --threads 1 --force --adapt "$@" \
-                2>"$OUT/$c-adapt.log" >/dev/null
+                2>"$OUT/$c-adapt.log" >/dev/null || { cat "$OUT/$c-adapt.log" >&2; exit 1; }
             cp "$ix/adapted-model/adapt.json" "$OUT/$c-adapt.json"
         fi
         for s in bm25 dense hybrid; do
             [ $v = adapt ] && [ $s = bm25 ] && continue
             $W eval --index "$ix" --queries "$C/$c/queries.jsonl" --qrels "$q" --first-stage $s --threads 1 \
-                --json "$OUT/$c-$v-$s.json" >/dev/null 2>&1
+                --json "$OUT/$c-$v-$s.json" >/dev/null 2>"$OUT/$c-$v-$s.log" || { cat "$OUT/$c-$v-$s.log" >&2; exit 1; }
         done
     done
 done
