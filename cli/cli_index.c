@@ -24,6 +24,13 @@ static void index_usage(FILE *f) {
             "  --threads N          model threads (default: all CPUs)\n"
             "  --chunk-tokens N     embed windows of N words instead of truncating (max-pooled)\n"
             "  --chunk-overlap M    words shared by consecutive windows (default N/4)\n"
+            "  --adapt              adapt the dense model (a static one) to this corpus first, without\n"
+            "                       labels; it is saved as DIR/adapted-model and used by search/eval\n"
+            "  --adapt-pairs N      at most N training pairs per document (default 64)\n"
+            "  --adapt-init I       model (default: start from --dense's rows) or random\n"
+            "  --adapt-lr X         learning rate (default 5e-3)\n"
+            "  --adapt-patience N   stop after N passes without a lower held-out loss (default 3)\n"
+            "  --seed N             the adaptation's seed (default 42; same seed, same index)\n"
             "  --skip-bad           skip malformed lines and duplicate ids with a warning\n"
             "                       (default: stop, leaving DIR as it was)\n"
             "Without --bm25 or --dense, --bm25 is assumed.\n");
@@ -49,7 +56,32 @@ typedef struct {
     wn_pipeline_build_params p;
     const char *corpus, *out;
     long overlap;
+    int adapt;
+    wn_static_adapt_params a;
 } index_args;
+
+/* --adapt-* and --seed; 0 ok, 2 bad value (said), -1 not one of them. */
+static int adapt_opt(index_args *x, const char *a, const char *val) {
+    long v;
+    if (!strcmp(a, "--adapt-pairs")) {
+        if (!cli_parse_int(a, val, 1, 100000, &v)) return 2;
+        x->a.pairs_per_doc = (int)v;
+    } else if (!strcmp(a, "--seed")) {
+        if (!cli_parse_int(a, val, 0, 2147483647L, &v)) return 2;
+        x->a.seed = (uint64_t)v;
+    } else if (!strcmp(a, "--adapt-patience")) {
+        if (!cli_parse_int(a, val, 1, 1000000, &v)) return 2;
+        x->a.patience = (int)v;
+    } else if (!strcmp(a, "--adapt-init")) {
+        if (strcmp(val, "model") && strcmp(val, "random"))
+            return cli_error("index: --adapt-init must be model or random, not '%s'", val), 2;
+        x->a.random_init = !strcmp(val, "random");
+    } else if (!strcmp(a, "--adapt-lr")) {
+        if (!parse_float(a, val, &x->a.lr) || !(x->a.lr > 0 && x->a.lr < 10))
+            return cli_error("index: --adapt-lr must be in (0, 10)"), 2;
+    } else return -1;
+    return 0;
+}
 
 /* An option with a value; 0 ok, 2 bad value (said), -1 not one of ours. */
 static int value_opt(index_args *x, const char *a, const char *val) {
@@ -83,7 +115,7 @@ static int value_opt(index_args *x, const char *a, const char *val) {
         p->chunk_tokens = (int)v;
     } else if (!strcmp(a, "--chunk-overlap")) {
         if (!cli_parse_int(a, val, 0, 100000, &x->overlap)) return 2;
-    } else return -1;
+    } else return adapt_opt(x, a, val);
     return 0;
 }
 
@@ -96,6 +128,7 @@ static int parse_args(int argc, char **argv, index_args *x) {
         if (!strcmp(a, "--bm25")) p->bm25 = 1;
         else if (!strcmp(a, "--force")) p->overwrite = 1;
         else if (!strcmp(a, "--skip-bad")) p->skip_bad = 1;
+        else if (!strcmp(a, "--adapt")) x->adapt = 1;
         else if (!strcmp(a, "--no-stem")) p->bm25_params.stem = 0;
         else if (!val) {
             cli_error("index: unknown option or missing value '%s'", a);
@@ -111,7 +144,7 @@ static int parse_args(int argc, char **argv, index_args *x) {
 }
 
 int cmd_index(int argc, char **argv) {
-    index_args x = {wn_pipeline_build_default_params(), NULL, NULL, -1};
+    index_args x = {wn_pipeline_build_default_params(), NULL, NULL, -1, 0, wn_static_adapt_default_params()};
     x.p.model_params.hub.models_dir = cli_models_dir();
     int rc = parse_args(argc, argv, &x);
     if (rc) return rc == 1 ? 0 : rc;
@@ -123,6 +156,7 @@ int cmd_index(int argc, char **argv) {
         index_usage(stderr);
         return 2;
     }
+    if (x.adapt && !p.dense_model) return cli_error("index: --adapt needs --dense MODEL (a static model to adapt)"), 2;
     if (!p.bm25 && !p.dense_model) p.bm25 = 1;
     if (p.chunk_tokens) p.chunk_overlap = overlap >= 0 ? (int)overlap : p.chunk_tokens / 4;
     else if (overlap >= 0) return cli_error("index: --chunk-overlap needs --chunk-tokens"), 2;
@@ -136,7 +170,11 @@ int cmd_index(int argc, char **argv) {
     p.warn = warn_cb;
     p.warn_ud = &n_warn;
     wn_pipeline_build_stats stats;
-    wn_status st = wn_pipeline_build(corpus, out, &p, &stats);
+    wn_static_adapt_stats as;
+    x.a.n_threads = p.model_params.n_threads;
+    x.a.progress = cli_progress_cb;
+    x.a.progress_ud = &pr;
+    wn_status st = x.adapt ? wn_static_adapt_build(corpus, out, &p, &x.a, &stats, &as) : wn_pipeline_build(corpus, out, &p, &stats);
     cli_progress_end(&pr);
     if (st != WN_OK) {
         cli_lib_error("index", st);
@@ -150,5 +188,11 @@ int cmd_index(int argc, char **argv) {
     if (p.dense_model) fprintf(stderr, " (%lld vectors)", (long long)stats.vectors);
     if (stats.skipped) fprintf(stderr, ", %lld lines skipped", (long long)stats.skipped);
     fputc('\n', stderr);
+    if (x.adapt)
+        fprintf(stderr,
+                "winnow index: adapted %s to %lld documents (%lld held out) in %.1fs: step %lld of %lld kept, "
+                "held-out loss %.4f -> %.4f\n",
+                p.dense_model, (long long)as.train_docs, (long long)as.heldout_docs, as.seconds, (long long)as.best_step,
+                (long long)as.steps, as.loss_start, as.loss_best);
     return 0;
 }

@@ -565,6 +565,13 @@ typedef struct {
     void *progress_ud;
     wn_warn_fn warn; /* skipped lines (NULL: silent) */
     void *warn_ud;
+    /* Index-time adaptation of the dense model (set by wn_static_adapt_build; NULL:
+     * none). Called once every document is in store, before any is embedded: it
+     * writes a bi-encoder into index_dir/<sub> and puts sub (a relative path) into
+     * sub[cap]. The documents are then embedded with that model, which moves with the
+     * index and is what searchers of it load (metadata dense.model_dir). */
+    wn_status (*dense_adapt)(void *ud, wn_store *store, const char *index_dir, char *sub, size_t cap);
+    void *dense_adapt_ud;
 } wn_pipeline_build_params;
 WN_API wn_pipeline_build_params wn_pipeline_build_default_params(void);
 typedef struct {
@@ -751,6 +758,53 @@ WN_API wn_static_train_params wn_static_train_default_params(void);
  * (may be NULL): the mean loss of the last 100 steps. */
 WN_API wn_status wn_static_train(const char *const *data, int n_files, const char *tokenizer_dir, const char *out_dir,
                           const wn_static_train_params *p, float *final_loss);
+
+/* ---------------------------------------------------------------- index-time adaptation */
+/* (section owned by src/train/static_adapt.c) */
+/* Adapts a static embedding model to a corpus without labels: pairs made from the
+ * documents themselves (one sentence -> the rest of its text around it, title ->
+ * text, two disjoint spans; text without punctuation in 16-token pseudo-sentences),
+ * trained as wn_static_train does (MNRL, batches of distinct documents, sparse
+ * Adam) starting from the model's own rows, and stopped by the loss of pairs from a
+ * tenth of the documents held out (at most 512): the model kept is the one with the
+ * lowest held-out loss, the starting one included. Deterministic for a seed,
+ * whatever the number of threads. */
+typedef struct {
+    int pairs_per_doc; /* budget: at most this many pairs per training document (default 64) */
+    int batch;         /* pairs per step (default 256) */
+    float lr;          /* Adam learning rate (default 5e-3) */
+    float scale;       /* similarity scale of the loss (default 20) */
+    int patience;      /* passes over the documents without a better held-out loss before
+                          stopping (default 3) */
+    int random_init;   /* 1: start from N(0, 0.1) rows instead of the model's (its tokenizer
+                          is kept) */
+    uint64_t seed;     /* default 42 */
+    int n_threads;     /* 0: all online CPUs (at most 8 are used) */
+    wn_progress_fn progress; /* after each step (NULL: none) */
+    void *progress_ud;
+} wn_static_adapt_params;
+WN_API wn_static_adapt_params wn_static_adapt_default_params(void);
+typedef struct {
+    int64_t docs, train_docs, heldout_docs; /* documents given, trained on, held out */
+    int64_t steps, best_step, pairs;        /* steps run, the step kept (0: the start), pairs seen */
+    float loss_start, loss_best;            /* held-out loss of the start and of the model kept */
+    double seconds;
+} wn_static_adapt_stats;
+/* model: a static model (name or directory, resolved as wn_model_load does with mp,
+ * which may be NULL); titles, texts: (n_docs) each, either array or entry may be
+ * NULL. Writes the adapted model to out_dir (the StaticEmbedding layout, plus
+ * adapt.json recording the parameters and stats). stats may be NULL.
+ * WN_ERR_UNSUPPORTED when model is not a static model; WN_ERR_ARG when fewer than 2
+ * documents give pairs. */
+WN_API wn_status wn_static_adapt(const char *model, const wn_model_params *mp, int64_t n_docs, const char *const *titles,
+                          const char *const *texts, const char *out_dir, const wn_static_adapt_params *p,
+                          wn_static_adapt_stats *stats);
+/* wn_pipeline_build with the dense model (bp->dense_model, a static model) adapted
+ * to the corpus first: the adapted model is saved in the index as DIR/adapted-model
+ * and used for the documents and by searchers of DIR. stats, astats may be NULL. */
+WN_API wn_status wn_static_adapt_build(const char *corpus, const char *dir, const wn_pipeline_build_params *bp,
+                                const wn_static_adapt_params *p, wn_pipeline_build_stats *stats,
+                                wn_static_adapt_stats *astats);
 
 /* ---------------------------------------------------------------- training */
 /* (section owned by src/train) */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #include "pipeline.h"
 
@@ -28,13 +29,46 @@ wn_pipeline_build_params wn_pipeline_build_default_params(void) {
     return p;
 }
 
-/* rm -rf of an index directory we made: only the files winnow writes there. */
+/* A model directory an adaptation wrote into the index (dense_adapt): its files and
+ * sub-directories, at most depth levels down. */
+static void remove_tree(const char *dir, int depth) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *p = wn_path_join(dir, e->d_name);
+        if (!p) continue;
+        if (wn_dir_exists(p)) {
+            if (depth > 0) remove_tree(p, depth - 1);
+        } else unlink(p);
+        wn_free(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* rm -rf of an index directory we made: only the files winnow writes there, and the
+ * sub-directory of an adapted model (named in the metadata, read before the store goes). */
 void pipeline_remove_dir(const char *dir) {
     static const char *files[] = {"docs.sqlite", "docs.sqlite-journal", "bm25.idx", "dense.idx", "dense.map"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char *p = wn_path_join(dir, files[i]);
         if (p) unlink(p);
         wn_free(p);
+    }
+    DIR *d = opendir(dir); /* what is left can only be an adapted model's directory */
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char *p = wn_path_join(dir, e->d_name);
+            char *mj = p ? wn_path_join(p, "modules.json") : NULL;
+            if (mj && wn_file_exists(mj)) remove_tree(p, 3);
+            wn_free(mj);
+            wn_free(p);
+        }
+        closedir(d);
     }
     rmdir(dir);
 }
@@ -57,6 +91,7 @@ typedef struct {
     size_t chunk_cap;
     char *buf;
     size_t buf_cap;
+    char adapted[1024]; /* the adapted model's sub-directory, or "" */
 } builder;
 
 static wn_status flush_batch(builder *b) {
@@ -163,6 +198,48 @@ static wn_status add_doc(builder *b, const wn_doc *d, int64_t row) {
     return WN_OK;
 }
 
+/* The bi-encoder name (or directory), its vector index and the embedding batch. */
+static wn_status open_dense(builder *b, const char *name) {
+    const wn_pipeline_build_params *p = b->p;
+    wn_status st;
+    if ((st = wn_model_load(name, &p->model_params, &b->model)) != WN_OK) return st;
+    if (wn_model_kind_of(b->model) != WN_MODEL_BIENCODER)
+        return wn_seterr(WN_ERR_ARG, "index: %s is a cross-encoder; --dense needs a bi-encoder", name);
+    b->dim = wn_model_dim(b->model);
+    if ((st = wn_index_create(p->ann, b->dim, WN_METRIC_COS, &p->index_params, &b->index)) != WN_OK) return st;
+    b->texts = wn_calloc((size_t)p->batch, sizeof *b->texts);
+    b->ids = wn_calloc((size_t)p->batch, sizeof *b->ids);
+    b->vecs = wn_calloc((size_t)p->batch * (size_t)b->dim, sizeof *b->vecs);
+    if (!b->texts || !b->ids || !b->vecs) return wn_seterr(WN_ERR_NOMEM, "index: out of memory for a batch of %d", p->batch);
+    return WN_OK;
+}
+
+/* Adaptation: the hook writes a model into tmp, then every stored document is
+ * embedded with it (BM25 already has them). */
+static wn_status adapt_and_embed(builder *b, const char *tmp) {
+    const wn_pipeline_build_params *p = b->p;
+    wn_status st = p->dense_adapt(p->dense_adapt_ud, b->store, tmp, b->adapted, sizeof b->adapted);
+    if (st != WN_OK) return st;
+    if (!b->adapted[0] || b->adapted[0] == '/' || strstr(b->adapted, ".."))
+        return wn_seterr(WN_ERR_INTERNAL, "index: the adaptation gave the model directory '%s' (a path inside the index is needed)",
+                         b->adapted);
+    char *dir = wn_path_join(tmp, b->adapted);
+    if (!dir) return wn_seterr(WN_ERR_NOMEM, "index: out of memory");
+    st = open_dense(b, dir);
+    wn_free(dir);
+    wn_bm25 *keep = b->bm25;
+    b->bm25 = NULL; /* add_doc: the vectors only */
+    int64_t n = wn_store_count(b->store);
+    for (int64_t row = 0; row < n && st == WN_OK; row++) {
+        wn_doc d;
+        if ((st = wn_store_get(b->store, row, &d)) == WN_OK) st = add_doc(b, &d, row);
+        if (st == WN_OK && p->progress && ((row + 1) % 256 == 0 || row + 1 == n))
+            p->progress(p->progress_ud, "embedding", (uint64_t)(row + 1), (uint64_t)n);
+    }
+    b->bm25 = keep;
+    return st;
+}
+
 static wn_status save_chunk_map(const builder *b, const char *dir) {
     char *path = wn_path_join(dir, "dense.map");
     if (!path) return wn_seterr(WN_ERR_NOMEM, "index: out of memory");
@@ -207,6 +284,7 @@ static wn_status record_meta(builder *b, const char *corpus, const wn_corpus *c)
     META("dense", b->model ? "1" : "0");
     if (b->model) {
         META("dense.model", p->dense_model);
+        if (b->adapted[0]) META("dense.model_dir", b->adapted);
         META("dense.ann", wn_index_type_name(p->ann));
         snprintf(v, sizeof v, "%d", b->dim);
         META("dense.dim", v);
@@ -228,6 +306,7 @@ wn_status wn_pipeline_build(const char *corpus, const char *dir, const wn_pipeli
     if (stats) memset(stats, 0, sizeof *stats);
     if (!corpus || !dir) return wn_seterr(WN_ERR_ARG, "wn_pipeline_build: NULL corpus or directory");
     if (!p->bm25 && !p->dense_model) return wn_seterr(WN_ERR_ARG, "index: nothing to build (ask for BM25 and/or a dense model)");
+    if (p->dense_adapt && !p->dense_model) return wn_seterr(WN_ERR_ARG, "index: adaptation needs a dense model to adapt");
     if (p->dense_model && (p->batch < 1 || p->batch > 4096))
         return wn_seterr(WN_ERR_ARG, "index: batch %d outside 1..4096", p->batch);
     if (p->chunk_tokens < 0 || (p->chunk_tokens > 0 && (p->chunk_overlap < 0 || p->chunk_overlap >= p->chunk_tokens)))
@@ -254,22 +333,7 @@ wn_status wn_pipeline_build(const char *corpus, const char *dir, const wn_pipeli
     if ((st = wn_corpus_open(corpus, &p->corpus, &c)) != WN_OK) goto fail;
     if ((st = wn_store_open(tmp, 1, &b.store)) != WN_OK) goto fail;
     if (p->bm25 && (st = wn_bm25_create(&p->bm25_params, &b.bm25)) != WN_OK) goto fail;
-    if (p->dense_model) {
-        if ((st = wn_model_load(p->dense_model, &p->model_params, &b.model)) != WN_OK) goto fail;
-        if (wn_model_kind_of(b.model) != WN_MODEL_BIENCODER) {
-            st = wn_seterr(WN_ERR_ARG, "index: %s is a cross-encoder; --dense needs a bi-encoder", p->dense_model);
-            goto fail;
-        }
-        b.dim = wn_model_dim(b.model);
-        if ((st = wn_index_create(p->ann, b.dim, WN_METRIC_COS, &p->index_params, &b.index)) != WN_OK) goto fail;
-        b.texts = wn_calloc((size_t)p->batch, sizeof *b.texts);
-        b.ids = wn_calloc((size_t)p->batch, sizeof *b.ids);
-        b.vecs = wn_calloc((size_t)p->batch * (size_t)b.dim, sizeof *b.vecs);
-        if (!b.texts || !b.ids || !b.vecs) {
-            st = wn_seterr(WN_ERR_NOMEM, "index: out of memory for a batch of %d", p->batch);
-            goto fail;
-        }
-    }
+    if (p->dense_model && !p->dense_adapt && (st = open_dense(&b, p->dense_model)) != WN_OK) goto fail;
     int64_t skipped = 0;
     for (;;) {
         wn_doc d;
@@ -308,6 +372,9 @@ wn_status wn_pipeline_build(const char *corpus, const char *dir, const wn_pipeli
         uint64_t done, total;
         wn_corpus_progress(c, &done, &total);
         p->progress(p->progress_ud, "indexing", total, total);
+    }
+    if (p->dense_model && p->dense_adapt) {
+        if ((st = adapt_and_embed(&b, tmp)) != WN_OK || (st = flush_batch(&b)) != WN_OK) goto fail;
     }
     char *path = NULL;
     if (b.bm25) {

@@ -198,7 +198,14 @@ static wn_status open_files(wn_searcher *s, const char *dir, const wn_pipeline_p
         if (!(path = wn_path_join(dir, "dense.map"))) goto nomem;
         if (wn_file_exists(path) && (st = load_chunk_map(path, &s->chunk_row, &s->n_chunks)) != WN_OK) goto fail;
         const char *name = p->dense_model;
-        if (!name) {
+        if (!name && wn_store_get_meta(s->store, "dense.model_dir", &model) == WN_OK) {
+            /* a model adapted to this corpus at index time, inside the index */
+            char *in = wn_path_join(dir, model);
+            wn_free_buffer(model);
+            if (!(model = in)) goto nomem;
+            name = model;
+        } else if (!name) {
+            wn_clearerr();
             if ((st = wn_store_get_meta(s->store, "dense.model", &model)) != WN_OK) goto fail;
             name = model;
         }

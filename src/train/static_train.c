@@ -268,6 +268,7 @@ static uint64_t rng_next(uint64_t *s) {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
 }
+uint64_t static_rng_next(uint64_t *s) { return rng_next(s); }
 static double rng_unit(uint64_t *s) { return ((rng_next(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
 
 /* ---- one step's work, split by dimension slices */
@@ -416,6 +417,153 @@ done:
     return st;
 }
 
+/* ---- the fit: the table, the weights, Adam's moments and one step's scratch */
+
+struct static_fit {
+    int V, D, max_seq, max_tokens;
+    float lr, scale;
+    int64_t t;                  /* steps taken (Adam's bias correction) */
+    wn_pool *pool;
+    float *E, *u;               /* (V, D), (V) */
+    float *m, *v, *mu, *vu;     /* Adam moments of E and u */
+    int32_t *local;             /* (V) global id -> local index of the batch, -1 */
+    int32_t *gid, *lseq, **seqp; /* (UC), (max_seq * max_tokens), (max_seq) */
+    int *lens;                  /* (max_seq) */
+    float *wl, *gwp, *X, *dX, *gE; /* (UC), (NS, UC), (max_seq, D) x2, (UC, D) */
+    size_t UC;
+};
+
+void static_fit_free(static_fit *f) {
+    if (!f) return;
+    wn_pool_free(f->pool);
+    wn_free_aligned(f->E);
+    wn_free(f->u), wn_free(f->m), wn_free(f->v), wn_free(f->mu), wn_free(f->vu), wn_free(f->local);
+    wn_free(f->gid), wn_free(f->lseq), wn_free(f->seqp), wn_free(f->lens);
+    wn_free(f->wl), wn_free(f->gwp), wn_free(f->X), wn_free(f->dX), wn_free(f->gE);
+    wn_free(f);
+}
+
+wn_status static_fit_create(int V, int D, int max_batch, int max_tokens, int n_threads, float lr, float scale,
+                            static_fit **out) {
+    *out = NULL;
+    static_fit *f = wn_calloc(1, sizeof *f);
+    if (!f) return wn_seterr(WN_ERR_NOMEM, "train: out of memory");
+    f->V = V, f->D = D, f->max_seq = 2 * max_batch, f->max_tokens = max_tokens, f->lr = lr, f->scale = scale;
+    f->UC = (size_t)WN_MIN((int64_t)V, (int64_t)f->max_seq * max_tokens); /* distinct tokens a batch can hold */
+    wn_status st = wn_pool_create(WN_MIN(n_threads, NS), &f->pool);
+    if (st) {
+        wn_free(f);
+        return st;
+    }
+    size_t S = (size_t)f->max_seq;
+    f->E = wn_malloc_aligned((size_t)V * D * sizeof *f->E);
+    f->m = wn_calloc((size_t)V * D, sizeof *f->m);
+    f->v = wn_calloc((size_t)V * D, sizeof *f->v);
+    f->u = wn_malloc((size_t)V * sizeof *f->u);
+    f->mu = wn_calloc((size_t)V, sizeof *f->mu);
+    f->vu = wn_calloc((size_t)V, sizeof *f->vu);
+    f->local = wn_malloc((size_t)V * sizeof *f->local);
+    f->lens = wn_malloc(S * sizeof *f->lens);
+    f->seqp = wn_malloc(S * sizeof *f->seqp);
+    f->lseq = wn_malloc(S * max_tokens * sizeof *f->lseq);
+    f->gid = wn_malloc(f->UC * sizeof *f->gid);
+    f->wl = wn_malloc(f->UC * sizeof *f->wl);
+    f->gwp = wn_malloc(NS * f->UC * sizeof *f->gwp);
+    f->X = wn_malloc(S * D * sizeof *f->X);
+    f->dX = wn_malloc(S * D * sizeof *f->dX);
+    f->gE = wn_malloc(f->UC * D * sizeof *f->gE);
+    if (!f->E || !f->m || !f->v || !f->u || !f->mu || !f->vu || !f->local || !f->lens || !f->seqp || !f->lseq || !f->gid ||
+        !f->wl || !f->gwp || !f->X || !f->dX || !f->gE) {
+        static_fit_free(f);
+        return wn_seterr(WN_ERR_NOMEM, "train: out of memory (vocabulary %d, dim %d, batch %d)", V, D, max_batch);
+    }
+    for (int t = 0; t < V; t++) f->local[t] = -1, f->u[t] = 0.5413248546f; /* softplus(u) = 1: log(e - 1) */
+    *out = f;
+    return WN_OK;
+}
+
+float *static_fit_table(static_fit *f) { return f->E; }
+float *static_fit_weights(static_fit *f) { return f->u; }
+
+void static_fit_init_random(static_fit *f, uint64_t *rs) {
+    /* E ~ N(0, 0.1) (Box-Muller) */
+    const size_t n = (size_t)f->V * f->D;
+    for (size_t i = 0; i < n; i += 2) {
+        double r = sqrt(-2.0 * log(rng_unit(rs))), th = 6.283185307179586 * rng_unit(rs);
+        f->E[i] = (float)(0.1 * r * cos(th));
+        if (i + 1 < n) f->E[i + 1] = (float)(0.1 * r * sin(th));
+    }
+}
+
+/* One batch (B pairs: seq[0..B) queries, seq[B..2B) their positives, global ids,
+ * each at most max_tokens) through the forward pass and the loss; with update, the
+ * backward pass and one Adam step. */
+static wn_status fit_batch(static_fit *f, int B, const int32_t *const *seq, const int *len, int update, float *loss_out) {
+    const int D = f->D;
+    if (2 * B > f->max_seq) return wn_seterr(WN_ERR_INTERNAL, "train: batch %d over the fit's %d", B, f->max_seq / 2);
+    int U = 0;
+    size_t at = 0;
+    for (int s = 0; s < 2 * B; s++) {
+        f->lens[s] = WN_MIN(len[s], f->max_tokens);
+        f->seqp[s] = f->lseq + at;
+        for (int t = 0; t < f->lens[s]; t++) {
+            int32_t g = seq[s][t];
+            if (f->local[g] < 0) {
+                f->local[g] = U;
+                f->gid[U] = g;
+                f->wl[U] = softplus(f->u[g]);
+                U++;
+            }
+            f->lseq[at++] = f->local[g];
+        }
+    }
+    step_work w = {.D = D, .U = U, .n_seq = 2 * B, .seq = (const int32_t *const *)f->seqp, .len = f->lens, .gid = f->gid,
+                   .E = f->E, .w = f->wl, .X = f->X, .dX = f->dX, .gE = f->gE, .gwp = f->gwp, .m = f->m, .v = f->v,
+                   .b1 = 0.9f, .b2 = 0.999f, .eps = 1e-8f};
+    w.phase = 0;
+    wn_pool_run(f->pool, step_task, &w);
+    float loss;
+    wn_status st = train_mnrl(B, B, D, f->X, f->X + (size_t)B * D, f->scale, f->dX, f->dX + (size_t)B * D, &loss);
+    if (st == WN_OK && update) {
+        memset(f->gwp, 0, (size_t)NS * U * sizeof *f->gwp); /* slices with no dimension (D < NS) add zeros */
+        w.phase = 1;
+        wn_pool_run(f->pool, step_task, &w);
+        f->t++;
+        const double bc1 = 1 - pow(w.b1, (double)f->t), bc2 = 1 - pow(w.b2, (double)f->t);
+        w.lr_t = (float)(f->lr * sqrt(bc2) / bc1);
+        /* the per-token weights (before E moves: their gradient used the old rows) */
+        for (int l = 0; l < U; l++) {
+            float g = 0;
+            for (int sl = 0; sl < NS; sl++) g += f->gwp[(size_t)sl * U + l];
+            int t = f->gid[l];
+            g *= sigmoid(f->u[t]);
+            f->mu[t] = w.b1 * f->mu[t] + (1 - w.b1) * g;
+            f->vu[t] = w.b2 * f->vu[t] + (1 - w.b2) * g * g;
+            f->u[t] -= w.lr_t * f->mu[t] / (sqrtf(f->vu[t]) + w.eps);
+        }
+        w.phase = 2;
+        wn_pool_run(f->pool, step_task, &w);
+    }
+    for (int l = 0; l < U; l++) f->local[f->gid[l]] = -1;
+    if (st) return st;
+    if (!isfinite(loss)) return wn_seterr(WN_ERR_INTERNAL, "train: the loss is %g at step %lld (lower the learning rate?)", loss,
+                                          (long long)f->t);
+    *loss_out = loss;
+    return WN_OK;
+}
+
+wn_status static_fit_step(static_fit *f, int B, const int32_t *const *seq, const int *len, float *loss) {
+    return fit_batch(f, B, seq, len, 1, loss);
+}
+
+wn_status static_fit_loss(static_fit *f, int B, const int32_t *const *seq, const int *len, float *loss) {
+    return fit_batch(f, B, seq, len, 0, loss);
+}
+
+wn_status static_fit_write(const static_fit *f, const uint8_t *seen, const char *out_dir, const char *tok_dir, int fp16) {
+    return write_model(out_dir, tok_dir, f->E, f->u, seen, f->V, f->D, fp16);
+}
+
 /* ---- the loop */
 
 wn_status wn_static_train(const char *const *data, int n_files, const char *tokenizer_dir, const char *out_dir,
@@ -433,46 +581,28 @@ wn_status wn_static_train(const char *const *data, int n_files, const char *toke
                          p->dim, p->batch, (long long)p->steps, p->lr, p->scale, p->max_tokens, p->n_threads);
     wn_status st;
     wn_tokenizer *tk = NULL;
-    wn_pool *pool = NULL;
+    static_fit *f = NULL;
     pairs_data d;
     memset(&d, 0, sizeof d);
-    float *E = NULL, *u = NULL, *m = NULL, *v = NULL, *mu = NULL, *vu = NULL;
     uint8_t *seen = NULL;
-    int32_t *local = NULL, *gid = NULL, *lseq = NULL, **seqp = NULL;
+    const int32_t **seq = NULL;
     int *lens = NULL;
     int64_t *perm = NULL, *bpairs = NULL;
-    float *X = NULL, *dX = NULL, *gE = NULL, *gwp = NULL, *wl = NULL;
     double recent[100];
     int n_recent = 0;
 
     if ((st = wn_tokenizer_load(tokenizer_dir, &tk))) goto done;
     if ((st = data_load(&d, data, n_files, tk, p))) goto done;
-    const int V = wn_tokenizer_vocab_size(tk), D = p->dim, B = (int)WN_MIN((int64_t)p->batch, d.n_pairs);
+    const int V = wn_tokenizer_vocab_size(tk), B = (int)WN_MIN((int64_t)p->batch, d.n_pairs);
     const int64_t steps = p->steps > 0 ? p->steps : d.n_pairs / B > 0 ? d.n_pairs / B : 1;
-    const size_t UC = (size_t)WN_MIN((int64_t)V, (int64_t)2 * B * p->max_tokens); /* distinct tokens a batch can hold */
-    if ((st = wn_pool_create(WN_MIN(p->n_threads, NS), &pool))) goto done;
-    E = wn_malloc_aligned((size_t)V * D * sizeof *E);
-    m = wn_calloc((size_t)V * D, sizeof *m);
-    v = wn_calloc((size_t)V * D, sizeof *v);
-    u = wn_malloc((size_t)V * sizeof *u);
-    mu = wn_calloc((size_t)V, sizeof *mu);
-    vu = wn_calloc((size_t)V, sizeof *vu);
+    if ((st = static_fit_create(V, p->dim, B, p->max_tokens, p->n_threads, p->lr, p->scale, &f))) goto done;
     seen = wn_calloc((size_t)V, 1);
-    local = wn_malloc((size_t)V * sizeof *local);
     perm = wn_malloc((size_t)d.n_pairs * sizeof *perm);
     bpairs = wn_malloc((size_t)B * sizeof *bpairs);
     lens = wn_malloc((size_t)2 * B * sizeof *lens);
-    seqp = wn_malloc((size_t)2 * B * sizeof *seqp);
-    lseq = wn_malloc((size_t)2 * B * p->max_tokens * sizeof *lseq);
-    gid = wn_malloc(UC * sizeof *gid);
-    wl = wn_malloc(UC * sizeof *wl);
-    gwp = wn_malloc(NS * UC * sizeof *gwp);
-    X = wn_malloc((size_t)2 * B * D * sizeof *X);
-    dX = wn_malloc((size_t)2 * B * D * sizeof *dX);
-    gE = wn_malloc(UC * D * sizeof *gE);
-    if (!E || !m || !v || !u || !mu || !vu || !seen || !local || !perm || !bpairs || !lens || !seqp || !lseq || !gid || !wl ||
-        !gwp || !X || !dX || !gE) {
-        st = wn_seterr(WN_ERR_NOMEM, "train: out of memory (vocabulary %d, dim %d, batch %d)", V, D, B);
+    seq = wn_malloc((size_t)2 * B * sizeof *seq);
+    if (!seen || !perm || !bpairs || !lens || !seq) {
+        st = wn_seterr(WN_ERR_NOMEM, "train: out of memory (%lld pairs)", (long long)d.n_pairs);
         goto done;
     }
     for (int64_t i = 0; i < d.n_tok; i++) {
@@ -483,17 +613,9 @@ wn_status wn_static_train(const char *const *data, int n_files, const char *toke
         seen[d.tok[i]] = 1;
     }
     uint64_t rs = p->seed;
-    /* init: E ~ N(0, 0.1) (Box-Muller), softplus(u) = 1 */
-    for (size_t i = 0; i < (size_t)V * D; i += 2) {
-        double r = sqrt(-2.0 * log(rng_unit(&rs))), th = 6.283185307179586 * rng_unit(&rs);
-        E[i] = (float)(0.1 * r * cos(th));
-        if (i + 1 < (size_t)V * D) E[i + 1] = (float)(0.1 * r * sin(th));
-    }
-    for (int t = 0; t < V; t++) u[t] = 0.5413248546f; /* log(e - 1) */
-    for (int t = 0; t < V; t++) local[t] = -1;
+    static_fit_init_random(f, &rs);
     for (int64_t i = 0; i < d.n_pairs; i++) perm[i] = i;
     int64_t cursor = d.n_pairs; /* shuffle at the first step */
-    const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
     double t0 = wn_now();
     for (int64_t step = 1; step <= steps; step++) {
         /* a batch of pairs with distinct documents and queries */
@@ -513,53 +635,14 @@ wn_status wn_static_train(const char *const *data, int n_files, const char *toke
             if (dup && ++tries < 4 * B) continue;
             bpairs[nb++] = pi;
         }
-        /* local token indices: queries are sequences 0..B-1, documents B..2B-1 */
-        int U = 0;
-        size_t at = 0;
+        /* queries are sequences 0..B-1, documents B..2B-1 */
         for (int s = 0; s < 2 * B; s++) {
             int64_t text = s < B ? 2 * bpairs[s] : 2 * bpairs[s - B] + 1;
-            const int32_t *ids = d.tok + d.off[text];
+            seq[s] = d.tok + d.off[text];
             lens[s] = (int)(d.off[text + 1] - d.off[text]);
-            seqp[s] = lseq + at;
-            for (int t = 0; t < lens[s]; t++) {
-                int32_t g = ids[t];
-                if (local[g] < 0) {
-                    local[g] = U;
-                    gid[U] = g;
-                    wl[U] = softplus(u[g]);
-                    U++;
-                }
-                lseq[at++] = local[g];
-            }
         }
-        step_work w = {.D = D, .U = U, .n_seq = 2 * B, .seq = (const int32_t *const *)seqp, .len = lens, .gid = gid, .E = E,
-                       .w = wl, .X = X, .dX = dX, .gE = gE, .gwp = gwp, .m = m, .v = v, .b1 = b1, .b2 = b2, .eps = eps};
-        w.phase = 0;
-        wn_pool_run(pool, step_task, &w);
         float loss;
-        if ((st = train_mnrl(B, B, D, X, X + (size_t)B * D, p->scale, dX, dX + (size_t)B * D, &loss))) goto done;
-        memset(gwp, 0, (size_t)NS * U * sizeof *gwp); /* slices with no dimension (D < NS) add zeros */
-        w.phase = 1;
-        wn_pool_run(pool, step_task, &w);
-        const double bc1 = 1 - pow(b1, (double)step), bc2 = 1 - pow(b2, (double)step);
-        w.lr_t = (float)(p->lr * sqrt(bc2) / bc1);
-        /* the per-token weights (before E moves: their gradient used the old rows) */
-        for (int l = 0; l < U; l++) {
-            float g = 0;
-            for (int sl = 0; sl < NS; sl++) g += gwp[(size_t)sl * U + l];
-            int t = gid[l];
-            g *= sigmoid(u[t]);
-            mu[t] = b1 * mu[t] + (1 - b1) * g;
-            vu[t] = b2 * vu[t] + (1 - b2) * g * g;
-            u[t] -= w.lr_t * mu[t] / (sqrtf(vu[t]) + eps);
-        }
-        w.phase = 2;
-        wn_pool_run(pool, step_task, &w);
-        for (int l = 0; l < U; l++) local[gid[l]] = -1;
-        if (!isfinite(loss)) {
-            st = wn_seterr(WN_ERR_INTERNAL, "train: the loss is %g at step %lld (lower --lr?)", loss, (long long)step);
-            goto done;
-        }
+        if ((st = static_fit_step(f, B, seq, lens, &loss))) goto done;
         recent[n_recent++ % 100] = loss;
         if (p->on_step) p->on_step(p->ud, step, steps, loss, (double)step * B / fmax(wn_now() - t0, 1e-9));
     }
@@ -569,14 +652,11 @@ wn_status wn_static_train(const char *const *data, int n_files, const char *toke
         for (int i = 0; i < k; i++) s += recent[i];
         *final_loss = k ? (float)(s / k) : 0.0f;
     }
-    st = write_model(out_dir, tokenizer_dir, E, u, seen, V, D, p->fp16);
+    st = static_fit_write(f, seen, out_dir, tokenizer_dir, p->fp16);
 done:
     wn_tokenizer_free(tk);
-    wn_pool_free(pool);
+    static_fit_free(f);
     data_free(&d);
-    wn_free_aligned(E);
-    wn_free(m), wn_free(v), wn_free(u), wn_free(mu), wn_free(vu), wn_free(seen), wn_free(local), wn_free(perm);
-    wn_free(bpairs), wn_free(lens), wn_free(seqp), wn_free(lseq), wn_free(gid), wn_free(wl), wn_free(gwp);
-    wn_free(X), wn_free(dX), wn_free(gE);
+    wn_free(seen), wn_free(perm), wn_free(bpairs), wn_free(lens), wn_free(seq);
     return st;
 }

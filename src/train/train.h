@@ -163,4 +163,49 @@ double train_clip_grad_norm(train_model *m, double max_norm);
  * the two keys are an error. WN_ERR_FORMAT names what (file:line) and why. */
 wn_status static_parse_pair(const char *line, const char *what, char **query, char **positive);
 
+/* The fit behind wn_static_train and wn_static_adapt: a token table E (V, D), the
+ * per-token weights u (V, softplus(u) = 1 at creation), sparse Adam at a fixed
+ * learning rate, MNRL at scale, batches of up to max_batch pairs of sequences of
+ * global token ids (each cut to max_tokens), on min(n_threads, 8) threads (0: all
+ * CPUs); the result never depends on the thread count. */
+typedef struct static_fit static_fit;
+wn_status static_fit_create(int V, int D, int max_batch, int max_tokens, int n_threads, float lr, float scale,
+                            static_fit **out);
+void static_fit_free(static_fit *f); /* NULL-safe */
+float *static_fit_table(static_fit *f);   /* (V, D), to initialise */
+float *static_fit_weights(static_fit *f); /* (V) u, to initialise */
+void static_fit_init_random(static_fit *f, uint64_t *rng); /* E ~ N(0, 0.1) from splitmix64 state *rng */
+/* seq[0..B) the queries, seq[B..2B) their positives (len[2B] tokens each, ids < V):
+ * one optimiser step (_step) or the loss alone (_loss); *loss the batch's mean. */
+wn_status static_fit_step(static_fit *f, int B, const int32_t *const *seq, const int *len, float *loss);
+wn_status static_fit_loss(static_fit *f, int B, const int32_t *const *seq, const int *len, float *loss);
+/* Writes the model (softplus(u) folded into the rows; rows with seen[t] = 0 as zeros)
+ * to out_dir in the StaticEmbedding layout, tokenizer.json (+ vocab.txt) from tok_dir. */
+wn_status static_fit_write(const static_fit *f, const uint8_t *seen, const char *out_dir, const char *tok_dir, int fp16);
+uint64_t static_rng_next(uint64_t *s); /* splitmix64 */
+
+/* ---- corpus adaptation (static_adapt.c), for its tests */
+
+enum { ADAPT_ICT = 0, ADAPT_TITLE = 1, ADAPT_SPANS = 2 };
+/* n documents tokenised: document i is tok[doc[i], doc[i+1]), its title
+ * tok[doc[i], text[i]) and its text tok[text[i], doc[i+1]); the text's sentences
+ * start at sent[doc_sent[i] .. doc_sent[i+1]) (absolute positions in tok). */
+typedef struct {
+    int64_t n, n_tok, n_sent;
+    int32_t *tok;
+    int64_t *doc, *text, *doc_sent; /* (n + 1) */
+    int64_t *sent;
+    size_t cap_tok, cap_sent;
+} adapt_docs;
+/* titles, texts (n, either may be NULL, an entry may be NULL or ""). */
+wn_status adapt_docs_build(adapt_docs *d, const wn_tokenizer *tk, int64_t n, const char *const *titles,
+                           const char *const *texts);
+void adapt_docs_free(adapt_docs *d);
+/* The kinds of pair document i allows: bit k set for kind k (0: none). */
+int adapt_kinds(const adapt_docs *d, int64_t i);
+/* One pair of document i, its kind drawn from *rs among those allowed: the query
+ * into q (*nq tokens), the positive into p (*np), each of at most 128 tokens.
+ * Returns the kind, or -1 (nothing written, *nq = *np = 0) when there is none. */
+int adapt_make_pair(const adapt_docs *d, int64_t i, uint64_t *rs, int32_t *q, int *nq, int32_t *p, int *np);
+
 #endif
