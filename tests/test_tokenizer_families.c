@@ -8,7 +8,13 @@
  *   (tests/fixtures/tokenizer/hf_mpnet.jsonl, hard texts, pairs, truncation);
  *   byte-level BPE: GPT-2's vocabulary and merges in RoBERTa's tokenizer.json layout
  *   (scripts/make_bpe_tokenizer.py; <s> A </s></s> B </s>, <mask> with lstrip),
- *   tests/fixtures/tokenizer/hf_bpe.jsonl.
+ *   tests/fixtures/tokenizer/hf_bpe.jsonl;
+ *   SentencePiece Unigram: t5-small's real tokenizer.json (Precompiled charsmap,
+ *   WhitespaceSplit + Metaspace, A </s>) and two layouts derived from it
+ *   (scripts/make_unigram_variants.py: XLM-R's <s> A </s></s> B </s> and plain
+ *   Metaspace; byte_fallback, prepend_scheme first, a Replace normalizer), each on the
+ *   hard texts and on a sweep of code points and grapheme clusters
+ *   (tests/fixtures/tokenizer/make_unigram_cases.js).
  */
 #include <string.h>
 #include <unistd.h>
@@ -30,10 +36,14 @@ static void run_cases(const char *dir, const char *path, int min_cases) {
         CHECK(0, "load %s: %s", dir, wn_last_error());
         return;
     }
-    char *data;
-    size_t n;
-    if (wn_read_file(path, &data, &n) != WN_OK) {
-        CHECK(0, "read %s: %s", path, wn_last_error());
+    char *data = NULL;
+    size_t n = 0, cap = 0;
+    FILE *f = fixture_open(path); /* .xz: decompressed */
+    for (size_t k; f && wn_grow((void **)&data, &cap, n + 65537, 1) == WN_OK && (k = fread(data + n, 1, 65536, f)) > 0;) n += k;
+    if (data) data[n] = 0;
+    if (fixture_close(f, path) != 0 || !n) {
+        wn_free(data);
+        CHECK(0, "read %s: absent or not readable", path);
         wn_tokenizer_free(t);
         return;
     }
@@ -93,5 +103,23 @@ int main(void) {
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", MPNET);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", MPNET);
+    /* SentencePiece Unigram: t5-small's real tokenizer.json, and variants of it */
+    const char *uni[][3] = {
+        {"tests/fixtures/tokenizer/t5-small", "tests/fixtures/tokenizer/hf_t5.jsonl", "tests/fixtures/tokenizer/hf_t5_sweep.jsonl.xz"},
+        {"tests/fixtures/tokenizer/unigram-xlmr", "tests/fixtures/tokenizer/hf_unigram_xlmr.jsonl",
+         "tests/fixtures/tokenizer/hf_unigram_xlmr_sweep.jsonl.xz"},
+        {"tests/fixtures/tokenizer/unigram-fallback", "tests/fixtures/tokenizer/hf_unigram_fallback.jsonl", "tests/fixtures/tokenizer/hf_unigram_fallback_sweep.jsonl.xz"},
+    };
+    for (size_t i = 0; i < sizeof uni / sizeof uni[0]; i++) {
+        snprintf(MPNET, sizeof MPNET, "/tmp/wn_test_tok_uni_%d", (int)getpid());
+        if (fixture_unpack(uni[i][0], MPNET) != 0) {
+            CHECK(0, "cannot unpack %s into %s", uni[i][0], MPNET);
+            continue;
+        }
+        run_cases(MPNET, uni[i][1], 120);
+        if (uni[i][2]) run_cases(MPNET, uni[i][2], 800);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", MPNET);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", MPNET);
+    }
     return check_done();
 }
