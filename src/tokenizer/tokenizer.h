@@ -6,6 +6,8 @@
  *   normalize.c  BertNormalizer + BertPreTokenizer: text -> words
  *   wordpiece.c  WordPiece: word -> ids
  *   encode.c     added-token split, [CLS] a [SEP] b [SEP], longest_first truncation
+ *   bpe.c        byte-level BPE (RoBERTa, GPT-2)
+ *   unigram.c    SentencePiece Unigram (XLM-R, T5), precompiled.c its charsmap normalizer
  * A loaded tokenizer is immutable: encode calls on one tokenizer may run concurrently.
  */
 #ifndef WN_TOKENIZER_H

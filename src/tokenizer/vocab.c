@@ -12,7 +12,8 @@
  *     the special tokens) are matched in the raw text;
  *   - max length: sentence_bert_config.json max_seq_length, else tokenizer_config's
  *     model_max_length when < 100000, else config.json max_position_embeddings, else 512.
- * It does not read merges (BPE) or Unigram models: those are WN_ERR_UNSUPPORTED.
+ * BPE (merges, bpe.c) and Unigram (vocab of [piece, score], unigram.c) models read
+ * the rest of their tokenizer.json themselves.
  */
 #include "util/json.h"
 #include <string.h>
