@@ -21,7 +21,8 @@ rounds; each answer the median of REPS runs): sequences/s at batch 32 for 16,
 
   /usr/bin/python3 bench/families.py DIR THREADS REPS ROUNDS > DIR/families.jsonl
   /usr/bin/python3 bench/families.py table DIR/families.jsonl   (the Markdown table)
-FAMILIES=mpnet,xlmr limits the run to those.
+FAMILIES=mpnet,xlmr limits the run to those families, LENS=16,64 to those lengths
+(the ids files of 16..256 are always written).
 """
 import json
 import os
@@ -44,7 +45,7 @@ FAMILIES = [  # name, fam, model_type, spec, bos, eos
     ("roberta", "roberta", "roberta", dict(vocab=50265, hidden=768, heads=12, layers=6, inter=3072, max_pos=514), 0, 2),
     ("xlmr", "roberta", "xlm-roberta", dict(vocab=32000, hidden=384, heads=12, layers=12, inter=1536, max_pos=514), 0, 2),
 ]
-LENS = [16, 64, 128, 256]
+LENS = [int(x) for x in os.environ.get("LENS", "16,64,128,256").split(",")]  # LENS=16,64: fewer workloads
 NB = 32
 
 
@@ -88,7 +89,7 @@ def setup(d, name, fam, model_type, kw, bos, eos):
     enc = mf.Encoder(fam, spec, w).eval()
     mf.write_model_dir(os.path.join(fd, "model"), fam, spec, model_type, blob)
     rng = np.random.default_rng(11)
-    for L in LENS:
+    for L in (16, 64, 128, 256):
         with open(os.path.join(fd, "ids_bi_%d.txt" % L), "w") as f:
             for _ in range(NB):
                 ids = [bos] + [int(x) for x in rng.integers(5, spec["vocab"], L - 2)] + [eos]
