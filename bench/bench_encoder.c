@@ -11,6 +11,7 @@
  *   bench_encoder rss DIR THREADS PREC one batch of 32 x 256, prints peak RSS
  *   bench_encoder loop DIR THREADS PREC LEN N   bi_LEN N times (for perf)
  *   bench_encoder serve DIR THREADS PREC       timings on request (bench/encoders_drive.py)
+ *   bench_encoder fserve DIR THREADS PREC      one family's model, timings on request (bench/families.py)
  *
  * Workloads (B batch, T tokens incl. [CLS]/[SEP]): bi_T (32 sequences of T
  * tokens, T = 16..256), lat (1 x 16), ce (100 pairs of 128 tokens), cisi (the
@@ -503,6 +504,45 @@ static void serve(const char *dir, int threads, nn_precision prec) {
     wn_model_free(ce);
 }
 
+/* fserve: bench/families.py's worker. DIR/model is one bi-encoder of any family
+ * (tokenizer not needed: the workloads are ids); its embeddings of DIR/ids_bi_16.txt
+ * are checked against PyTorch's (DIR/ref_bi16.f32, float64 computed), then it
+ * answers "bi LEN REPS" lines with sequences/s at batch 32. */
+static void fserve(const char *dir, int threads, nn_precision prec) {
+    const char *P = pname(prec);
+    char mdir[1024], name[64], line[128];
+    snprintf(mdir, sizeof mdir, "%s/model", dir);
+    wn_model_params p = wn_model_default_params();
+    p.n_threads = threads;
+    p.max_batch = NB;
+    p.precision = prec == NN_PREC_BF16 ? WN_PREC_BF16 : prec == NN_PREC_INT8 ? WN_PREC_INT8 : WN_PREC_FP32;
+    wn_model *m;
+    if (model_load_dir(mdir, &p, 0, &m)) die(mdir);
+    const int D = m->dim;
+    seqs s = read_ids(path2(dir, "ids_bi_16.txt"));
+    float *o = malloc(sizeof(float) * (size_t)s.n * D), *ref = load_floats(dir, "ref_bi16.f32", (size_t)s.n * D);
+    if (!ref) die("ref_bi16.f32");
+    if (model_run_ids(m, s.n, (const int32_t *const *)s.ids, NULL, s.lens, o)) die("run");
+    double worst = 0;
+    for (size_t i = 0; i < (size_t)s.n * D; i++) worst = fmax(worst, fabs((double)o[i] - ref[i]));
+    printf("{\"engine\":\"winnow\",\"prec\":\"%s\",\"what\":\"check\",\"max_abs_diff\":%.3g,\"n\":%d}\n", P, worst, s.n * D);
+    printf("{\"engine\":\"winnow\",\"what\":\"machine\",\"threads\":%d,\"isa\":\"%s\",\"kernels\":\"%s\"}\n", threads,
+           wn_isa_name(wn_cpu_isa()), nn_kernels_describe());
+    printf("{\"engine\":\"winnow\",\"what\":\"ready\"}\n");
+    fflush(stdout);
+    free_seqs(&s), free(o), free(ref);
+    int len, reps;
+    while (fgets(line, sizeof line, stdin) && sscanf(line, "bi %d %d", &len, &reps) == 2) {
+        snprintf(name, sizeof name, "ids_bi_%d.txt", len);
+        seqs w = read_ids(path2(dir, name));
+        float *out = malloc(sizeof(float) * (size_t)w.n * D);
+        double t = time_ids(m, &w, NULL, reps, out);
+        emit(P, "bi", len, w.n / t, "seq/s");
+        free(out), free_seqs(&w);
+    }
+    wn_model_free(m);
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: bench_encoder setup DIR | run|check DIR THREADS fp32|bf16|int8 [REPS] | rss DIR THREADS PREC\n");
@@ -521,6 +561,7 @@ int main(int argc, char **argv) {
         run(argv[2], threads, prec, argc > 5 ? atoi(argv[5]) : 5, !strcmp(argv[1], "run"));
     else if (!strcmp(argv[1], "rss")) rss(argv[2], threads, prec);
     else if (!strcmp(argv[1], "serve")) serve(argv[2], threads, prec);
+    else if (!strcmp(argv[1], "fserve")) fserve(argv[2], threads, prec);
     else if (!strcmp(argv[1], "loop") && argc > 6) { /* for perf: bi_LEN, N times */
         char bidir[1024], name[64];
         snprintf(bidir, sizeof bidir, "%s/bi", argv[2]);

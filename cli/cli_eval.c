@@ -23,6 +23,7 @@ static void eval_usage(FILE *f) {
             "  --qrels FILE         BEIR qrels tsv (query-id corpus-id score) or TREC qrels\n"
             "  --first-stage S      bm25|dense|hybrid (default: bm25 if the index has it)\n"
             "  --fusion, --rrf-k, --dense-weight, --dense, --depth: as winnow search\n"
+            "  --query-prompt-name, --query-prompt, --dimensions: as winnow search\n"
             "  --rerank MODEL       re-rank with this cross-encoder\n"
             "  --k-candidates LIST  re-ranking depths, e.g. 5,10,20,50,100 (default 100)\n"
             "  --interpolate A      mix in the first-stage score (default: the cross-encoder's own, 0 for most)\n"

@@ -19,6 +19,11 @@ static void index_usage(FILE *f) {
             "  --k1 X --b X         BM25 parameters (default 0.9, 0.4)\n"
             "  --no-stem            BM25 without stemming\n"
             "  --dense MODEL        embed documents with this bi-encoder (directory, bundled name or hub id)\n"
+            "  --prompt-name NAME   put the model's prompt NAME before every document (default: its\n"
+            "                       document/passage/corpus prompt, else its default prompt)\n"
+            "  --prompt TEXT        put TEXT before every document (\"\" for none)\n"
+            "  --dimensions N       keep the first N numbers of each vector, normalised again\n"
+            "                       (Matryoshka; search and eval cut the queries to match)\n"
             "  --ann T              flat|hnsw|ivf|ivfpq vector index (default flat)\n"
             "  --batch N            documents per embedding batch (default 64)\n"
             "  --threads N          model threads (default: all CPUs)\n"
@@ -90,6 +95,8 @@ static int value_opt(index_args *x, const char *a, const char *val) {
     if (!strcmp(a, "--corpus")) x->corpus = val;
     else if (!strcmp(a, "--out")) x->out = val;
     else if (!strcmp(a, "--dense")) p->dense_model = val;
+    else if (!strcmp(a, "--prompt-name")) p->doc_prompt_name = val;
+    else if (!strcmp(a, "--prompt")) p->doc_prompt = val;
     else if (!strcmp(a, "--id-field")) p->corpus.id_field = val;
     else if (!strcmp(a, "--title-field")) p->corpus.title_field = val;
     else if (!strcmp(a, "--text-field")) p->corpus.text_field = val;
@@ -113,6 +120,9 @@ static int value_opt(index_args *x, const char *a, const char *val) {
     } else if (!strcmp(a, "--chunk-tokens")) {
         if (!cli_parse_int(a, val, 2, 100000, &v)) return 2;
         p->chunk_tokens = (int)v;
+    } else if (!strcmp(a, "--dimensions")) {
+        if (!cli_parse_int(a, val, 1, 1 << 20, &v)) return 2;
+        p->dimensions = (int)v;
     } else if (!strcmp(a, "--chunk-overlap")) {
         if (!cli_parse_int(a, val, 0, 100000, &x->overlap)) return 2;
     } else return adapt_opt(x, a, val);

@@ -14,7 +14,8 @@ void cli_pipeline_opts_init(cli_pipeline_opts *o) {
 int cli_pipeline_opt(const char *cmd, int argc, char **argv, int i, cli_pipeline_opts *o) {
     const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
     static const char *with_value[] = {"--index", "--first-stage", "--fusion", "--rrf-k", "--dense-weight",
-                                       "--dense", "--rerank", "--interpolate", "--threads", "--depth"};
+                                       "--dense", "--rerank", "--interpolate", "--threads", "--depth",
+                                       "--query-prompt-name", "--query-prompt", "--dimensions"};
     int ours = 0;
     for (size_t j = 0; j < sizeof with_value / sizeof with_value[0]; j++) ours |= !strcmp(a, with_value[j]);
     if (!ours) return 0;
@@ -27,6 +28,12 @@ int cli_pipeline_opt(const char *cmd, int argc, char **argv, int i, cli_pipeline
     if (!strcmp(a, "--index")) o->index = val;
     else if (!strcmp(a, "--dense")) o->p.dense_model = val;
     else if (!strcmp(a, "--rerank")) o->p.rerank_model = val;
+    else if (!strcmp(a, "--query-prompt-name")) o->p.query_prompt_name = val;
+    else if (!strcmp(a, "--query-prompt")) o->p.query_prompt = val;
+    else if (!strcmp(a, "--dimensions")) {
+        if (!cli_parse_int(a, val, 1, 1 << 20, &v)) return -1;
+        o->p.dimensions = (int)v;
+    }
     else if (!strcmp(a, "--first-stage")) {
         if (wn_first_stage_parse(val, &o->p.first_stage) != WN_OK) {
             cli_error("%s: --first-stage must be bm25, dense or hybrid, not '%s'", cmd, val);

@@ -572,6 +572,15 @@ typedef struct {
      * index and is what searchers of it load (metadata dense.model_dir). */
     wn_status (*dense_adapt)(void *ud, wn_store *store, const char *index_dir, char *sub, size_t cap);
     void *dense_adapt_ud;
+    /* prompts and Matryoshka (config_sentence_transformers.json), recorded in the
+     * index's metadata (dense.doc_prompt, dense.doc_prompt_name, dense.dimensions):
+     * doc_prompt (a text, "" for none) wins over doc_prompt_name; with neither, the
+     * model's prompt named "document", "passage" or "corpus" (the first it has),
+     * else its default prompt, else none. dimensions: 0 (default) the model's
+     * size; N: the first N numbers of each vector, normalised again. */
+    const char *doc_prompt;
+    const char *doc_prompt_name;
+    int dimensions;
 } wn_pipeline_build_params;
 WN_API wn_pipeline_build_params wn_pipeline_build_default_params(void);
 typedef struct {
@@ -599,6 +608,14 @@ typedef struct {
                               most models */
     wn_model_params model_params;
     wn_index_search_params ann;
+    /* the query prompt: query_prompt (a text, "" for none) wins over
+     * query_prompt_name; with neither, the model's prompt named "query", else its
+     * default prompt, else none. dimensions: 0 (default) the index's (its
+     * dense.dimensions metadata; with wn_searcher_create, the model's size); N: the
+     * query vector's first N numbers, normalised again (N must be the index's). */
+    const char *query_prompt;
+    const char *query_prompt_name;
+    int dimensions;
 } wn_pipeline_params;
 WN_API wn_pipeline_params wn_pipeline_default_params(void);
 typedef struct wn_searcher wn_searcher;

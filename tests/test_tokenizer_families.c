@@ -8,7 +8,13 @@
  *   (tests/fixtures/tokenizer/hf_mpnet.jsonl, hard texts, pairs, truncation);
  *   byte-level BPE: GPT-2's vocabulary and merges in RoBERTa's tokenizer.json layout
  *   (scripts/make_bpe_tokenizer.py; <s> A </s></s> B </s>, <mask> with lstrip),
- *   tests/fixtures/tokenizer/hf_bpe.jsonl.
+ *   tests/fixtures/tokenizer/hf_bpe.jsonl;
+ *   SentencePiece Unigram: t5-small's real tokenizer.json (Precompiled charsmap,
+ *   WhitespaceSplit + Metaspace, A </s>) and two layouts derived from it
+ *   (scripts/make_unigram_variants.py: XLM-R's <s> A </s></s> B </s> and plain
+ *   Metaspace; byte_fallback, prepend_scheme first, a Replace normalizer), each on the
+ *   hard texts and on a sweep of code points and grapheme clusters
+ *   (tests/fixtures/tokenizer/make_unigram_cases.js).
  */
 #include <string.h>
 #include <unistd.h>
@@ -30,10 +36,14 @@ static void run_cases(const char *dir, const char *path, int min_cases) {
         CHECK(0, "load %s: %s", dir, wn_last_error());
         return;
     }
-    char *data;
-    size_t n;
-    if (wn_read_file(path, &data, &n) != WN_OK) {
-        CHECK(0, "read %s: %s", path, wn_last_error());
+    char *data = NULL;
+    size_t n = 0, cap = 0;
+    FILE *f = fixture_open(path); /* .xz: decompressed */
+    for (size_t k; f && wn_grow((void **)&data, &cap, n + 65537, 1) == WN_OK && (k = fread(data + n, 1, 65536, f)) > 0;) n += k;
+    if (data) data[n] = 0;
+    if (fixture_close(f, path) != 0 || !n) {
+        wn_free(data);
+        CHECK(0, "read %s: absent or not readable", path);
         wn_tokenizer_free(t);
         return;
     }
@@ -82,7 +92,67 @@ static void run_cases(const char *dir, const char *path, int min_cases) {
     wn_tokenizer_free(t);
 }
 
+/* A tiny Unigram tokenizer.json in dir: pieces a, b, ab, \u2581 (no unk_id unless
+ * with_unk) and the given normalizer / pre_tokenizer JSON. */
+static void write_unigram(const char *dir, const char *normalizer, const char *pre, int with_unk) {
+    char path[300];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    fprintf(f, "{\"added_tokens\": [], \"normalizer\": %s, \"pre_tokenizer\": %s, \"post_processor\": null,\n"
+               " \"model\": {\"type\": \"Unigram\", %s \"vocab\": [[\"<unk>\", 0.0], [\"a\", -2.0], [\"b\", -2.0],"
+               " [\"ab\", -3.0], [\"\u2581\", -1.0]]}}\n",
+            normalizer, pre, with_unk ? "\"unk_id\": 0," : "");
+    fclose(f);
+}
+
+/* Unigram: what winnow refuses, with messages that name it; Viterbi on a tiny vocab. */
+static void unigram_small(void) {
+    char dir[128];
+    snprintf(dir, sizeof dir, "/tmp/wn_test_tok_uni_small_%d", (int)getpid());
+    if (wn_mkdirs(dir, 0755) != WN_OK) {
+        CHECK(0, "mkdir %s", dir);
+        return;
+    }
+    wn_tokenizer *t = NULL;
+    const char *meta = "{\"type\": \"Metaspace\", \"replacement\": \"\u2581\", \"prepend_scheme\": \"always\"}";
+    write_unigram(dir, "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \" {2,}\"}, \"content\": \" \"}", meta, 1);
+    CHECK(wn_tokenizer_load(dir, &t) == WN_ERR_UNSUPPORTED && strstr(wn_last_error(), "Regex"), "a Regex Replace: %s",
+          wn_last_error());
+    write_unigram(dir, "{\"type\": \"NFKC\"}", meta, 1);
+    CHECK(wn_tokenizer_load(dir, &t) == WN_ERR_UNSUPPORTED && strstr(wn_last_error(), "normalizer NFKC"),
+          "an NFKC normalizer: %s", wn_last_error());
+    write_unigram(dir, "null", "{\"type\": \"Whitespace\"}", 1);
+    CHECK(wn_tokenizer_load(dir, &t) == WN_ERR_UNSUPPORTED && strstr(wn_last_error(), "pre_tokenizer Whitespace"),
+          "a Whitespace pre-tokenizer: %s", wn_last_error());
+    /* ab scores -3 > a + b = -4: one piece; "abba" -> ab, b, a; x is unknown (unk 0) */
+    write_unigram(dir, "null", "null", 1);
+    int32_t *ids = NULL;
+    int n = 0;
+    if (wn_tokenizer_load(dir, &t) == WN_OK && wn_tokenizer_tokenize(t, "abbaxx", &ids, &n) == WN_OK) {
+        CHECK(n == 4 && ids[0] == 3 && ids[1] == 2 && ids[2] == 1 && ids[3] == 0, "abbaxx: %d ids (%d %d %d %d)", n,
+              n > 0 ? ids[0] : -1, n > 1 ? ids[1] : -1, n > 2 ? ids[2] : -1, n > 3 ? ids[3] : -1);
+        wn_free(ids);
+    } else {
+        CHECK(0, "tiny unigram: %s", wn_last_error());
+    }
+    wn_tokenizer_free(t);
+    t = NULL;
+    write_unigram(dir, "null", "null", 0); /* no unk_id: an unknown character is an error */
+    if (wn_tokenizer_load(dir, &t) == WN_OK) {
+        CHECK(wn_tokenizer_tokenize(t, "abx", &ids, &n) == WN_ERR_FORMAT && strstr(wn_last_error(), "no unk_id"),
+              "no unk_id: %s", wn_last_error());
+    } else {
+        CHECK(0, "tiny unigram without unk_id: %s", wn_last_error());
+    }
+    wn_tokenizer_free(t);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 int main(void) {
+    unigram_small();
     run_cases("tests/fixtures/tokenizer/bytelevel-bpe", "tests/fixtures/tokenizer/hf_bpe.jsonl", 120);
     snprintf(MPNET, sizeof MPNET, "/tmp/wn_test_tok_mpnet_%d", (int)getpid());
     if (fixture_unpack(MPNET_FIXTURE, MPNET) != 0) {
@@ -93,5 +163,23 @@ int main(void) {
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", MPNET);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", MPNET);
+    /* SentencePiece Unigram: t5-small's real tokenizer.json, and variants of it */
+    const char *uni[][3] = {
+        {"tests/fixtures/tokenizer/t5-small", "tests/fixtures/tokenizer/hf_t5.jsonl", "tests/fixtures/tokenizer/hf_t5_sweep.jsonl.xz"},
+        {"tests/fixtures/tokenizer/unigram-xlmr", "tests/fixtures/tokenizer/hf_unigram_xlmr.jsonl",
+         "tests/fixtures/tokenizer/hf_unigram_xlmr_sweep.jsonl.xz"},
+        {"tests/fixtures/tokenizer/unigram-fallback", "tests/fixtures/tokenizer/hf_unigram_fallback.jsonl", "tests/fixtures/tokenizer/hf_unigram_fallback_sweep.jsonl.xz"},
+    };
+    for (size_t i = 0; i < sizeof uni / sizeof uni[0]; i++) {
+        snprintf(MPNET, sizeof MPNET, "/tmp/wn_test_tok_uni_%d", (int)getpid());
+        if (fixture_unpack(uni[i][0], MPNET) != 0) {
+            CHECK(0, "cannot unpack %s into %s", uni[i][0], MPNET);
+            continue;
+        }
+        run_cases(MPNET, uni[i][1], 120);
+        if (uni[i][2]) run_cases(MPNET, uni[i][2], 800);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", MPNET);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", MPNET);
+    }
     return check_done();
 }

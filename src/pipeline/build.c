@@ -79,11 +79,13 @@ typedef struct {
     wn_bm25 *bm25;
     wn_model *model;
     wn_index *index;
-    int dim;
+    int dim;         /* the index's: dimensions, or the model's */
+    int full;        /* the model's embedding size */
+    const char *prompt, *prompt_name; /* put before every document (the model's or p's) */
     /* the embedding batch */
     char **texts;    /* (batch) owned */
     int64_t *ids;    /* (batch) vector ids */
-    float *vecs;     /* (batch, dim) */
+    float *vecs;     /* (batch, full) */
     int n_batch;
     int64_t n_vectors;
     /* chunk -> row */
@@ -97,6 +99,7 @@ typedef struct {
 static wn_status flush_batch(builder *b) {
     if (!b->n_batch) return WN_OK;
     wn_status st = wn_model_embed(b->model, b->n_batch, (const char *const *)b->texts, b->vecs);
+    if (st == WN_OK && b->dim < b->full) st = wn_embed_truncate(b->vecs, b->n_batch, b->full, b->dim);
     if (st == WN_OK) st = wn_index_add(b->index, b->n_batch, b->vecs, b->ids);
     for (int i = 0; i < b->n_batch; i++) wn_free(b->texts[i]);
     b->n_batch = 0;
@@ -104,7 +107,13 @@ static wn_status flush_batch(builder *b) {
 }
 
 static wn_status add_vector_text(builder *b, const char *text, size_t len, int64_t row) {
-    char *t = wn_strndup(text, len);
+    size_t pl = strlen(b->prompt);
+    char *t = wn_malloc(pl + len + 1);
+    if (t) {
+        memcpy(t, b->prompt, pl);
+        memcpy(t + pl, text, len);
+        t[pl + len] = 0;
+    }
     if (!t) return wn_seterr(WN_ERR_NOMEM, "index: out of memory");
     int64_t vid = row;
     if (b->p->chunk_tokens > 0) {
@@ -205,11 +214,18 @@ static wn_status open_dense(builder *b, const char *name) {
     if ((st = wn_model_load(name, &p->model_params, &b->model)) != WN_OK) return st;
     if (wn_model_kind_of(b->model) != WN_MODEL_BIENCODER)
         return wn_seterr(WN_ERR_ARG, "index: %s is a cross-encoder; --dense needs a bi-encoder", name);
-    b->dim = wn_model_dim(b->model);
+    b->full = b->dim = wn_model_dim(b->model);
+    if (p->dimensions) {
+        if (p->dimensions < 1 || p->dimensions > b->full)
+            return wn_seterr(WN_ERR_ARG, "index: --dimensions %d, the model's embeddings have %d", p->dimensions, b->full);
+        b->dim = p->dimensions;
+    }
+    if ((st = pipeline_prompt(b->model, 0, p->doc_prompt, p->doc_prompt_name, &b->prompt, &b->prompt_name)) != WN_OK)
+        return st;
     if ((st = wn_index_create(p->ann, b->dim, WN_METRIC_COS, &p->index_params, &b->index)) != WN_OK) return st;
     b->texts = wn_calloc((size_t)p->batch, sizeof *b->texts);
     b->ids = wn_calloc((size_t)p->batch, sizeof *b->ids);
-    b->vecs = wn_calloc((size_t)p->batch * (size_t)b->dim, sizeof *b->vecs);
+    b->vecs = wn_calloc((size_t)p->batch * (size_t)b->full, sizeof *b->vecs);
     if (!b->texts || !b->ids || !b->vecs) return wn_seterr(WN_ERR_NOMEM, "index: out of memory for a batch of %d", p->batch);
     return WN_OK;
 }
@@ -288,6 +304,11 @@ static wn_status record_meta(builder *b, const char *corpus, const wn_corpus *c)
         META("dense.ann", wn_index_type_name(p->ann));
         snprintf(v, sizeof v, "%d", b->dim);
         META("dense.dim", v);
+        META("dense.dimensions", v); /* the query vectors are cut to this */
+        snprintf(v, sizeof v, "%d", b->full);
+        META("dense.model_dim", v);
+        META("dense.doc_prompt", b->prompt);
+        META("dense.doc_prompt_name", b->prompt_name);
         snprintf(v, sizeof v, "%d", p->chunk_tokens);
         META("dense.chunk_tokens", v);
         snprintf(v, sizeof v, "%d", p->chunk_overlap);

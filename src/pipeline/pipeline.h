@@ -24,7 +24,11 @@ struct wn_searcher {
     int64_t *chunk_row; /* (n_chunks) or NULL */
     int64_t n_chunks;
     /* first-stage scratch */
-    float *qvec, *dist, *bscore;
+    float *qvec, *dist, *bscore; /* qvec: (the model's dim) */
+    char *qprompt;      /* put before every query ("" none), owned */
+    char *qbuf;         /* qprompt + query */
+    size_t qbuf_cap;
+    int qdim;           /* the index's dimension: qvec truncated to it when smaller */
     int64_t *ids;
     wn_hit *ha, *hb;
     size_t cap; /* entries of dist/ids/bscore/ha/hb */
@@ -45,6 +49,16 @@ struct wn_searcher {
     size_t n_pairs, pair_cap;
     int64_t scored, reused;
 };
+
+/* The prompt put before a model's queries (query 1) or documents (0), as the
+ * parameters' comments in include/winnow.h say: text when not NULL, else the
+ * prompt named name, else the model's own for the role, else its default, else "".
+ * *out belongs to text or the model; *name_out (may be NULL) gets the name chosen
+ * or "". WN_ERR_ARG, naming the model's prompts, when it has none called name. */
+wn_status pipeline_prompt(const wn_model *m, int query, const char *text, const char *name, const char **out,
+                          const char **name_out);
+/* prompt + text into *buf (grown; *buf may be NULL with *cap 0). */
+wn_status pipeline_prefix(char **buf, size_t *cap, const char *prompt, const char *text);
 
 /* The external id of row: from the store or doc_ids, else its decimal number (in
  * buf, cap bytes). Valid until the next call on s. */

@@ -49,6 +49,8 @@ void wn_searcher_free(wn_searcher *s) {
         wn_free(s->chunk_row);
     }
     wn_free(s->qvec);
+    wn_free(s->qprompt);
+    wn_free(s->qbuf);
     wn_free(s->dist);
     wn_free(s->bscore);
     wn_free(s->ids);
@@ -101,11 +103,19 @@ static wn_status check_params(const wn_searcher *s, const wn_pipeline_params *p)
 static wn_status init_parts(wn_searcher *s) {
     if (!s->store && s->n_texts > 0 && !s->texts) return wn_seterr(WN_ERR_ARG, "search: n_texts %lld without texts", (long long)s->n_texts);
     if (s->bi) {
-        if (wn_model_kind_of(s->bi) != WN_MODEL_BIENCODER || (s->index && wn_model_dim(s->bi) != wn_index_dim(s->index)))
-            return wn_seterr(WN_ERR_ARG, "search: the query encoder is not a bi-encoder of dimension %d (the index's)",
-                             s->index ? wn_index_dim(s->index) : 0);
-        s->qvec = wn_malloc((size_t)wn_model_dim(s->bi) * sizeof *s->qvec);
-        if (!s->qvec) return wn_seterr(WN_ERR_NOMEM, "search: out of memory");
+        const int full = wn_model_dim(s->bi);
+        s->qdim = s->p.dimensions > 0 ? s->p.dimensions : full;
+        if (wn_model_kind_of(s->bi) != WN_MODEL_BIENCODER || s->qdim > full || (s->index && s->qdim != wn_index_dim(s->index)))
+            return wn_seterr(WN_ERR_ARG,
+                             "search: the query encoder is not a bi-encoder whose vectors (%d numbers, cut to %d) fit the "
+                             "index's dimension %d",
+                             full, s->qdim, s->index ? wn_index_dim(s->index) : 0);
+        const char *prompt;
+        wn_status st = pipeline_prompt(s->bi, 1, s->p.query_prompt, s->p.query_prompt_name, &prompt, NULL);
+        if (st != WN_OK) return st;
+        s->qvec = wn_malloc((size_t)full * sizeof *s->qvec);
+        s->qprompt = wn_strdup(prompt);
+        if (!s->qvec || !s->qprompt) return wn_seterr(WN_ERR_NOMEM, "search: out of memory");
     }
     if (s->ce && wn_model_kind_of(s->ce) != WN_MODEL_CROSSENCODER)
         return wn_seterr(WN_ERR_ARG, "search: the re-ranker is not a cross-encoder");
@@ -210,8 +220,13 @@ static wn_status open_files(wn_searcher *s, const char *dir, const wn_pipeline_p
             name = model;
         }
         if ((st = wn_model_load(name, &p->model_params, &s->bi)) != WN_OK) goto fail;
-        if (wn_model_kind_of(s->bi) != WN_MODEL_BIENCODER || wn_model_dim(s->bi) != wn_index_dim(s->index)) {
-            st = wn_seterr(WN_ERR_ARG, "search: %s is not a bi-encoder of dimension %d (the index's)", name,
+        char *dims = NULL;
+        if (!p->dimensions && wn_store_get_meta(s->store, "dense.dimensions", &dims) == WN_OK) /* Matryoshka */
+            s->p.dimensions = atoi(dims);
+        wn_free(dims);
+        wn_clearerr(); /* an index built before the key existed has none */
+        if (wn_model_kind_of(s->bi) != WN_MODEL_BIENCODER || wn_model_dim(s->bi) < wn_index_dim(s->index)) {
+            st = wn_seterr(WN_ERR_ARG, "search: %s is not a bi-encoder of dimension %d (the index's) or more", name,
                            wn_index_dim(s->index));
             goto fail;
         }
@@ -289,8 +304,14 @@ static wn_status bm25_hits(wn_searcher *s, const char *q, int k, wn_hit *h, int 
 /* dense top k documents (max-pooled over chunks when chunked) */
 static wn_status dense_hits(wn_searcher *s, const char *q, int k, wn_hit *h, int *n) {
     *n = 0;
-    wn_status st = wn_model_embed(s->bi, 1, &q, s->qvec);
-    if (st != WN_OK) return st;
+    wn_status st = WN_OK;
+    if (s->qprompt[0]) { /* the model's query prompt (E5's "query: ", BGE's instruction) */
+        if ((st = pipeline_prefix(&s->qbuf, &s->qbuf_cap, s->qprompt, q)) != WN_OK) return st;
+        q = s->qbuf;
+    }
+    if ((st = wn_model_embed(s->bi, 1, &q, s->qvec)) != WN_OK) return st;
+    const int full = wn_model_dim(s->bi);
+    if (s->qdim < full && (st = wn_embed_truncate(s->qvec, 1, full, s->qdim)) != WN_OK) return st;
     int64_t total = wn_index_count(s->index);
     int kk = s->chunk_row ? (int)WN_MIN((int64_t)k * 4, total) : (int)WN_MIN((int64_t)k, total);
     if (kk < 1) return WN_OK;

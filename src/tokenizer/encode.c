@@ -52,10 +52,8 @@ static size_t ws_len(const char *s, size_t n) {
 
 /* Splits s[0..n) on the added tokens of one kind (leftmost, then longest): the
  * text between them through piece(), the tokens' ids to out. */
-typedef wn_status (*piece_fn)(const wn_tokenizer *t, const char *s, size_t n, int64_t limit, uint32_t *word, tok_buf *out);
-
-static wn_status split_added(const wn_tokenizer *t, const char *s, size_t n, int normalized, piece_fn piece, int64_t limit,
-                             uint32_t *word, tok_buf *out) {
+wn_status split_added(const wn_tokenizer *t, const char *s, size_t n, int normalized, piece_fn piece, int64_t limit,
+                      uint32_t *word, tok_buf *out) {
     wn_status st = WN_OK;
     size_t seg = 0;
     /* the limit, as tokenizers' PreTokenizedString::tokenize_with_limit (right
@@ -110,7 +108,7 @@ static wn_status tokenize_text(const wn_tokenizer *t, const char *text, int64_t 
     size_t len = strlen(text), clean_len;
     char *s = wn_utf8_sanitize(text, len, &clean_len);
     if (!s) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory for a text of %zu bytes", len);
-    wn_status st = split_added(t, s, clean_len, 0, t->bpe ? bpe_tokenize : normalized_piece, limit, word, out);
+    wn_status st = split_added(t, s, clean_len, 0, t->bpe ? bpe_tokenize : t->unigram ? unigram_tokenize : normalized_piece, limit, word, out);
     wn_free(s);
     return st;
 }

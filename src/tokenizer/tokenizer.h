@@ -6,6 +6,8 @@
  *   normalize.c  BertNormalizer + BertPreTokenizer: text -> words
  *   wordpiece.c  WordPiece: word -> ids
  *   encode.c     added-token split, [CLS] a [SEP] b [SEP], longest_first truncation
+ *   bpe.c        byte-level BPE (RoBERTa, GPT-2)
+ *   unigram.c    SentencePiece Unigram (XLM-R, T5), precompiled.c its charsmap normalizer
  * A loaded tokenizer is immutable: encode calls on one tokenizer may run concurrently.
  */
 #ifndef WN_TOKENIZER_H
@@ -37,6 +39,15 @@ typedef struct {
 #define TOK_TPL_A (-1)
 #define TOK_TPL_B (-2)
 #define TOK_TPL_MAX 16
+
+/* One normalizer step of a Unigram tokenizer: the Precompiled charsmap, or a
+ * Replace of a literal string. */
+typedef struct {
+    int precompiled;
+    char *from, *to;
+} tok_norm;
+#define TOK_NORM_MAX 8
+enum { TOK_PREPEND_NEVER, TOK_PREPEND_ALWAYS, TOK_PREPEND_FIRST };
 
 struct wn_tokenizer {
     /* vocab: V entries; a string's id is map[strmap id] */
@@ -76,6 +87,26 @@ struct wn_tokenizer {
     int32_t *merge_rank, *merge_id;
     size_t merge_cap;         /* a power of 2 */
     int32_t byte_id[256];     /* the vocab id of each byte's character (-1: none) */
+
+    /* Unigram (tokenizer.json model.type "Unigram", unigram.c): SentencePiece's
+     * model, with its normalizer and the Metaspace pre-tokenizer */
+    int unigram;              /* 1: the model is Unigram */
+    double *uni_score;        /* (V) each piece's log probability */
+    double uni_unk_score;     /* an unknown character: the lowest score - 10 */
+    int32_t uni_unk;          /* model.unk_id (-1: none) */
+    int byte_fallback;        /* unknown text as <0xXX> byte pieces */
+    int32_t uni_byte[256];    /* the id of "<0xXX>" (-1: none) */
+    tok_norm norm[TOK_NORM_MAX]; /* the normalizer, in order */
+    int n_norm;
+    uint32_t *pc_trie;        /* the Precompiled charsmap's darts-clone units (precompiled.c) */
+    size_t pc_n_trie;
+    char *pc_norm;            /* its replacement strings, NUL-terminated */
+    size_t pc_n_norm;
+    int ws_split;             /* WhitespaceSplit before Metaspace */
+    char ms_rep[8];           /* Metaspace's replacement ("\u2581"); "" when none */
+    int ms_rep_len;
+    int ms_prepend;           /* TOK_PREPEND_*: where it puts one in front */
+    int ms_split;             /* split the text before each replacement character */
 };
 
 /* A growing list of token ids. */
@@ -83,6 +114,7 @@ typedef struct {
     int32_t *ids;
     size_t n, cap;
     int stopped;    /* a limit was reached after a word: nothing more goes in */
+    int started;    /* a piece of the text went through the model (Metaspace's "first") */
 } tok_buf;
 
 /* vocab.c: the vocab id of s[0..len) (with the continuing prefix first when cont),
@@ -125,6 +157,31 @@ wn_status bpe_load(wn_tokenizer *t, const void *model, const void *pre, const ch
  * limit ids (limit < 0: all). word is unused (the piece_fn shape). */
 wn_status bpe_tokenize(const wn_tokenizer *t, const char *s, size_t n, int64_t limit, uint32_t *word, tok_buf *out);
 void bpe_free(wn_tokenizer *t);
+
+/* unigram.c: reads a Unigram tokenizer.json's model (vocab of [piece, score],
+ * unk_id, byte_fallback), normalizer (Precompiled, Replace, a Sequence of them)
+ * and pre-tokenizer (Metaspace, WhitespaceSplit, a Sequence of them); j is the
+ * whole file (a wn_json). */
+wn_status unigram_load(wn_tokenizer *t, const void *j, const char *dir, size_t *map_cap);
+/* unigram.c: appends the ids of s[0..n) (valid UTF-8, between raw-matched added
+ * tokens): normalized, split on the normalized added tokens, pre-tokenized, each
+ * piece segmented by Viterbi; stops once out holds limit ids (limit < 0: all). */
+wn_status unigram_tokenize(const wn_tokenizer *t, const char *s, size_t n, int64_t limit, uint32_t *word, tok_buf *out);
+void unigram_free(wn_tokenizer *t);
+
+/* precompiled.c: decodes a precompiled_charsmap (base64) into t->pc_*. */
+wn_status precompiled_load(wn_tokenizer *t, const char *b64, const char *dir);
+/* precompiled.c: s[0..n) (valid UTF-8) through the charsmap, into a new string
+ * *out of *out_len bytes (wn_free it). */
+wn_status precompiled_normalize(const wn_tokenizer *t, const char *s, size_t n, char **out, size_t *out_len);
+void precompiled_free(wn_tokenizer *t);
+
+/* encode.c: splits s[0..n) on the added tokens of one kind (normalized or not;
+ * leftmost, then longest): the text between them through piece(), the tokens' ids
+ * to out. */
+typedef wn_status (*piece_fn)(const wn_tokenizer *t, const char *s, size_t n, int64_t limit, uint32_t *word, tok_buf *out);
+wn_status split_added(const wn_tokenizer *t, const char *s, size_t n, int normalized, piece_fn piece, int64_t limit,
+                      uint32_t *word, tok_buf *out);
 
 /* wn_grow for a tok_buf, with an error naming the tokenizer. */
 wn_status tok_push(tok_buf *b, int32_t id);

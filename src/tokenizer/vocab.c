@@ -12,7 +12,8 @@
  *     the special tokens) are matched in the raw text;
  *   - max length: sentence_bert_config.json max_seq_length, else tokenizer_config's
  *     model_max_length when < 100000, else config.json max_position_embeddings, else 512.
- * It does not read merges (BPE) or Unigram models: those are WN_ERR_UNSUPPORTED.
+ * BPE (merges, bpe.c) and Unigram (vocab of [piece, score], unigram.c) models read
+ * the rest of their tokenizer.json themselves.
  */
 #include "util/json.h"
 #include <string.h>
@@ -235,9 +236,16 @@ static wn_status load_tokenizer_json(wn_tokenizer *t, const wn_json *j, const ch
     const wn_json *type = wn_json_get(model, "type");
     const wn_json *vocab = wn_json_get(model, "vocab");
     const int bpe = wn_json_is_string(type) && !strcmp(type->str, "BPE");
-    if (wn_json_is_string(type) && strcmp(type->str, "WordPiece") && !bpe)
-        return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json has a %s model; winnow reads WordPiece and BPE",
+    const int unigram = wn_json_is_string(type) && !strcmp(type->str, "Unigram");
+    if (wn_json_is_string(type) && strcmp(type->str, "WordPiece") && !bpe && !unigram)
+        return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json has a %s model; winnow reads WordPiece, BPE and Unigram",
                          dir, type->str);
+    if (unigram) { /* its vocab, normalizer and pre-tokenizer: unigram.c */
+        wn_status st = unigram_load(t, j, dir, map_cap);
+        if (st != WN_OK) return st;
+        t->clean_text = t->handle_chinese = t->lowercase = t->strip_accents = 0;
+        goto added;
+    }
     if (!wn_json_is_object(vocab))
         return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json has no model.vocab object", dir);
     for (const wn_json *e = vocab_done ? NULL : vocab->child; e; e = e->next) {
@@ -287,6 +295,7 @@ static wn_status load_tokenizer_json(wn_tokenizer *t, const wn_json *j, const ch
                              "tokenizer: %s/tokenizer.json: pre_tokenizer %s (winnow has BertPreTokenizer)", dir,
                              wn_json_is(type, WN_JSON_STRING) ? type->str : "?");
     }
+added:;
     const wn_json *added = wn_json_get(j, "added_tokens");
     for (const wn_json *a = wn_json_is(added, WN_JSON_ARRAY) ? added->child : NULL; a; a = a->next) {
         const wn_json *id = wn_json_get(a, "id");
@@ -299,7 +308,7 @@ static wn_status load_tokenizer_json(wn_tokenizer *t, const wn_json *j, const ch
             if (st != WN_OK) return st;
         }
         /* without a normalizer, normalized tokens match the raw text */
-        wn_status st = add_added_flags(t, content->str, aid, !bpe && json_flag(a, "normalized", 0) == 1,
+        wn_status st = add_added_flags(t, content->str, aid, !bpe && (!unigram || t->n_norm) && json_flag(a, "normalized", 0) == 1,
                                        json_flag(a, "lstrip", 0) == 1, json_flag(a, "rstrip", 0) == 1, added_cap);
         if (st != WN_OK) return st;
     }
@@ -384,7 +393,7 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
     }
     /* BertTokenizerFast.__init__ re-creates the normalizer from these (or their
      * defaults) whenever tokenizer_config.json exists */
-    if (tc && !t->bpe) {
+    if (tc && !t->bpe && !t->unigram) {
         t->lowercase = json_flag(tc, "do_lower_case", 1) == 1;
         t->strip_accents = json_flag(tc, "strip_accents", -1);
         t->handle_chinese = json_flag(tc, "tokenize_chinese_chars", 1) == 1;
@@ -393,8 +402,9 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
     /* sentence-transformers lower-cases the text itself before the tokenizer when its
      * config says so (str.lower(): the same per-char mapping but for final sigma) */
     if (json_flag(sb, "do_lower_case", 0) == 1) {
-        if (t->bpe) {
-            st = wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s: sentence_bert_config.json do_lower_case with a BPE tokenizer", dir);
+        if (t->bpe || t->unigram) {
+            st = wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s: sentence_bert_config.json do_lower_case with a %s tokenizer", dir,
+                           t->bpe ? "BPE" : "Unigram");
             goto done;
         }
         t->lowercase = 1;
@@ -419,6 +429,10 @@ wn_status wn_tokenizer_load(const char *dir, wn_tokenizer **out) {
         *ids[k] = vocab_find(t, 0, names[k], strlen(names[k]));
         if (*ids[k] < 0 && k > 0 && have_tpl) continue; /* [CLS] / [SEP] are not needed then */
         if (*ids[k] < 0 && k == 0 && t->bpe) continue;  /* a byte-level BPE has no unknown token */
+        if (k == 0 && t->unigram) { /* Unigram: model.unk_id decides (unigram.c) */
+            *ids[k] = t->uni_unk;
+            continue;
+        }
         if (*ids[k] < 0) {
             st = wn_seterr(WN_ERR_FORMAT, "tokenizer: %s: the special token %s is not in the vocabulary", dir, names[k]);
             goto done;
@@ -469,6 +483,7 @@ void wn_tokenizer_free(wn_tokenizer *t) {
     if (!t) return;
     wn_strmap_free(&t->strs);
     bpe_free(t);
+    unigram_free(t);
     wn_free(t->map);
     for (int i = 0; i < t->n_added; i++) wn_free(t->added[i].text);
     wn_free(t->added);

@@ -1,0 +1,378 @@
+/*
+ * unigram.c - SentencePiece's Unigram model (Kudo 2018) from a tokenizer.json, as
+ * the HF tokenizers library computes it (T5, XLM-RoBERTa, mT5, multilingual E5,
+ * BGE-M3, ...):
+ *   1. the normalizer: the Precompiled charsmap (precompiled.c) and literal Replace
+ *      rules, in the file's order;
+ *   2. the text is split on the added tokens marked normalized (encode.c);
+ *   3. the pre-tokenizer: WhitespaceSplit (optional: words at Unicode White_Space,
+ *      which is dropped), then Metaspace: every ' ' becomes the replacement "\u2581",
+ *      one is put in front (prepend_scheme "always": unless the piece starts with
+ *      one; "first": only for the piece at the start of the text; "never"), and
+ *      with split the piece is cut before each replacement character;
+ *   4. each piece is segmented by Viterbi over byte positions: from each character
+ *      boundary (left to right), every vocab piece that starts there extends the
+ *      best path to its end (score = sum of piece scores; a later path replaces an
+ *      earlier one only when strictly better); a character no piece covers alone
+ *      adds an unknown piece of score min_score - 10. The best path is read back;
+ *      adjacent unknowns fuse into one. A piece not in the vocab becomes its
+ *      <0xXX> byte pieces with byte_fallback (if all exist), else unk_id.
+ * The limit (truncation) is checked after each piece of step 3, as
+ * tokenize_with_limit does.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "tokenizer.h"
+#include "util/json.h"
+
+#define UNK_PENALTY 10.0 /* HF's K_UNK_PENALTY */
+
+/* Unicode White_Space (Rust's char::is_whitespace, what WhitespaceSplit splits on) */
+static int is_ws(uint32_t c) {
+    if (c < 0x80) return c == ' ' || (c >= 9 && c <= 13);
+    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+static const char *type_of(const wn_json *o) {
+    const char *s = wn_json_str(wn_json_get(o, "type"));
+    return s ? s : "?";
+}
+
+static wn_status load_normalizer(wn_tokenizer *t, const wn_json *n, const char *dir) {
+    if (!n || wn_json_is_null(n)) return WN_OK;
+    const char *ty = type_of(n);
+    if (!strcmp(ty, "Sequence")) {
+        const wn_json *list = wn_json_get(n, "normalizers");
+        for (const wn_json *e = wn_json_is_array(list) ? list->child : NULL; e; e = e->next) {
+            wn_status st = load_normalizer(t, e, dir);
+            if (st != WN_OK) return st;
+        }
+        return WN_OK;
+    }
+    if (t->n_norm == TOK_NORM_MAX)
+        return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: more than %d normalizers", dir, TOK_NORM_MAX);
+    tok_norm *s = &t->norm[t->n_norm];
+    if (!strcmp(ty, "Precompiled")) {
+        const char *b64 = wn_json_str(wn_json_get(n, "precompiled_charsmap"));
+        if (!b64) return WN_OK; /* null: the identity, as HF reads it */
+        if (t->pc_trie)
+            return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: two Precompiled normalizers", dir);
+        wn_status st = precompiled_load(t, b64, dir);
+        if (st != WN_OK) return st;
+        s->precompiled = 1;
+        t->n_norm++;
+        return WN_OK;
+    }
+    if (!strcmp(ty, "Replace")) {
+        const char *from = wn_json_str(wn_json_get(wn_json_get(n, "pattern"), "String"));
+        const char *to = wn_json_str(wn_json_get(n, "content"));
+        if (!from || !to)
+            return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: a Replace normalizer with a Regex pattern "
+                                                 "(winnow has string patterns)", dir);
+        if (!*from) return WN_OK;
+        if (!(s->from = wn_strdup(from)) || !(s->to = wn_strdup(to)))
+            return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+        t->n_norm++;
+        return WN_OK;
+    }
+    return wn_seterr(WN_ERR_UNSUPPORTED,
+                     "tokenizer: %s/tokenizer.json: normalizer %s with a Unigram model (winnow has Precompiled, Replace, Sequence)",
+                     dir, ty);
+}
+
+static wn_status load_pre_tokenizer(wn_tokenizer *t, const wn_json *p, const char *dir) {
+    if (!p || wn_json_is_null(p)) return WN_OK;
+    const char *ty = type_of(p);
+    if (!strcmp(ty, "Sequence")) {
+        const wn_json *list = wn_json_get(p, "pretokenizers");
+        for (const wn_json *e = wn_json_is_array(list) ? list->child : NULL; e; e = e->next) {
+            if (t->ms_rep_len)
+                return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: a pre-tokenizer after Metaspace", dir);
+            wn_status st = load_pre_tokenizer(t, e, dir);
+            if (st != WN_OK) return st;
+        }
+        return WN_OK;
+    }
+    if (!strcmp(ty, "WhitespaceSplit")) {
+        if (t->ms_rep_len)
+            return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: WhitespaceSplit after Metaspace", dir);
+        t->ws_split = 1;
+        return WN_OK;
+    }
+    if (!strcmp(ty, "Metaspace")) {
+        const char *rep = wn_json_str(wn_json_get(p, "replacement"));
+        const char *scheme = wn_json_str(wn_json_get(p, "prepend_scheme"));
+        const wn_json *aps = wn_json_get(p, "add_prefix_space"), *split = wn_json_get(p, "split");
+        utf8proc_int32_t c;
+        size_t len = rep ? strlen(rep) : 0;
+        if (!len || len >= sizeof t->ms_rep || utf8proc_iterate((const utf8proc_uint8_t *)rep, (utf8proc_ssize_t)len, &c) != (utf8proc_ssize_t)len)
+            return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: Metaspace replacement is not one character", dir);
+        memcpy(t->ms_rep, rep, len + 1);
+        t->ms_rep_len = (int)len;
+        /* older files: add_prefix_space true/false; newer: prepend_scheme */
+        t->ms_prepend = wn_json_is_bool(aps) && !wn_json_is_true(aps) ? TOK_PREPEND_NEVER : TOK_PREPEND_ALWAYS;
+        if (scheme) {
+            if (!strcmp(scheme, "always")) t->ms_prepend = TOK_PREPEND_ALWAYS;
+            else if (!strcmp(scheme, "first")) t->ms_prepend = TOK_PREPEND_FIRST;
+            else if (!strcmp(scheme, "never")) t->ms_prepend = TOK_PREPEND_NEVER;
+            else return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: Metaspace prepend_scheme \"%s\"", dir, scheme);
+        }
+        t->ms_split = !wn_json_is_bool(split) || wn_json_is_true(split);
+        return WN_OK;
+    }
+    return wn_seterr(WN_ERR_UNSUPPORTED,
+                     "tokenizer: %s/tokenizer.json: pre_tokenizer %s with a Unigram model (winnow has Metaspace, WhitespaceSplit)",
+                     dir, ty);
+}
+
+wn_status unigram_load(wn_tokenizer *t, const void *jv, const char *dir, size_t *map_cap) {
+    const wn_json *j = jv, *model = wn_json_get(j, "model");
+    const wn_json *vocab = wn_json_get(model, "vocab"), *unk = wn_json_get(model, "unk_id");
+    size_t n = wn_json_size(vocab);
+    if (!wn_json_is_array(vocab) || !n || n >= INT32_MAX)
+        return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: a Unigram model.vocab must be a list of [piece, score]", dir);
+    if (!(t->uni_score = wn_malloc(n * sizeof *t->uni_score))) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+    double min_score = 1e300;
+    int32_t id = 0;
+    for (const wn_json *e = vocab->child; e; e = e->next, id++) {
+        const wn_json *piece = wn_json_at(e, 0), *score = wn_json_at(e, 1);
+        if (!wn_json_is_string(piece) || !wn_json_is_number(score))
+            return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: model.vocab[%d] is not [piece, score]", dir, (int)id);
+        wn_status st = vocab_add(t, piece->str, piece->len, id, map_cap);
+        if (st != WN_OK) return st;
+        t->uni_score[id] = score->num;
+        if (score->num < min_score) min_score = score->num;
+    }
+    t->n_vocab = (int)n;
+    t->uni_unk_score = min_score - UNK_PENALTY;
+    t->uni_unk = -1;
+    if (wn_json_is_number(unk)) {
+        if (unk->num < 0 || unk->num >= (double)n)
+            return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: unk_id %g is outside the vocab of %zu", dir, unk->num, n);
+        t->uni_unk = (int32_t)unk->num;
+    }
+    t->byte_fallback = wn_json_is_true(wn_json_get(model, "byte_fallback"));
+    for (int b = 0; b < 256; b++) {
+        char name[8];
+        snprintf(name, sizeof name, "<0x%02X>", b);
+        t->uni_byte[b] = vocab_find(t, 0, name, 6);
+    }
+    t->unigram = 1;
+    wn_status st = load_normalizer(t, wn_json_get(j, "normalizer"), dir);
+    if (st == WN_OK) st = load_pre_tokenizer(t, wn_json_get(j, "pre_tokenizer"), dir);
+    return st;
+}
+
+void unigram_free(wn_tokenizer *t) {
+    wn_free(t->uni_score);
+    t->uni_score = NULL;
+    for (int i = 0; i < t->n_norm; i++) {
+        wn_free(t->norm[i].from);
+        wn_free(t->norm[i].to);
+    }
+    t->n_norm = 0;
+    precompiled_free(t);
+}
+
+/* The id of s[0..n) in the vocab, as HF's Unigram::tokenize resolves a piece of the
+ * best path: the piece, or its bytes (byte_fallback), or unk. */
+static wn_status push_piece(const wn_tokenizer *t, const char *s, size_t n, tok_buf *out) {
+    int32_t id = vocab_find(t, 0, s, n);
+    if (id >= 0) return tok_push(out, id);
+    if (t->byte_fallback) {
+        size_t i = 0;
+        while (i < n && t->uni_byte[(unsigned char)s[i]] >= 0) i++;
+        if (i == n) {
+            wn_status st = WN_OK;
+            for (i = 0; i < n && st == WN_OK; i++) st = tok_push(out, t->uni_byte[(unsigned char)s[i]]);
+            return st;
+        }
+    }
+    if (t->uni_unk < 0)
+        return wn_seterr(WN_ERR_FORMAT, "tokenizer: \"%.*s\" is not in the Unigram vocab and the model has no unk_id",
+                         (int)WN_MIN(n, 64), s);
+    return tok_push(out, t->uni_unk);
+}
+
+/* Viterbi over s[0..n) (one pre-tokenized piece), ids appended to out. */
+static wn_status viterbi(const wn_tokenizer *t, const char *s, size_t n, tok_buf *out) {
+    if (!n) return WN_OK;
+    double *best = wn_malloc((n + 1) * sizeof *best);
+    int64_t *from = wn_malloc((n + 1) * sizeof *from); /* where the best path to here starts its last piece; -1 none */
+    int32_t *id = wn_malloc((n + 1) * sizeof *id);
+    int64_t *path = wn_malloc((n + 1) * sizeof *path);
+    wn_status st = WN_OK;
+    if (!best || !from || !id || !path) {
+        st = wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory for a piece of %zu bytes", n);
+        goto done;
+    }
+    for (size_t i = 0; i <= n; i++) best[i] = 0, from[i] = -1, id[i] = -1;
+    for (size_t i = 0; i < n;) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t mb = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
+        size_t mblen = mb > 0 ? (size_t)mb : 1;
+        int single = 0;
+        size_t maxl = WN_MIN((size_t)t->max_token_bytes, n - i);
+        for (size_t l = 1; l <= maxl; l++) {
+            if (i + l < n && ((unsigned char)s[i + l] & 0xC0) == 0x80) continue; /* not a character boundary */
+            int32_t v = vocab_find(t, 0, s + i, l);
+            if (v < 0) continue;
+            double sc = best[i] + t->uni_score[v];
+            if (from[i + l] < 0 || sc > best[i + l]) best[i + l] = sc, from[i + l] = (int64_t)i, id[i + l] = v;
+            if (l == mblen) single = 1;
+        }
+        if (!single) {
+            double sc = best[i] + t->uni_unk_score;
+            if (from[i + mblen] < 0 || sc > best[i + mblen])
+                best[i + mblen] = sc, from[i + mblen] = (int64_t)i, id[i + mblen] = -1; /* -1: unknown */
+        }
+        i += mblen;
+    }
+    /* read the path back: path[] gets the piece boundaries, adjacent unknowns fused */
+    size_t np = 0;
+    for (int64_t e = (int64_t)n; e > 0;) {
+        int64_t b = from[e];
+        if (b < 0) { /* cannot happen: every character boundary is reached */
+            st = wn_seterr(WN_ERR_FORMAT, "tokenizer: Unigram found no path through a piece of %zu bytes", n);
+            goto done;
+        }
+        if (id[e] == -1 && t->uni_unk >= 0) /* fuse with the unknowns before it */
+            while (b > 0 && id[b] == -1) b = from[b];
+        path[np++] = e;
+        e = b;
+    }
+    for (size_t k = np, b = 0; k-- > 0 && st == WN_OK;) {
+        size_t e = (size_t)path[k];
+        st = id[e] >= 0 ? tok_push(out, id[e]) : push_piece(t, s + b, e - b, out);
+        b = e;
+    }
+done:
+    wn_free(best);
+    wn_free(from);
+    wn_free(id);
+    wn_free(path);
+    return st;
+}
+
+/* Metaspace on one word s[0..n) (no WhitespaceSplit inside it any more), then
+ * Viterbi on each of its pieces; first: the word starts the text. */
+static wn_status metaspace_word(const wn_tokenizer *t, const char *s, size_t n, int first, int64_t limit, tok_buf *out) {
+    if (!t->ms_rep_len) {
+        wn_status st = viterbi(t, s, n, out);
+        if (st == WN_OK && limit >= 0 && (int64_t)out->n >= limit) out->stopped = 1;
+        return st;
+    }
+    const size_t rl = (size_t)t->ms_rep_len;
+    size_t spaces = 0;
+    for (size_t i = 0; i < n; i++) spaces += s[i] == ' ';
+    char *w = wn_malloc(n + spaces * rl + rl + 1);
+    if (!w) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+    size_t m = 0;
+    int starts = n && (s[0] == ' ' || (n >= rl && !memcmp(s, t->ms_rep, rl)));
+    if (t->ms_prepend == TOK_PREPEND_ALWAYS ? !starts : t->ms_prepend == TOK_PREPEND_FIRST && first && !starts) {
+        memcpy(w, t->ms_rep, rl);
+        m = rl;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == ' ') memcpy(w + m, t->ms_rep, rl), m += rl;
+        else w[m++] = s[i];
+    }
+    wn_status st = WN_OK;
+    for (size_t b = 0; b < m && st == WN_OK && !out->stopped;) { /* split before each replacement (MergedWithNext) */
+        size_t e = m;
+        if (t->ms_split)
+            for (size_t k = b + 1; k + rl <= m; k++)
+                if (!memcmp(w + k, t->ms_rep, rl)) {
+                    e = k;
+                    break;
+                }
+        st = viterbi(t, w + b, e - b, out);
+        if (limit >= 0 && (int64_t)out->n >= limit) out->stopped = 1; /* after a word, as tokenize_with_limit */
+        b = e;
+    }
+    wn_free(w);
+    return st;
+}
+
+/* One piece between the added tokens, normalized: WhitespaceSplit, then Metaspace. */
+static wn_status pre_tokenize(const wn_tokenizer *t, const char *s, size_t n, int64_t limit, uint32_t *word, tok_buf *out) {
+    (void)word;
+    int first = !out->started;
+    out->started = 1;
+    if (!n) return WN_OK;
+    if (!t->ws_split) return metaspace_word(t, s, n, first, limit, out);
+    wn_status st = WN_OK;
+    for (size_t i = 0; i < n && st == WN_OK && !out->stopped;) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
+        if (k <= 0) k = 1, c = 0;
+        if (is_ws((uint32_t)c)) {
+            i += (size_t)k;
+            continue;
+        }
+        size_t b = i;
+        while (i < n) {
+            k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
+            if (k <= 0) k = 1, c = 0;
+            if (is_ws((uint32_t)c)) break;
+            i += (size_t)k;
+        }
+        st = metaspace_word(t, s + b, i - b, first && b == 0, limit, out);
+    }
+    return st;
+}
+
+/* s[0..n) through the Replace rule r into a new string. */
+static char *replace_all(const tok_norm *r, const char *s, size_t n, size_t *out_len) {
+    size_t fl = strlen(r->from), tl = strlen(r->to), cap = n + 1, m = 0;
+    char *o = wn_malloc(cap);
+    for (size_t i = 0; o && i < n;) {
+        int hit = i + fl <= n && !memcmp(s + i, r->from, fl);
+        const char *src = hit ? r->to : s + i;
+        size_t len = hit ? tl : 1;
+        if (wn_grow((void **)&o, &cap, m + len + 1, 1) != WN_OK) {
+            wn_free(o);
+            return NULL;
+        }
+        memcpy(o + m, src, len);
+        m += len;
+        i += hit ? fl : 1;
+    }
+    if (o) o[m] = 0, *out_len = m;
+    return o;
+}
+
+wn_status unigram_tokenize(const wn_tokenizer *t, const char *s, size_t n, int64_t limit, uint32_t *word, tok_buf *out) {
+    char *cur = NULL;
+    size_t cn = n;
+    wn_status st = WN_OK;
+    for (int i = 0; i < t->n_norm && st == WN_OK; i++) {
+        const tok_norm *r = &t->norm[i];
+        const char *in = cur ? cur : s;
+        char *next = NULL;
+        size_t nn = 0;
+        if (r->precompiled) {
+            st = precompiled_normalize(t, in, cn, &next, &nn);
+        } else {
+            /* HF marks a replacement's characters as inserted: a text that starts with
+             * a match no longer starts at original offset 0, and Metaspace's "first"
+             * does not prepend (measured: "``x" with Replace "``" -> '"') */
+            if (cn >= strlen(r->from) && !memcmp(in, r->from, strlen(r->from))) out->started = 1;
+            if (!(next = replace_all(r, in, cn, &nn))) st = wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+        }
+        wn_free(cur);
+        cur = next;
+        cn = nn;
+    }
+    if (st == WN_OK) {
+        const char *in = cur ? cur : s;
+        st = t->n_norm_added ? split_added(t, in, cn, 1, pre_tokenize, limit, word, out)
+                             : pre_tokenize(t, in, cn, limit, word, out);
+    }
+    wn_free(cur);
+    return st;
+}
