@@ -18,7 +18,7 @@ WORK=${WORK:-/tmp/winnow-rerank-work}
 W=${WINNOW:-build/winnow}
 EMBED=${EMBED:-models/winnow-small-embed}
 STEPS=${STEPS:-1600}
-INTERP=${INTERP:-0.5}
+INTERP=${INTERP:-0.7}  # chosen on the demo's Debian collection (models/README.md)
 S=$(dirname "$0")
 [ -x "$W" ] || make -j2 all
 [ -f "$DATA/debian-descriptions.jsonl" ] || sh "$S/make_training_data.sh" "$DATA"
@@ -32,12 +32,30 @@ mkdir -p "$WORK"
 mkdir -p "$WORK/cfg"
 cp models/winnow-small-rerank.config.json "$WORK/cfg/config.json"
 cp "$EMBED/0_StaticEmbedding/vocab.txt" "$EMBED/0_StaticEmbedding/tokenizer.json" "$WORK/cfg/"
-printf '{"do_lower_case": true, "model_max_length": 128, "tokenizer_class": "BertTokenizer",\n "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]"}\n' \
-    > "$WORK/cfg/tokenizer_config.json"
+cat > "$WORK/cfg/tokenizer_config.json" <<'J'
+{
+ "clean_up_tokenization_spaces": true,
+ "cls_token": "[CLS]",
+ "do_basic_tokenize": true,
+ "do_lower_case": true,
+ "mask_token": "[MASK]",
+ "model_max_length": 128,
+ "never_split": null,
+ "pad_token": "[PAD]",
+ "sep_token": "[SEP]",
+ "strip_accents": null,
+ "tokenize_chinese_chars": true,
+ "tokenizer_class": "BertTokenizer",
+ "unk_token": "[UNK]"
+}
+J
+printf '{\n  "cls_token": "[CLS]",\n  "mask_token": "[MASK]",\n  "pad_token": "[PAD]",\n  "sep_token": "[SEP]",\n  "unk_token": "[UNK]"\n}' \
+    > "$WORK/cfg/special_tokens_map.json"
 rm -rf "$WORK/init" "$WORK/run"
 "$W" train ce --listwise --config "$WORK/cfg/config.json" --data "$WORK/data/listwise.jsonl" --out "$WORK/init" \
     --steps 1 --lr 0 --batch 2 --max-length 128 >/dev/null
 /usr/bin/python3 "$S/init_rerank.py" "$WORK/init" "$EMBED"
 "$W" train ce --listwise --model "$WORK/init" --data "$WORK/data/listwise.jsonl" --out "$WORK/run" \
-    --steps "$STEPS" --batch 16 --lr 5e-4 --warmup 100 --max-length 128 --seed 42 --log "$OUT.train.log"
+    --steps "$STEPS" --batch 16 --lr 5e-4 --warmup 100 --max-length 128 --seed 42 --save-every 200 --log "$WORK/train.log"
+awk 'NR % 10 == 0' "$WORK/train.log" > "$OUT.train.log"
 /usr/bin/python3 "$S/package_rerank.py" "$WORK/run" "$OUT" "$INTERP"

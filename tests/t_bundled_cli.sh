@@ -4,8 +4,9 @@
 # models/winnow-small-embed, from another current directory, offline with an empty
 # cache and an unreachable hub; the name also works for --dense (index, search) and
 # from an installed layout (bin/winnow + share/winnow/models); WINNOW_MODELS_DIR
-# replaces the search list; winnow-small-rerank (not shipped) and unknown names fail
-# with a clear message and never touch the network.
+# replaces the search list; winnow-small-rerank scores by name as by path and brings its
+# own interpolation to search; names not in the list fail with a clear message and never
+# touch the network.
 : "${BUILD:=build}"
 W="$BUILD/winnow"
 [ -x "$W" ] || { echo "t_bundled_cli: $W is not built"; exit 1; }
@@ -60,17 +61,27 @@ expect_err "not bundled in this build" "override"
 expect_err "$T/mine, from WINNOW_MODELS_DIR" "override"
 expect_err "bundled there: my-embed" "override"
 
-# 7. winnow-small-rerank is not shipped: a clear error wherever a model goes
-(cd "$T/elsewhere" && printf 'q\td\n' | "$WA" score --model winnow-small-rerank) >/dev/null 2>"$T/err" &&
-    fail "score --model winnow-small-rerank succeeded"
+# 7. winnow-small-rerank: by name as by path (score), in search with its own
+#    interpolation (config.json "winnow": {"rerank_interpolate"}: as if given explicitly,
+#    unlike the cross-encoder alone), and a clear error where the list lacks it
+printf 'cats\ta cat sat on the mat\ncats\tthe weather is cold\n' >"$T/pairs"
+"$W" score --model models/winnow-small-rerank <"$T/pairs" >"$T/want.s" 2>"$T/err" || fail "score by path: $(cat "$T/err")"
+(cd "$T/elsewhere" && "$WA" score --model winnow-small-rerank <"$T/pairs") >"$T/got.s" 2>"$T/err" ||
+    fail "score --model winnow-small-rerank: $(cat "$T/err")"
+cmp -s "$T/got.s" "$T/want.s" && [ "$(wc -l <"$T/got.s")" -eq 2 ] || fail "score: by name and by path differ"
+own=$(sed -n 's/.*"rerank_interpolate": *\([0-9.]*\).*/\1/p' models/winnow-small-rerank/config.json)
+[ -n "$own" ] || fail "models/winnow-small-rerank/config.json has no rerank_interpolate"
+for a in "" "--interpolate $own" "--interpolate 0"; do
+    "$W" search --index "$T/ix" --first-stage hybrid --rerank winnow-small-rerank --k 3 --json $a "cats on mats" 2>"$T/err" |
+        sed 's/"ms":[0-9.e+-]*//g' >"$T/s$(echo "$a" | tr -dc 0-9)" || fail "search --rerank winnow-small-rerank $a: $(cat "$T/err")"
+done
+cmp -s "$T/s" "$T/s$(echo "$own" | tr -dc 0-9)" || fail "search: the model's own interpolation differs from --interpolate $own"
+cmp -s "$T/s" "$T/s0" && fail "search: the model's own interpolation gives the cross-encoder alone"
+grep -q '"d1"' "$T/s" || fail "search --rerank: d1 missing: $(cat "$T/s")"
+WINNOW_MODELS_DIR="$T/mine" "$W" score --model winnow-small-rerank <"$T/pairs" >/dev/null 2>"$T/err" &&
+    fail "WINNOW_MODELS_DIR without it: winnow-small-rerank still found"
 expect_err "winnow-small-rerank is one of winnow's own models, but it is not bundled in this build" "score rerank"
-expect_err "bundled there: winnow-small-embed" "score rerank"
 expect_err "cross-encoder directory or hub id" "score rerank"
-"$W" search --index "$T/ix" --rerank winnow-small-rerank "cats" >/dev/null 2>"$T/err" && fail "search --rerank succeeded"
-expect_err "not bundled in this build" "search --rerank"
-"$W" demo --offline --bi-encoder winnow-small-embed --cross-encoder winnow-small-rerank --out "$T/demo" \
-    >/dev/null 2>"$T/err" && fail "demo --cross-encoder winnow-small-rerank succeeded"
-expect_err "not bundled in this build" "demo --cross-encoder"
 # 7b. the tokenizer of a bundled static model (in its module folder) by name
 printf 'Static tokenizers, by name\n' > "$T/tok.txt"
 "$W" tokenize --model winnow-small-embed "$T/tok.txt" > "$T/tok.by-name" 2>"$T/err" || fail "tokenize by name: $(cat "$T/err")"
@@ -81,7 +92,8 @@ cmp -s "$T/tok.by-name" "$T/tok.by-dir" && grep -q '"ids":\[101,' "$T/tok.by-nam
 [ $? -eq 1 ] || fail "unknown name: want exit 1"
 expect_err "'winnow-small-embedd': no such directory, no bundled model of that name" "unknown name"
 expect_err "$ROOT/models" "unknown name"
-expect_err "bundled there: winnow-small-embed" "unknown name"
+expect_err "bundled there: " "unknown name"
+expect_err "winnow-small-embed" "unknown name"
 expect_err "not a hub id" "unknown name"
 [ ! -e "$T/cache" ] || fail "the failed names touched the hub cache"
 t_done
