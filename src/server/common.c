@@ -12,7 +12,8 @@
 #include "server.h"
 #include "tokenizer/tokenizer.h" /* floor 1: the post-processor's special tokens (tpl) */
 
-#define MAX_INPUTS (1 << 20)
+/* inputs of one request: bounds its result memory (16384 x 1024 floats = 64 MB) */
+#define MAX_INPUTS 16384
 
 void reply_error(srv_reply *r, int status, const char *type, const char *fmt, ...) {
     r->status = status;

@@ -77,18 +77,16 @@ static void error_body(srv_endpoint ep, srv_reply *r) {
 
 static enum MHD_Result send_reply(wn_server *s, struct MHD_Connection *c, req_ctx *q, srv_reply *r) {
     if (r->err_type) error_body(q->ep, r);
-    if (r->body.oom) {
+    static const char oom_body[] = "{\"error\":\"out of memory\",\"error_type\":\"backend\"}";
+    if (r->body.oom || !r->body.p) { /* nothing could be written */
         sb_free(&r->body);
         r->body.oom = 0;
         r->status = 503;
-        r->err_type = "backend";
     }
     /* the body goes to MHD, which frees it with wn_free after sending */
-    static const char oom_body[] = "{\"error\":\"out of memory\",\"error_type\":\"backend\"}";
     struct MHD_Response *resp =
-        r->body.oom || !r->body.p
-            ? MHD_create_response_from_buffer(r->body.p ? 0 : sizeof oom_body - 1, (void *)oom_body, MHD_RESPMEM_PERSISTENT)
-            : MHD_create_response_from_buffer_with_free_callback(r->body.n, r->body.p, wn_free);
+        !r->body.p ? MHD_create_response_from_buffer(sizeof oom_body - 1, (void *)oom_body, MHD_RESPMEM_PERSISTENT)
+                   : MHD_create_response_from_buffer_with_free_callback(r->body.n, r->body.p, wn_free);
     if (!resp) {
         sb_free(&r->body);
         return MHD_NO;

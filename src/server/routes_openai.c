@@ -97,7 +97,7 @@ void route_v1_rerank(wn_server *s, const wn_json *req, srv_reply *r) {
     if (!wn_json_is_array(dv)) return reply_error(r, 422, "validation", "`documents` must be an array");
     int n = (int)wn_json_size(dv), ret = 0;
     if (n == 0) return reply_error(r, 400, "empty", "`documents` cannot be empty");
-    if (n > (1 << 20)) return reply_error(r, 413, "validation", "`documents` has %d entries, at most %d", n, 1 << 20);
+    if (n > 16384) return reply_error(r, 413, "validation", "`documents` has %d entries, at most 16384", n);
     long top_n = n;
     if (opt_int(req, "top_n", 1, 1L << 30, &top_n, r) || opt_bool(req, "return_documents", &ret, r)) return;
     if (top_n > n) top_n = n;

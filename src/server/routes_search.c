@@ -91,8 +91,8 @@ void route_search(wn_server *s, const wn_json *req, srv_reply *r) {
     int64_t *frows = NULL;
     int nf = -1, n = 0, depth = (int)(kc > k ? kc : k), held = 0;
     wn_hit *cand = NULL, *out = NULL;
-    if (read_filter(s, wn_json_get(req, "filter"), &frows, &nf, r)) goto done;
-    if (nf >= 0 && depth < FILTER_DEPTH) depth = FILTER_DEPTH;
+    const wn_json *fj = wn_json_get(req, "filter");
+    if (fj && !wn_json_is_null(fj) && depth < FILTER_DEPTH) depth = FILTER_DEPTH;
     cand = wn_malloc((size_t)depth * sizeof *cand);
     out = wn_malloc((size_t)depth * sizeof *out);
     if (!cand || !out) {
@@ -105,6 +105,10 @@ void route_search(wn_server *s, const wn_json *req, srv_reply *r) {
     pthread_mutex_lock(&s->search_mu);
     r->queue_s = wn_now() - t0;
     metrics_stage(&s->metrics, STAGE_QUEUE, r->queue_s);
+    if (read_filter(s, fj, &frows, &nf, r)) { /* the store is the searcher's: under its lock */
+        pthread_mutex_unlock(&s->search_mu);
+        goto done;
+    }
     wn_status st = WN_OK;
     wn_pipeline_params pp = s->search_params;
     if (pp.first_stage != fs) {

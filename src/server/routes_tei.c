@@ -212,6 +212,7 @@ void route_predict(wn_server *s, const wn_json *req, srv_reply *r) {
     if (batch && (!wn_json_is_array(in) || n == 0))
         return reply_error(r, wn_json_is_array(in) ? 400 : 422, wn_json_is_array(in) ? "empty" : "validation",
                            "`inputs` must be a non-empty string, a pair [a, b] or an array of those");
+    if (n > 16384) return reply_error(r, 413, "validation", "`inputs` has %d entries, at most 16384", n);
     if (opt_bool(req, "raw_scores", &raw, r) || opt_bool(req, "truncate", &truncate, r)) return;
     const char **as = wn_malloc((size_t)n * sizeof *as), **bs = wn_malloc((size_t)n * sizeof *bs);
     int *ntok = wn_malloc((size_t)n * sizeof *ntok), held = 0;
@@ -280,6 +281,7 @@ static const char *token_text(const wn_tokenizer *t, int32_t id, size_t *len) {
 
 void route_tokenize(wn_server *s, const wn_json *req, srv_reply *r) {
     wn_model *m = s->bi ? s->bi : s->ce;
+    if (!m) return reply_error(r, 400, "validation", "no model to tokenize with: start winnow serve with --embed or --rerank");
     if (need_object(req, r)) return;
     const char **texts = NULL;
     int n, add = 1;
@@ -334,16 +336,18 @@ void route_info(wn_server *s, srv_reply *r) {
     sb_json_str(b, dt, strlen(dt));
     sb_puts(b, ",\"model_type\":");
     if (s->bi) sb_puts(b, "{\"embedding\":{\"pooling\":\"sentence-transformers\"}}");
+    else if (!s->ce) sb_puts(b, "null");
     else sb_printf(b, "{\"classifier\":{\"num_labels\":%d}}", s->ce_labels);
     if (s->rerank_name) {
         sb_puts(b, ",\"rerank_model_id\":");
         sb_json_str(b, s->rerank_name, strlen(s->rerank_name));
     }
     wn_model *m = s->bi ? s->bi : s->ce;
+    if (!m) sb_puts(b, ",\"model_type\":null");
     sb_printf(b, ",\"max_concurrent_requests\":%d,\"max_input_length\":%d,\"max_batch_tokens\":%d,"
                  "\"max_client_batch_size\":%d,\"client_batch_split\":true,\"auto_truncate\":true,"
                  "\"payload_limit\":%zu,\"tokenization_workers\":null,\"search\":%s,\"version\":\"%s\"}",
-              s->p.max_concurrent, wn_model_max_length(m), s->p.max_batch_tokens, s->p.max_client_batch,
+              s->p.max_concurrent, m ? wn_model_max_length(m) : 0, s->p.max_batch_tokens, s->p.max_client_batch,
               s->p.payload_limit, s->searcher ? "true" : "false", wn_version());
 }
 

@@ -176,6 +176,8 @@ def check_api():
         st, js, _ = s.req("POST", "/tokenize", {"inputs": [texts[1]]})
         ok(st == 200 and [t["id"] for t in js[0]] == ids and js[0][0]["special"] and not js[0][1]["special"],
            "/tokenize ids == winnow tokenize", str(js)[:200])
+        st, js, _ = s.req("POST", "/embed", {"inputs": ["a"] * 16385})
+        ok(st == 413 and js["error_type"] == "validation", "413 more than 16384 inputs", str(js))
         # metrics
         st, txt, h = s.req("GET", "/metrics")
         ok(st == 200 and h["content-type"].startswith("text/plain") and
