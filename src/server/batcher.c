@@ -24,6 +24,7 @@ struct srv_batcher {
     wn_model *m;
     int cap, budget, width;
     srv_metrics *mx;
+    const _Atomic int *abandon;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     item *queue; /* (cap) waiting */
@@ -51,7 +52,10 @@ static void run_call(srv_batcher *b, int i0, int i1) {
         if (pairs) b->b[k] = it->job->b[it->i];
     }
     double t0 = wn_now();
-    wn_status st = pairs ? wn_model_score(b->m, n, b->a, b->b, b->out) : wn_model_embed(b->m, n, b->a, b->out);
+    wn_status st;
+    if (*b->abandon) st = wn_seterr(WN_ERR_UNSUPPORTED, "server: shutting down");
+    else if (pairs) st = wn_model_score(b->m, n, b->a, b->b, b->out);
+    else st = wn_model_embed(b->m, n, b->a, b->out);
     double t1 = wn_now();
     metrics_batch(b->mx, n, (int64_t)n * b->work[i1 - 1].ntok);
     metrics_stage(b->mx, STAGE_INFERENCE, t1 - t0);
@@ -101,7 +105,8 @@ static void *loop(void *arg) {
     return NULL;
 }
 
-wn_status batcher_create(wn_model *m, int cap, int budget, int width, srv_metrics *mx, srv_batcher **out) {
+wn_status batcher_create(wn_model *m, int cap, int budget, int width, srv_metrics *mx, const _Atomic int *abandon,
+                         srv_batcher **out) {
     *out = NULL;
     srv_batcher *b = wn_calloc(1, sizeof *b);
     if (!b) return wn_seterr(WN_ERR_NOMEM, "server: out of memory for a batcher");
@@ -110,6 +115,7 @@ wn_status batcher_create(wn_model *m, int cap, int budget, int width, srv_metric
     b->budget = budget;
     b->width = width;
     b->mx = mx;
+    b->abandon = abandon;
     b->queue = wn_calloc((size_t)cap, sizeof(item));
     b->work = wn_calloc((size_t)cap, sizeof(item));
     b->a = wn_calloc((size_t)cap, sizeof(char *));

@@ -28,7 +28,8 @@ void reply_status(srv_reply *r, wn_status st, const char *what) {
     wn_task_err e; /* this thread's message, copied (never passed into a new message) */
     wn_task_err_init(&e);
     wn_task_fail(&e, st);
-    if (st == WN_ERR_ARG || st == WN_ERR_FORMAT) reply_error(r, 400, "validation", "%s: %s", what, e.msg);
+    if (st == WN_ERR_UNSUPPORTED) reply_error(r, 503, "unhealthy", "%s: %s", what, e.msg); /* shutting down */
+    else if (st == WN_ERR_ARG || st == WN_ERR_FORMAT) reply_error(r, 400, "validation", "%s: %s", what, e.msg);
     else reply_error(r, 500, "backend", "%s: %s", what, e.msg);
 }
 

@@ -232,6 +232,7 @@ void http_stop(wn_server *s, double grace_s) {
     if (fd != MHD_INVALID_SOCKET) close(fd);
     double end = wn_now() + grace_s;
     while (s->active > 0 && wn_now() < end) usleep(10000);
+    s->abandon = 1; /* what is still queued after the grace fails with 503, not run */
     MHD_stop_daemon(d); /* closes idle connections, joins their threads */
     s->daemon = NULL;
 }

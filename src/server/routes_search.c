@@ -105,6 +105,11 @@ void route_search(wn_server *s, const wn_json *req, srv_reply *r) {
     pthread_mutex_lock(&s->search_mu);
     r->queue_s = wn_now() - t0;
     metrics_stage(&s->metrics, STAGE_QUEUE, r->queue_s);
+    if (s->abandon) {
+        pthread_mutex_unlock(&s->search_mu);
+        reply_error(r, 503, "unhealthy", "search: shutting down");
+        goto done;
+    }
     if (read_filter(s, fj, &frows, &nf, r)) { /* the store is the searcher's: under its lock */
         pthread_mutex_unlock(&s->search_mu);
         goto done;

@@ -104,7 +104,8 @@ wn_status wn_server_create(const wn_server_params *p_in, wn_server **out) {
             goto fail;
         }
         s->bi_dim = wn_model_dim(s->bi);
-        if ((st = batcher_create(s->bi, s->p.max_concurrent, s->p.max_batch_tokens, s->bi_dim, &s->metrics, &s->bi_q)) != WN_OK)
+        if ((st = batcher_create(s->bi, s->p.max_concurrent, s->p.max_batch_tokens, s->bi_dim, &s->metrics, &s->abandon,
+                                 &s->bi_q)) != WN_OK)
             goto fail;
     }
     if (s->rerank_name) {
@@ -114,7 +115,8 @@ wn_status wn_server_create(const wn_server_params *p_in, wn_server **out) {
             goto fail;
         }
         s->ce_labels = wn_model_num_labels(s->ce);
-        if ((st = batcher_create(s->ce, s->p.max_concurrent, s->p.max_batch_tokens, s->ce_labels, &s->metrics, &s->ce_q)) != WN_OK)
+        if ((st = batcher_create(s->ce, s->p.max_concurrent, s->p.max_batch_tokens, s->ce_labels, &s->metrics, &s->abandon,
+                                 &s->ce_q)) != WN_OK)
             goto fail;
     }
     *out = s;

@@ -93,8 +93,10 @@ typedef struct {
 } srv_job;
 typedef struct srv_batcher srv_batcher;
 /* cap: inputs that may wait at once (the admission limit guarantees it); budget: padded
- * tokens per model call; width: floats per result (dim or labels). */
-wn_status batcher_create(wn_model *m, int cap, int budget, int width, srv_metrics *mx, srv_batcher **out);
+ * tokens per model call; width: floats per result (dim or labels); *abandon set: inputs
+ * still queued fail at once (WN_ERR_UNSUPPORTED, "shutting down") instead of running. */
+wn_status batcher_create(wn_model *m, int cap, int budget, int width, srv_metrics *mx, const _Atomic int *abandon,
+                         srv_batcher **out);
 /* Queues job's inputs and waits until every one ran (job->err tells how). */
 wn_status batcher_run(srv_batcher *b, srv_job *job);
 void batcher_free(srv_batcher *b); /* finishes what is queued, then stops */
@@ -118,6 +120,7 @@ struct wn_server {
     void *daemon;                 /* struct MHD_Daemon * */
     _Atomic int64_t active;       /* requests between their first byte and their completion */
     _Atomic int draining;
+    _Atomic int abandon;          /* the drain's grace ran out: queued work fails with 503 */
     int port;
 };
 
