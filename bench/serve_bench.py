@@ -10,7 +10,8 @@ Measured, each run bounded in time (DURATION s) and connections:
   /embed    one text per request at 1, 8 and 64 connections, with batching on (the
             default --max-batch-tokens 16384) and off (--max-batch-tokens 1: one input per
             model call); on and off alternate, ROUNDS times, best round kept
-  /embed    32 texts per request, /rerank 20 documents, /search hybrid + re-ranking of 20
+  /embed    32 texts per request, /rerank 20 documents (their first 300 characters),
+            /search hybrid + re-ranking of 20
   429       64 connections against --max-concurrent 8: answered 200 or 429, nothing else
 Each line: requests/s, p50 / p99 latency (wrk --latency), non-2xx count, server peak RSS.
 Prints a Markdown table (docs/BENCHMARKS.md) and writes DIR/serve_results.json.
@@ -85,7 +86,7 @@ class Server:
 
     def stop(self):
         self.p.send_signal(signal.SIGTERM)
-        return self.p.wait(60)
+        return self.p.wait(120)
 
 
 def wrk(srv, script, conns):
@@ -106,11 +107,8 @@ def offline():
         subprocess.run([W, "embed", "--model", f"{DIR}/bi", "--threads", THREADS, "--batch", "32"],
                        input="\n".join(lines) + "\n", capture_output=True, text=True, check=True)
         return time.time() - t
-    best = 0
-    for _ in range(ROUNDS):
-        t1, tn = timed(titles[:1]), timed(titles)
-        best = max(best, len(titles) / max(tn - t1, 1e-9))
-    return best
+    t1, tn = timed(titles[:1]), timed(titles)
+    return len(titles) / max(tn - t1, 1e-9)
 
 
 results = {"threads": THREADS, "duration_s": DURATION, "rounds": ROUNDS, "cpu": "", "rows": []}
@@ -130,23 +128,24 @@ def row(name, conns, mode, r, rss):
         name, conns, mode, r["rps"], r["p50"], r["p99"], r["non2xx"], r["errors"], rss), file=sys.stderr, flush=True)
 
 
-base = offline()
-results["offline_texts_per_s"] = base
-print("offline winnow embed: %.1f texts/s" % base, file=sys.stderr, flush=True)
-
 one = lua_bodies("embed1", [{"inputs": t} for t in titles], "/embed")
 best = {}
-for rnd in range(ROUNDS):
+base = 0
+for rnd in range(ROUNDS):  # offline, batching on, batching off: interleaved, best round of each
+    base = max(base, offline())
+    print("round %d: offline winnow embed %.1f texts/s (best so far)" % (rnd + 1, base), file=sys.stderr, flush=True)
     for mode, extra in (("batching", []), ("no-batching", ["--max-batch-tokens", "1"])):
         s = Server("--embed", f"{DIR}/bi", *extra)
         try:
             for c in (1, 8, 64):
                 r = wrk(s, one, c)
+                print("round %d %s c=%d: %.1f req/s" % (rnd + 1, mode, c, r["rps"]), file=sys.stderr, flush=True)
                 key = (c, mode)
                 if key not in best or r["rps"] > best[key][0]["rps"]:
                     best[key] = (r, s.rss_mb())
         finally:
             s.stop()
+results["offline_texts_per_s"] = base
 for (c, mode), (r, rss) in sorted(best.items()):
     row("/embed 1 text", c, mode, r, rss)
 
@@ -159,7 +158,7 @@ if not os.path.exists(os.path.join(ix, "dense.idx")):
 s = Server("--index", ix, "--rerank", f"{DIR}/ce")
 try:
     e32 = lua_bodies("embed32", [{"inputs": titles[i:i + 32]} for i in range(0, 960, 32)], "/embed")
-    rr = lua_bodies("rerank20", [{"query": q, "texts": [d["text"][:1000] for d in docs[i * 7 % 1400:i * 7 % 1400 + 20]]}
+    rr = lua_bodies("rerank20", [{"query": q, "texts": [d["text"][:300] for d in docs[i * 7 % 1400:i * 7 % 1400 + 20]]}
                                  for i, q in enumerate(queries)], "/rerank")
     se = lua_bodies("search", [{"query": q, "first_stage": "hybrid", "rerank": True, "k_candidates": 20, "k": 10}
                                for q in queries], "/search")
