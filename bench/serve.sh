@@ -5,7 +5,8 @@
 # texts, /rerank 20 documents, /search hybrid + re-ranking of 20, and 429s past the
 # limit. Random-weight MiniLM-L6 models (bench_encoder setup), CISI texts (../shared).
 #
-#   sh bench/serve.sh     (THREADS=2 DURATION=8 ROUNDS=2 WN_BENCH_DIR=/tmp/winnow-serve)
+#   sh bench/serve.sh     (THREADS=2 DURATION=8 ROUNDS=2 SOAK=0 WN_BENCH_DIR=/tmp/winnow-serve)
+#   SOAK=600: also 10 minutes of mixed load (zero non-2xx expected, RSS sampled)
 #
 # About 3 minutes on 2 cores; needs ~200 MB in WN_BENCH_DIR and Debian's wrk
 # (installed here if missing).

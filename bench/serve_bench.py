@@ -13,6 +13,8 @@ Measured, each run bounded in time (DURATION s) and connections:
   /embed    32 texts per request, /rerank 20 documents (their first 300 characters),
             /search hybrid + re-ranking of 20
   429       64 connections against --max-concurrent 8: answered 200 or 429, nothing else
+  soak      (SOAK=seconds) mixed /embed, /v1/embeddings, /rerank, /search at 16 connections:
+            non-2xx, socket errors, RSS every 10 s and its growth after the first minute
 Each line: requests/s, p50 / p99 latency (wrk --latency), non-2xx count, server peak RSS.
 Prints a Markdown table (docs/BENCHMARKS.md) and writes DIR/serve_results.json.
 """
@@ -41,16 +43,18 @@ titles = [d["title"] for d in docs if d.get("title")][:1000]
 queries = [q["text"] for q in load(f"{CISI}/queries.jsonl")]
 
 
-def lua_bodies(name, bodies, path, headers=""):
-    """a wrk script cycling through request bodies"""
+def lua_bodies(name, bodies, path):
+    """a wrk script cycling through request bodies (path None: bodies are (path, body) pairs)"""
     p = os.path.join(DIR, name + ".lua")
     with open(p, "w") as f:
         f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
         f.write("local bodies = {\n")
-        for b in bodies:
-            f.write("  %s,\n" % json.dumps(json.dumps(b)))  # a JSON string literal is a Lua one here (ASCII, \" and \\ only)
+        for b in bodies:  # a JSON string literal is a Lua one here (ASCII, \" and \\ only)
+            bp, bb = b if path is None else (path, b)
+            f.write("  {%s, %s},\n" % (json.dumps(bp), json.dumps(json.dumps(bb))))
         f.write("}\nlocal i = 0\n")
-        f.write('request = function()\n  i = i %% #bodies + 1\n  return wrk.format(nil, "%s", nil, bodies[i])\nend\n' % path)
+        f.write('request = function()\n  i = i % #bodies + 1\n'
+                '  return wrk.format(nil, bodies[i][1], nil, bodies[i][2])\nend\n')
         f.write("""done = function(summary, latency, requests)
   io.write(string.format("JSON {\\"requests\\": %d, \\"non2xx\\": %d, \\"errors\\": %d, \\"p50\\": %f, \\"p99\\": %f, \\"seconds\\": %f}\\n",
     summary.requests, summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
@@ -84,13 +88,19 @@ class Server:
                 return int(l.split()[1]) / 1024
         return 0
 
+    def rss_now_mb(self):
+        for l in open(f"/proc/{self.p.pid}/status"):
+            if l.startswith("VmRSS:"):
+                return int(l.split()[1]) / 1024
+        return 0
+
     def stop(self):
         self.p.send_signal(signal.SIGTERM)
         return self.p.wait(120)
 
 
-def wrk(srv, script, conns):
-    out = subprocess.run(["wrk", "-t", str(min(conns, 2)), "-c", str(conns), "-d", "%ds" % DURATION, "--timeout", "30s",
+def wrk(srv, script, conns, seconds=None):
+    out = subprocess.run(["wrk", "-t", str(min(conns, 2)), "-c", str(conns), "-d", "%ds" % (seconds or DURATION), "--timeout", "30s",
                           "-s", script, "http://127.0.0.1:%d" % srv.port], capture_output=True, text=True).stdout
     m = re.search(r"^JSON (.*)$", out, re.M)
     if not m:
@@ -168,6 +178,33 @@ try:
             row(name, c, "batching", wrk(s, script, c), s.rss_mb())
 finally:
     s.stop()
+
+SOAK = int(os.environ.get("SOAK", "0"))
+if SOAK:  # sustained mixed load: every endpoint, 16 connections, RSS sampled every 10 s
+    s = Server("--index", ix, "--rerank", f"{DIR}/ce")
+    try:
+        mixed = []
+        for i, q in enumerate(queries):
+            mixed += [("/embed", {"inputs": titles[i]}), ("/v1/embeddings", {"input": titles[i:i + 4]}),
+                      ("/rerank", {"query": q, "texts": [d["text"][:300] for d in docs[i:i + 5]]}),
+                      ("/search", {"query": q, "k_candidates": 5, "rerank": True})]
+        script = lua_bodies("mixed", mixed, None)
+        box = {}
+        th = __import__("threading").Thread(target=lambda: box.update(r=wrk(s, script, 16, SOAK)))
+        th.start()
+        samples, t0 = [], time.time()
+        while th.is_alive():
+            time.sleep(10)
+            samples.append((round(time.time() - t0), s.rss_now_mb()))
+        th.join()
+        r = box["r"]
+        warm = [m for t, m in samples if t >= 60] or [m for _, m in samples]
+        results["soak"] = {"seconds": SOAK, "requests": r["requests"], "non2xx": r["non2xx"], "errors": r["errors"],
+                           "rps": r["rps"], "p50_ms": r["p50"], "p99_ms": r["p99"], "rss_mb": samples,
+                           "rss_growth_after_60s": (warm[-1] - warm[0]) / warm[0] if warm else 0}
+        print("soak %d s: %s" % (SOAK, json.dumps(results["soak"])), file=sys.stderr, flush=True)
+    finally:
+        s.stop()
 
 s = Server("--embed", f"{DIR}/bi", "--max-concurrent", "8", "--max-client-batch", "1")
 try:

@@ -3,14 +3,16 @@
  * (one item per text or pair, with its token count); one thread per model takes
  * everything queued at once, sorts it by length and cuts it into model calls whose
  * padded size (inputs x longest) stays within the token budget, so inputs of similar
- * length share a call. No timer: while the model runs, new inputs pile up and form
- * the next batches, so batches grow with the load and a lone request waits for
- * nothing. The queue is bounded by the admission limit (common.c: admit), never grows.
+ * length share a call. No batching timer: while the model runs, new inputs pile up and
+ * form the next batches, so batches grow with the load and a lone request waits for
+ * nothing (under load the queue may settle for up to 1 ms: loop). The queue is bounded
+ * by the admission limit (common.c: admit), never grows.
  * A failed model call fails the jobs it held, with the library's message; the thread
  * goes on.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server.h"
 
@@ -34,6 +36,7 @@ struct srv_batcher {
     float *out;  /* (cap * width) one call's results */
     int stop;
     uint64_t calls; /* model calls made, from 1 (srv_job.seen_call) */
+    int last_n;     /* inputs taken the last time */
     pthread_t thread;
     int started;
 };
@@ -88,7 +91,20 @@ static void *loop(void *arg) {
             pthread_mutex_unlock(&b->mu);
             break;
         }
+        /* Under load (the last call held several inputs), the answers of that call set
+         * its clients free, and their next requests arrive within a fraction of a
+         * millisecond: let the queue settle before cutting batches, 100 us at a time
+         * while it still grows, at most 1 ms. After a call of one input (a lone
+         * client) nothing waits. */
+        for (int k = 0, seen = b->n_queue; b->last_n > 1 && k < 10 && !b->stop; k++) {
+            pthread_mutex_unlock(&b->mu);
+            usleep(100);
+            pthread_mutex_lock(&b->mu);
+            if (b->n_queue == seen) break;
+            seen = b->n_queue;
+        }
         int n = b->n_queue;
+        b->last_n = n;
         memcpy(b->work, b->queue, sizeof(item) * (size_t)n);
         b->n_queue = 0;
         pthread_mutex_unlock(&b->mu);
