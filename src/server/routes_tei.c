@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "server.h"
-#include "tokenizer/tokenizer.h" /* floor 1: id -> token string for /tokenize */
+#include "tokenizer/tokenizer.h" /* floor 1: the special token ids for /tokenize */
 
 static int need_object(const wn_json *req, srv_reply *r) {
     if (wn_json_is_object(req)) return 0;
@@ -268,17 +268,6 @@ done:
     wn_free(v);
 }
 
-/* the vocabulary string of id (NULL if none): a scan of the interned strings, once
- * per token; /tokenize is a debugging endpoint */
-static const char *token_text(const wn_tokenizer *t, int32_t id, size_t *len) {
-    for (int64_t k = 0; k < t->strs.n; k++)
-        if (t->map[k] == id) {
-            *len = strlen(wn_strmap_str(&t->strs, k));
-            return wn_strmap_str(&t->strs, k);
-        }
-    return NULL;
-}
-
 void route_tokenize(wn_server *s, const wn_json *req, srv_reply *r) {
     wn_model *m = s->bi ? s->bi : s->ce;
     if (!m) return reply_error(r, 400, "validation", "no model to tokenize with: start winnow serve with --embed or --rerank");
@@ -309,10 +298,9 @@ void route_tokenize(wn_server *s, const wn_json *req, srv_reply *r) {
             int special = ids[j] == t->cls_id || ids[j] == t->sep_id || ids[j] == t->pad_id;
             for (int q = 0; q < t->n_added && !special; q++) special = t->added[q].id == ids[j];
             if (special_ends && (j == 0 || j == k - 1) && special) continue;
-            size_t len = 0;
-            const char *txt = token_text(t, ids[j], &len);
+            const char *txt = ids[j] >= 0 && ids[j] < s->n_vocab && s->vocab[ids[j]] ? s->vocab[ids[j]] : "";
             sb_printf(&r->body, "%s{\"id\":%d,\"text\":", first ? "" : ",", ids[j]);
-            sb_json_str(&r->body, txt ? txt : "", len);
+            sb_json_str(&r->body, txt, strlen(txt));
             sb_printf(&r->body, ",\"special\":%s,\"start\":null,\"stop\":null}", special ? "true" : "false");
             first = 0;
         }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "tokenizer/tokenizer.h" /* floor 1: the vocabulary's strings, for /tokenize */
 
 wn_server_params wn_server_default_params(void) {
     wn_server_params p;
@@ -72,6 +73,19 @@ static wn_status open_index(wn_server *s) {
     return WN_OK;
 }
 
+/* id -> token string of the tokenizer /tokenize uses (the interned strings, once) */
+static wn_status build_vocab(wn_server *s) {
+    wn_model *m = s->bi ? s->bi : s->ce;
+    if (!m) return WN_OK;
+    const wn_tokenizer *t = wn_model_tokenizer(m);
+    s->n_vocab = t->n_vocab;
+    s->vocab = wn_calloc((size_t)(t->n_vocab > 0 ? t->n_vocab : 1), sizeof *s->vocab);
+    if (!s->vocab) return wn_seterr(WN_ERR_NOMEM, "server: out of memory for a vocabulary of %d", t->n_vocab);
+    for (int64_t k = 0; k < t->strs.n; k++)
+        if (t->map[k] >= 0 && t->map[k] < t->n_vocab && !s->vocab[t->map[k]]) s->vocab[t->map[k]] = wn_strmap_str(&t->strs, k);
+    return WN_OK;
+}
+
 wn_status wn_server_create(const wn_server_params *p_in, wn_server **out) {
     WN_ENTRY();
     if (!p_in || !out) return wn_seterr(WN_ERR_ARG, "wn_server_create: NULL argument");
@@ -119,6 +133,7 @@ wn_status wn_server_create(const wn_server_params *p_in, wn_server **out) {
                                  &s->ce_q)) != WN_OK)
             goto fail;
     }
+    if ((st = build_vocab(s)) != WN_OK) goto fail;
     *out = s;
     return WN_OK;
 fail:
@@ -153,5 +168,6 @@ void wn_server_free(wn_server *s) {
     wn_free(s->api_key);
     wn_free(s->embed_name);
     wn_free(s->rerank_name);
+    wn_free(s->vocab);
     wn_free(s);
 }

@@ -111,6 +111,8 @@ struct wn_server {
     srv_batcher *bi_q, *ce_q;
     wn_searcher *searcher;        /* or NULL; one request at a time (search_mu) */
     pthread_mutex_t search_mu;
+    const char **vocab;           /* (n_vocab) token string of each id (or NULL), for /tokenize */
+    int n_vocab;
     int has_bm25, has_dense;
     wn_first_stage default_stage;
     wn_pipeline_params search_params; /* the searcher's current parameters */
