@@ -26,6 +26,7 @@ static void serve_usage(FILE *f) {
             "  --payload-limit BYTES  request body limit, beyond: 413 (default 2000000)\n"
             "  --max-connections N    open connections (default 1024)\n"
             "  --timeout S            idle connection timeout in seconds (default 30)\n"
+            "  --max-search-queue N   /search requests waiting their turn, beyond: 429 (default 16)\n"
             "  --batch N              sequences per forward pass inside a model call (default 32)\n");
 }
 
@@ -36,14 +37,15 @@ static int num_opt(const char *o, const char *val, wn_server_params *p) {
         long lo, hi;
     } t[] = {{"--port", 0, 65535},           {"--threads", 1, 1024},         {"--max-concurrent", 1, 1 << 20},
              {"--max-batch-tokens", 1, 1 << 24}, {"--max-client-batch", 1, 1 << 20}, {"--payload-limit", 1, 1L << 31},
-             {"--max-connections", 1, 65536}, {"--timeout", 1, 86400},      {"--batch", 1, 4096}};
+             {"--max-connections", 1, 65536}, {"--timeout", 1, 86400},      {"--batch", 1, 4096},
+             {"--max-search-queue", 1, 1 << 20}};
     for (int i = 0; i < (int)(sizeof t / sizeof t[0]); i++) {
         if (strcmp(o, t[i].name)) continue;
         long v;
         if (!val) return cli_error("serve: %s needs a value", o), -1;
         if (!cli_parse_int(o, val, t[i].lo, t[i].hi, &v)) return -1;
         int *dst[] = {&p->port, &p->model.n_threads, &p->max_concurrent, &p->max_batch_tokens, &p->max_client_batch,
-                      NULL, &p->max_connections, &p->timeout_s, &p->model.max_batch};
+                      NULL, &p->max_connections, &p->timeout_s, &p->model.max_batch, &p->max_search_queue};
         if (dst[i]) *dst[i] = (int)v;
         else p->payload_limit = (size_t)v;
         return 1;

@@ -39,6 +39,8 @@ typedef struct {
                                  split into chunks of this size, not refused (default 32) */
     size_t payload_limit;     /* request body bytes, beyond: 413 (default 2 MB) */
     int max_connections;      /* open connections (default 1024) */
+    int max_search_queue;     /* /search requests waiting for the searcher (one runs at a
+                                 time); beyond: 429 (default 16) */
     int timeout_s;            /* idle connection timeout, seconds (default 30) */
 } wn_server_params;
 WN_API wn_server_params wn_server_default_params(void);

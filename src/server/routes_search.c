@@ -7,7 +7,8 @@
  *       "score", "first_rank", "first_score"}], "timings": {"first_stage_ms",
  *       "rerank_ms", "total_ms"}}
  * The searcher (wn_searcher_*) is used by one request at a time (search_mu): its
- * scratch, models and pair cache are not shared. A filter keeps the documents it names
+ * scratch, models and pair cache are not shared. At most --max-search-queue requests
+ * wait for it; more are refused with 429. A filter keeps the documents it names
  * among the first stage's best max(1000, k_candidates), then re-ranks those.
  */
 #include <string.h>
@@ -101,8 +102,19 @@ void route_search(wn_server *s, const wn_json *req, srv_reply *r) {
     }
     if (admit(s, 1, r)) goto done;
     held = 1;
+    pthread_mutex_lock(&s->adm_mu); /* a bounded wait: one search runs at a time */
+    int can_wait = s->search_waiting < s->p.max_search_queue;
+    s->search_waiting += can_wait;
+    pthread_mutex_unlock(&s->adm_mu);
+    if (!can_wait) {
+        reply_error(r, 429, "overloaded", "more than %d searches waiting (--max-search-queue)", s->p.max_search_queue);
+        goto done;
+    }
     double t0 = wn_now(), first_s = 0, rr_s = 0;
     pthread_mutex_lock(&s->search_mu);
+    pthread_mutex_lock(&s->adm_mu);
+    s->search_waiting--;
+    pthread_mutex_unlock(&s->adm_mu);
     r->queue_s = wn_now() - t0;
     metrics_stage(&s->metrics, STAGE_QUEUE, r->queue_s);
     if (s->abandon) {

@@ -19,6 +19,7 @@ wn_server_params wn_server_default_params(void) {
     p.max_client_batch = 32;
     p.payload_limit = (size_t)2 << 20;
     p.max_connections = 1024;
+    p.max_search_queue = 16;
     p.timeout_s = 30;
     return p;
 }
@@ -26,11 +27,12 @@ wn_server_params wn_server_default_params(void) {
 static wn_status check_params(const wn_server_params *p) {
     if (p->port < 0 || p->port > 65535) return wn_seterr(WN_ERR_ARG, "server: port %d is not in 0..65535", p->port);
     if (p->max_concurrent < 1 || p->max_batch_tokens < 1 || p->max_client_batch < 1 || p->payload_limit < 1 ||
-        p->max_connections < 1 || p->timeout_s < 1)
+        p->max_connections < 1 || p->timeout_s < 1 || p->max_search_queue < 1)
         return wn_seterr(WN_ERR_ARG, "server: max_concurrent %d, max_batch_tokens %d, max_client_batch %d, "
-                                     "payload_limit %zu, max_connections %d, timeout_s %d: each must be >= 1",
+                                     "payload_limit %zu, max_connections %d, timeout_s %d, max_search_queue %d: "
+                                     "each must be >= 1",
                          p->max_concurrent, p->max_batch_tokens, p->max_client_batch, p->payload_limit,
-                         p->max_connections, p->timeout_s);
+                         p->max_connections, p->timeout_s, p->max_search_queue);
     if (!p->index_dir && !p->embed_model && !p->rerank_model)
         return wn_seterr(WN_ERR_ARG, "server: nothing to serve: give an index, an embedding model or a re-ranker");
     return WN_OK;

@@ -119,6 +119,7 @@ struct wn_server {
     srv_metrics metrics;
     pthread_mutex_t adm_mu;       /* admission: inputs in flight */
     int64_t admitted;
+    int search_waiting;           /* /search requests waiting for search_mu (under adm_mu) */
     void *daemon;                 /* struct MHD_Daemon * */
     _Atomic int64_t active;       /* requests between their first byte and their completion */
     _Atomic int draining;

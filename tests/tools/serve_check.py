@@ -362,6 +362,26 @@ def check_search():
         ok(s.req("POST", "/embed", {"inputs": "x"})[0] == 200, "/embed with the index's model")
     finally:
         ok(s.stop() == 0, "search server: exit 0")
+    # searches take turns: past --max-search-queue waiting, 429 at once
+    s = Server("--index", ix, "--rerank", CE, "--max-search-queue", "1")
+    codes, lock = {}, threading.Lock()
+
+    def worker():
+        for _ in range(10):
+            try:
+                st = s.req("POST", "/search", {"query": "dogs walking in the park", "k_candidates": 8})[0]
+            except Exception as e:  # noqa: BLE001 - counted as a failure
+                st = repr(e)
+            with lock:
+                codes[st] = codes.get(st, 0) + 1
+    try:
+        ts = [threading.Thread(target=worker) for _ in range(16)]
+        [t.start() for t in ts]
+        [t.join() for t in ts]
+        ok(set(codes) <= {200, 429} and codes.get(429, 0) > 0 and codes.get(200, 0) > 0,
+           "search flood past --max-search-queue 1: only 200 and 429 " + str(codes))
+    finally:
+        ok(s.stop() == 0, "search flood server: exit 0")
 
 
 for name, fn in (("api", check_api), ("errors", check_errors), ("load", check_load), ("search", check_search)):
