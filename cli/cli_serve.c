@@ -55,7 +55,7 @@ static int num_opt(const char *o, const char *val, wn_server_params *p) {
 
 /* 0 ok, 1 done (--help), 2 usage error (said) */
 static int parse_args(int argc, char **argv, wn_server_params *p) {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option but --help takes a value */
         const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) return serve_usage(stdout), 1;
         int used = num_opt(o, val, p);
@@ -69,7 +69,6 @@ static int parse_args(int argc, char **argv, wn_server_params *p) {
             serve_usage(stderr);
             return 2;
         }
-        i++;
     }
     if (!p->index_dir && !p->embed_model && !p->rerank_model)
         return cli_error("serve: give --index DIR, --embed MODEL and/or --rerank MODEL"), 2;
