@@ -31,7 +31,9 @@ endif
 AVX2_FLAGS   = -mavx2 -mfma -mf16c
 AVX512_FLAGS = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16
 
-LIB_SRC   = $(sort $(wildcard src/*/*.c))
+# src/server/ is not part of libwinnow: it goes into its own archive (below), linked
+# into the winnow program only, so the library needs no HTTP server library
+LIB_SRC   = $(sort $(filter-out src/server/%,$(wildcard src/*/*.c)))
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_SRC   = $(sort $(wildcard cli/*.c cli/demo/*.c))
 CLI_OBJ   = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -44,7 +46,7 @@ TEST_HELPERS = $(filter-out tests/test_%.c,$(wildcard tests/*.c))
 TEST_HOBJ = $(TEST_HELPERS:%.c=$(BUILD)/obj/%.o)
 BENCH_SRC = $(sort $(wildcard bench/*.c))
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
-HDRS      = include/winnow.h $(wildcard src/*/*.h) $(wildcard cli/*.h cli/demo/*.h) $(wildcard tests/*.h)
+HDRS      = include/winnow.h include/winnow_server.h $(wildcard src/*/*.h) $(wildcard cli/*.h cli/demo/*.h) $(wildcard tests/*.h)
 
 .PHONY: all lib check demo deps clean bench fuzz
 all: $(BUILD)/winnow $(BUILD)/libwinnow.a $(BUILD)/libwinnow.so
@@ -75,9 +77,21 @@ $(BUILD)/libwinnow.so: $(LIB_OBJ)
 	$(E) '  LD    $@'
 	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/winnow: $(CLI_OBJ) $(BUILD)/libwinnow.a
+$(BUILD)/winnow: $(CLI_OBJ) $(BUILD)/libwinnow_server.a $(BUILD)/libwinnow.a
 	$(E) '  LD    $@'
-	$(Q)$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libwinnow_server.a $(BUILD)/libwinnow.a $(LDFLAGS) $(SERVER_LDLIBS) $(LDLIBS)
+
+# ---- the HTTP server (src/server/, include/winnow_server.h, docs/SERVER.md): its own
+# static archive on top of libwinnow, with libmicrohttpd (Debian libmicrohttpd-dev);
+# only the winnow program links it.
+SERVER_SRC    = $(sort $(wildcard src/server/*.c))
+SERVER_OBJ    = $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
+SERVER_LDLIBS = -lmicrohttpd
+$(SERVER_OBJ): CFLAGS_BASE += -fvisibility=hidden
+$(BUILD)/libwinnow_server.a: $(SERVER_OBJ)
+	@rm -f $@
+	$(E) '  AR    $@'
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/tests/%: tests/%.c $(TEST_HOBJ) $(BUILD)/libwinnow.a $(HDRS)
 	@mkdir -p $(dir $@)

@@ -16,6 +16,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_mine(int argc, char **argv);
 int cmd_train_static(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -34,6 +35,7 @@ static const struct {
     {"train", cmd_train, "fine-tune a bi-encoder (MNRL) or a cross-encoder (BCE) on JSONL data"},
     {"mine", cmd_mine, "add hard negatives to training rows from an index's first stage"},
     {"train-static", cmd_train_static, "train a static embedding model on (query, positive) pairs"},
+    {"serve", cmd_serve, "HTTP server: embeddings, re-ranking and search (TEI, OpenAI, Jina/Cohere APIs)"},
 };
 
 static void usage(FILE *f) {

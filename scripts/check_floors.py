@@ -29,7 +29,7 @@ def module_of(path):
 
 
 def target_module(inc, src_path):
-    if inc == "winnow.h":
+    if inc in ("winnow.h", "winnow_server.h"):  # include/: the public headers
         return "api"
     if inc.startswith(".."):  # relative to the including file
         inc = os.path.relpath(os.path.normpath(os.path.join(os.path.dirname(src_path), inc)), "src")

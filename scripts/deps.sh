@@ -7,6 +7,7 @@
 set -e
 PKGS="gcc make libc6-dev pkg-config libcjson-dev libutf8proc-dev libcurl4-openssl-dev libsqlite3-dev python3 clang xz-utils"
 PKGS="$PKGS libsimde-dev" # tests/test_nn_simde: the AVX-512 kernels emulated on AVX2
+PKGS="$PKGS libmicrohttpd-dev" # winnow serve: the HTTP server (src/server/, docs/SERVER.md)
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
