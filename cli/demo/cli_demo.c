@@ -203,11 +203,15 @@ static int section_bi_encoder(demo *d) {
 static int section_rerank(demo *d) {
     if (need_test_run(d)) return 1;
     const demo_run *r = &d->test;
-    char title[96];
-    snprintf(title, sizeof title, "Stage 2 - cross-encoder re-ranking of those %d (logits: higher is more relevant)",
-             r->n);
+    char title[160];
+    float a = wn_model_rerank_interpolate(d->ce); /* the model's own mix with the first stage */
+    if (a > 0)
+        snprintf(title, sizeof title, "Stage 2 - cross-encoder re-ranking of those %d (score: %.2g minmax(logit) + %.2g "
+                 "minmax(cosine), the model's own mix)", r->n, 1 - (double)a, (double)a);
+    else
+        snprintf(title, sizeof title, "Stage 2 - cross-encoder re-ranking of those %d (logits: higher is more relevant)", r->n);
     heading(d, "%s", title);
-    printf("query: %s\n\n  rank  doc     logit  was  text\n", seed_test_query);
+    printf("query: %s\n\n  rank  doc  %8s  was  text\n", seed_test_query, a > 0 ? "score" : "logit");
     for (int i = 0; i < r->n; i++) {
         const demo_doc *doc = &d->docs[r->re_idx[i]];
         printf("  %4d  %-4s %8.4f  %3d  ", i + 1, doc->id, (double)r->re_score[i],
