@@ -3,7 +3,8 @@
 real one (tests/fixtures/tokenizer/t5-small), for the layouts no real file we found
 covers (an XLM-R tokenizer.json of 17 MB was not in the stored sources):
 
-  xlmr/      XLM-RoBERTa's layout: the Precompiled normalizer alone, Metaspace
+  xlmr/      XLM-RoBERTa's layout: the Precompiled normalizer then Replace of the Regex
+             " {2,}" by " " (as xlm-roberta-base's file has it), Metaspace
              without WhitespaceSplit (prepend_scheme "always", split), <s> <pad> </s>
              <unk> at ids 0-3 (unk_id 3), <mask> last with lstrip, the template
              <s> A </s> and <s> A </s> </s> B </s>; t5-small's first 12,000 pieces.
@@ -37,6 +38,9 @@ def main():
     x["truncation"] = None
     x["padding"] = None
     x["added_tokens"] = [added(0, "<s>"), added(1, "<pad>"), added(2, "</s>"), added(3, "<unk>"), added(m, "<mask>", True)]
+    # XLM-R's normalizer: the Precompiled charsmap, then runs of spaces folded by a Regex
+    x["normalizer"] = {"type": "Sequence", "normalizers": [
+        t5["normalizer"], {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]}
     x["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}
     x["post_processor"] = {
         "type": "TemplateProcessing",

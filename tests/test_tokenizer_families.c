@@ -116,9 +116,39 @@ static void unigram_small(void) {
     }
     wn_tokenizer *t = NULL;
     const char *meta = "{\"type\": \"Metaspace\", \"replacement\": \"\u2581\", \"prepend_scheme\": \"always\"}";
-    write_unigram(dir, "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \" {2,}\"}, \"content\": \" \"}", meta, 1);
-    CHECK(wn_tokenizer_load(dir, &t) == WN_ERR_UNSUPPORTED && strstr(wn_last_error(), "Regex"), "a Regex Replace: %s",
-          wn_last_error());
+    /* Regex Replace: what winnow reads (greedy, backtracking), and what it refuses */
+    static const struct {
+        const char *pattern, *to, *text, *same_as;
+    } rx[] = {
+        {"a+ab", "b", "aaab", "b"},        /* a+ gives one a back so that ab matches */
+        {"a{2,}", "b", "aaab aab ab", "bb bb ab"},
+        {"a{1,2}b?", "b", "aaaab", "bb"},  /* aa, then aab -> b b */
+        {"\\\\s+", " ", "a\t\n b", "a b"}, /* JSON "\\\\s+": \\s */
+    };
+    for (size_t i = 0; i < sizeof rx / sizeof rx[0]; i++) {
+        char norm[200];
+        snprintf(norm, sizeof norm, "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"%s\"}, \"content\": \"%s\"}",
+                 rx[i].pattern, rx[i].to);
+        write_unigram(dir, norm, meta, 1);
+        int32_t *x = NULL, *y = NULL;
+        int nx = 0, ny = 0;
+        CHECK(wn_tokenizer_load(dir, &t) == WN_OK, "Regex %s: %s", rx[i].pattern, wn_last_error());
+        if (t && wn_tokenizer_tokenize(t, rx[i].text, &x, &nx) == WN_OK && wn_tokenizer_tokenize(t, rx[i].same_as, &y, &ny) == WN_OK)
+            CHECK(nx == ny && !memcmp(x, y, (size_t)nx * sizeof *x), "Regex %s on '%s': not as '%s' (%d, %d ids)", rx[i].pattern,
+                  rx[i].text, rx[i].same_as, nx, ny);
+        wn_free(x);
+        wn_free(y);
+        wn_tokenizer_free(t);
+        t = NULL;
+    }
+    static const char *refused[] = {"[ab]+", "a*", "(ab)+", "a|b", "^a", "a+?", "\\\\d+", "."};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char norm[200];
+        snprintf(norm, sizeof norm, "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"%s\"}, \"content\": \" \"}", refused[i]);
+        write_unigram(dir, norm, meta, 1);
+        CHECK(wn_tokenizer_load(dir, &t) == WN_ERR_UNSUPPORTED && strstr(wn_last_error(), "Regex") && !t, "Regex %s: %s",
+              refused[i], wn_last_error());
+    }
     write_unigram(dir, "{\"type\": \"NFKC\"}", meta, 1);
     CHECK(wn_tokenizer_load(dir, &t) == WN_ERR_UNSUPPORTED && strstr(wn_last_error(), "normalizer NFKC"),
           "an NFKC normalizer: %s", wn_last_error());

@@ -44,7 +44,9 @@ typedef struct {
  * Replace of a literal string. */
 typedef struct {
     int precompiled;
-    char *from, *to;
+    char *from, *to;  /* Replace: a literal pattern (from), or rx when n_rx > 0 */
+    struct tok_rx_atom *rx;
+    int n_rx;
 } tok_norm;
 #define TOK_NORM_MAX 8
 enum { TOK_PREPEND_NEVER, TOK_PREPEND_ALWAYS, TOK_PREPEND_FIRST };

@@ -2,8 +2,9 @@
  * unigram.c - SentencePiece's Unigram model (Kudo 2018) from a tokenizer.json, as
  * the HF tokenizers library computes it (T5, XLM-RoBERTa, mT5, multilingual E5,
  * BGE-M3, ...):
- *   1. the normalizer: the Precompiled charsmap (precompiled.c) and literal Replace
- *      rules, in the file's order;
+ *   1. the normalizer: the Precompiled charsmap (precompiled.c) and Replace rules
+ *      (a literal pattern, or a Regex of the small subset rx_compile reads, such as
+ *      XLM-R's " {2,}" -> " "), in the file's order;
  *   2. the text is split on the added tokens marked normalized (encode.c);
  *   3. the pre-tokenizer: WhitespaceSplit (optional: words at Unicode White_Space,
  *      which is dropped), then Metaspace: every ' ' becomes the replacement "\u2581",
@@ -21,6 +22,7 @@
  * tokenize_with_limit does.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <utf8proc.h>
@@ -40,6 +42,117 @@ static int is_ws(uint32_t c) {
 static const char *type_of(const wn_json *o) {
     const char *s = wn_json_str(wn_json_get(o, "type"));
     return s ? s : "?";
+}
+
+
+/* A Replace normalizer's Regex, the subset tokenizer.json files use (XLM-R's " {2,}"):
+ * a sequence of atoms, each a literal character (metacharacters escaped with '\\'),
+ * or \s (Unicode White_Space), \t, \n, \r, each with an optional quantifier
+ * *, +, ?, {m}, {m,}, {m,n}. Matches are leftmost and greedy (with backtracking), as
+ * the regex engines HF uses give for such patterns. Anything else (classes, groups,
+ * alternation, anchors, lazy quantifiers) is refused with a message naming it, as
+ * is a pattern that can match the empty string. */
+struct tok_rx_atom {
+    int ws;      /* 1: \s */
+    uint32_t ch; /* else this code point */
+    int min, max; /* max -1: unbounded */
+};
+#define RX_MAX_ATOMS 32
+
+static int rx_quant(const char **pp, int *min, int *max) {
+    const char *p = *pp;
+    *min = *max = 1;
+    if (*p == '*') *min = 0, *max = -1, p++;
+    else if (*p == '+') *max = -1, p++;
+    else if (*p == '?') *min = 0, p++;
+    else if (*p == '{') {
+        char *end;
+        long a = strtol(p + 1, &end, 10), b = a;
+        if (end == p + 1 || a < 0 || a > 100000) return 0;
+        if (*end == ',') {
+            const char *q = end + 1;
+            b = *q == '}' ? -1 : strtol(q, &end, 10);
+            if (b != -1 && (end == q || b < a || b > 100000)) return 0;
+            if (b == -1) end = (char *)q;
+        }
+        if (*end != '}') return 0;
+        *min = (int)a, *max = (int)b, p = end + 1;
+    }
+    if (*p == '?' || *p == '+' || *p == '*' || *p == '{') return 0; /* lazy, possessive, doubled */
+    *pp = p;
+    return 1;
+}
+
+static wn_status rx_compile(tok_norm *r, const char *pat, const char *dir) {
+    struct tok_rx_atom a[RX_MAX_ATOMS];
+    int n = 0, can_be_empty = 1;
+    for (const char *p = pat; *p;) {
+        if (n == RX_MAX_ATOMS) goto unsupported;
+        struct tok_rx_atom *t = &a[n];
+        memset(t, 0, sizeof *t);
+        if (*p == '\\') {
+            char e = p[1];
+            if (e == 's') t->ws = 1;
+            else if (e == 't') t->ch = '\t';
+            else if (e == 'n') t->ch = '\n';
+            else if (e == 'r') t->ch = '\r';
+            else if (e && strchr(".^$|?*+()[]{}\\/-", e)) t->ch = (uint8_t)e;
+            else goto unsupported;
+            p += 2;
+        } else if (strchr(".^$|?*+()[]{}", *p)) {
+            goto unsupported;
+        } else {
+            utf8proc_int32_t c;
+            utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)p, -1, &c);
+            if (k <= 0) goto unsupported;
+            t->ch = (uint32_t)c;
+            p += k;
+        }
+        if (!rx_quant(&p, &t->min, &t->max)) goto unsupported;
+        if (t->min > 0) can_be_empty = 0;
+        n++;
+    }
+    if (!n || can_be_empty) goto unsupported;
+    if (!(r->rx = wn_malloc((size_t)n * sizeof *r->rx))) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+    memcpy(r->rx, a, (size_t)n * sizeof *a);
+    r->n_rx = n;
+    return WN_OK;
+unsupported:
+    return wn_seterr(WN_ERR_UNSUPPORTED,
+                     "tokenizer: %s/tokenizer.json: Replace normalizer: Regex \"%.60s\" is outside what winnow reads "
+                     "(literal characters, \\s \\t \\n \\r, quantifiers * + ? {m} {m,} {m,n}; not empty-matching)",
+                     dir, pat);
+}
+
+/* The end of a match of atoms a[k..n) at s[i..len), or -1. */
+static int64_t rx_here(const struct tok_rx_atom *a, int k, int n, const char *s, size_t len, size_t i) {
+    if (k == n) return (int64_t)i;
+    const struct tok_rx_atom *t = &a[k];
+    size_t j = i;
+    int c = 0;
+    while ((t->max < 0 || c < t->max) && j < len) {
+        utf8proc_int32_t ch;
+        utf8proc_ssize_t m = utf8proc_iterate((const utf8proc_uint8_t *)s + j, (utf8proc_ssize_t)(len - j), &ch);
+        if (m <= 0 || !(t->ws ? is_ws((uint32_t)ch) : (uint32_t)ch == t->ch)) break;
+        j += (size_t)m;
+        c++;
+    }
+    for (;;) { /* greedy: the longest run first, then one character less */
+        if (c >= t->min) {
+            int64_t e = rx_here(a, k + 1, n, s, len, j);
+            if (e >= 0) return e;
+        }
+        if (c <= t->min) return -1;
+        do j--;
+        while (j > i && ((uint8_t)s[j] & 0xC0) == 0x80);
+        c--;
+    }
+}
+
+/* The end of the match of r at s[i..len) (> i), or -1. */
+static int64_t rx_match(const tok_norm *r, const char *s, size_t len, size_t i) {
+    int64_t e = rx_here(r->rx, 0, r->n_rx, s, len, i);
+    return e > (int64_t)i ? e : -1;
 }
 
 static wn_status load_normalizer(wn_tokenizer *t, const wn_json *n, const char *dir) {
@@ -68,13 +181,16 @@ static wn_status load_normalizer(wn_tokenizer *t, const wn_json *n, const char *
         return WN_OK;
     }
     if (!strcmp(ty, "Replace")) {
-        const char *from = wn_json_str(wn_json_get(wn_json_get(n, "pattern"), "String"));
+        const wn_json *pat = wn_json_get(n, "pattern");
+        const char *from = wn_json_str(wn_json_get(pat, "String")), *rx = wn_json_str(wn_json_get(pat, "Regex"));
         const char *to = wn_json_str(wn_json_get(n, "content"));
-        if (!from || !to)
-            return wn_seterr(WN_ERR_UNSUPPORTED, "tokenizer: %s/tokenizer.json: a Replace normalizer with a Regex pattern "
-                                                 "(winnow has string patterns)", dir);
-        if (!*from) return WN_OK;
-        if (!(s->from = wn_strdup(from)) || !(s->to = wn_strdup(to)))
+        if ((!from && !rx) || !to)
+            return wn_seterr(WN_ERR_FORMAT, "tokenizer: %s/tokenizer.json: a Replace normalizer needs \"pattern\": "
+                                            "{\"String\"} or {\"Regex\"} and \"content\"", dir);
+        if (from && !*from) return WN_OK;
+        wn_status st;
+        if (!from && (st = rx_compile(s, rx, dir)) != WN_OK) return st;
+        if ((from && !(s->from = wn_strdup(from))) || !(s->to = wn_strdup(to)))
             return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
         t->n_norm++;
         return WN_OK;
@@ -173,6 +289,7 @@ void unigram_free(wn_tokenizer *t) {
     for (int i = 0; i < t->n_norm; i++) {
         wn_free(t->norm[i].from);
         wn_free(t->norm[i].to);
+        wn_free(t->norm[i].rx);
     }
     t->n_norm = 0;
     precompiled_free(t);
@@ -328,10 +445,12 @@ static wn_status pre_tokenize(const wn_tokenizer *t, const char *s, size_t n, in
 
 /* s[0..n) through the Replace rule r into a new string. */
 static char *replace_all(const tok_norm *r, const char *s, size_t n, size_t *out_len) {
-    size_t fl = strlen(r->from), tl = strlen(r->to), cap = n + 1, m = 0;
+    size_t fl = r->from ? strlen(r->from) : 0, tl = strlen(r->to), cap = n + 1, m = 0;
     char *o = wn_malloc(cap);
     for (size_t i = 0; o && i < n;) {
-        int hit = i + fl <= n && !memcmp(s + i, r->from, fl);
+        int64_t e = r->n_rx ? rx_match(r, s, n, i) : -1;
+        if (e > 0) fl = (size_t)e - i;
+        int hit = r->n_rx ? e > 0 : i + fl <= n && !memcmp(s + i, r->from, fl);
         const char *src = hit ? r->to : s + i;
         size_t len = hit ? tl : 1;
         if (wn_grow((void **)&o, &cap, m + len + 1, 1) != WN_OK) {
@@ -361,7 +480,8 @@ wn_status unigram_tokenize(const wn_tokenizer *t, const char *s, size_t n, int64
             /* HF marks a replacement's characters as inserted: a text that starts with
              * a match no longer starts at original offset 0, and Metaspace's "first"
              * does not prepend (measured: "``x" with Replace "``" -> '"') */
-            if (cn >= strlen(r->from) && !memcmp(in, r->from, strlen(r->from))) out->started = 1;
+            if (r->n_rx ? rx_match(r, in, cn, 0) > 0 : cn >= strlen(r->from) && !memcmp(in, r->from, strlen(r->from)))
+                out->started = 1;
             if (!(next = replace_all(r, in, cn, &nn))) st = wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
         }
         wn_free(cur);
