@@ -133,7 +133,7 @@ static inline float simde_reduce_add_(__m512 v) { /* pairwise, as the native seq
 /* ---- vector math */
 
 /* GELU as gelu256 in ops_avx2.c (the same rational erf fit, the same bound). */
-static inline __m512 gelu512(__m512 x) {
+static inline __attribute__((always_inline)) __m512 gelu512(__m512 x) {
     const __m512 zm = _mm512_set1_ps(3.925f);
     __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f));
     z = _mm512_min_ps(_mm512_max_ps(z, _mm512_sub_ps(_mm512_setzero_ps(), zm)), zm);
@@ -156,14 +156,19 @@ static inline __m512 gelu512(__m512 x) {
     return _mm512_fmadd_ps(hx, erf, hx);
 }
 
-static inline __m512 act512(nn_act act, __m512 v) {
+/* tanh: the pooler's, a few rows per batch; out of line so the epilogues stay small */
+static __attribute__((noinline)) __m512 tanh512(__m512 v) {
+    float t[16];
+    _mm512_storeu_ps(t, v);
+    for (int i = 0; i < 16; i++) t[i] = tanhf(t[i]);
+    return _mm512_loadu_ps(t);
+}
+
+/* inlined: as a call (GCC 12 did not inline it) every zmm, all caller-saved, was
+ * spilled around it in the micro-kernels' epilogues (8% of an int8 forward) */
+static inline __attribute__((always_inline)) __m512 act512(nn_act act, __m512 v) {
     if (act == NN_ACT_GELU) return gelu512(v);
-    if (act == NN_ACT_TANH) {
-        float t[16];
-        _mm512_storeu_ps(t, v);
-        for (int i = 0; i < 16; i++) t[i] = tanhf(t[i]);
-        return _mm512_loadu_ps(t);
-    }
+    if (act == NN_ACT_TANH) return tanh512(v);
     return v;
 }
 
@@ -176,6 +181,19 @@ static inline __m512bh as_bh(__m512i v) {
     __m512bh r;
     memcpy(&r, &v, sizeof r);
     return r;
+}
+
+/* acc += the four u8 x s8 products of a and b per 32-bit lane (vpdpbusd). As
+ * inline asm for GCC: with the intrinsic, GCC 12 copied and spilled the 28
+ * accumulators of the 14x32 int8 micro-kernel on every k step (the kernel ran
+ * at 0.67 of the instruction's rate); the asm ties each accumulator to its register. */
+static inline __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
+#if defined(WN_SIMDE) || !defined(__GNUC__) || defined(__clang__)
+    return _mm512_dpbusd_epi32(acc, a, b);
+#else
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+#endif
 }
 
 static int kpad(int K, int q) { return (K + q - 1) / q * q; }
@@ -370,7 +388,10 @@ static inline __attribute__((always_inline)) void ukernel_bf16(const int mr, int
     FOR_ROWS(STOREC)
 }
 
-/* int8: a holds rows of Kp u8 (quantised x, zero point za[r], scale sa[r]) */
+/* int8: a holds the quantised rows (u8, zero point za[r], scale sa[r]) interleaved
+ * by k-quad: quad g of row r at a[g * lda + 4 * r] (lda = 4 MR), so one pointer
+ * and constant offsets reach every row (with 14 row pointers GCC ran out of
+ * registers and reloaded them from the stack on every k step). */
 static inline __attribute__((always_inline)) void ukernel_i8(const int mr, int Kp, const uint8_t *a, size_t lda,
                                                              const int8_t *b, const float *sa, const int32_t *za,
                                                              const float *sw, const int32_t *cs, float *c,
@@ -380,16 +401,13 @@ static inline __attribute__((always_inline)) void ukernel_i8(const int mr, int K
 #define IDECL(r) __m512i i##r##0 = _mm512_setzero_si512(), i##r##1 = _mm512_setzero_si512();
     FOR_ROWS(IDECL)
 #undef IDECL
-#define AP(r) APTR(uint8_t, r)
-    FOR_ROWS(AP)
-#undef AP
 #define IROW(r)                                                                                      \
     if (mr > r) {                                                                                    \
         int32_t qv;                                                                                  \
-        memcpy(&qv, a##r + k, 4);                                                                    \
+        memcpy(&qv, a + (size_t)(k / 4) * lda + 4 * r, 4);                                           \
         __m512i av = _mm512_set1_epi32(qv);                                                          \
-        i##r##0 = _mm512_dpbusd_epi32(i##r##0, av, b0);                                              \
-        i##r##1 = _mm512_dpbusd_epi32(i##r##1, av, b1);                                              \
+        i##r##0 = dpbusd(i##r##0, av, b0);                                                           \
+        i##r##1 = dpbusd(i##r##1, av, b1);                                                           \
     }
 #define KSTEP                                                                                        \
     __m512i b0 = _mm512_load_si512((const void *)(b + (size_t)k * NR));                              \
@@ -576,8 +594,17 @@ static void linear_q(const float *x, int M, const nn_weight *w, const float *bia
         if (have != mt) {
             for (int m = m0; m < m1; m++) {
                 unsigned char *row = aq + (size_t)(m - m0) * rb;
-                if (i8) quant_row(x + (size_t)m * K, K, Kp, row, &sa[m - m0], &za[m - m0]);
-                else bf16_row(x + (size_t)m * K, K, Kp, (uint16_t *)(void *)row);
+                if (i8 && rows < MR) { /* rows of one: interleaved is contiguous */
+                    quant_row(x + (size_t)m * K, K, Kp, row, &sa[m - m0], &za[m - m0]);
+                } else if (i8) { /* rows in groups of MR, interleaved by k-quad (ukernel_i8) */
+                    _Alignas(64) uint8_t qr[Q_ROWS_BYTES / MR];
+                    int g = (m - m0) / MR, r = (m - m0) % MR;
+                    quant_row(x + (size_t)m * K, K, Kp, qr, &sa[m - m0], &za[m - m0]);
+                    uint32_t *dst = (uint32_t *)(void *)(aq + (size_t)g * MR * rb) + r;
+                    for (int q = 0; q < Kp / 4; q++) memcpy(dst + (size_t)q * MR, qr + 4 * q, 4);
+                } else {
+                    bf16_row(x + (size_t)m * K, K, Kp, (uint16_t *)(void *)row);
+                }
             }
             have = mt;
         }
@@ -589,7 +616,7 @@ static void linear_q(const float *x, int M, const nn_weight *w, const float *bia
                 const int8_t *bp = (const int8_t *)w->packed + (size_t)p * Kp * NR;
                 for (int m = m0; m < m1; m += MR) {
                     int mr = WN_MIN(MR, m1 - m);
-                    uk_i8[mr](Kp, aq + (size_t)(m - m0) * rb, rb, bp, sa + (m - m0), za + (m - m0),
+                    uk_i8[mr](Kp, aq + (size_t)(m - m0) * rb, rows < MR ? 4 : 4 * MR, bp, sa + (m - m0), za + (m - m0),
                               w->scales + p * NR, w->colsum + p * NR, o + (size_t)(m - m0) * N, (size_t)N, nc, bi,
                               act, m == m0 && p + 1 < p1 ? bp + (size_t)Kp * NR : NULL);
                 }
