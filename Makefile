@@ -56,6 +56,13 @@ $(BUILD)/obj/%_avx2.o: %_avx2.c $(HDRS)
 	$(E) '  CC    $<'
 	$(Q)$(CC) $(CFLAGS_BASE) $(AVX2_FLAGS) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/obj/%_avxvnni.o: %_avxvnni.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(E) '  CC    $<'
+	$(Q)$(CC) $(CFLAGS_BASE) $(AVX2_FLAGS) -mavxvnni $(CFLAGS) -c $< -o $@
+# ops_avxvnni.c is ops_avx2.c compiled again with AVX-VNNI's int8
+$(BUILD)/obj/src/nn/ops_avxvnni.o: src/nn/ops_avx2.c
+
 $(BUILD)/obj/%_avx512.o: %_avx512.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(E) '  CC    $<'

@@ -295,6 +295,9 @@ int main(void) {
         tested++;
     }
 #if defined(__x86_64__)
+    /* with AVX-VNNI, nn_kernels_isa(WN_ISA_AVX2) is the VNNI table: the plain one too */
+    if (nn_kernels_avxvnni()) test_table(nn_kernels_avx2());
+    else fprintf(stderr, "avx2 with AVX-VNNI: not available on this CPU, not tested\n");
     if (nn_kernels_isa(WN_ISA_AVX512) && nn_kernels_avx512_dpbf16()) test_table(nn_kernels_avx512_dpbf16());
     else fprintf(stderr, "avx512 with vdpbf16ps: not available on this CPU, not tested (test_nn_simde runs it)\n");
 #endif

@@ -21,7 +21,7 @@ const nn_kernels_t *nn_kernels_isa(wn_isa isa) {
     case WN_ISA_SCALAR: return &ref_kernels;
     case WN_ISA_AVX2:
 #if defined(__x86_64__)
-        if (f->avx2 && f->fma && f->f16c) return nn_kernels_avx2();
+        if (f->avx2 && f->fma && f->f16c) return f->avxvnni ? nn_kernels_avxvnni() : nn_kernels_avx2();
 #endif
         return NULL;
     case WN_ISA_AVX512:

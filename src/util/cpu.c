@@ -1,5 +1,6 @@
 /* cpu.c - CPU feature detection (cpuid + xgetbv), done once; WN_FORCE_SCALAR=1
- * and WN_FORCE_ISA=scalar|avx2|avx512 override the choice. */
+ * and WN_FORCE_ISA=scalar|avx2|avx2-novnni override the choice (avx2-novnni:
+ * the AVX2 kernels without AVX-VNNI's int8, for comparisons). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,10 @@ static void detect(void) {
             feats.avx512vl = zmm && ((b >> 31) & 1);
             feats.avx512vnni = zmm && ((c >> 11) & 1);
         }
-        if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) feats.avx512bf16 = zmm && ((a >> 5) & 1);
+        if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+            feats.avx512bf16 = zmm && ((a >> 5) & 1);
+            feats.avxvnni = ymm && ((a >> 4) & 1);
+        }
     }
 #endif
     isa = WN_ISA_SCALAR;
@@ -48,6 +52,10 @@ static void detect(void) {
     if (fi) {
         if (!strcmp(fi, "scalar")) isa = WN_ISA_SCALAR;
         else if (!strcmp(fi, "avx2") && isa >= WN_ISA_AVX2) isa = WN_ISA_AVX2;
+        else if (!strcmp(fi, "avx2-novnni") && isa >= WN_ISA_AVX2) { /* AVX2 without AVX-VNNI's int8 */
+            isa = WN_ISA_AVX2;
+            feats.avxvnni = 0;
+        }
     }
 }
 
