@@ -1,7 +1,7 @@
 /*
  * ops_avx512.c - AVX-512 kernels (F/BW/VL/DQ; VNNI and BF16 where the CPU has
  * them): packed GEMM in fp32, bf16 (vdpbf16ps) and int8 (vpdpbusd), with the
- * fused bias + erf-GELU epilogue. LayerNorm and attention reuse the AVX2 ones.
+ * fused bias + erf-GELU epilogue; residual + LayerNorm; attention.
  *
  * GEMM: the AVX2 layout widened. W is packed once at load into panels of NR = 32
  * output channels; the micro-kernel keeps a 14 x 32 block of out in 28 zmm
@@ -640,10 +640,58 @@ static void linear_dispatch(const float *x, int M, const nn_weight *w, const flo
     else linear_f32(x, M, w, bias, act, out, ith, nth);
 }
 
-/* ---- LayerNorm: the AVX2 kernel (memory-bound at H = 384) */
+/* ---- residual + LayerNorm, as add_layernorm_avx2 over 16 lanes with a masked
+ * last block (any H): the sum x + res is written to out once (out may alias x),
+ * then the mean and the centred variance are taken over it (in L1 by then); lane
+ * sums reduced pairwise in a fixed order, so results do not depend on threads. */
 static void add_layernorm_avx512(const float *x, const float *res, int m0, int m1, int H, const float *gamma,
                                  const float *beta, float eps, float *out) {
-    nn_kernels_avx2()->add_layernorm_rows(x, res, m0, m1, H, gamma, beta, eps, out);
+    const int nb = (H + 15) / 16;
+    const __mmask16 tail = lanes16(H - 16 * (nb - 1));
+    for (int m = m0; m < m1; m++) {
+        const float *xr = x + (size_t)m * H;
+        const float *rr = res ? res + (size_t)m * H : NULL;
+        float *o = out + (size_t)m * H;
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+        int b = 0;
+        for (; b + 2 < nb; b += 2) { /* two chains: the adds' latency */
+            __m512 v0 = _mm512_loadu_ps(xr + 16 * b), v1 = _mm512_loadu_ps(xr + 16 * b + 16);
+            if (rr) {
+                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(rr + 16 * b));
+                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(rr + 16 * b + 16));
+            }
+            _mm512_storeu_ps(o + 16 * b, v0);
+            _mm512_storeu_ps(o + 16 * b + 16, v1);
+            s0 = _mm512_add_ps(s0, v0), s1 = _mm512_add_ps(s1, v1);
+        }
+        for (; b < nb; b++) {
+            const __mmask16 mk = b == nb - 1 ? tail : (__mmask16)0xffff;
+            __m512 v = _mm512_maskz_loadu_ps(mk, xr + 16 * b);
+            if (rr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, rr + 16 * b));
+            _mm512_mask_storeu_ps(o + 16 * b, mk, v);
+            s0 = _mm512_add_ps(s0, v);
+        }
+        const __m512 mean = _mm512_set1_ps(_mm512_reduce_add_ps(_mm512_add_ps(s0, s1)) / (float)H);
+        __m512 q0 = _mm512_setzero_ps(), q1 = _mm512_setzero_ps();
+        for (b = 0; b + 2 < nb; b += 2) {
+            __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(o + 16 * b), mean);
+            __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(o + 16 * b + 16), mean);
+            q0 = _mm512_fmadd_ps(d0, d0, q0), q1 = _mm512_fmadd_ps(d1, d1, q1);
+        }
+        for (; b < nb; b++) {
+            const __mmask16 mk = b == nb - 1 ? tail : (__mmask16)0xffff;
+            __m512 d = _mm512_maskz_sub_ps(mk, _mm512_maskz_loadu_ps(mk, o + 16 * b), mean);
+            q0 = _mm512_fmadd_ps(d, d, q0);
+        }
+        const __m512 inv =
+            _mm512_set1_ps(1.0f / sqrtf(_mm512_reduce_add_ps(_mm512_add_ps(q0, q1)) / (float)H + eps));
+        for (b = 0; b < nb; b++) {
+            const __mmask16 mk = b == nb - 1 ? tail : (__mmask16)0xffff;
+            __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, o + 16 * b), mean), inv);
+            __m512 g = _mm512_maskz_loadu_ps(mk, gamma + 16 * b), be = _mm512_maskz_loadu_ps(mk, beta + 16 * b);
+            _mm512_mask_storeu_ps(o + 16 * b, mk, _mm512_fmadd_ps(d, g, be));
+        }
+    }
 }
 
 /* exp(x) as exp256 in ops_avx2.c (Cephes expf, about 1 ulp; below -87 gives 0) */
