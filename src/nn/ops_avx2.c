@@ -356,7 +356,22 @@ static void quant_row(const float *x, int K, int Kp, uint8_t *q, float *scale, i
     *zp = z;
 }
 
-#ifdef WN_AVXVNNI
+#ifndef WN_AVXVNNI
+/* acc += the four u8 x s8 products of a and b per 32-bit lane, through 16-bit
+ * pair sums (vpmaddubsw, vpmaddwd by 1). Inline asm for GCC, as dpbusd_vex
+ * below: with the intrinsics GCC 12 spilled accumulators on every k step. */
+static inline __m256i dot4_avx2(__m256i acc, __m256i a, __m256i b, __m256i ones) {
+#if defined(__GNUC__) && !defined(__clang__)
+    __m256i t;
+    __asm__("vpmaddubsw %3, %2, %1\n\tvpmaddwd %4, %1, %1\n\tvpaddd %1, %0, %0"
+            : "+x"(acc), "=&x"(t)
+            : "x"(a), "x"(b), "x"(ones));
+    return acc;
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
+#endif
+}
+#else
 /* acc += the four u8 x s8 products of a and b per 32-bit lane. Inline asm for
  * GCC: with the intrinsic, GCC 12 copied each accumulator through a spare
  * register and stored it to the stack on every k step (as in ops_avx512.c). */
@@ -387,7 +402,7 @@ static inline __attribute__((always_inline)) void ukernel_i8(const int mr, int K
 #ifdef WN_AVXVNNI
 #define DOT4(acc, av, b) dpbusd_vex(acc, av, b)
 #else
-#define DOT4(acc, av, b) _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(av, b), ones))
+#define DOT4(acc, av, b) dot4_avx2(acc, av, b, ones)
 #endif
 #define IROW(r)                                                                                      \
     if (mr > r) {                                                                                    \
