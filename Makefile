@@ -34,6 +34,15 @@ AVX512_FLAGS = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -m
 # src/server/ is not part of libwinnow: it goes into its own archive (below), linked
 # into the winnow program only, so the library needs no HTTP server library
 LIB_SRC   = $(sort $(filter-out src/server/%,$(wildcard src/*/*.c)))
+# aarch64 (a cross compiler as CC, or native): the x86 kernel files are left out
+# (ops.c dispatches to them only on x86-64; dist_avx*.c compile to stubs without
+# their flags) and ops_neon_dot.c gets +dotprod
+ifneq ($(filter aarch64%,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+LIB_SRC  := $(filter-out src/nn/ops_avx2.c src/nn/ops_avx512.c src/nn/ops_avxvnni.c,$(LIB_SRC))
+NEON_DOT_FLAGS = -march=armv8.2-a+dotprod
+AVX2_FLAGS =
+AVX512_FLAGS =
+endif
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_SRC   = $(sort $(wildcard cli/*.c cli/demo/*.c))
 CLI_OBJ   = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -57,6 +66,18 @@ $(BUILD)/obj/%_avx2.o: %_avx2.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(E) '  CC    $<'
 	$(Q)$(CC) $(CFLAGS_BASE) $(AVX2_FLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%_avxvnni.o: %_avxvnni.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(E) '  CC    $<'
+	$(Q)$(CC) $(CFLAGS_BASE) $(AVX2_FLAGS) -mavxvnni $(CFLAGS) -c $< -o $@
+# ops_avxvnni.c is ops_avx2.c compiled again with AVX-VNNI's int8
+$(BUILD)/obj/src/nn/ops_avxvnni.o: src/nn/ops_avx2.c
+
+$(BUILD)/obj/%_neon_dot.o: %_neon_dot.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(E) '  CC    $<'
+	$(Q)$(CC) $(CFLAGS_BASE) $(NEON_DOT_FLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%_avx512.o: %_avx512.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -130,7 +151,7 @@ demo: deps
 bench: all $(BENCH_BIN)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-aarch64
 
 # ---- install / uninstall: `make install` (PREFIX=/usr/local, DESTDIR for staging;
 # LIBDIR, INCLUDEDIR, BINDIR, DATADIR, PKGCONFIGDIR may be set one by one). The shared
@@ -220,3 +241,34 @@ $(BUILD)/tests/test_nn_simde: tests/test_nn_simde.c tests/test_nn.c $(BUILD)/obj
 	@mkdir -p $(dir $@)
 	$(E) '  LD    $@'
 	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/obj/simde/ops_avx512_simde.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+
+# ---- aarch64 under qemu: `make check-aarch64` cross-compiles the kernel modules
+# (util, nn, index: no third-party libraries) with Debian's gcc-aarch64-linux-gnu
+# into build-aarch64/ and runs the kernel tests with qemu-aarch64-static (Debian
+# qemu-user-static; libc from libc6-arm64-cross, found through -L): the NEON
+# kernels (sdot included: qemu emulates it) and the scalar oracle against each
+# other. scripts/deps-aarch64.sh installs the three packages; tests/t_aarch64.sh
+# runs this from `make check` where they are present and says SKIPPED otherwise.
+AARCH64_CC   ?= aarch64-linux-gnu-gcc
+QEMU_AARCH64 ?= qemu-aarch64-static
+AARCH64_SYSROOT ?= /usr/aarch64-linux-gnu
+AARCH64_BUILD = build-aarch64
+AARCH64_OBJ   = $(patsubst %.c,$(AARCH64_BUILD)/obj/%.o,$(filter-out src/nn/ops_avx2.c src/nn/ops_avx512.c \
+                src/nn/ops_avxvnni.c,$(sort $(wildcard src/util/*.c src/nn/*.c src/index/*.c))))
+AARCH64_TESTS = test_nn test_nn_rel test_index_kernels
+.PHONY: check-aarch64
+check-aarch64:
+	@$(MAKE) --no-print-directory CC=$(AARCH64_CC) BUILD=$(AARCH64_BUILD) SANITIZE=0 $(AARCH64_OBJ) \
+	    $(AARCH64_TESTS:%=$(AARCH64_BUILD)/ktests/%)
+	@for t in $(AARCH64_TESTS); do \
+	    echo "qemu-aarch64: $$t"; \
+	    $(QEMU_AARCH64) -L $(AARCH64_SYSROOT) $(AARCH64_BUILD)/ktests/$$t || exit 1; \
+	done
+	@echo "qemu-aarch64: test_nn without sdot (WN_FORCE_ISA=neon-nodot)"
+	@WN_FORCE_ISA=neon-nodot $(QEMU_AARCH64) -L $(AARCH64_SYSROOT) $(AARCH64_BUILD)/ktests/test_nn
+	@echo "qemu-aarch64: $(AARCH64_TESTS) passed"
+
+$(AARCH64_BUILD)/ktests/%: tests/%.c $(AARCH64_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(E) '  LD    $@'
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(AARCH64_OBJ) -lm -lpthread

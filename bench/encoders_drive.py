@@ -67,20 +67,29 @@ class Worker:
         self.p.wait()
 
 
+# PRECS=int8 (a comma list) times only those precisions, of every engine; JOBS=bi
+# only the bi-encoder lengths (for a quick interleaved A/B of one precision)
+precs = os.environ.get("PRECS", "fp32,bf16,int8").split(",")
 workers = []
 for prec in ("fp32", "bf16", "int8"):
-    if ("winnow", prec) not in refused:
+    if ("winnow", prec) not in refused and prec in precs:
         workers.append(Worker("winnow", prec, ["build/bench/bench_encoder", "serve", d, threads, prec]))
 # ISA_AB=avx2: winnow once more with its kernels forced to that ISA (engine "winnow-avx2"),
 # to compare ISAs in the same run; NO_TORCH=1 leaves PyTorch out (it is slow on a busy machine)
 ab = os.environ.get("ISA_AB")
 if ab:
-    for prec in ("fp32", "bf16", "int8"):
+    for prec in [p for p in ("fp32", "bf16", "int8") if p in precs]:
         workers.append(Worker("winnow-" + ab, prec, ["build/bench/bench_encoder", "serve", d, threads, prec],
                               env=dict(os.environ, WN_FORCE_ISA=ab)))
+# BASE_BIN=path: another build's bench_encoder as engine "winnow-base" (a before/after A/B)
+base = os.environ.get("BASE_BIN")
+if base:
+    for prec in [p for p in ("fp32", "bf16", "int8") if p in precs]:
+        workers.append(Worker("winnow-base", prec, [base, "serve", d, threads, prec]))
 ort = Worker("ort", "fp32", ["node", "bench/ort/run.js", d, threads, str(reps), "serve"], "fp32 ")
-workers.append(ort)
-if ("ort", "int8") not in refused:
+if "fp32" in precs:
+    workers.append(ort)
+if ("ort", "int8") not in refused and "int8" in precs:
     # the same process, its int8 sessions: a second handle that prefixes "int8"
     o8 = Worker.__new__(Worker)
     o8.engine, o8.prec, o8.prefix, o8.p = "ort", "int8", "int8 ", ort.p
@@ -89,7 +98,8 @@ if os.environ.get("NO_TORCH") != "1":
     workers.append(Worker("pytorch", "fp32", ["/usr/bin/python3", "bench/ref_torch.py", "serve", d, threads]))
 
 jobs = [("bi", L, reps if L < 128 else (reps + 1) // 2) for L in (16, 32, 64, 128, 256)]
-jobs += [("lat", 16, 10 * reps), ("ce", 128, (reps + 1) // 2)]
+if os.environ.get("JOBS") != "bi":
+    jobs += [("lat", 16, 10 * reps), ("ce", 128, (reps + 1) // 2)]
 t0 = time.time()
 for rnd in range(rounds):
     order = workers[rnd % len(workers):] + workers[:rnd % len(workers)]
@@ -107,3 +117,5 @@ for rnd in range(rounds):
 for w in workers:
     if w.prec != "int8" or w.engine != "ort":
         w.close()
+if ort not in workers:
+    ort.close()

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # isa_table.py - the encoder timings of an ISA_AB run of bench/encoders_drive.py (its JSON lines
-# on stdout, saved to a file) as a table: best round per engine, then per-round ratios.
+# on stdout, saved to a file) as a table: best round per engine, then per-round ratios; the
+# columns and ratios of the engines and precisions present (ISA_AB, BASE_BIN, PRECS).
 #   python3 bench/isa_table.py results.jsonl
 import json, sys, statistics as st
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
@@ -15,8 +16,14 @@ cols = [("winnow","fp32"),("winnow","bf16"),("winnow","int8"),("winnow-avx2","fp
 ratios = [("fp32/ORT", ("winnow","fp32"), ("ort","fp32")), ("bf16/ORT", ("winnow","bf16"), ("ort","fp32")),
           ("int8/ORTi8", ("winnow","int8"), ("ort","int8")), ("avx2 fp32/ORT", ("winnow-avx2","fp32"), ("ort","fp32")),
           ("avx2 i8/ORTi8", ("winnow-avx2","int8"), ("ort","int8")), ("512/avx2 fp32", ("winnow","fp32"), ("winnow-avx2","fp32"))]
+cols += [("winnow-base","fp32"),("winnow-base","bf16"),("winnow-base","int8")]
+ratios += [("base i8/ORTi8", ("winnow-base","int8"), ("ort","int8")), ("int8/base", ("winnow","int8"), ("winnow-base","int8")),
+           ("fp32/base", ("winnow","fp32"), ("winnow-base","fp32"))]
+present = {c for d in R.values() for c in d}
+cols = [c for c in cols if c in present]  # engines and precisions the run had
+ratios = [x for x in ratios if x[1] in present and x[2] in present]
 names = {"bi": "bi seq/s B=32 T=%d", "lat": "latency ms B=1 T=%d", "ce": "cross pairs/s T=%d"}
-print("%-22s" % "" + "".join("%12s" % ("%s %s" % (e.replace("winnow-avx2","avx2").replace("winnow","wn512"), p)) for e, p in cols))
+print("%-22s" % "" + "".join("%12s" % ("%s %s" % (e.replace("winnow-avx2","avx2").replace("winnow-base","base").replace("winnow","wn512"), p)) for e, p in cols))
 for key in sorted(R, key=lambda k: (["bi","lat","ce"].index(k[0]), k[1])):
     lat = key[0] == "lat"
     d = R[key]

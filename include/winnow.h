@@ -111,7 +111,7 @@ typedef void (*wn_progress_fn)(void *ud, const char *what, uint64_t done, uint64
 
 /* CPU features winnow dispatches on, detected once. WN_FORCE_SCALAR=1 in the
  * environment forces the scalar reference kernels. */
-typedef enum { WN_ISA_SCALAR = 0, WN_ISA_AVX2 = 1, WN_ISA_AVX512 = 2 } wn_isa;
+typedef enum { WN_ISA_SCALAR = 0, WN_ISA_AVX2 = 1, WN_ISA_AVX512 = 2, WN_ISA_NEON = 3 /* aarch64 */ } wn_isa;
 WN_API wn_isa wn_cpu_isa(void);
 WN_API const char *wn_isa_name(wn_isa isa);
 /* What the encoder kernels chosen for this CPU are, in words ("avx512: fp32 14x32 zmm

@@ -61,10 +61,11 @@ static void test_variant(const dist_kernels *k) {
 
 int main(void) {
     test_variant(dist_ref());
-    const dist_kernels *v[2] = {dist_avx2(), dist_avx512()};
+    const dist_kernels *v[3] = {dist_avx2(), dist_avx512(), dist_neon()};
     const wn_cpu_features *cf = wn_cpu_get();
-    int have[2] = {cf->avx2 && cf->fma && cf->f16c, cf->avx512f && cf->avx512bw && cf->avx512vl};
-    for (int i = 0; i < 2; i++) {
+    int have[3] = {cf->avx2 && cf->fma && cf->f16c, cf->avx512f && cf->avx512bw && cf->avx512vl,
+                   wn_cpu_isa() == WN_ISA_NEON};
+    for (int i = 0; i < 3; i++) {
         if (v[i] && have[i]) test_variant(v[i]);
         else fprintf(stderr, "variant %d not tested: not compiled or not supported by this CPU\n", i);
     }

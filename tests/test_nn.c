@@ -285,7 +285,7 @@ static void test_table(const nn_kernels_t *k) {
 int main(void) {
     fprintf(stderr, "kernels chosen for this CPU: %s (isa %s)\n", nn_kernels()->name, wn_isa_name(wn_cpu_isa()));
     int tested = 0;
-    for (int isa = WN_ISA_SCALAR; isa <= WN_ISA_AVX512; isa++) {
+    for (int isa = WN_ISA_SCALAR; isa <= WN_ISA_NEON; isa++) {
         const nn_kernels_t *k = nn_kernels_isa((wn_isa)isa);
         if (!k) {
             fprintf(stderr, "isa %s: not available on this CPU or not built, not tested\n", wn_isa_name((wn_isa)isa));
@@ -295,6 +295,9 @@ int main(void) {
         tested++;
     }
 #if defined(__x86_64__)
+    /* with AVX-VNNI, nn_kernels_isa(WN_ISA_AVX2) is the VNNI table: the plain one too */
+    if (nn_kernels_avxvnni()) test_table(nn_kernels_avx2());
+    else fprintf(stderr, "avx2 with AVX-VNNI: not available on this CPU, not tested\n");
     if (nn_kernels_isa(WN_ISA_AVX512) && nn_kernels_avx512_dpbf16()) test_table(nn_kernels_avx512_dpbf16());
     else fprintf(stderr, "avx512 with vdpbf16ps: not available on this CPU, not tested (test_nn_simde runs it)\n");
 #endif

@@ -1,6 +1,6 @@
 /*
  * dist.c - the scalar reference distance kernels (the oracle the ISA variants in
- * dist_avx2.c / dist_avx512.c are tested against), fp16 conversion, and the
+ * dist_avx2.c / dist_avx512.c / dist_neon.c are tested against), fp16 conversion, and the
  * choice of kernels for this CPU. Kernels compute dot products only: L2 comes
  * from ||q||^2 - 2 q.x + ||x||^2 with stored norms (as FAISS's flat L2 does).
  */
@@ -60,8 +60,12 @@ const dist_kernels *dist_ref(void) { return &k_ref; }
 const dist_kernels *dist_get(void) {
     wn_isa isa = wn_cpu_isa();
     const dist_kernels *k = NULL;
-    if (isa >= WN_ISA_AVX512) k = dist_avx512();
-    if (!k && isa >= WN_ISA_AVX2) k = dist_avx2();
+    if (isa == WN_ISA_NEON) {
+        k = dist_neon();
+    } else {
+        if (isa == WN_ISA_AVX512) k = dist_avx512();
+        if (!k && isa >= WN_ISA_AVX2) k = dist_avx2();
+    }
     return k ? k : &k_ref;
 }
 

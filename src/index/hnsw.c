@@ -286,6 +286,7 @@ static void visited_put(const wn_index *ix, struct visited *v) {
  * simd == 2 the fp16 build copy's row, decoded). */
 HN_INLINE iquery node_query(const wn_index *ix, int64_t i, float *buf, int simd) {
     iquery q;
+    (void)simd; /* without HN_AVX2 (e.g. aarch64) there is one path */
 #ifdef HN_AVX2
     if (simd == 2) {
         hn_f16_row(&ix->h, i, ix->dim, buf);
@@ -582,15 +583,13 @@ HN_TARGET static int insert_avx2_f16(wn_index *ix, const dist_kernels *kr, hctx 
 }
 #endif
 
+#ifdef HN_AVX2
 /* 1 when the AVX2 instantiation applies: fp32 rows and SIMD kernels selected. */
 static int use_simd(const wn_index *ix, const dist_kernels *kr) {
-#ifdef HN_AVX2
-    return ix->vs.st == WN_STORAGE_FP32 && kr != dist_ref() && wn_cpu_isa() >= WN_ISA_AVX2;
-#else
-    (void)ix, (void)kr;
-    return 0;
-#endif
+    return ix->vs.st == WN_STORAGE_FP32 && kr != dist_ref() && wn_cpu_isa() >= WN_ISA_AVX2 &&
+           wn_cpu_isa() <= WN_ISA_AVX512;
 }
+#endif
 
 /* ---------------------------------------------------------------- build */
 

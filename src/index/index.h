@@ -47,6 +47,7 @@ typedef struct {
 const dist_kernels *dist_ref(void);
 const dist_kernels *dist_avx2(void);   /* NULL when not compiled for this target */
 const dist_kernels *dist_avx512(void); /* NULL when not compiled for this target */
+const dist_kernels *dist_neon(void);   /* aarch64 (dist_neon.c); NULL elsewhere */
 /* The kernels for this CPU (wn_cpu_isa(); WN_FORCE_SCALAR=1 gives the reference). */
 const dist_kernels *dist_get(void);
 /* CRC32C with the SSE4.2 instruction (dist_avx2.c; only called when AVX2 is present). */

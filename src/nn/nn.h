@@ -120,6 +120,8 @@ const char *nn_kernels_describe(void);
 /* A given ISA's kernels, or NULL if not compiled in or this CPU lacks it. */
 const nn_kernels_t *nn_kernels_isa(wn_isa isa);
 const nn_kernels_t *nn_kernels_avx2(void);   /* ops_avx2.c */
+const nn_kernels_t *nn_kernels_neon(void);    /* ops_neon.c (+ ops_neon_dot.c): aarch64; NULL elsewhere */
+const nn_kernels_t *nn_kernels_avxvnni(void); /* ops_avxvnni.c: avx2 with AVX-VNNI int8; NULL without it */
 const nn_kernels_t *nn_kernels_avx512(void); /* ops_avx512.c */
 /* the same with bf16 through vdpbf16ps (activations rounded to bf16), NULL without AVX512_BF16 */
 const nn_kernels_t *nn_kernels_avx512_dpbf16(void);

@@ -17,11 +17,12 @@ const nn_kernels_t *nn_kernels_ref(void) { return &ref_kernels; }
 
 const nn_kernels_t *nn_kernels_isa(wn_isa isa) {
     const wn_cpu_features *f = wn_cpu_get();
+    (void)f; /* aarch64: no x86 features to look at */
     switch (isa) {
     case WN_ISA_SCALAR: return &ref_kernels;
     case WN_ISA_AVX2:
 #if defined(__x86_64__)
-        if (f->avx2 && f->fma && f->f16c) return nn_kernels_avx2();
+        if (f->avx2 && f->fma && f->f16c) return f->avxvnni ? nn_kernels_avxvnni() : nn_kernels_avx2();
 #endif
         return NULL;
     case WN_ISA_AVX512:
@@ -29,6 +30,11 @@ const nn_kernels_t *nn_kernels_isa(wn_isa isa) {
         /* VNNI and BF16 are optional: without them those precisions run the AVX2 kernels */
         if (f->avx2 && f->fma && f->f16c && f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq)
             return nn_kernels_avx512();
+#endif
+        return NULL;
+    case WN_ISA_NEON:
+#if defined(__aarch64__)
+        return nn_kernels_neon();
 #endif
         return NULL;
     }

@@ -314,7 +314,11 @@ static void linear_avx2(const float *x, int M, const nn_weight *w, const float *
  * trick VNNI code uses too). Integer sums are exact, so results do not depend
  * on the thread count. Layout: panel p, k-quad g: 64 bytes, channel i's 4 bytes
  * (k = 4g..4g+3) at 4i (channels 0-7 in the first 32 bytes, 8-15 in the next). */
+#ifdef WN_AVXVNNI /* ops_avxvnni.c: vpdpbusd sums u8 x s8 in 32 bits, no saturation: 8-bit weights */
+#define Q_WMAX 127
+#else
 #define Q_WMAX 63
+#endif
 #define Q_ROWS_BYTES (QMC * 1536)
 
 static int kpad4(int K) { return (K + 3) & ~3; }
@@ -352,25 +356,61 @@ static void quant_row(const float *x, int K, int Kp, uint8_t *q, float *scale, i
     *zp = z;
 }
 
+#ifndef WN_AVXVNNI
+/* acc += the four u8 x s8 products of a and b per 32-bit lane, through 16-bit
+ * pair sums (vpmaddubsw, vpmaddwd by 1). Inline asm for GCC, as dpbusd_vex
+ * below: with the intrinsics GCC 12 spilled accumulators on every k step. */
+static inline __m256i dot4_avx2(__m256i acc, __m256i a, __m256i b, __m256i ones) {
+#if defined(__GNUC__) && !defined(__clang__)
+    __m256i t;
+    __asm__("vpmaddubsw %3, %2, %1\n\tvpmaddwd %4, %1, %1\n\tvpaddd %1, %0, %0"
+            : "+x"(acc), "=&x"(t)
+            : "x"(a), "x"(b), "x"(ones));
+    return acc;
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
+#endif
+}
+#else
+/* acc += the four u8 x s8 products of a and b per 32-bit lane. Inline asm for
+ * GCC: with the intrinsic, GCC 12 copied each accumulator through a spare
+ * register and stored it to the stack on every k step (as in ops_avx512.c). */
+static inline __m256i dpbusd_vex(__m256i acc, __m256i a, __m256i b) {
+#if defined(__GNUC__) && !defined(__clang__)
+    __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(a), "x"(b));
+    return acc;
+#else
+    return _mm256_dpbusd_avx_epi32(acc, a, b);
+#endif
+}
+#endif
+
 static inline __attribute__((always_inline)) void ukernel_i8(const int mr, int Kp, const uint8_t *a, size_t lda,
                                                              const int8_t *b, const float *sa, const int32_t *za,
                                                              const float *sw, const int32_t *cs, float *c,
                                                              size_t ldc, int nc, const float *bias, nn_act act,
                                                              const int8_t *pf) {
     __m256i m0 = lanes(nc), m1 = lanes(nc - 8);
+#ifndef WN_AVXVNNI
     const __m256i ones = _mm256_set1_epi16(1);
+#endif
 #define IDECL(r) __m256i i##r##0 = _mm256_setzero_si256(), i##r##1 = _mm256_setzero_si256();
     FOR_ROWS(IDECL)
 #undef IDECL
     const uint8_t *a0 = a, *a1 = a + (mr > 1) * lda, *a2 = a + (mr > 2) * 2 * lda, *a3 = a + (mr > 3) * 3 * lda;
     const uint8_t *a4 = a + (mr > 4) * 4 * lda, *a5 = a + (mr > 5) * 5 * lda;
+#ifdef WN_AVXVNNI
+#define DOT4(acc, av, b) dpbusd_vex(acc, av, b)
+#else
+#define DOT4(acc, av, b) dot4_avx2(acc, av, b, ones)
+#endif
 #define IROW(r)                                                                                      \
     if (mr > r) {                                                                                    \
         int32_t qv;                                                                                  \
         memcpy(&qv, a##r + k, 4);                                                                    \
         __m256i av = _mm256_set1_epi32(qv);                                                          \
-        i##r##0 = _mm256_add_epi32(i##r##0, _mm256_madd_epi16(_mm256_maddubs_epi16(av, b0), ones));  \
-        i##r##1 = _mm256_add_epi32(i##r##1, _mm256_madd_epi16(_mm256_maddubs_epi16(av, b1), ones));  \
+        i##r##0 = DOT4(i##r##0, av, b0);                                                             \
+        i##r##1 = DOT4(i##r##1, av, b1);                                                             \
     }
 #define KSTEP                                                                                        \
     __m256i b0 = _mm256_load_si256((const __m256i *)(b + (size_t)k * NR));                           \
@@ -387,6 +427,7 @@ static inline __attribute__((always_inline)) void ukernel_i8(const int mr, int K
         }
 #undef KSTEP
 #undef IROW
+#undef DOT4
     __m256 s0 = _mm256_loadu_ps(sw), s1 = _mm256_loadu_ps(sw + 8);
     __m256i cs0 = _mm256_loadu_si256((const __m256i *)cs), cs1 = _mm256_loadu_si256((const __m256i *)(cs + 8));
     __m256 bb0 = _mm256_setzero_ps(), bb1 = _mm256_setzero_ps();
@@ -645,9 +686,18 @@ static void attention_head_rel_avx2(const float *base, int T, int L, int H, int 
     attention_head_any(base, T, L, H, h, HD, rel, out, scratch);
 }
 
+#ifdef WN_AVXVNNI
+static const nn_kernels_t avx2_kernels = {
+    "avx2+vnni", pack_avx2, linear_dispatch, add_layernorm_avx2, attention_head_avx2, attention_head_rel_avx2, 0, Q_WMAX,
+    "avx2+fma: fp32 6x16 ymm FMA; int8 AVX-VNNI vpdpbusd (8-bit weights); bf16 weights on fp32 FMA",
+};
+
+const nn_kernels_t *nn_kernels_avxvnni(void) { return wn_cpu_get()->avxvnni ? &avx2_kernels : NULL; }
+#else
 static const nn_kernels_t avx2_kernels = {
     "avx2+fma", pack_avx2, linear_dispatch, add_layernorm_avx2, attention_head_avx2, attention_head_rel_avx2, 0, Q_WMAX,
     "avx2+fma: fp32 6x16 ymm FMA; int8 vpmaddubsw (7-bit weights); bf16 weights on fp32 FMA",
 };
 
 const nn_kernels_t *nn_kernels_avx2(void) { return &avx2_kernels; }
+#endif

@@ -1,7 +1,7 @@
 /*
  * ops_avx512.c - AVX-512 kernels (F/BW/VL/DQ; VNNI and BF16 where the CPU has
  * them): packed GEMM in fp32, bf16 (vdpbf16ps) and int8 (vpdpbusd), with the
- * fused bias + erf-GELU epilogue. LayerNorm and attention reuse the AVX2 ones.
+ * fused bias + erf-GELU epilogue; residual + LayerNorm; attention.
  *
  * GEMM: the AVX2 layout widened. W is packed once at load into panels of NR = 32
  * output channels; the micro-kernel keeps a 14 x 32 block of out in 28 zmm
@@ -133,7 +133,7 @@ static inline float simde_reduce_add_(__m512 v) { /* pairwise, as the native seq
 /* ---- vector math */
 
 /* GELU as gelu256 in ops_avx2.c (the same rational erf fit, the same bound). */
-static inline __m512 gelu512(__m512 x) {
+static inline __attribute__((always_inline)) __m512 gelu512(__m512 x) {
     const __m512 zm = _mm512_set1_ps(3.925f);
     __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f));
     z = _mm512_min_ps(_mm512_max_ps(z, _mm512_sub_ps(_mm512_setzero_ps(), zm)), zm);
@@ -156,14 +156,19 @@ static inline __m512 gelu512(__m512 x) {
     return _mm512_fmadd_ps(hx, erf, hx);
 }
 
-static inline __m512 act512(nn_act act, __m512 v) {
+/* tanh: the pooler's, a few rows per batch; out of line so the epilogues stay small */
+static __attribute__((noinline)) __m512 tanh512(__m512 v) {
+    float t[16];
+    _mm512_storeu_ps(t, v);
+    for (int i = 0; i < 16; i++) t[i] = tanhf(t[i]);
+    return _mm512_loadu_ps(t);
+}
+
+/* inlined: as a call (GCC 12 did not inline it) every zmm, all caller-saved, was
+ * spilled around it in the micro-kernels' epilogues (8% of an int8 forward) */
+static inline __attribute__((always_inline)) __m512 act512(nn_act act, __m512 v) {
     if (act == NN_ACT_GELU) return gelu512(v);
-    if (act == NN_ACT_TANH) {
-        float t[16];
-        _mm512_storeu_ps(t, v);
-        for (int i = 0; i < 16; i++) t[i] = tanhf(t[i]);
-        return _mm512_loadu_ps(t);
-    }
+    if (act == NN_ACT_TANH) return tanh512(v);
     return v;
 }
 
@@ -176,6 +181,19 @@ static inline __m512bh as_bh(__m512i v) {
     __m512bh r;
     memcpy(&r, &v, sizeof r);
     return r;
+}
+
+/* acc += the four u8 x s8 products of a and b per 32-bit lane (vpdpbusd). As
+ * inline asm for GCC: with the intrinsic, GCC 12 copied and spilled the 28
+ * accumulators of the 14x32 int8 micro-kernel on every k step (the kernel ran
+ * at 0.67 of the instruction's rate); the asm ties each accumulator to its register. */
+static inline __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
+#if defined(WN_SIMDE) || !defined(__GNUC__) || defined(__clang__)
+    return _mm512_dpbusd_epi32(acc, a, b);
+#else
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+#endif
 }
 
 static int kpad(int K, int q) { return (K + q - 1) / q * q; }
@@ -370,7 +388,10 @@ static inline __attribute__((always_inline)) void ukernel_bf16(const int mr, int
     FOR_ROWS(STOREC)
 }
 
-/* int8: a holds rows of Kp u8 (quantised x, zero point za[r], scale sa[r]) */
+/* int8: a holds the quantised rows (u8, zero point za[r], scale sa[r]) interleaved
+ * by k-quad: quad g of row r at a[g * lda + 4 * r] (lda = 4 MR), so one pointer
+ * and constant offsets reach every row (with 14 row pointers GCC ran out of
+ * registers and reloaded them from the stack on every k step). */
 static inline __attribute__((always_inline)) void ukernel_i8(const int mr, int Kp, const uint8_t *a, size_t lda,
                                                              const int8_t *b, const float *sa, const int32_t *za,
                                                              const float *sw, const int32_t *cs, float *c,
@@ -380,16 +401,13 @@ static inline __attribute__((always_inline)) void ukernel_i8(const int mr, int K
 #define IDECL(r) __m512i i##r##0 = _mm512_setzero_si512(), i##r##1 = _mm512_setzero_si512();
     FOR_ROWS(IDECL)
 #undef IDECL
-#define AP(r) APTR(uint8_t, r)
-    FOR_ROWS(AP)
-#undef AP
 #define IROW(r)                                                                                      \
     if (mr > r) {                                                                                    \
         int32_t qv;                                                                                  \
-        memcpy(&qv, a##r + k, 4);                                                                    \
+        memcpy(&qv, a + (size_t)(k / 4) * lda + 4 * r, 4);                                           \
         __m512i av = _mm512_set1_epi32(qv);                                                          \
-        i##r##0 = _mm512_dpbusd_epi32(i##r##0, av, b0);                                              \
-        i##r##1 = _mm512_dpbusd_epi32(i##r##1, av, b1);                                              \
+        i##r##0 = dpbusd(i##r##0, av, b0);                                                           \
+        i##r##1 = dpbusd(i##r##1, av, b1);                                                           \
     }
 #define KSTEP                                                                                        \
     __m512i b0 = _mm512_load_si512((const void *)(b + (size_t)k * NR));                              \
@@ -576,8 +594,17 @@ static void linear_q(const float *x, int M, const nn_weight *w, const float *bia
         if (have != mt) {
             for (int m = m0; m < m1; m++) {
                 unsigned char *row = aq + (size_t)(m - m0) * rb;
-                if (i8) quant_row(x + (size_t)m * K, K, Kp, row, &sa[m - m0], &za[m - m0]);
-                else bf16_row(x + (size_t)m * K, K, Kp, (uint16_t *)(void *)row);
+                if (i8 && rows < MR) { /* rows of one: interleaved is contiguous */
+                    quant_row(x + (size_t)m * K, K, Kp, row, &sa[m - m0], &za[m - m0]);
+                } else if (i8) { /* rows in groups of MR, interleaved by k-quad (ukernel_i8) */
+                    _Alignas(64) uint8_t qr[Q_ROWS_BYTES / MR];
+                    int g = (m - m0) / MR, r = (m - m0) % MR;
+                    quant_row(x + (size_t)m * K, K, Kp, qr, &sa[m - m0], &za[m - m0]);
+                    uint32_t *dst = (uint32_t *)(void *)(aq + (size_t)g * MR * rb) + r;
+                    for (int q = 0; q < Kp / 4; q++) memcpy(dst + (size_t)q * MR, qr + 4 * q, 4);
+                } else {
+                    bf16_row(x + (size_t)m * K, K, Kp, (uint16_t *)(void *)row);
+                }
             }
             have = mt;
         }
@@ -589,7 +616,7 @@ static void linear_q(const float *x, int M, const nn_weight *w, const float *bia
                 const int8_t *bp = (const int8_t *)w->packed + (size_t)p * Kp * NR;
                 for (int m = m0; m < m1; m += MR) {
                     int mr = WN_MIN(MR, m1 - m);
-                    uk_i8[mr](Kp, aq + (size_t)(m - m0) * rb, rb, bp, sa + (m - m0), za + (m - m0),
+                    uk_i8[mr](Kp, aq + (size_t)(m - m0) * rb, rows < MR ? 4 : 4 * MR, bp, sa + (m - m0), za + (m - m0),
                               w->scales + p * NR, w->colsum + p * NR, o + (size_t)(m - m0) * N, (size_t)N, nc, bi,
                               act, m == m0 && p + 1 < p1 ? bp + (size_t)Kp * NR : NULL);
                 }
@@ -613,10 +640,58 @@ static void linear_dispatch(const float *x, int M, const nn_weight *w, const flo
     else linear_f32(x, M, w, bias, act, out, ith, nth);
 }
 
-/* ---- LayerNorm: the AVX2 kernel (memory-bound at H = 384) */
+/* ---- residual + LayerNorm, as add_layernorm_avx2 over 16 lanes with a masked
+ * last block (any H): the sum x + res is written to out once (out may alias x),
+ * then the mean and the centred variance are taken over it (in L1 by then); lane
+ * sums reduced pairwise in a fixed order, so results do not depend on threads. */
 static void add_layernorm_avx512(const float *x, const float *res, int m0, int m1, int H, const float *gamma,
                                  const float *beta, float eps, float *out) {
-    nn_kernels_avx2()->add_layernorm_rows(x, res, m0, m1, H, gamma, beta, eps, out);
+    const int nb = (H + 15) / 16;
+    const __mmask16 tail = lanes16(H - 16 * (nb - 1));
+    for (int m = m0; m < m1; m++) {
+        const float *xr = x + (size_t)m * H;
+        const float *rr = res ? res + (size_t)m * H : NULL;
+        float *o = out + (size_t)m * H;
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+        int b = 0;
+        for (; b + 2 < nb; b += 2) { /* two chains: the adds' latency */
+            __m512 v0 = _mm512_loadu_ps(xr + 16 * b), v1 = _mm512_loadu_ps(xr + 16 * b + 16);
+            if (rr) {
+                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(rr + 16 * b));
+                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(rr + 16 * b + 16));
+            }
+            _mm512_storeu_ps(o + 16 * b, v0);
+            _mm512_storeu_ps(o + 16 * b + 16, v1);
+            s0 = _mm512_add_ps(s0, v0), s1 = _mm512_add_ps(s1, v1);
+        }
+        for (; b < nb; b++) {
+            const __mmask16 mk = b == nb - 1 ? tail : (__mmask16)0xffff;
+            __m512 v = _mm512_maskz_loadu_ps(mk, xr + 16 * b);
+            if (rr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, rr + 16 * b));
+            _mm512_mask_storeu_ps(o + 16 * b, mk, v);
+            s0 = _mm512_add_ps(s0, v);
+        }
+        const __m512 mean = _mm512_set1_ps(_mm512_reduce_add_ps(_mm512_add_ps(s0, s1)) / (float)H);
+        __m512 q0 = _mm512_setzero_ps(), q1 = _mm512_setzero_ps();
+        for (b = 0; b + 2 < nb; b += 2) {
+            __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(o + 16 * b), mean);
+            __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(o + 16 * b + 16), mean);
+            q0 = _mm512_fmadd_ps(d0, d0, q0), q1 = _mm512_fmadd_ps(d1, d1, q1);
+        }
+        for (; b < nb; b++) {
+            const __mmask16 mk = b == nb - 1 ? tail : (__mmask16)0xffff;
+            __m512 d = _mm512_maskz_sub_ps(mk, _mm512_maskz_loadu_ps(mk, o + 16 * b), mean);
+            q0 = _mm512_fmadd_ps(d, d, q0);
+        }
+        const __m512 inv =
+            _mm512_set1_ps(1.0f / sqrtf(_mm512_reduce_add_ps(_mm512_add_ps(q0, q1)) / (float)H + eps));
+        for (b = 0; b < nb; b++) {
+            const __mmask16 mk = b == nb - 1 ? tail : (__mmask16)0xffff;
+            __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, o + 16 * b), mean), inv);
+            __m512 g = _mm512_maskz_loadu_ps(mk, gamma + 16 * b), be = _mm512_maskz_loadu_ps(mk, beta + 16 * b);
+            _mm512_mask_storeu_ps(o + 16 * b, mk, _mm512_fmadd_ps(d, g, be));
+        }
+    }
 }
 
 /* exp(x) as exp256 in ops_avx2.c (Cephes expf, about 1 ulp; below -87 gives 0) */

@@ -140,6 +140,8 @@ double wn_now(void); /* monotonic seconds */
 /* ---- CPU features (cpu.c) */
 typedef struct {
     int avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, avx512bf16;
+    int avxvnni;   /* AVX-VNNI: vpdpbusd on ymm with a VEX encoding (Alder Lake+, Zen 5) */
+    int asimddp;   /* aarch64: the dot-product instructions (sdot, udot) */
 } wn_cpu_features;
 const wn_cpu_features *wn_cpu_get(void);
 
