@@ -9,13 +9,16 @@
  * The searcher (wn_searcher_*) is used by one request at a time (search_mu): its
  * scratch, models and pair cache are not shared. At most --max-search-queue requests
  * wait for it; more are refused with 429. A filter keeps the documents it names
- * among the first stage's best max(1000, k_candidates), then re-ranks those.
+ * among the first stage's best max(1000, k_candidates), then re-ranks those. The
+ * searcher's pair cache is cleared every SEARCH_CACHE_PAIRS scored pairs, so a long
+ * run does not grow it toward its 2^22-pair ceiling.
  */
 #include <string.h>
 
 #include "server.h"
 
 #define FILTER_DEPTH 1000
+#define SEARCH_CACHE_PAIRS 65536 /* cleared past this many pairs (about 2.5 MB) */
 
 static int in_filter(const int64_t *rows, int n, int64_t row) {
     for (int i = 0; i < n; i++)
@@ -142,6 +145,12 @@ void route_search(wn_server *s, const wn_json *req, srv_reply *r) {
     }
     int m = n < kc ? n : (int)kc;
     if (st == WN_OK && rerank && n > 0) st = wn_searcher_rerank(s->searcher, query, cand, n, m, out, &rr_s);
+    int64_t scored = 0; /* a server's queries seldom repeat: keep the pair cache small */
+    wn_searcher_cache_stats(s->searcher, &scored, NULL);
+    if (scored - s->cache_mark > SEARCH_CACHE_PAIRS) {
+        wn_searcher_cache_clear(s->searcher);
+        s->cache_mark = scored;
+    }
     if (st != WN_OK) {
         reply_status(r, st, "search");
         pthread_mutex_unlock(&s->search_mu);

@@ -116,6 +116,7 @@ struct wn_server {
     int has_bm25, has_dense;
     wn_first_stage default_stage;
     wn_pipeline_params search_params; /* the searcher's current parameters */
+    int64_t cache_mark;           /* pairs scored when the searcher's pair cache was last cleared */
     srv_metrics metrics;
     pthread_mutex_t adm_mu;       /* admission: inputs in flight */
     int64_t admitted;
