@@ -23,6 +23,19 @@ for side in "$T/o:$FX/tiny-bi" "$T/o/compare:$B"; do
         --winnow "$W" --bi "${side#*:}" --ce "$FX/tiny-ce" || fail "the collection with ${side#*:} (above)"
 done
 [ "$(tail -n 1 "$T/out")" = "Report - $T/o/report.html" ] || fail "the report's path is not the last line"
+#    a bi-encoder with E5-style prompts: the demo puts "passage: " before documents and
+#    "query: " before queries, as the pipeline does (the runs equal winnow embed's with them)
+cp -r "$FX/tiny-bi" "$T/prompted"
+printf '{"prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": null}\n' \
+    >"$T/prompted/config_sentence_transformers.json"
+"$W" demo --bi-encoder "$T/prompted" --cross-encoder "$FX/tiny-ce" --dpkg-status tests/fixtures/demo/dpkg_status \
+    --out "$T/op" >"$T/outp" 2>"$T/err" || fail "a prompted bi-encoder: exit $? ($(cat "$T/err"))"
+python3 tests/tools/check_demo_collection.py "$T/op" "$T/op/debian-collection" --docs 1000000 --queries 1000000 \
+    --winnow "$W" --bi "$T/prompted" --ce "$FX/tiny-ce" --doc-prompt-name passage --query-prompt-name query ||
+    fail "the collection with a prompted bi-encoder (above)"
+python3 tests/tools/check_demo_collection.py "$T/op" "$T/op/debian-collection" --docs 1000000 --queries 1000000 \
+    --winnow "$W" --bi "$T/prompted" --ce "$FX/tiny-ce" >/dev/null 2>&1 &&
+    fail "the prompted runs also match unprompted vectors: the check shows nothing"
 grep -q "Exercise 3: bi-encoder A $FX/tiny-bi against B $B" "$T/o/report.html" || fail "report: no exercise 3 table"
 #    without a collection: the notebook's part side by side
 "$W" demo $M --no-collection --compare-bi-encoder "$B" --out "$T/o2" >"$T/out" 2>"$T/err" ||

@@ -660,7 +660,7 @@ static int seed_searcher(demo *d, double *ms) {
     double t0 = now_s();
     wn_index_params ip = wn_index_default_params();
     ip.n_threads = 1;
-    wn_status st = wn_model_embed(d->bi, d->n_docs, d->texts, d->doc_emb);
+    wn_status st = demo_embed(d->bi, d->n_docs, d->texts, d->doc_emb, 0);
     if (!st) st = wn_index_create(WN_INDEX_FLAT, d->dim, WN_METRIC_COS, &ip, &d->flat);
     if (!st) st = wn_index_add(d->flat, d->n_docs, d->doc_emb, NULL);
     *ms = (now_s() - t0) * 1e3;

@@ -98,6 +98,11 @@ typedef struct demo_ctx {
 } demo_ctx;
 
 void demo_heading(const demo_ctx *x, const char *fmt, const char *arg);
+/* wn_model_embed with the model's prompt before each text, as the pipeline puts it
+ * (config_sentence_transformers.json): queries its "query" prompt, documents its
+ * "document", "passage" or "corpus" one, else the default prompt, else none (the seed
+ * models have none). */
+wn_status demo_embed(wn_model *m, int64_t n, const char *const *texts, float *out, int query);
 /* mkdir -p; 0 ok, 1 failed (said). */
 int demo_mkdir_p(const char *dir);
 /* What to say about the models on this collection: the bundled bi-encoder was trained

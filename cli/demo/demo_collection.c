@@ -132,6 +132,30 @@ static int read_jsonl(const char *path, int max, char ***ids, char ***texts, int
     return rc;
 }
 
+static const char *prompt_of(const wn_model *m, int query) {
+    const char *p = query ? wn_model_prompt(m, "query") : NULL;
+    if (!query && !(p = wn_model_prompt(m, "document")) && !(p = wn_model_prompt(m, "passage")))
+        p = wn_model_prompt(m, "corpus");
+    if (!p) p = wn_model_prompt(m, NULL);
+    return p && *p ? p : NULL;
+}
+
+wn_status demo_embed(wn_model *m, int64_t n, const char *const *texts, float *out, int query) {
+    const char *p = prompt_of(m, query);
+    if (!p) return wn_model_embed(m, n, texts, out);
+    char **pt = calloc((size_t)(n > 0 ? n : 1), sizeof *pt);
+    int ok = pt != NULL;
+    for (int64_t i = 0; ok && i < n; i++) {
+        size_t len = strlen(p) + strlen(texts[i]) + 1;
+        if ((pt[i] = malloc(len))) snprintf(pt[i], len, "%s%s", p, texts[i]);
+        else ok = 0;
+    }
+    wn_status st = ok ? wn_model_embed(m, n, (const char *const *)pt, out) : WN_ERR_NOMEM;
+    for (int64_t i = 0; pt && i < n; i++) free(pt[i]);
+    free(pt);
+    return st;
+}
+
 /* Embeds n texts in batches into out (n * dim), with a progress bar on a terminal. */
 static wn_status embed_all(demo_ctx *x, int n, char **texts, float *out) {
     cli_progress bar;
@@ -139,7 +163,7 @@ static wn_status embed_all(demo_ctx *x, int n, char **texts, float *out) {
     wn_status st = WN_OK;
     for (int i = 0; i < n && !st; i += EMBED_BATCH) {
         int b = n - i < EMBED_BATCH ? n - i : EMBED_BATCH;
-        st = wn_model_embed(x->bi, b, (const char *const *)(texts + i), out + (size_t)i * x->dim);
+        st = demo_embed(x->bi, b, (const char *const *)(texts + i), out + (size_t)i * x->dim, 0);
         cli_progress_cb(&bar, "embedding", (uint64_t)(i + b), (uint64_t)n);
     }
     cli_progress_end(&bar);
@@ -321,7 +345,7 @@ static int build_handles(demo_ctx *x) {
     wn_index_params ip = wn_index_default_params();
     ip.n_threads = 1;
     wn_bm25_params bp = wn_bm25_default_params();
-    if ((st = wn_model_embed(x->bi, Q, (const char *const *)c->q_texts, c->q_emb)) ||
+    if ((st = demo_embed(x->bi, Q, (const char *const *)c->q_texts, c->q_emb, 1)) ||
         (st = wn_index_create(WN_INDEX_FLAT, E, WN_METRIC_COS, &ip, &c->flat)) ||
         (st = wn_index_add(c->flat, D, c->doc_emb, NULL)) || (st = wn_bm25_create(&bp, &c->bm25)))
         return cli_lib_error("demo", st);

@@ -66,6 +66,8 @@ def main():
     ap.add_argument("--winnow")
     ap.add_argument("--bi")
     ap.add_argument("--ce")
+    ap.add_argument("--doc-prompt-name", help="the bi-encoder's prompt for documents (winnow embed --prompt-name)")
+    ap.add_argument("--query-prompt-name", help="its prompt for queries")
     ap.add_argument("--stdout", help="what the demo printed: its tables must show results.json's numbers")
     a = ap.parse_args()
 
@@ -126,9 +128,11 @@ def main():
         dtext = {str(d["_id"]): ((d.get("title", "") + " " + d["text"]) if d.get("title") else d["text"])
                  .replace("\n", " ").replace("\t", " ") for d in corpus}
         order = [str(d["_id"]) for d in corpus]
-        demb = lines_of(a.winnow, ["embed", "--model", a.bi], "".join(dtext[d] + "\n" for d in order))
+        dp = ["--prompt-name", a.doc_prompt_name] if a.doc_prompt_name else []
+        qp = ["--prompt-name", a.query_prompt_name] if a.query_prompt_name else []
+        demb = lines_of(a.winnow, ["embed", "--model", a.bi] + dp, "".join(dtext[d] + "\n" for d in order))
         qids = list(want)
-        qemb = lines_of(a.winnow, ["embed", "--model", a.bi], "".join(qtext[q] + "\n" for q in qids))
+        qemb = lines_of(a.winnow, ["embed", "--model", a.bi] + qp, "".join(qtext[q] + "\n" for q in qids))
 
         def cos(u, v):
             nu, nv = math.sqrt(sum(x * x for x in u)), math.sqrt(sum(x * x for x in v))
