@@ -77,16 +77,6 @@ done:
     wn_free(texts);
 }
 
-typedef struct {
-    int index;
-    float score;
-} ranked;
-static int by_score(const void *x, const void *y) {
-    const ranked *a = x, *b = y;
-    if (a->score != b->score) return a->score < b->score ? 1 : -1;
-    return (a->index > b->index) - (a->index < b->index);
-}
-
 void route_v1_rerank(wn_server *s, const wn_json *req, srv_reply *r) {
     if (!s->ce) return reply_error(r, 400, "validation", "no re-ranking model: start winnow serve with --rerank MODEL");
     if (!wn_json_is_object(req)) return reply_error(r, 422, "validation", "the request body must be a JSON object");
@@ -102,7 +92,7 @@ void route_v1_rerank(wn_server *s, const wn_json *req, srv_reply *r) {
     if (opt_int(req, "top_n", 1, 1L << 30, &top_n, r) || opt_bool(req, "return_documents", &ret, r)) return;
     if (top_n > n) top_n = n;
     const char **qs = wn_malloc((size_t)n * sizeof *qs), **ds = wn_malloc((size_t)n * sizeof *ds);
-    ranked *rk = wn_malloc((size_t)n * sizeof *rk);
+    srv_ranked *rk = wn_malloc((size_t)n * sizeof *rk);
     float *sc = NULL;
     int64_t tokens;
     if (!qs || !ds || !rk) {
@@ -124,8 +114,8 @@ void route_v1_rerank(wn_server *s, const wn_json *req, srv_reply *r) {
         ds[i] = t;
     }
     if (score_pairs(s, n, qs, ds, 1, &sc, &tokens, r)) goto done;
-    for (int i = 0; i < n; i++) rk[i] = (ranked){i, srv_sigmoid(sc[i])};
-    qsort(rk, (size_t)n, sizeof *rk, by_score);
+    for (int i = 0; i < n; i++) rk[i] = (srv_ranked){i, srv_sigmoid(sc[i])};
+    qsort(rk, (size_t)n, sizeof *rk, srv_by_score);
     sbuf *b = &r->body;
     sb_puts(b, "{\"model\":");
     const char *name = wn_json_str(wn_json_get(req, "model")) ? wn_json_str(wn_json_get(req, "model")) : s->rerank_name;

@@ -26,28 +26,46 @@ static int need_object(const wn_json *req, srv_reply *r) {
     return 1;
 }
 
-int embed_texts(wn_server *s, const char *const *texts, int n, int truncate, int normalize, int dims, float **out,
-                int *dim, int64_t *tokens, srv_reply *r) {
-    int d = s->bi_dim, rc = 1, held = 0;
+/* n inputs (pairs when b) through model m's batcher q into *out (wn_malloc'd, n *
+ * width): token counts, admission, the batched run. Returns 0 or 1 (error set). */
+static int run_model(wn_server *s, const wn_model *m, srv_batcher *q, int n, const char *const *a, const char *const *b,
+                     int truncate, int width, float **out, int64_t *tokens, srv_reply *r) {
+    int rc = 1, held = 0;
     *out = NULL;
     int *ntok = wn_malloc((size_t)n * sizeof *ntok);
-    float *v = wn_malloc((size_t)n * (size_t)d * sizeof *v);
+    float *v = wn_malloc((size_t)n * (size_t)width * sizeof *v);
     if (!ntok || !v) {
         reply_error(r, 503, "backend", "out of memory for %d inputs", n);
         goto done;
     }
-    if (input_tokens(s, s->bi, n, texts, NULL, truncate, r, ntok, tokens)) goto done;
+    if (input_tokens(s, m, n, a, b, truncate, r, ntok, tokens)) goto done;
     held = n < s->p.max_client_batch ? n : s->p.max_client_batch;
     if (admit(s, held, r)) {
         held = 0;
         goto done;
     }
-    if (run_batched(s, s->bi_q, n, texts, NULL, ntok, d, v, r)) goto done;
+    if (run_batched(s, q, n, a, b, ntok, width, v, r)) goto done;
+    *out = v;
+    v = NULL;
+    rc = 0;
+done:
+    if (held) admit_release(s, held);
+    wn_free(ntok);
+    wn_free(v);
+    return rc;
+}
+
+int embed_texts(wn_server *s, const char *const *texts, int n, int truncate, int normalize, int dims, float **out,
+                int *dim, int64_t *tokens, srv_reply *r) {
+    int d = s->bi_dim;
+    float *v;
+    if (run_model(s, s->bi, s->bi_q, n, texts, NULL, truncate, d, &v, tokens, r)) return 1;
     if (dims > 0 && dims < d) {
         wn_status st = wn_embed_truncate(v, n, d, dims);
         if (st != WN_OK) {
+            wn_free(v);
             reply_status(r, st, "dimensions");
-            goto done;
+            return 1;
         }
         d = dims;
     } else if (normalize) {
@@ -63,41 +81,17 @@ int embed_texts(wn_server *s, const char *const *texts, int n, int truncate, int
     }
     *out = v;
     *dim = d;
-    v = NULL;
-    rc = 0;
-done:
-    if (held) admit_release(s, held);
-    wn_free(ntok);
-    wn_free(v);
-    return rc;
+    return 0;
 }
 
 int score_pairs(wn_server *s, int n, const char *const *qs, const char *const *ds, int truncate, float **out,
                 int64_t *tokens, srv_reply *r) {
-    int L = s->ce_labels, rc = 1, held = 0;
-    *out = NULL;
-    int *ntok = wn_malloc((size_t)n * sizeof *ntok);
-    float *v = wn_malloc((size_t)n * (size_t)L * sizeof *v);
-    if (!ntok || !v) {
-        reply_error(r, 503, "backend", "out of memory for %d inputs", n);
-        goto done;
-    }
-    if (input_tokens(s, s->ce, n, qs, ds, truncate, r, ntok, tokens)) goto done;
-    held = n < s->p.max_client_batch ? n : s->p.max_client_batch;
-    if (admit(s, held, r)) {
-        held = 0;
-        goto done;
-    }
-    if (run_batched(s, s->ce_q, n, qs, ds, ntok, L, v, r)) goto done;
+    int L = s->ce_labels;
+    float *v;
+    if (run_model(s, s->ce, s->ce_q, n, qs, ds, truncate, L, &v, tokens, r)) return 1;
     for (int i = 0; i < n; i++) v[i] = v[(size_t)i * L + L - 1]; /* the last label (winnow.h) */
     *out = v;
-    v = NULL;
-    rc = 0;
-done:
-    if (held) admit_release(s, held);
-    wn_free(ntok);
-    wn_free(v);
-    return rc;
+    return 0;
 }
 
 static void write_rows(sbuf *b, const float *v, int n, int d) {
@@ -132,12 +126,8 @@ done:
     wn_free(texts);
 }
 
-typedef struct {
-    int index;
-    float score;
-} ranked;
-static int by_score(const void *x, const void *y) {
-    const ranked *a = x, *b = y;
+int srv_by_score(const void *x, const void *y) {
+    const srv_ranked *a = x, *b = y;
     if (a->score != b->score) return a->score < b->score ? 1 : -1;
     return (a->index > b->index) - (a->index < b->index);
 }
@@ -153,7 +143,7 @@ void route_rerank(wn_server *s, const wn_json *req, srv_reply *r) {
     const char **texts = NULL, **qs = NULL;
     int n, raw = 0, ret = 0, truncate = 1;
     float *sc = NULL;
-    ranked *rk = NULL;
+    srv_ranked *rk = NULL;
     int64_t tokens;
     if (input_strings(tv, "texts", r, &texts, &n)) return;
     if (opt_bool(req, "raw_scores", &raw, r) || opt_bool(req, "return_text", &ret, r) ||
@@ -167,8 +157,8 @@ void route_rerank(wn_server *s, const wn_json *req, srv_reply *r) {
     }
     for (int i = 0; i < n; i++) qs[i] = query;
     if (score_pairs(s, n, qs, texts, truncate, &sc, &tokens, r)) goto done;
-    for (int i = 0; i < n; i++) rk[i] = (ranked){i, raw ? sc[i] : srv_sigmoid(sc[i])};
-    qsort(rk, (size_t)n, sizeof *rk, by_score);
+    for (int i = 0; i < n; i++) rk[i] = (srv_ranked){i, raw ? sc[i] : srv_sigmoid(sc[i])};
+    qsort(rk, (size_t)n, sizeof *rk, srv_by_score);
     sb_puts(&r->body, "[");
     for (int i = 0; i < n; i++) {
         sb_printf(&r->body, "%s{\"index\":%d,\"score\":", i ? "," : "", rk[i].index);
@@ -246,11 +236,11 @@ void route_predict(wn_server *s, const wn_json *req, srv_reply *r) {
         double z = 0;
         for (int j = 1; j < L; j++) mx = x[j] > mx ? x[j] : mx;
         for (int j = 0; j < L; j++) z += exp((double)x[j] - mx);
-        ranked rk[64];
+        srv_ranked rk[64];
         int nl = L < 64 ? L : 64;
         for (int j = 0; j < nl; j++) /* one label: sigmoid; several: softmax (TEI's) */
-            rk[j] = (ranked){j, raw ? x[j] : L == 1 ? srv_sigmoid(x[j]) : (float)(exp((double)x[j] - mx) / z)};
-        qsort(rk, (size_t)nl, sizeof *rk, by_score);
+            rk[j] = (srv_ranked){j, raw ? x[j] : L == 1 ? srv_sigmoid(x[j]) : (float)(exp((double)x[j] - mx) / z)};
+        qsort(rk, (size_t)nl, sizeof *rk, srv_by_score);
         sb_puts(&r->body, i ? ",[" : "[");
         for (int j = 0; j < nl; j++) {
             sb_printf(&r->body, "%s{\"label\":\"LABEL_%d\",\"score\":", j ? "," : "", rk[j].index);

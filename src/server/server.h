@@ -166,6 +166,14 @@ int opt_bool(const wn_json *o, const char *key, int *out, srv_reply *r);
 int opt_int(const wn_json *o, const char *key, long lo, long hi, long *out, srv_reply *r);
 float srv_sigmoid(float x);
 
+/* (index, score) for the rerank endpoints, sorted by srv_by_score: best score first,
+ * ties in input order. */
+typedef struct {
+    int index;
+    float score;
+} srv_ranked;
+int srv_by_score(const void *x, const void *y);
+
 /* routes_tei.c, shared with routes_openai.c: n texts embedded into *out (wn_malloc'd,
  * n * *dim floats): truncated to dims (> 0, renormalised) or L2-normalised (normalize).
  * *tokens: tokens used. Returns 0 or 1 (error set). */
