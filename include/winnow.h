@@ -188,6 +188,10 @@ WN_API wn_status wn_hub_resolve(const char *name, const wn_hub_params *p, char *
  * it runs its own bounded thread pool inside each call. */
 typedef struct wn_model wn_model;
 typedef enum { WN_PREC_FP32 = 0, WN_PREC_BF16 = 1, WN_PREC_INT8 = 2 } wn_precision;
+/* WN_MODEL_CROSSENCODER: a model that scores (query, document) pairs: a cross-encoder,
+ * or a static pair scorer (a StaticEmbedding model whose config_sentence_transformers.json
+ * says "winnow": {"pair_scorer": true}, such as the bundled winnow-small-rerank: the
+ * score is the cosine of the two texts' embeddings, docs/MODELS.md). */
 typedef enum { WN_MODEL_BIENCODER = 0, WN_MODEL_CROSSENCODER = 1 } wn_model_kind;
 typedef struct {
     int n_threads;          /* 0: all online CPUs */
@@ -207,9 +211,9 @@ WN_API wn_model_kind wn_model_kind_of(const wn_model *m);
 WN_API int wn_model_dim(const wn_model *m);        /* embedding size (bi-encoder) or hidden size */
 WN_API int wn_model_num_labels(const wn_model *m); /* cross-encoder outputs per pair (0 for a bi-encoder) */
 WN_API int wn_model_max_length(const wn_model *m); /* tokens per input, special tokens included */
-/* A cross-encoder's own re-ranking interpolation with the first stage (config.json
- * "winnow": {"rerank_interpolate": A}, which a weak re-ranker such as the bundled
- * winnow-small-rerank carries), else 0. Used when wn_pipeline_params.interpolate < 0. */
+/* A re-ranker's own interpolation with the first stage (config.json, or a pair
+ * scorer's config_sentence_transformers.json, "winnow": {"rerank_interpolate": A}, which
+ * a re-ranker that is weak alone such as the bundled winnow-small-rerank carries), else 0. Used when wn_pipeline_params.interpolate < 0. */
 WN_API float wn_model_rerank_interpolate(const wn_model *m);
 WN_API const wn_tokenizer *wn_model_tokenizer(const wn_model *m);
 /* texts: n UTF-8 strings; out: n * wn_model_dim floats, the sentence embeddings
@@ -218,7 +222,8 @@ WN_API const wn_tokenizer *wn_model_tokenizer(const wn_model *m);
  * U+FFFD; "" is valid ([CLS] [SEP]). WN_ERR_ARG on a cross-encoder. */
 WN_API wn_status wn_model_embed(wn_model *m, int64_t n, const char *const *texts, float *out);
 /* queries, docs: n strings each; out: n * wn_model_num_labels raw logits (no
- * activation), in input order; pairs truncated longest-first. WN_ERR_ARG on a
+ * activation), in input order; pairs truncated longest-first (a pair scorer: one
+ * cosine per pair, in [-1, 1], 0 when a text has no known token). WN_ERR_ARG on a
  * bi-encoder. */
 WN_API wn_status wn_model_score(wn_model *m, int64_t n, const char *const *queries, const char *const *docs, float *out);
 

@@ -8,7 +8,8 @@
 #   dense          EMBED alone (flat cosine index)
 #   hybrid         the default fusion (weighted RRF, dense weight 0.25)
 #   bm25+rerank    BM25's top 100 re-ranked by RERANK with its own interpolation
-#   bm25+rerank-ce the same, the cross-encoder's logit alone (--interpolate 0)
+#   bm25+rerank-alone the same, the re-ranker's score alone (--interpolate 0)
+#   hybrid+rerank  the hybrid's top 100 re-ranked by RERANK with its own interpolation
 # ms per query: the stage's mean latency (re-ranking: first stage + re-ranking), 2 threads.
 # Then STS-B test Spearman of EMBED (scripts/eval_sts.py). Writes OUTDIR/eval.json
 # (the rows) and prints a markdown table. With no ../shared, says so and exits 77.
@@ -31,7 +32,8 @@ for c in ${ONLY:-cranfield cisi med cacm scifact}; do
     $W eval $e --first-stage dense --json "$OUT/$c-dense.json" >/dev/null
     $W eval $e --first-stage hybrid --json "$OUT/$c-hybrid.json" >/dev/null
     $W eval $e --first-stage bm25 --rerank "$RERANK" --k-candidates 100 --json "$OUT/$c-rerank.json" >/dev/null
-    $W eval $e --first-stage bm25 --rerank "$RERANK" --k-candidates 100 --interpolate 0 --json "$OUT/$c-rerank-ce.json" >/dev/null
+    $W eval $e --first-stage bm25 --rerank "$RERANK" --k-candidates 100 --interpolate 0 --json "$OUT/$c-rerank-alone.json" >/dev/null
+    $W eval $e --first-stage hybrid --rerank "$RERANK" --k-candidates 100 --json "$OUT/$c-hybrid-rerank.json" >/dev/null
     echo "$c done" >&2
 done
 STS=${STS:-../shared/data/sts/sts-test.csv}
@@ -43,7 +45,8 @@ fi
 import json, os, sys
 out, embed, rerank, sts = sys.argv[1:5]
 runs = [("bm25", "bm25", "bm25"), ("dense", "dense", "dense"), ("hybrid", "hybrid", "hybrid"),
-        ("bm25+rerank", "rerank", "rerank@100"), ("bm25+rerank-ce", "rerank-ce", "rerank@100")]
+        ("bm25+rerank", "rerank", "rerank@100"), ("bm25+rerank-alone", "rerank-alone", "rerank@100"),
+        ("hybrid+rerank", "hybrid-rerank", "rerank@100")]
 cols = [c for c in ["cranfield", "cisi", "med", "cacm", "scifact"] if os.path.exists(f"{out}/{c}-bm25.json")]
 rows = []
 for c in cols:

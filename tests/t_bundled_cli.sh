@@ -62,15 +62,17 @@ expect_err "$T/mine, from WINNOW_MODELS_DIR" "override"
 expect_err "bundled there: my-embed" "override"
 
 # 7. winnow-small-rerank: by name as by path (score), in search with its own
-#    interpolation (config.json "winnow": {"rerank_interpolate"}: as if given explicitly,
+#    interpolation (config_sentence_transformers.json "winnow": {"rerank_interpolate"}: as if given explicitly,
 #    unlike the cross-encoder alone), and a clear error where the list lacks it
 printf 'cats\ta cat sat on the mat\ncats\tthe weather is cold\n' >"$T/pairs"
 "$W" score --model models/winnow-small-rerank <"$T/pairs" >"$T/want.s" 2>"$T/err" || fail "score by path: $(cat "$T/err")"
 (cd "$T/elsewhere" && "$WA" score --model winnow-small-rerank <"$T/pairs") >"$T/got.s" 2>"$T/err" ||
     fail "score --model winnow-small-rerank: $(cat "$T/err")"
 cmp -s "$T/got.s" "$T/want.s" && [ "$(wc -l <"$T/got.s")" -eq 2 ] || fail "score: by name and by path differ"
-own=$(sed -n 's/.*"rerank_interpolate": *\([0-9.]*\).*/\1/p' models/winnow-small-rerank/config.json)
-[ -n "$own" ] || fail "models/winnow-small-rerank/config.json has no rerank_interpolate"
+s1=$(sed -n '1s/.*"score": *\([-0-9.e]*\).*/\1/p' "$T/got.s"); s2=$(sed -n '2s/.*"score": *\([-0-9.e]*\).*/\1/p' "$T/got.s")
+awk -v a="$s1" -v b="$s2" 'BEGIN { exit !(a > b) }' || fail "score: the cat pair ($s1) not above the weather pair ($s2)"
+own=$(sed -n 's/.*"rerank_interpolate": *\([0-9.]*\).*/\1/p' models/winnow-small-rerank/config_sentence_transformers.json)
+[ -n "$own" ] || fail "models/winnow-small-rerank/config_sentence_transformers.json has no rerank_interpolate"
 for a in "" "--interpolate $own" "--interpolate 0"; do
     "$W" search --index "$T/ix" --first-stage hybrid --rerank winnow-small-rerank --k 3 --json $a "cats on mats" 2>"$T/err" |
         sed 's/"ms":[0-9.e+-]*//g' >"$T/s$(echo "$a" | tr -dc 0-9)" || fail "search --rerank winnow-small-rerank $a: $(cat "$T/err")"

@@ -2,7 +2,9 @@
  * PyTorch: tests/fixtures/static/ is a StaticEmbedding model (3,000 tokens x 16,
  * F16) and expected.txt the ids and embeddings torch's EmbeddingBag (mean) +
  * F.normalize give for a few texts (scripts/make_static_fixture.py). Also: the
- * dispatch by layout, the errors of a broken directory, score refused. */
+ * dispatch by layout, the errors of a broken directory, score refused; and the same
+ * model declared a pair scorer (config_sentence_transformers.json "winnow":
+ * {"pair_scorer": true}): its scores are the cosines of torch's embeddings. */
 #include <string.h>
 
 #include "check.h"
@@ -11,6 +13,83 @@
 #include "winnow.h"
 
 #define FIX "tests/fixtures/static"
+#define NCASE 8
+
+static void copy_file(const char *from, const char *to) {
+    char *data = NULL;
+    size_t len = 0;
+    CHECK(wn_read_file(from, &data, &len) == WN_OK, "read %s: %s", from, wn_last_error());
+    FILE *f = fopen(to, "wb");
+    CHECK(f && fwrite(data, 1, len, f) == len, "write %s", to);
+    if (f) fclose(f);
+    wn_free(data);
+}
+
+/* The fixture as a pair scorer with config (the JSON of config_sentence_transformers.json)
+ * in scratch directory name; returns the load's status, *m the model. */
+static wn_status load_scorer(const char *name, const char *config, char *dir, size_t cap, wn_model **m) {
+    char path[700];
+    scratch_path(dir, cap, name);
+    snprintf(path, sizeof path, "%s/0_StaticEmbedding", dir);
+    wn_mkdirs(path, 0755);
+    const char *files[] = {"modules.json", "0_StaticEmbedding/vocab.txt", "0_StaticEmbedding/model.safetensors"};
+    for (int i = 0; i < 3; i++) {
+        char from[256];
+        snprintf(from, sizeof from, FIX "/%s", files[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        copy_file(from, path);
+    }
+    snprintf(path, sizeof path, "%s/config_sentence_transformers.json", dir);
+    write_file(path, config);
+    return wn_model_load(dir, NULL, m);
+}
+
+/* The pair scorer against torch: score(text i, text j) = the dot product of torch's
+ * normalised embeddings of i and j; an empty text scores 0; a bad block is refused. */
+static void test_pair_scorer(char texts[][256], float want[][16], int n) {
+    char dir[512];
+    wn_model *m = NULL;
+    wn_status st = load_scorer("static_pairs", "{\"prompts\": {}, \"winnow\": {\"pair_scorer\": true, "
+                                              "\"rerank_interpolate\": 0.25}}", dir, sizeof dir, &m);
+    CHECK(st == WN_OK, "pair scorer: %s", wn_last_error());
+    if (st != WN_OK) return;
+    CHECK(wn_model_kind_of(m) == WN_MODEL_CROSSENCODER && wn_model_num_labels(m) == 1, "kind %d, %d labels",
+          wn_model_kind_of(m), wn_model_num_labels(m));
+    CHECK(wn_model_rerank_interpolate(m) == 0.25f, "interpolation %g", wn_model_rerank_interpolate(m));
+    double worst = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            const char *q = texts[i], *d = texts[j];
+            float got = -9;
+            CHECK(wn_model_score(m, 1, &q, &d, &got) == WN_OK, "score: %s", wn_last_error());
+            double dot = 0, qq = 0, dd = 0;
+            for (int k = 0; k < 16; k++) {
+                dot += (double)want[i][k] * want[j][k];
+                qq += (double)want[i][k] * want[i][k];
+                dd += (double)want[j][k] * want[j][k];
+            }
+            double cos = qq > 0 && dd > 0 ? dot / sqrt(qq * dd) : 0;
+            worst = fmax(worst, fabs(got - cos));
+            CHECK(fabs(got - cos) <= 2e-6, "score('%s', '%s') = %.9g, torch's cosine %.9g", q, d, got, cos);
+        }
+    fprintf(stderr, "pair scorer: %d pairs, worst |winnow - torch cosine| = %.3g\n", n * n, worst);
+    const char *qs[2] = {"the cat", "the cat"}, *ds[2] = {"", "the cat"};
+    float two[2];
+    CHECK(wn_model_score(m, 2, qs, ds, two) == WN_OK && two[0] == 0 && fabs(two[1] - 1) < 1e-6, "empty / same: %g %g",
+          two[0], two[1]);
+    float e[16];
+    CHECK(wn_model_embed(m, 1, qs, e) == WN_ERR_ARG, "embed on a pair scorer");
+    wn_model_free(m);
+    m = NULL;
+    st = load_scorer("static_pairs_bad", "{\"winnow\": {\"pair_scorer\": 1}}", dir, sizeof dir, &m);
+    CHECK(st == WN_ERR_FORMAT && !m && strstr(wn_last_error(), "config_sentence_transformers.json") &&
+              strstr(wn_last_error(), "pair_scorer"), "pair_scorer 1: %d %s", st, wn_last_error());
+    st = load_scorer("static_pairs_bad", "{\"winnow\": {\"pair_scorer\": true, \"rerank_interpolate\": 2}}", dir,
+                     sizeof dir, &m);
+    CHECK(st == WN_ERR_FORMAT && !m && strstr(wn_last_error(), "rerank_interpolate"), "interpolate 2: %d %s", st,
+          wn_last_error());
+    wn_model_free(m);
+}
 
 int main(void) {
     wn_model *m = NULL;
@@ -29,6 +108,8 @@ int main(void) {
     wn_lines_init(&r, f);
     char *text = NULL;
     int32_t want_ids[256];
+    char all_texts[NCASE][256];
+    float all_want[NCASE][16];
     int n_want = 0, cases = 0;
     double worst = 0;
     while (wn_lines_next(&r) == 1) {
@@ -62,13 +143,17 @@ int main(void) {
                 CHECK(err <= 1e-6 + 1e-5 * fabs(want[k]), "'%s' [%d]: %.9g, torch %.9g", text, k, got[k], want[k]);
                 CHECK(viaids[k] == got[k], "ids path [%d]", k);
             }
+            if (cases < NCASE) {
+                snprintf(all_texts[cases], sizeof all_texts[cases], "%s", text);
+                memcpy(all_want[cases], want, sizeof want);
+            }
             cases++;
         }
     }
     wn_lines_free(&r);
     fclose(f);
     wn_free(text);
-    CHECK(cases == 8, "%d cases read", cases);
+    CHECK(cases == NCASE, "%d cases read", cases);
     fprintf(stderr, "%d texts, worst |winnow - torch| = %.3g\n", cases, worst);
 
     /* batch of several texts = one at a time */
@@ -83,6 +168,7 @@ int main(void) {
     const char *q = "a", *d = "b";
     CHECK(wn_model_score(m, 1, &q, &d, &sc) == WN_ERR_ARG, "score on a static model");
     wn_model_free(m);
+    if (cases == NCASE) test_pair_scorer(all_texts, all_want, NCASE);
 
     /* a broken directory: modules.json names a StaticEmbedding with no weights */
     char dir[512], path[600];

@@ -206,8 +206,8 @@ static int section_rerank(demo *d) {
     char title[160];
     float a = wn_model_rerank_interpolate(d->ce); /* the model's own mix with the first stage */
     if (a > 0)
-        snprintf(title, sizeof title, "Stage 2 - cross-encoder re-ranking of those %d (score: %.2g minmax(logit) + %.2g "
-                 "minmax(cosine), the model's own mix)", r->n, 1 - (double)a, (double)a);
+        snprintf(title, sizeof title, "Stage 2 - re-ranking of those %d (score: %.2g minmax(re-ranker's score) + %.2g "
+                 "minmax(cosine), the re-ranker's own mix)", r->n, 1 - (double)a, (double)a);
     else
         snprintf(title, sizeof title, "Stage 2 - cross-encoder re-ranking of those %d (logits: higher is more relevant)", r->n);
     heading(d, "%s", title);

@@ -317,6 +317,22 @@ wn_status config_load_prompts(const char *dir, prompt_config *pc) {
             goto done;
         }
     }
+    const wn_json *wj = wn_json_get(root, "winnow");
+    if (wj && !wn_json_is_object(wj)) {
+        st = wn_seterr(WN_ERR_FORMAT, "%s: \"winnow\" must be an object", path);
+        goto done;
+    }
+    const wn_json *ps = wj ? wn_json_get(wj, "pair_scorer") : NULL, *ri = wj ? wn_json_get(wj, "rerank_interpolate") : NULL;
+    if (ps && !wn_json_is_bool(ps)) {
+        st = wn_seterr(WN_ERR_FORMAT, "%s: \"winnow\": {\"pair_scorer\"} must be true or false", path);
+        goto done;
+    }
+    pc->pair_scorer = wn_json_is_true(ps);
+    if (ri && (!wn_json_is_number(ri) || !(ri->num >= 0 && ri->num <= 1))) {
+        st = wn_seterr(WN_ERR_FORMAT, "%s: \"winnow\": {\"rerank_interpolate\"} must be a number in [0, 1]", path);
+        goto done;
+    }
+    pc->rerank_interpolate = ri ? (float)ri->num : 0;
     const wn_json *def = wn_json_get(root, "default_prompt_name");
     if (wn_json_is_string(def)) {
         for (int i = 0; i < pc->n; i++)

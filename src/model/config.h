@@ -49,11 +49,15 @@ typedef struct {
 } pool_config;
 
 /* config_sentence_transformers.json's prompts: names[i] -> texts[i], and the
- * default_prompt_name's index (-1: none). */
+ * default_prompt_name's index (-1: none); and winnow's block there, for a static
+ * model that is a pair scorer (static.c): "winnow": {"pair_scorer": true,
+ * "rerank_interpolate": A}. */
 typedef struct {
     char **names, **texts;
     int n;
     int def;
+    int pair_scorer;          /* scores (query, document) by the cosine of their embeddings */
+    float rerank_interpolate; /* its own mix with the first stage (0 when absent) */
 } prompt_config;
 
 /* Reads dir's config_sentence_transformers.json (absent: no prompts). */

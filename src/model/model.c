@@ -632,5 +632,6 @@ wn_status wn_model_score(wn_model *m, int64_t n, const char *const *queries, con
     if (!m || n < 0 || (n && (!queries || !docs || !out))) return wn_seterr(WN_ERR_ARG, "wn_model_score: invalid arguments");
     if (m->kind != WN_MODEL_CROSSENCODER)
         return wn_seterr(WN_ERR_ARG, "wn_model_score: this model is a bi-encoder (it embeds texts: use wn_model_embed)");
+    if (m->stat) return static_score(m, n, queries, docs, out);
     return run_text(m, n, queries, docs, out);
 }

@@ -132,6 +132,8 @@ void static_free(struct static_model *s); /* NULL-safe */
 /* n token sequences (ids[i] of lens[i], no special tokens) -> out (n, D). */
 wn_status static_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const int *lens, float *out);
 wn_status static_embed(wn_model *m, int64_t n, const char *const *texts, float *out);
+/* A pair scorer's scores: the cosine of each (query, document)'s embeddings. */
+wn_status static_score(wn_model *m, int64_t n, const char *const *queries, const char *const *docs, float *out);
 /* The (V, D) f32 table of a static model, NULL for any other. */
 const float *static_table(const wn_model *m, int *V, int *D);
 

@@ -15,8 +15,14 @@
  * truncation (its max_seq_length is infinite); an empty text embeds as zeros.
  * A learned per-token weight is folded into the rows (the normalised mean of
  * w_t * e_t is the normalised weighted mean of e_t), so the file holds one table.
- * What it does not do: a static model has no cross-encoder form (wn_model_score
- * refuses it) and no token types.
+ * A pair scorer is the same model declared a re-ranker in its
+ * config_sentence_transformers.json ("winnow": {"pair_scorer": true,
+ * "rerank_interpolate": A}): its kind is then WN_MODEL_CROSSENCODER (it scores pairs)
+ * and the score of (query, document) is the cosine of their embeddings
+ * (sentence-transformers: model.similarity(model.encode(q), model.encode(d))), no
+ * prompts. It reads the two texts apart (no cross-attention): a cheap re-ranker that
+ * brings the embeddings' signal to any first stage (models/README.md says what it buys).
+ * What it does not do: token types.
  */
 #include <math.h>
 #include <string.h>
@@ -141,6 +147,11 @@ wn_status static_load_dir(const char *dir, const char *sub, int normalize, const
     m->cfg.vocab_size = s->V;
     m->cfg.hidden_size = s->D;
     if ((st = config_load_prompts(dir, &m->prompts))) goto fail; /* sentence-transformers' prompts, as for any bi-encoder */
+    if (m->prompts.pair_scorer) { /* a re-ranker: scores pairs (static_score), one "label" */
+        m->kind = WN_MODEL_CROSSENCODER;
+        m->cfg.num_labels = 1;
+        m->cfg.rerank_interpolate = m->prompts.rerank_interpolate;
+    }
     if (with_tokenizer) {
         if ((st = wn_tokenizer_load(mdir, &m->tok))) goto fail;
         if (wn_tokenizer_vocab_size(m->tok) > s->V) {
@@ -212,4 +223,28 @@ const float *static_table(const wn_model *m, int *V, int *D) {
     *V = m->stat->V;
     *D = m->stat->D;
     return m->stat->table;
+}
+
+wn_status static_score(wn_model *m, int64_t n, const char *const *queries, const char *const *docs, float *out) {
+    const int D = m->stat->D;
+    float *v = wn_malloc(2 * (size_t)D * sizeof *v);
+    if (!v) return wn_seterr(WN_ERR_NOMEM, "model: out of memory scoring pairs");
+    wn_status st = WN_OK;
+    for (int64_t i = 0; i < n && st == WN_OK; i++) {
+        const char *t[2] = {queries[i], docs[i]};
+        if (!t[0] || !t[1]) {
+            st = wn_seterr(WN_ERR_ARG, "model: pair %lld has a NULL text", (long long)i);
+            break;
+        }
+        if ((st = static_embed(m, 2, t, v)) != WN_OK) break;
+        double dot = 0, qq = 0, dd = 0;
+        for (int d = 0; d < D; d++) {
+            dot += (double)v[d] * v[D + d];
+            qq += (double)v[d] * v[d];
+            dd += (double)v[D + d] * v[D + d];
+        }
+        out[i] = qq > 0 && dd > 0 ? (float)(dot / sqrt(qq * dd)) : 0.0f; /* an empty text scores 0 */
+    }
+    wn_free(v);
+    return st;
 }
