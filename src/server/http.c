@@ -32,7 +32,8 @@ static srv_endpoint route_of(const char *url) {
     } map[] = {{"/embed", EP_EMBED},       {"/rerank", EP_RERANK},         {"/predict", EP_PREDICT},
                {"/tokenize", EP_TOKENIZE}, {"/health", EP_HEALTH},         {"/info", EP_INFO},
                {"/v1/embeddings", EP_V1_EMBEDDINGS}, {"/embeddings", EP_V1_EMBEDDINGS},
-               {"/v1/rerank", EP_V1_RERANK}, {"/search", EP_SEARCH},       {"/metrics", EP_METRICS}};
+               {"/v1/rerank", EP_V1_RERANK}, {"/v2/rerank", EP_V1_RERANK},  {"/search", EP_SEARCH},
+               {"/metrics", EP_METRICS}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (!strcmp(url, map[i].path)) return map[i].ep;
     return EP_OTHER;

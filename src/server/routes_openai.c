@@ -10,6 +10,8 @@
  *                        [{"index", "relevance_score"[, "document": {"text"}]}],
  *                        "usage": {"total_tokens"}} best first; relevance_score is the
  *                        sigmoid of the cross-encoder's logit
+ *   POST /v2/rerank      the same (Cohere's v2 client calls it; its "max_tokens_per_doc"
+ *                        is ignored: documents are truncated to the model's limit)
  * Token arrays as "input" (OpenAI allows them) are refused with a 422. Errors on the /v1/ endpoints
  * are written in OpenAI's shape by http.c.
  */
