@@ -210,6 +210,9 @@ WN_API void wn_model_free(wn_model *m);
 WN_API wn_model_kind wn_model_kind_of(const wn_model *m);
 WN_API int wn_model_dim(const wn_model *m);        /* embedding size (bi-encoder) or hidden size */
 WN_API int wn_model_num_labels(const wn_model *m); /* cross-encoder outputs per pair (0 for a bi-encoder) */
+/* The name of a classifier's output i (config.json's id2label, e.g. "entailment"), or
+ * NULL when it has none (callers say "LABEL_i", as transformers does). */
+WN_API const char *wn_model_label(const wn_model *m, int i);
 WN_API int wn_model_max_length(const wn_model *m); /* tokens per input, special tokens included */
 /* A re-ranker's own interpolation with the first stage (config.json, or a pair
  * scorer's config_sentence_transformers.json, "winnow": {"rerank_interpolate": A}, which

@@ -7,6 +7,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -145,6 +146,18 @@ wn_status config_parse_bert(const char *json, size_t len, const char *what, bert
             goto done;
         }
         c->num_labels = n;
+        for (const wn_json *e = id2->child; e; e = e->next) { /* {"0": "negative", ...} */
+            char *end;
+            long i = strtol(e->key, &end, 10);
+            if (*end || end == e->key || i < 0 || i >= n || i >= CONFIG_MAX_LABELS || !wn_json_is_string(e)) continue;
+            size_t len = strlen(e->str);
+            if (len >= CONFIG_LABEL_BYTES) { /* cut at a character boundary */
+                len = CONFIG_LABEL_BYTES - 1;
+                while (len && ((unsigned char)e->str[len] & 0xC0) == 0x80) len--;
+            }
+            memcpy(c->label[i], e->str, len);
+            c->label[i][len] = 0;
+        }
     }
     const wn_json *wj = wn_json_get(root, "winnow");
     const wn_json *ri = wj && wn_json_is(wj, WN_JSON_OBJECT) ? wn_json_get(wj, "rerank_interpolate") : NULL;

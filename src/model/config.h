@@ -18,6 +18,9 @@ typedef enum {
     FAMILY_ROBERTA,    /* roberta, xlm-roberta: positions after the pad id, dense + tanh + out_proj head */
 } model_family;
 
+#define CONFIG_MAX_LABELS 64  /* id2label names kept (a classifier has more: LABEL_i) */
+#define CONFIG_LABEL_BYTES 64 /* bytes of a name, NUL included */
+
 typedef struct {
     int vocab_size;              /* V */
     int hidden_size;             /* H */
@@ -38,6 +41,8 @@ typedef struct {
     char model_type[32];         /* as config.json says it ("bert" when absent) */
     float rerank_interpolate;    /* "winnow": {"rerank_interpolate": A} (a cross-encoder's own
                                     re-ranking interpolation with the first stage), else 0 */
+    char label[CONFIG_MAX_LABELS][CONFIG_LABEL_BYTES]; /* id2label's names of the first labels
+                                    ("" when absent; longer names cut at a character) */
 } bert_config;
 
 /* Pooling modes of sentence-transformers; several may be on (vectors concatenated

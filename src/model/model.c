@@ -55,6 +55,11 @@ wn_model_kind wn_model_kind_of(const wn_model *m) { return m->kind; }
 int wn_model_dim(const wn_model *m) { return m->kind == WN_MODEL_BIENCODER ? m->dim : m->cfg.hidden_size; }
 int wn_model_num_labels(const wn_model *m) { return m->kind == WN_MODEL_CROSSENCODER ? m->cfg.num_labels : 0; }
 int wn_model_max_length(const wn_model *m) { return m->max_len; }
+const char *wn_model_label(const wn_model *m, int i) {
+    if (!m || m->kind != WN_MODEL_CROSSENCODER || m->stat || i < 0 || i >= m->cfg.num_labels || i >= CONFIG_MAX_LABELS)
+        return NULL;
+    return m->cfg.label[i][0] ? m->cfg.label[i] : NULL;
+}
 float wn_model_rerank_interpolate(const wn_model *m) { return m && m->kind == WN_MODEL_CROSSENCODER ? m->cfg.rerank_interpolate : 0; }
 const wn_tokenizer *wn_model_tokenizer(const wn_model *m) { return m->tok; }
 

@@ -4,7 +4,8 @@
  *                        "float"|"base64", "dimensions", "user"} -> {"object": "list",
  *                        "data": [{"object": "embedding", "embedding", "index"}], "model",
  *                        "usage": {"prompt_tokens", "total_tokens"}}; base64 is the
- *                        little-endian float32 bytes, as the openai clients decode it
+ *                        little-endian float32 bytes, as the openai clients decode it;
+ *                        the model's default prompt (or "prompt_name", as /embed) applies
  *   POST /v1/rerank      Jina's and Cohere's {"query", "documents": [str|{"text"}],
  *                        "top_n", "return_documents", "model"} -> {"model", "results":
  *                        [{"index", "relevance_score"[, "document": {"text"}]}],
@@ -47,8 +48,9 @@ void route_v1_embeddings(wn_server *s, const wn_json *req, srv_reply *r) {
     long dims = 0;
     float *v = NULL;
     int64_t tokens;
+    char *prompted = NULL;
     if (input_strings(in, "input", r, &texts, &n)) return;
-    if (opt_int(req, "dimensions", 1, s->bi_dim, &dims, r)) goto done;
+    if (opt_int(req, "dimensions", 1, s->bi_dim, &dims, r) || with_prompt(s, req, texts, n, &prompted, r)) goto done;
     if (embed_texts(s, texts, n, 1, 1, (int)dims, &v, &d, &tokens, r)) goto done;
     sbuf *b = &r->body;
     sb_puts(b, "{\"object\":\"list\",\"data\":[");
@@ -77,6 +79,7 @@ void route_v1_embeddings(wn_server *s, const wn_json *req, srv_reply *r) {
 done:
     wn_free(v);
     wn_free(texts);
+    wn_free(prompted);
 }
 
 void route_v1_rerank(wn_server *s, const wn_json *req, srv_reply *r) {

@@ -1,7 +1,8 @@
 /*
  * routes_tei.c - the endpoints of HuggingFace's text-embeddings-inference (TEI),
  * with its request and response shapes (docs/SERVER.md):
- *   POST /embed     {"inputs": str|[str], "truncate", "normalize", "dimensions"} -> [[f32...]...]
+ *   POST /embed     {"inputs": str|[str], "truncate", "normalize", "dimensions", "prompt_name"}
+ *                   -> [[f32...]...]; the model's default prompt applies without prompt_name
  *   POST /rerank    {"query", "texts": [str], "raw_scores", "return_text", "truncate"}
  *                   -> [{"index", "score"[, "text"]}] best first
  *   POST /predict   {"inputs": str | [a, b] | [str|[a, b]...], "raw_scores", "truncate"}
@@ -94,6 +95,39 @@ int score_pairs(wn_server *s, int n, const char *const *qs, const char *const *d
     return 0;
 }
 
+int with_prompt(wn_server *s, const wn_json *req, const char **texts, int n, char **buf, srv_reply *r) {
+    *buf = NULL;
+    const wn_json *pn = wn_json_get(req, "prompt_name");
+    const char *prompt = NULL;
+    if (pn && !wn_json_is_null(pn)) {
+        if (!wn_json_is_string(pn)) return reply_error(r, 422, "validation", "`prompt_name` must be a string"), 1;
+        if (!(prompt = wn_model_prompt(s->bi, pn->str))) {
+            int k = 0;
+            const char *const *names = wn_model_prompt_names(s->bi, &k);
+            sbuf list = {0};
+            for (int i = 0; i < k; i++) sb_printf(&list, "%s'%s'", i ? ", " : "", names[i]);
+            reply_error(r, 422, "validation", "`prompt_name`: the model has no prompt named '%.64s' (%s)", pn->str,
+                        k && list.p ? list.p : "it has no prompts");
+            sb_free(&list);
+            return 1;
+        }
+    } else
+        prompt = wn_model_prompt(s->bi, NULL);
+    size_t pl = prompt ? strlen(prompt) : 0, need = 0;
+    if (!pl) return 0;
+    for (int i = 0; i < n; i++) need += pl + strlen(texts[i]) + 1;
+    char *p = *buf = wn_malloc(need);
+    if (!p) return reply_error(r, 503, "backend", "out of memory"), 1;
+    for (int i = 0; i < n; i++) {
+        size_t tl = strlen(texts[i]);
+        memcpy(p, prompt, pl);
+        memcpy(p + pl, texts[i], tl + 1);
+        texts[i] = p;
+        p += pl + tl + 1;
+    }
+    return 0;
+}
+
 static void write_rows(sbuf *b, const float *v, int n, int d) {
     sb_puts(b, "[");
     for (int i = 0; i < n; i++) {
@@ -116,14 +150,16 @@ void route_embed(wn_server *s, const wn_json *req, srv_reply *r) {
     float *v = NULL;
     int64_t tokens;
     if (input_strings(wn_json_get(req, "inputs"), "inputs", r, &texts, &n)) return;
+    char *prompted = NULL;
     if (opt_bool(req, "truncate", &truncate, r) || opt_bool(req, "normalize", &normalize, r) ||
-        opt_int(req, "dimensions", 1, s->bi_dim, &dims, r))
+        opt_int(req, "dimensions", 1, s->bi_dim, &dims, r) || with_prompt(s, req, texts, n, &prompted, r))
         goto done;
     if (embed_texts(s, texts, n, truncate, normalize, (int)dims, &v, &d, &tokens, r)) goto done;
     write_rows(&r->body, v, n, d);
 done:
     wn_free(v);
     wn_free(texts);
+    wn_free(prompted);
 }
 
 int srv_by_score(const void *x, const void *y) {
@@ -243,7 +279,13 @@ void route_predict(wn_server *s, const wn_json *req, srv_reply *r) {
         qsort(rk, (size_t)nl, sizeof *rk, srv_by_score);
         sb_puts(&r->body, i ? ",[" : "[");
         for (int j = 0; j < nl; j++) {
-            sb_printf(&r->body, "%s{\"label\":\"LABEL_%d\",\"score\":", j ? "," : "", rk[j].index);
+            const char *name = wn_model_label(s->ce, rk[j].index);
+            if (name) {
+                sb_puts(&r->body, j ? ",{\"label\":" : "{\"label\":");
+                sb_json_str(&r->body, name, strlen(name));
+                sb_puts(&r->body, ",\"score\":");
+            } else
+                sb_printf(&r->body, "%s{\"label\":\"LABEL_%d\",\"score\":", j ? "," : "", rk[j].index);
             sb_float(&r->body, rk[j].score);
             sb_puts(&r->body, "}");
         }
@@ -315,13 +357,23 @@ void route_info(wn_server *s, srv_reply *r) {
     sb_puts(b, ",\"model_type\":");
     if (s->bi) sb_puts(b, "{\"embedding\":{\"pooling\":\"sentence-transformers\"}}");
     else if (!s->ce) sb_puts(b, "null");
-    else sb_printf(b, "{\"classifier\":{\"num_labels\":%d}}", s->ce_labels);
+    else { /* TEI's classifier: its labels by id (id2label, else LABEL_i) */
+        sb_printf(b, "{\"classifier\":{\"num_labels\":%d,\"id2label\":{", s->ce_labels);
+        for (int i = 0; i < s->ce_labels && i < 64; i++) {
+            const char *name = wn_model_label(s->ce, i);
+            char dflt[24];
+            snprintf(dflt, sizeof dflt, "LABEL_%d", i);
+            if (!name) name = dflt;
+            sb_printf(b, "%s\"%d\":", i ? "," : "", i);
+            sb_json_str(b, name, strlen(name));
+        }
+        sb_puts(b, "}}}");
+    }
     if (s->rerank_name) {
         sb_puts(b, ",\"rerank_model_id\":");
         sb_json_str(b, s->rerank_name, strlen(s->rerank_name));
     }
     wn_model *m = s->bi ? s->bi : s->ce;
-    if (!m) sb_puts(b, ",\"model_type\":null");
     sb_printf(b, ",\"max_concurrent_requests\":%d,\"max_input_length\":%d,\"max_batch_tokens\":%d,"
                  "\"max_client_batch_size\":%d,\"client_batch_split\":true,\"auto_truncate\":true,"
                  "\"payload_limit\":%zu,\"tokenization_workers\":null,\"search\":%s,\"version\":\"%s\"}",

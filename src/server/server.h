@@ -177,6 +177,12 @@ int srv_by_score(const void *x, const void *y);
 /* routes_tei.c, shared with routes_openai.c: n texts embedded into *out (wn_malloc'd,
  * n * *dim floats): truncated to dims (> 0, renormalised) or L2-normalised (normalize).
  * *tokens: tokens used. Returns 0 or 1 (error set). */
+/* The prompt before each of texts[0..n) (routes_tei.c): the request's "prompt_name"
+ * (TEI's field; 422 when the model has no such prompt), else the model's default prompt
+ * (config_sentence_transformers.json's default_prompt_name, as sentence-transformers'
+ * encode() and `winnow embed` apply it); texts[i] then point into *buf (wn_free it, NULL
+ * when no prompt applies). Returns 0 or 1 (reply set). */
+int with_prompt(wn_server *s, const wn_json *req, const char **texts, int n, char **buf, srv_reply *r);
 int embed_texts(wn_server *s, const char *const *texts, int n, int truncate, int normalize, int dims, float **out,
                 int *dim, int64_t *tokens, srv_reply *r);
 /* n (query, document) pairs (docs[i] NULL: the query alone) scored into *out
