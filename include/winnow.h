@@ -140,6 +140,15 @@ WN_API int wn_tokenizer_vocab_size(const wn_tokenizer *t);
  * WN_ERR_ARG when max_len is below the 2 (3 for a pair) special tokens or cap is short. */
 WN_API wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const char *b, int max_len, int32_t *ids,
                               int32_t *type_ids, int cap, int *n_out);
+/* wn_tokenizer_encode, and where each token comes from: offsets (2 * cap entries)
+ * gets token i's byte span [offsets[2i], offsets[2i+1]) in its own text (a or b, as
+ * valid UTF-8: an invalid byte counts as U+FFFD's 3), as the HF tokenizer aligns it
+ * (a word-piece covers the original characters its normalized characters came from;
+ * an [UNK] word, the whole word); -1 -1 for the template's special tokens and where it
+ * is not known: BPE and Unigram models, and WordPiece text around added tokens that
+ * are matched after normalization. */
+WN_API wn_status wn_tokenizer_encode_offsets(const wn_tokenizer *t, const char *a, const char *b, int max_len,
+                                             int32_t *ids, int32_t *type_ids, int32_t *offsets, int cap, int *n_out);
 /* The word-piece ids of text without special tokens or truncation. *ids is
  * allocated by winnow (free with wn_free_buffer); *n its length. */
 WN_API wn_status wn_tokenizer_tokenize(const wn_tokenizer *t, const char *text, int32_t **ids, int *n);

@@ -8,8 +8,9 @@
 // line; without it, a built-in list of hard texts (accents, CJK, emoji, control
 // characters, long words, whitespace runs, special tokens written in the text),
 // pairs of them, and truncation at small lengths. Output: the case with "ids" and
-// "type_ids" added. Padding is switched off; the file's own truncation block is
-// replaced by "max". Install the package outside the repository:
+// "type_ids" added (with OFFSETS=1 in the environment, also "offsets": each token's byte
+// span in its own text, -1 -1 for special tokens). Padding is switched off; the file's
+// own truncation block is replaced by "max". Install the package outside the repository:
 //   mkdir /tmp/hf && cd /tmp/hf && npm install tokenizers@0.23.2
 //   NODE_PATH=/tmp/hf/node_modules node scripts/hf_ids.js tokenizer.json > out.jsonl
 const fs = require('fs');
@@ -62,6 +63,17 @@ function builtin() {
   for (const c of cases) {
     if (c.max) tok.setTruncation(c.max); else tok.disableTruncation();
     const e = c.b === null || c.b === undefined ? await tok.encode(c.a) : await tok.encode(c.a, c.b);
-    console.log(JSON.stringify({ a: c.a, b: c.b === undefined ? null : c.b, max: c.max || 0, ids: e.getIds(), type_ids: e.getTypeIds() }));
+    const row = { a: c.a, b: c.b === undefined ? null : c.b, max: c.max || 0, ids: e.getIds(), type_ids: e.getTypeIds() };
+    if (process.env.OFFSETS) { // byte spans in each token's own text; -1 -1 for special tokens
+      const bytes = (text, ch) => Buffer.byteLength(Array.from(text).slice(0, ch).join(''), 'utf8');
+      const seq = e.getSequenceIds ? e.getSequenceIds() : null;
+      const sp = e.getSpecialTokensMask();
+      row.offsets = e.getOffsets().map(([s, t], i) => {
+        if (sp[i]) return [-1, -1];
+        const text = seq && seq[i] === 1 ? row.b : row.a;
+        return [bytes(text, s), bytes(text, t)];
+      });
+    }
+    console.log(JSON.stringify(row));
   }
 })();

@@ -11,8 +11,9 @@
  *                   "start", "stop"}]]
  *   GET  /info, GET /health
  * Differences from TEI: truncate defaults to true (TEI: false unless --auto-truncate);
- * /tokenize gives each token's vocabulary string as "text" and null offsets (winnow's
- * tokenizer does not track offsets yet).
+ * /tokenize gives a token's text and byte offsets in the input as TEI does where the
+ * tokenizer knows them (WordPiece), else its vocabulary string and null offsets
+ * (BPE and Unigram models).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -309,16 +310,21 @@ void route_tokenize(wn_server *s, const wn_json *req, srv_reply *r) {
     if (input_strings(wn_json_get(req, "inputs"), "inputs", r, &texts, &n)) return;
     if (opt_bool(req, "add_special_tokens", &add, r)) goto done;
     const wn_tokenizer *t = wn_model_tokenizer(m);
-    int cap = wn_model_max_length(m);
+    int max_len = wn_model_max_length(m);
+    size_t longest = 0;
+    for (int i = 0; i < n; i++) longest = WN_MAX(longest, strlen(texts[i]));
+    /* tokens are at most the text's bytes plus the template's few */
+    int cap = (int)WN_MIN((size_t)max_len, longest + 16);
     int32_t *ids = wn_malloc((size_t)cap * sizeof *ids), *types = wn_malloc((size_t)cap * sizeof *types);
-    if (!ids || !types) {
+    int32_t *off = wn_malloc(2 * (size_t)cap * sizeof *off);
+    if (!ids || !types || !off) {
         reply_error(r, 503, "backend", "out of memory");
         goto done2;
     }
     sb_puts(&r->body, "[");
     for (int i = 0; i < n; i++) {
         int k = 0;
-        wn_status st = wn_tokenizer_encode(t, texts[i], NULL, cap, ids, types, cap, &k);
+        wn_status st = wn_tokenizer_encode_offsets(t, texts[i], NULL, max_len, ids, types, off, cap, &k);
         if (st != WN_OK) {
             reply_status(r, st, "tokenizer");
             goto done2;
@@ -327,13 +333,23 @@ void route_tokenize(wn_server *s, const wn_json *req, srv_reply *r) {
         sb_puts(&r->body, i ? ",[" : "[");
         int first = 1;
         for (int j = 0; j < k; j++) {
-            int special = ids[j] == t->cls_id || ids[j] == t->sep_id || ids[j] == t->pad_id;
-            for (int q = 0; q < t->n_added && !special; q++) special = t->added[q].id == ids[j];
+            /* special: the template's tokens, and added tokens written in the text; not a
+             * word the model made [UNK] (it has a span, but not the token's own text) */
+            int known = off[2 * j] >= 0, len = known ? off[2 * j + 1] - off[2 * j] : 0;
+            int special = !known && (ids[j] == t->cls_id || ids[j] == t->sep_id || ids[j] == t->pad_id);
+            for (int q = 0; q < t->n_added && !special; q++)
+                special = t->added[q].id == ids[j] &&
+                          (!known || (t->added[q].len == len && !memcmp(texts[i] + off[2 * j], t->added[q].text, (size_t)len)));
             if (special_ends && (j == 0 || j == k - 1) && special) continue;
-            const char *txt = ids[j] >= 0 && ids[j] < s->n_vocab && s->vocab[ids[j]] ? s->vocab[ids[j]] : "";
             sb_printf(&r->body, "%s{\"id\":%d,\"text\":", first ? "" : ",", ids[j]);
-            sb_json_str(&r->body, txt, strlen(txt));
-            sb_printf(&r->body, ",\"special\":%s,\"start\":null,\"stop\":null}", special ? "true" : "false");
+            if (!special && off[2 * j] >= 0) { /* TEI: the text it came from, its byte span */
+                sb_json_str(&r->body, texts[i] + off[2 * j], (size_t)(off[2 * j + 1] - off[2 * j]));
+                sb_printf(&r->body, ",\"special\":false,\"start\":%d,\"stop\":%d}", off[2 * j], off[2 * j + 1]);
+            } else { /* a special token, or a span the tokenizer does not know: its vocabulary string */
+                const char *txt = ids[j] >= 0 && ids[j] < s->n_vocab && s->vocab[ids[j]] ? s->vocab[ids[j]] : "";
+                sb_json_str(&r->body, txt, strlen(txt));
+                sb_printf(&r->body, ",\"special\":%s,\"start\":null,\"stop\":null}", special ? "true" : "false");
+            }
             first = 0;
         }
         sb_puts(&r->body, "]");
@@ -342,6 +358,7 @@ void route_tokenize(wn_server *s, const wn_json *req, srv_reply *r) {
 done2:
     wn_free(ids);
     wn_free(types);
+    wn_free(off);
 done:
     wn_free(texts);
 }

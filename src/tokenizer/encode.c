@@ -56,6 +56,7 @@ wn_status split_added(const wn_tokenizer *t, const char *s, size_t n, int normal
                       uint32_t *word, tok_buf *out) {
     wn_status st = WN_OK;
     size_t seg = 0;
+    const int32_t base = out->base; /* where s starts in the text (spans) */
     /* the limit, as tokenizers' PreTokenizedString::tokenize_with_limit (right
      * truncation): added tokens count but are never checked; after each word the
      * model tokenizes, once out holds limit ids, everything after is dropped
@@ -75,14 +76,19 @@ wn_status split_added(const wn_tokenizer *t, const char *s, size_t n, int normal
                 if (!k) break;
                 end -= k;
             }
+        out->base = base + (int32_t)seg;
         st = piece(t, s + seg, end - seg, limit, word, out);
-        if (st == WN_OK && !out->stopped) st = tok_push(out, a->id);
+        if (st == WN_OK && !out->stopped)
+            st = out->track ? tok_push_span(out, a->id, base + (int32_t)i, base + (int32_t)(i + (size_t)a->len))
+                            : tok_push(out, a->id);
         i += (size_t)a->len;
         if (a->rstrip)
             for (size_t k; i < n && (k = ws_len(s + i, n - i)) > 0;) i += k;
         seg = i;
     }
+    out->base = base + (int32_t)seg;
     if (st == WN_OK && !out->stopped) st = piece(t, s + seg, n - seg, limit, word, out);
+    out->base = base;
     return st;
 }
 
@@ -97,7 +103,10 @@ static wn_status normalized_piece(const wn_tokenizer *t, const char *s, size_t n
     size_t nn;
     wn_status st = bert_normalize(t, s, n, &ns, &nn);
     if (st != WN_OK) return st;
+    int track = out->track; /* spans in the normalized text are not the text's: unknown */
+    if (track) out->track = 2;
     st = split_added(t, ns, nn, 1, basic_tokenize, limit, word, out);
+    out->track = track;
     wn_free(ns);
     return st;
 }
@@ -133,9 +142,8 @@ wn_status wn_tokenizer_tokenize(const wn_tokenizer *t, const char *text, int32_t
     return WN_OK;
 }
 
-wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const char *b, int max_len, int32_t *ids,
-                              int32_t *type_ids, int cap, int *n_out) {
-    WN_ENTRY();
+static wn_status encode(const wn_tokenizer *t, const char *a, const char *b, int max_len, int32_t *ids,
+                        int32_t *type_ids, int32_t *offsets, int cap, int *n_out) {
     if (!t || !a || !ids || !type_ids || !n_out) return wn_seterr(WN_ERR_ARG, "wn_tokenizer_encode: NULL argument");
     *n_out = 0;
     if (max_len <= 0) max_len = t->max_length;
@@ -148,6 +156,7 @@ wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const char *
                          n_special, b ? "pair" : "single text");
     int64_t m = max_len - n_special; /* room for the two texts */
     tok_buf ta = {0}, tb = {0};
+    ta.track = tb.track = offsets != NULL;
     uint32_t *word = wn_malloc(((size_t)t->max_chars_per_word + 1) * sizeof *word);
     if (!word) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
     /* a single text needs only its first m pieces; each text of a pair is read up to
@@ -183,16 +192,35 @@ wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const char *
     for (int i = 0; i < n_tpl; i++) { /* the post-processor's template */
         const tok_tpl *it = &tpl[i];
         if (it->id >= 0) {
+            if (offsets) offsets[2 * k] = offsets[2 * k + 1] = -1;
             ids[k] = it->id, type_ids[k++] = it->type;
             continue;
         }
         const tok_buf *src = it->id == TOK_TPL_A ? &ta : &tb;
         int64_t n = it->id == TOK_TPL_A ? n1 : n2;
-        for (int64_t j = 0; j < n; j++) ids[k] = src->ids[j], type_ids[k++] = it->type;
+        for (int64_t j = 0; j < n; j++) {
+            if (offsets) offsets[2 * k] = src->off[2 * j], offsets[2 * k + 1] = src->off[2 * j + 1];
+            ids[k] = src->ids[j], type_ids[k++] = it->type;
+        }
     }
     *n_out = k;
 done:
     wn_free(ta.ids);
     wn_free(tb.ids);
+    wn_free(ta.off);
+    wn_free(tb.off);
     return st;
+}
+
+wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const char *b, int max_len, int32_t *ids,
+                              int32_t *type_ids, int cap, int *n_out) {
+    WN_ENTRY();
+    return encode(t, a, b, max_len, ids, type_ids, NULL, cap, n_out);
+}
+
+wn_status wn_tokenizer_encode_offsets(const wn_tokenizer *t, const char *a, const char *b, int max_len, int32_t *ids,
+                                      int32_t *type_ids, int32_t *offsets, int cap, int *n_out) {
+    WN_ENTRY();
+    if (!offsets) return wn_seterr(WN_ERR_ARG, "wn_tokenizer_encode_offsets: NULL offsets");
+    return encode(t, a, b, max_len, ids, type_ids, offsets, cap, n_out);
 }

@@ -149,13 +149,16 @@ typedef struct {
     tok_buf *out;
     int64_t limit;  /* once out holds this many pieces, later words are dropped (< 0: none) */
     int raw;        /* bert_normalize: every normalized char goes to cp, no words, no pieces */
+    int32_t *span;  /* NULL, or (cap * 2): each kept char's byte span in the text (out->track) */
+    int32_t cur_s, cur_e; /* the span of the text's char being normalized */
+    int32_t word_end;     /* where the word's last char (kept or not) ends */
 } word_state;
 
 /* Ends the word: its pieces go out whole, unless earlier words already reached the
  * limit (so a run stops after the word that reaches it, as the HF tokenizer does). */
 static wn_status flush(word_state *w) {
     if (!w->total || w->raw) return WN_OK;
-    wn_status st = w->out->stopped ? WN_OK : wordpiece_word(w->t, w->cp, w->n, w->total, w->out);
+    wn_status st = w->out->stopped ? WN_OK : wordpiece_word(w->t, w->cp, w->n, w->total, w->span, w->word_end, w->out);
     if (w->limit >= 0 && (int64_t)w->out->n >= w->limit) w->out->stopped = 1;
     w->n = w->total = w->run_start = 0;
     return st;
@@ -165,6 +168,7 @@ static wn_status flush(word_state *w) {
  * past the marks of higher class of the same run (canonical ordering). */
 static void append(word_state *w, uint32_t c, int reorder) {
     w->total++;
+    w->word_end = w->cur_e;
     if (w->n == w->cap) return;
     int pos = w->n++;
     int ccc = reorder && c >= 0x300 ? utf8proc_get_property((utf8proc_int32_t)c)->combining_class : 0;
@@ -173,10 +177,12 @@ static void append(word_state *w, uint32_t c, int reorder) {
     } else {
         while (pos > w->run_start && utf8proc_get_property((utf8proc_int32_t)w->cp[pos - 1])->combining_class > ccc) {
             w->cp[pos] = w->cp[pos - 1];
+            if (w->span) w->span[2 * pos] = w->span[2 * pos - 2], w->span[2 * pos + 1] = w->span[2 * pos - 1];
             pos--;
         }
     }
     w->cp[pos] = c;
+    if (w->span) w->span[2 * pos] = w->cur_s, w->span[2 * pos + 1] = w->cur_e;
 }
 
 /* Pre-tokenizes one normalized char. */
@@ -253,7 +259,9 @@ static wn_status run(word_state *w, const char *text, size_t len) {
         if (!w->raw && w->out->stopped) return WN_OK;
         int k;
         uint32_t c = decode(s + i, len - i, &k);
+        w->cur_s = (int32_t)i;
         i += (size_t)k;
+        w->cur_e = (int32_t)i;
         if (t->clean_text) {
             if (c == 0 || c == 0xFFFD || is_control(c)) continue;
             if (is_ws(c)) c = ' ';
@@ -273,8 +281,14 @@ static wn_status run(word_state *w, const char *text, size_t len) {
 
 wn_status basic_tokenize(const wn_tokenizer *t, const char *text, size_t len, int64_t limit, uint32_t *word,
                          tok_buf *out) {
-    word_state w = {t, word, 0, t->max_chars_per_word + 1, 0, 0, out, limit, 0};
-    return run(&w, text, len);
+    word_state w = {t, word, 0, t->max_chars_per_word + 1, 0, 0, out, limit, 0, NULL, 0, 0, 0};
+    if (out->track == 1 && len > (size_t)INT32_MAX - 8)
+        return wn_seterr(WN_ERR_ARG, "tokenizer: a text of %zu bytes is too long", len);
+    if (out->track == 1 && !(w.span = wn_malloc(2 * (size_t)w.cap * sizeof *w.span)))
+        return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+    wn_status st = run(&w, text, len);
+    wn_free(w.span);
+    return st;
 }
 
 wn_status bert_normalize(const wn_tokenizer *t, const char *text, size_t len, char **out, size_t *out_len) {
@@ -289,7 +303,7 @@ wn_status bert_normalize(const wn_tokenizer *t, const char *text, size_t len, ch
         wn_free(cp);
         return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory normalizing %zu bytes", len);
     }
-    word_state w = {t, cp, 0, (int)cap, 0, 0, NULL, -1, 1};
+    word_state w = {t, cp, 0, (int)cap, 0, 0, NULL, -1, 1, NULL, 0, 0, 0};
     wn_status st = run(&w, text, len);
     size_t n = 0;
     for (int i = 0; st == WN_OK && i < w.n; i++) n += (size_t)utf8proc_encode_char((utf8proc_int32_t)cp[i], (utf8proc_uint8_t *)o + n);

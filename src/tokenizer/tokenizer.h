@@ -111,12 +111,16 @@ struct wn_tokenizer {
     int ms_split;             /* split the text before each replacement character */
 };
 
-/* A growing list of token ids. */
+/* A growing list of token ids; with track set, each id's byte span in the text
+ * too (off[2i], off[2i+1]: start, end; -1 -1 where a path does not know it). */
 typedef struct {
     int32_t *ids;
     size_t n, cap;
     int stopped;    /* a limit was reached after a word: nothing more goes in */
     int started;    /* a piece of the text went through the model (Metaspace's "first") */
+    int track;      /* keep the spans (off); 2: keep -1 -1 (a path that cannot know them) */
+    int32_t *off;   /* (cap * 2) */
+    int32_t base;   /* where the piece being tokenized starts in the text, bytes */
 } tok_buf;
 
 /* vocab.c: the vocab id of s[0..len) (with the continuing prefix first when cont),
@@ -135,8 +139,11 @@ int vocab_json_span(const char *s, size_t n, size_t *vs, size_t *ve);
 wn_status vocab_json_read(wn_tokenizer *t, const char *s, size_t n, size_t *map_cap);
 
 /* wordpiece.c: appends the pieces of one word (cp[0..n_chars), normalized; the
- * word has n_total chars, n_total > n_chars when it was too long to keep). */
-wn_status wordpiece_word(const wn_tokenizer *t, const uint32_t *cp, int n_chars, int n_total, tok_buf *out);
+ * word has n_total chars, n_total > n_chars when it was too long to keep). span:
+ * NULL, or each char's byte span in the piece of text (span[2i], span[2i+1]) and
+ * span_end where the whole word ends, for out->off (+ out->base). */
+wn_status wordpiece_word(const wn_tokenizer *t, const uint32_t *cp, int n_chars, int n_total, const int32_t *span,
+                         int32_t span_end, tok_buf *out);
 
 /* normalize.c: normalizes and pre-tokenizes text[0..len) (valid UTF-8) and appends
  * the word pieces to out, stopping once out holds at least limit ids (limit < 0:
@@ -185,7 +192,9 @@ typedef wn_status (*piece_fn)(const wn_tokenizer *t, const char *s, size_t n, in
 wn_status split_added(const wn_tokenizer *t, const char *s, size_t n, int normalized, piece_fn piece, int64_t limit,
                       uint32_t *word, tok_buf *out);
 
-/* wn_grow for a tok_buf, with an error naming the tokenizer. */
+/* wn_grow for a tok_buf, with an error naming the tokenizer; tok_push's span is
+ * unknown (-1 -1), tok_push_span's [start, end) (bytes, already with out->base). */
 wn_status tok_push(tok_buf *b, int32_t id);
+wn_status tok_push_span(tok_buf *b, int32_t id, int32_t start, int32_t end);
 
 #endif

@@ -176,6 +176,12 @@ def check_api():
         st, js, _ = s.req("POST", "/tokenize", {"inputs": [texts[1]]})
         ok(st == 200 and [t["id"] for t in js[0]] == ids and js[0][0]["special"] and not js[0][1]["special"],
            "/tokenize ids == winnow tokenize", str(js)[:200])
+        # TEI's offsets: each word-piece's byte span in the input, its text that slice
+        raw = "Héllo, wörld! Naïve café 中文".encode()
+        st, js, _ = s.req("POST", "/tokenize", {"inputs": raw.decode(), "add_special_tokens": False})
+        ok(st == 200 and js[0] and all(not t["special"] and t["start"] is not None and
+                                       t["text"] == raw[t["start"]:t["stop"]].decode() for t in js[0]) and
+           "".join(t["text"] for t in js[0]) == raw.decode().replace(" ", ""), "/tokenize offsets and texts", str(js)[:300])
         st, js, _ = s.req("POST", "/embed", {"inputs": ["a"] * 16385})
         ok(st == 413 and js["error_type"] == "validation", "413 more than 16384 inputs", str(js))
         # metrics
