@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "hf_offsets.h"
 #include "faults.h"
 #include "fixture.h"
 #include "util/util.h"
@@ -194,60 +195,6 @@ static void test_hf_cases(const wn_tokenizer *uncased, const char *path, int min
     wn_free(data);
     wn_tokenizer_free(cased);
     remove_dir(dir);
-}
-
-/* ---- 1c. offsets: each token's byte span in its own text as HF's tokenizer aligns
- * it (tests/fixtures/tokenizer/hf_offsets.jsonl: OFFSETS=1 scripts/hf_ids.js on
- * all-MiniLM-L6-v2's tokenizer.json, its built-in hard texts and pairs; -1 -1 for the
- * special tokens). The ids come out as wn_tokenizer_encode's. */
-static void test_hf_offsets(const wn_tokenizer *t, const char *path, int min_cases) {
-    char *data;
-    size_t n;
-    if (wn_read_file(path, &data, &n) != WN_OK) {
-        CHECK(0, "cannot read %s: %s", path, wn_last_error());
-        return;
-    }
-    int n_cases = 0, n_ok = 0, n_spans = 0;
-    int32_t *ids = malloc(1 << 20), *types = malloc(1 << 20), *off = malloc(1 << 21), *ids2 = malloc(1 << 20);
-    for (char *line = data, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
-        *nl = 0;
-        if (strstr(line, "\\u0000")) continue; /* a C string cannot hold the NUL */
-        cJSON *j = cJSON_Parse(line);
-        const cJSON *a = cJSON_GetObjectItem(j, "a"), *b = cJSON_GetObjectItem(j, "b"), *want = cJSON_GetObjectItem(j, "ids"),
-                    *wo = cJSON_GetObjectItem(j, "offsets");
-        int max = cJSON_GetObjectItem(j, "max")->valueint, k = 0, k2 = 0;
-        const char *bs = cJSON_IsString(b) ? b->valuestring : NULL;
-        wn_status st = wn_tokenizer_encode_offsets(t, a->valuestring, bs, max ? max : 1 << 18, ids, types, off, 1 << 18, &k);
-        wn_status st2 = wn_tokenizer_encode(t, a->valuestring, bs, max ? max : 1 << 18, ids2, types, 1 << 18, &k2);
-        int ok = st == WN_OK && st2 == WN_OK && k == k2 && k == cJSON_GetArraySize(want) && wo && k == cJSON_GetArraySize(wo);
-        for (int i = 0; ok && i < k; i++) {
-            const cJSON *sp = cJSON_GetArrayItem(wo, i);
-            ok = ids[i] == ids2[i] && ids[i] == cJSON_GetArrayItem(want, i)->valueint &&
-                 off[2 * i] == cJSON_GetArrayItem(sp, 0)->valueint && off[2 * i + 1] == cJSON_GetArrayItem(sp, 1)->valueint;
-            n_spans += off[2 * i] >= 0;
-        }
-        n_cases++;
-        n_ok += ok;
-        if (!ok) {
-            char got[2048];
-            size_t o = 0;
-            for (int i = 0; i < k && o < 2000; i++) o += (size_t)snprintf(got + o, sizeof got - o, "[%d,%d]", off[2 * i], off[2 * i + 1]);
-            char *w = cJSON_PrintUnformatted(wo);
-            CHECK(ok, "%s case %d \"%.60s\" / \"%.40s\" (max %d): offsets %.600s, HF %.600s", path, n_cases, a->valuestring,
-                  bs ? bs : "", max, got, w);
-            free(w);
-        }
-        cJSON_Delete(j);
-    }
-    fprintf(stderr, "HF offsets (%s): %d of %d cases match, %d spans\n", path, n_ok, n_cases, n_spans);
-    CHECK(n_cases >= min_cases && n_spans > 1000, "only %d cases, %d spans read from %s", n_cases, n_spans, path);
-    int32_t dummy;
-    CHECK(wn_tokenizer_encode_offsets(t, "x", NULL, 8, ids, types, NULL, 8, &dummy) == WN_ERR_ARG, "NULL offsets");
-    free(ids);
-    free(ids2);
-    free(types);
-    free(off);
-    wn_free(data);
 }
 
 /* ---- 2 and 3 on the real vocab: pairs, truncation, specials in text */
@@ -727,7 +674,7 @@ int main(void) {
     test_reference_ids(t);
     test_hf_cases(t, "tests/fixtures/tokenizer/hf_cases.jsonl", 251);
     test_hf_cases(t, "tests/fixtures/tokenizer/trunc_pairs.jsonl", 240);
-    test_hf_offsets(t, "tests/fixtures/tokenizer/hf_offsets.jsonl", 140);
+    CHECK(check_hf_offsets(t, "tests/fixtures/tokenizer/hf_offsets.jsonl", 140, 1000) == 0, "offsets as HF (above)");
     test_unicode_chars(t);
     test_minilm(t);
     test_long(t);

@@ -5,7 +5,8 @@
  * HuggingFace's own tokenizer (npm tokenizers 0.23.2, scripts/hf_ids.js):
  *   all-mpnet-base-v2: WordPiece with <s> A </s></s> B </s> (RobertaProcessing),
  *   <unk> matched after normalization, <mask> with lstrip
- *   (tests/fixtures/tokenizer/hf_mpnet.jsonl, hard texts, pairs, truncation);
+ *   (tests/fixtures/tokenizer/hf_mpnet.jsonl, hard texts, pairs, truncation; and the
+ *   byte offsets of each token, hf_mpnet_offsets.jsonl);
  *   byte-level BPE: GPT-2's vocabulary and merges in RoBERTa's tokenizer.json layout
  *   (scripts/make_bpe_tokenizer.py; <s> A </s></s> B </s>, <mask> with lstrip),
  *   tests/fixtures/tokenizer/hf_bpe.jsonl;
@@ -22,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "hf_offsets.h"
 #include "fixture.h"
 #include "util/util.h"
 
@@ -190,6 +192,14 @@ int main(void) {
         return check_done();
     }
     run_cases(MPNET, "tests/fixtures/tokenizer/hf_mpnet.jsonl", 120);
+    { /* offsets through the normalizer's alignment (<unk> is matched after normalization) */
+        wn_tokenizer *mt = NULL;
+        CHECK(wn_tokenizer_load(MPNET, &mt) == WN_OK, "load %s: %s", MPNET, wn_last_error());
+        if (mt)
+            CHECK(check_hf_offsets(mt, "tests/fixtures/tokenizer/hf_mpnet_offsets.jsonl", 140, 1000) == 0,
+                  "all-mpnet-base-v2 offsets as HF (above)");
+        wn_tokenizer_free(mt);
+    }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", MPNET);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", MPNET);

@@ -95,19 +95,29 @@ wn_status split_added(const wn_tokenizer *t, const char *s, size_t n, int normal
 /* Text between the raw-matched added tokens: normalized, then split on the added
  * tokens marked normalized (tokenizers' AddedVocabulary::extract_and_normalize);
  * the pieces go through the basic tokenizer, which normalizes them again (the
- * normalizer is idempotent: the same words come out). */
+ * normalizer is idempotent: the same words come out). Spans found in the normalized
+ * text go back to s through the normalizer's alignment, as HF's NormalizedString's. */
 static wn_status normalized_piece(const wn_tokenizer *t, const char *s, size_t n, int64_t limit, uint32_t *word,
                                   tok_buf *out) {
     if (!t->n_norm_added || !n) return basic_tokenize(t, s, n, limit, word, out);
     char *ns;
     size_t nn;
-    wn_status st = bert_normalize(t, s, n, &ns, &nn);
+    int32_t *map = NULL; /* with spans: each normalized byte's span in s */
+    wn_status st = bert_normalize(t, s, n, &ns, &nn, out->track == 1 ? &map : NULL);
     if (st != WN_OK) return st;
-    int track = out->track; /* spans in the normalized text are not the text's: unknown */
-    if (track) out->track = 2;
+    const int32_t base = out->base;
+    const size_t n0 = out->n;
+    out->base = 0; /* spans in ns, then taken back to s through map */
     st = split_added(t, ns, nn, 1, basic_tokenize, limit, word, out);
-    out->track = track;
+    out->base = base;
+    for (size_t i = n0; st == WN_OK && map && i < out->n; i++) {
+        int32_t *sp = out->off + 2 * i;
+        if (sp[0] < 0 || sp[1] <= sp[0] || (size_t)sp[1] > nn) continue;
+        sp[1] = base + map[2 * (sp[1] - 1) + 1]; /* the end of the char of its last byte */
+        sp[0] = base + map[2 * sp[0]];
+    }
     wn_free(ns);
+    wn_free(map);
     return st;
 }
 

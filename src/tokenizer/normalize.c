@@ -291,29 +291,42 @@ wn_status basic_tokenize(const wn_tokenizer *t, const char *text, size_t len, in
     return st;
 }
 
-wn_status bert_normalize(const wn_tokenizer *t, const char *text, size_t len, char **out, size_t *out_len) {
+wn_status bert_normalize(const wn_tokenizer *t, const char *text, size_t len, char **out, size_t *out_len,
+                         int32_t **spans) {
     *out = NULL;
     *out_len = 0;
+    if (spans) *spans = NULL;
     /* a char of k >= 1 bytes becomes at most 8 code points (decomposition, or " c ") */
     size_t cap = 8 * len + 8;
-    if (cap > (size_t)INT32_MAX / 4) return wn_seterr(WN_ERR_ARG, "tokenizer: a text of %zu bytes is too long", len);
+    if (cap > (size_t)INT32_MAX / 8) return wn_seterr(WN_ERR_ARG, "tokenizer: a text of %zu bytes is too long", len);
     uint32_t *cp = wn_malloc(cap * sizeof *cp);
     char *o = cp ? wn_malloc(4 * cap + 1) : NULL;
-    if (!cp || !o) {
+    int32_t *span = o && spans ? wn_malloc(2 * cap * sizeof *span) : NULL;
+    if (!cp || !o || (spans && !span)) {
         wn_free(cp);
+        wn_free(o);
         return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory normalizing %zu bytes", len);
     }
-    word_state w = {t, cp, 0, (int)cap, 0, 0, NULL, -1, 1, NULL, 0, 0, 0};
+    word_state w = {t, cp, 0, (int)cap, 0, 0, NULL, -1, 1, span, 0, 0, 0};
     wn_status st = run(&w, text, len);
     size_t n = 0;
     for (int i = 0; st == WN_OK && i < w.n; i++) n += (size_t)utf8proc_encode_char((utf8proc_int32_t)cp[i], (utf8proc_uint8_t *)o + n);
     o[n] = 0;
+    int32_t *bytes = NULL; /* each output byte: the span of the char it belongs to */
+    if (st == WN_OK && span && !(bytes = wn_malloc(2 * (n + 1) * sizeof *bytes)))
+        st = wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory normalizing %zu bytes", len);
+    for (size_t i = 0, b = 0; st == WN_OK && bytes && i < (size_t)w.n; i++)
+        for (size_t e = b + (cp[i] < 0x80 ? 1 : cp[i] < 0x800 ? 2 : cp[i] < 0x10000 ? 3 : 4); b < e; b++)
+            bytes[2 * b] = span[2 * i], bytes[2 * b + 1] = span[2 * i + 1];
     wn_free(cp);
+    wn_free(span);
     if (st != WN_OK) {
         wn_free(o);
+        wn_free(bytes);
         return st;
     }
     *out = o;
     *out_len = n;
+    if (spans) *spans = bytes;
     return WN_OK;
 }

@@ -154,8 +154,10 @@ wn_status basic_tokenize(const wn_tokenizer *t, const char *text, size_t len, in
 /* normalize.c: the normalizer alone (BertNormalizer: clean text, CJK spacing,
  * accents, lowercase) on text[0..len) (valid UTF-8), into a new string *out of
  * *out_len bytes (wn_free it): where the HF tokenizer looks for the added tokens
- * marked normalized. */
-wn_status bert_normalize(const wn_tokenizer *t, const char *text, size_t len, char **out, size_t *out_len);
+ * marked normalized. spans: NULL, or *spans gets (wn_free it) for each byte of *out
+ * the byte span [start, end) in text of the char it came from. */
+wn_status bert_normalize(const wn_tokenizer *t, const char *text, size_t len, char **out, size_t *out_len,
+                         int32_t **spans);
 
 /* bpe.c: reads model.merges and the ByteLevel pre-tokenizer (pre, may be NULL)
  * of a BPE tokenizer.json whose vocab is loaded; dir names it in errors. model and
