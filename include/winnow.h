@@ -145,7 +145,8 @@ WN_API wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const
  * valid UTF-8: an invalid byte counts as U+FFFD's 3), as the HF tokenizer aligns it
  * (a word-piece covers the original characters its normalized characters came from;
  * an [UNK] word, the whole word); -1 -1 for the template's special tokens and where it
- * is not known: BPE and Unigram models. */
+ * is not known: Unigram models (SentencePiece: XLM-R, T5). Byte-level BPE spans are
+ * whole characters, trimmed of spaces when the post-processor says trim_offsets. */
 WN_API wn_status wn_tokenizer_encode_offsets(const wn_tokenizer *t, const char *a, const char *b, int max_len,
                                              int32_t *ids, int32_t *type_ids, int32_t *offsets, int cap, int *n_out);
 /* The word-piece ids of text without special tokens or truncation. *ids is

@@ -9,7 +9,7 @@
  *   byte offsets of each token, hf_mpnet_offsets.jsonl);
  *   byte-level BPE: GPT-2's vocabulary and merges in RoBERTa's tokenizer.json layout
  *   (scripts/make_bpe_tokenizer.py; <s> A </s></s> B </s>, <mask> with lstrip),
- *   tests/fixtures/tokenizer/hf_bpe.jsonl;
+ *   tests/fixtures/tokenizer/hf_bpe.jsonl, and its offsets, hf_bpe_offsets.jsonl;
  *   SentencePiece Unigram: t5-small's real tokenizer.json (Precompiled charsmap,
  *   WhitespaceSplit + Metaspace, A </s>) and two layouts derived from it
  *   (scripts/make_unigram_variants.py: XLM-R's <s> A </s></s> B </s> and plain
@@ -186,6 +186,14 @@ static void unigram_small(void) {
 int main(void) {
     unigram_small();
     run_cases("tests/fixtures/tokenizer/bytelevel-bpe", "tests/fixtures/tokenizer/hf_bpe.jsonl", 120);
+    { /* byte-level offsets, trimmed of their spaces as RobertaProcessing's trim_offsets */
+        wn_tokenizer *bt = NULL;
+        CHECK(wn_tokenizer_load("tests/fixtures/tokenizer/bytelevel-bpe", &bt) == WN_OK, "load bpe: %s", wn_last_error());
+        if (bt)
+            CHECK(check_hf_offsets(bt, "tests/fixtures/tokenizer/hf_bpe_offsets.jsonl", 140, 1000) == 0,
+                  "byte-level BPE offsets as HF (above)");
+        wn_tokenizer_free(bt);
+    }
     snprintf(MPNET, sizeof MPNET, "/tmp/wn_test_tok_mpnet_%d", (int)getpid());
     if (fixture_unpack(MPNET_FIXTURE, MPNET) != 0) {
         CHECK(0, "cannot unpack %s into %s", MPNET_FIXTURE, MPNET);

@@ -12,8 +12,8 @@
  *   GET  /info, GET /health
  * Differences from TEI: truncate defaults to true (TEI: false unless --auto-truncate);
  * /tokenize gives a token's text and byte offsets in the input as TEI does where the
- * tokenizer knows them (WordPiece), else its vocabulary string and null offsets
- * (BPE and Unigram models).
+ * tokenizer knows them (WordPiece, byte-level BPE), else its vocabulary string and null
+ * offsets (Unigram models).
  */
 #include <math.h>
 #include <stdlib.h>

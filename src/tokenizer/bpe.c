@@ -193,8 +193,9 @@ static int gpt2_match(const uint32_t *cp, const int *cls, int i, int n) {
     return e < n && e - i >= 2 ? e - 1 : e;
 }
 
-/* BPE of one word: sym[0..ns) ids, merged in place; returns the new count. */
-static int merge_word(const wn_tokenizer *t, int32_t *sym, int ns) {
+/* BPE of one word: sym[0..ns) ids, merged in place (and their byte spans sb, se,
+ * when not NULL); returns the new count. */
+static int merge_word(const wn_tokenizer *t, int32_t *sym, int *sb, int *se, int ns) {
     for (;;) {
         int best = -1;
         int32_t best_rank = INT32_MAX, best_id = -1;
@@ -205,8 +206,34 @@ static int merge_word(const wn_tokenizer *t, int32_t *sym, int ns) {
         if (best < 0) return ns;
         sym[best] = best_id;
         memmove(sym + best + 1, sym + best + 2, sizeof *sym * (size_t)(ns - best - 2));
+        if (sb) {
+            se[best] = se[best + 1];
+            memmove(sb + best + 1, sb + best + 2, sizeof *sb * (size_t)(ns - best - 2));
+            memmove(se + best + 1, se + best + 2, sizeof *se * (size_t)(ns - best - 2));
+        }
         ns--;
     }
+}
+
+/* A token of bytes[a, b) (pre: bytes[0] is the space the pre-tokenizer put in front):
+ * its span in the text, trimmed of its spaces as tokenizers' byte_level
+ * process_offsets does when the post-processor says trim_offsets. */
+static wn_status push_bytes(const wn_tokenizer *t, tok_buf *out, int32_t id, const unsigned char *bytes, const int *off,
+                            const int *bchar, int a, int b, int pre) {
+    /* the whole chars its bytes are part of, as HF aligns byte-level tokens */
+    int ca = b > a ? off[bchar[a]] : a, cb = b > a ? off[bchar[b - 1] + 1] : b;
+    int32_t s = ca - pre > 0 ? ca - pre : 0, e = cb - pre > 0 ? cb - pre : 0;
+    if (t->trim_offsets) {
+        int lead = 0, trail = 0;
+        while (a + lead < b && bytes[a + lead] == ' ') lead++;
+        while (b - trail > a && bytes[b - trail - 1] == ' ') trail++;
+        if (lead > 0) {
+            if ((out->n == 0 || s == 0) && t->trim_prefix_space && lead == 1) lead = 0;
+            s = s + lead < e ? s + lead : e;
+        }
+        if (trail > 0 && e >= trail) e = e - trail > s ? e - trail : s;
+    }
+    return tok_push_span(out, id, out->base + s, out->base + e);
 }
 
 wn_status bpe_tokenize(const wn_tokenizer *t, const char *s, size_t n, int64_t limit, uint32_t *word, tok_buf *out) {
@@ -219,8 +246,13 @@ wn_status bpe_tokenize(const wn_tokenizer *t, const char *s, size_t n, int64_t l
     unsigned char *bytes = wn_malloc(n + 2);
     int32_t *sym = wn_malloc((n + 2) * sizeof *sym);
     char *wbuf = wn_malloc(2 * n + 4);
+    int *sb = NULL, *se = NULL, *bchar = NULL; /* with out->track: each symbol's bytes [sb, se), each byte's char */
+    if (out->track == 1) {
+        sb = wn_malloc((n + 2) * sizeof *sb), se = wn_malloc((n + 2) * sizeof *se);
+        bchar = wn_malloc((n + 2) * sizeof *bchar);
+    }
     wn_status st = WN_OK;
-    if (!cp || !cls || !off || !bytes || !sym || !wbuf) {
+    if (!cp || !cls || !off || !bytes || !sym || !wbuf || (out->track == 1 && (!sb || !se || !bchar))) {
         st = wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory for a text of %zu bytes", n);
         goto done;
     }
@@ -235,6 +267,7 @@ wn_status bpe_tokenize(const wn_tokenizer *t, const char *s, size_t n, int64_t l
         if (k < 1) k = 1, c = 0xFFFD; /* cannot happen: the text was sanitised */
         cp[nc] = (uint32_t)c;
         cls[nc] = char_class((uint32_t)c);
+        for (size_t b = i; bchar && b < i + (size_t)k; b++) bchar[b] = nc;
         off[nc++] = (int)i;
         i += (size_t)k;
     }
@@ -250,13 +283,18 @@ wn_status bpe_tokenize(const wn_tokenizer *t, const char *s, size_t n, int64_t l
             whole = vocab_find(t, 0, wbuf, o);
         }
         if (whole >= 0) {
+            if (sb) sb[ns] = off[i], se[ns] = off[e];
             sym[ns++] = whole;
         } else {
             for (int k = 0; k < wl; k++)
-                if (t->byte_id[w[k]] >= 0) sym[ns++] = t->byte_id[w[k]]; /* no unk: a byte without a token is dropped */
-            ns = merge_word(t, sym, ns);
+                if (t->byte_id[w[k]] >= 0) { /* no unk: a byte without a token is dropped */
+                    if (sb) sb[ns] = off[i] + k, se[ns] = off[i] + k + 1;
+                    sym[ns++] = t->byte_id[w[k]];
+                }
+            ns = merge_word(t, sym, sb, se, ns);
         }
-        for (int k = 0; k < ns && st == WN_OK; k++) st = tok_push(out, sym[k]);
+        for (int k = 0; k < ns && st == WN_OK; k++)
+            st = sb ? push_bytes(t, out, sym[k], bytes, off, bchar, sb[k], se[k], pre) : tok_push(out, sym[k]);
         if (st != WN_OK) break;
         if (limit >= 0 && (int64_t)out->n >= limit) out->stopped = 1; /* after a word, as tokenize_with_limit */
         i = e;
@@ -268,5 +306,8 @@ done:
     wn_free(bytes);
     wn_free(sym);
     wn_free(wbuf);
+    wn_free(sb);
+    wn_free(se);
+    wn_free(bchar);
     return st;
 }

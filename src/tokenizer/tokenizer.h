@@ -89,6 +89,8 @@ struct wn_tokenizer {
     int32_t *merge_rank, *merge_id;
     size_t merge_cap;         /* a power of 2 */
     int32_t byte_id[256];     /* the vocab id of each byte's character (-1: none) */
+    int trim_offsets;         /* the post-processor's trim_offsets (RobertaProcessing, ByteLevel) */
+    int trim_prefix_space;    /* and its add_prefix_space, which that trimming reads */
 
     /* Unigram (tokenizer.json model.type "Unigram", unigram.c): SentencePiece's
      * model, with its normalizer and the Metaspace pre-tokenizer */

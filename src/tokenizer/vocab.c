@@ -179,6 +179,14 @@ static int read_template(const wn_json *pp, const char *key, tok_tpl *tpl, int *
     return 0;
 }
 
+/* A RobertaProcessing's or ByteLevel post-processor's offset trimming (both default
+ * to true in tokenizers). */
+static void read_trim(wn_tokenizer *t, const wn_json *pp) {
+    const wn_json *tr = wn_json_get(pp, "trim_offsets"), *ap = wn_json_get(pp, "add_prefix_space");
+    t->trim_offsets = wn_json_is_bool(tr) ? wn_json_is_true(tr) : 1;
+    t->trim_prefix_space = wn_json_is_bool(ap) ? wn_json_is_true(ap) : 1;
+}
+
 /* tokenizer.json's post_processor into t->tpl; *have 1 when it defines one (null:
  * no special tokens at all, as the HF tokenizer does). */
 static wn_status load_post_processor(wn_tokenizer *t, const wn_json *pp, const char *dir, int *have) {
@@ -195,15 +203,17 @@ static wn_status load_post_processor(wn_tokenizer *t, const wn_json *pp, const c
     const wn_json *type = wn_json_get(pp, "type");
     const char *ty = wn_json_is_string(type) ? type->str : "?";
     if (!strcmp(ty, "Sequence")) { /* e.g. ByteLevel (offsets only) + a template */
-        const wn_json *list = wn_json_get(pp, "processors");
+        const wn_json *list = wn_json_get(pp, "processors"), *tmpl = NULL;
         for (const wn_json *p = wn_json_is_array(list) ? list->child : NULL; p; p = p->next) {
             const wn_json *pt = wn_json_get(p, "type");
-            if (wn_json_is_string(pt) && !strcmp(pt->str, "ByteLevel")) continue;
-            return load_post_processor(t, p, dir, have);
+            if (wn_json_is_string(pt) && !strcmp(pt->str, "ByteLevel")) read_trim(t, p);
+            else if (!tmpl) tmpl = p;
         }
+        if (tmpl) return load_post_processor(t, tmpl, dir, have);
         *have = 0;
         return WN_OK;
     }
+    if (!strcmp(ty, "RobertaProcessing")) read_trim(t, pp);
     if (!strcmp(ty, "BertProcessing") || !strcmp(ty, "RobertaProcessing")) {
         int32_t cls = pair_id(pp, "cls"), sep = pair_id(pp, "sep");
         if (cls < 0 || sep < 0)
