@@ -240,7 +240,7 @@ $(BUILD)/obj/simde/ops_avx512_simde.o: src/nn/ops_avx512.c $(HDRS)
 $(BUILD)/tests/test_nn_simde: tests/test_nn_simde.c tests/test_nn.c $(BUILD)/obj/simde/ops_avx512_simde.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(E) '  LD    $@'
-	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/obj/simde/ops_avx512_simde.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/obj/simde/ops_avx512_simde.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
 # ---- aarch64 under qemu: `make check-aarch64` cross-compiles the kernel modules
 # (util, nn, index: no third-party libraries) with Debian's gcc-aarch64-linux-gnu
