@@ -54,20 +54,22 @@
 
 static const nn_kernels_t amx_kernels;
 
-/* the palette-1 configuration: all 8 tiles 16 rows x 64 bytes */
+/* the palette-1 configuration: all 8 tiles 16 rows x 64 bytes. A constant: GCC 12's
+ * _tile_loadconfig tells the compiler it reads 8 bytes of it, so stores to a local
+ * config's other bytes could be dropped as dead. */
 typedef struct {
     uint8_t palette, start_row, reserved[14];
     uint16_t colsb[16];
     uint8_t rows[16];
 } amx_cfg;
+static const _Alignas(64) amx_cfg amx_cfg_all = {
+    1, 0, {0}, {64, 64, 64, 64, 64, 64, 64, 64}, {16, 16, 16, 16, 16, 16, 16, 16},
+};
 
-static void amx_config(void) {
-    _Alignas(64) amx_cfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 8; t++) cfg.colsb[t] = 64, cfg.rows[t] = 16;
-    _tile_loadconfig(&cfg);
-}
+/* GCC 12's _tile_loadd is an asm that does not say it reads memory: this barrier
+ * makes the converted rows reach memory before the tiles load them (clang's
+ * intrinsics are builtins the compiler understands; a no-op cost either way). */
+#define AMX_MEMORY_BARRIER() __asm__ volatile("" ::: "memory")
 
 /* K padded to the K step: elements of 2 (bf16) or 1 (int8) bytes */
 static int amx_kp(int K, int i8) { return kpad(K, i8 ? AMX_KB : AMX_KB / 2); }
@@ -198,7 +200,7 @@ static void linear_amx(const float *x, int M, const nn_weight *w, const float *b
     const long ntiles = (long)nmt * nnt;
     const long t0 = ntiles * ith / nth, t1 = ntiles * (ith + 1) / nth;
     if (t0 >= t1) return;
-    amx_config();
+    _tile_loadconfig(&amx_cfg_all);
     int have = -1; /* the row chunk converted in aq */
     for (long t = t0; t < t1; t++) {
         int mt = (int)(t / nnt), m0 = mt * rows, m1 = WN_MIN(M, m0 + rows);
@@ -211,6 +213,7 @@ static void linear_amx(const float *x, int M, const nn_weight *w, const float *b
                 else bf16_row(x + (size_t)m * K, K, Kp, (uint16_t *)(void *)row);
             }
             memset(aq + (size_t)(m1 - m0) * rb, 0, (size_t)(mpad - (m1 - m0)) * rb);
+            AMX_MEMORY_BARRIER();
             have = mt;
         }
         for (int p = p0; p < p1; p++) {
