@@ -62,6 +62,7 @@ typedef struct {
     uint16_t colsb[16];
     uint8_t rows[16];
 } amx_cfg;
+_Static_assert(sizeof(amx_cfg) == 64, "the tile configuration is 64 bytes");
 static const _Alignas(64) amx_cfg amx_cfg_all = {
     1, 0, {0}, {64, 64, 64, 64, 64, 64, 64, 64}, {16, 16, 16, 16, 16, 16, 16, 16},
 };
