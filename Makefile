@@ -30,6 +30,9 @@ endif
 # per-ISA flags, chosen by file name; the code picks a variant at run time
 AVX2_FLAGS   = -mavx2 -mfma -mf16c
 AVX512_FLAGS = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16
+# ops_amx.c: ops_avx512.c compiled again with the AMX tile GEMMs (some of its static
+# functions are then unused)
+AMX_FLAGS    = $(AVX512_FLAGS) -mamx-tile -mamx-bf16 -mamx-int8 -Wno-unused-function
 
 # src/server/ is not part of libwinnow: it goes into its own archive (below), linked
 # into the winnow program only, so the library needs no HTTP server library
@@ -38,10 +41,11 @@ LIB_SRC   = $(sort $(filter-out src/server/%,$(wildcard src/*/*.c)))
 # (ops.c dispatches to them only on x86-64; dist_avx*.c compile to stubs without
 # their flags) and ops_neon_dot.c gets +dotprod
 ifneq ($(filter aarch64%,$(shell $(CC) -dumpmachine 2>/dev/null)),)
-LIB_SRC  := $(filter-out src/nn/ops_avx2.c src/nn/ops_avx512.c src/nn/ops_avxvnni.c,$(LIB_SRC))
+LIB_SRC  := $(filter-out src/nn/ops_avx2.c src/nn/ops_avx512.c src/nn/ops_avxvnni.c src/nn/ops_amx.c,$(LIB_SRC))
 NEON_DOT_FLAGS = -march=armv8.2-a+dotprod
 AVX2_FLAGS =
 AVX512_FLAGS =
+AMX_FLAGS =
 endif
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_SRC   = $(sort $(wildcard cli/*.c cli/demo/*.c))
@@ -83,6 +87,13 @@ $(BUILD)/obj/%_avx512.o: %_avx512.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(E) '  CC    $<'
 	$(Q)$(CC) $(CFLAGS_BASE) $(AVX512_FLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%_amx.o: %_amx.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(E) '  CC    $<'
+	$(Q)$(CC) $(CFLAGS_BASE) $(AMX_FLAGS) $(CFLAGS) -c $< -o $@
+# ops_amx.c includes ops_avx512.c
+$(BUILD)/obj/src/nn/ops_amx.o: src/nn/ops_avx512.c
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -242,6 +253,22 @@ $(BUILD)/tests/test_nn_simde: tests/test_nn_simde.c tests/test_nn.c $(BUILD)/obj
 	$(E) '  LD    $@'
 	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/obj/simde/ops_avx512_simde.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
+# ---- AMX kernels checked without AMX: ops_amx.c compiled against the scalar tile
+# emulation src/nn/amx_emu.h (-DWN_AMX_EMU: no -mamx flags, nn_kernels_amx_emu()),
+# its AVX-512 parts native, linked into tests/test_nn_amx.c (which needs AVX-512 to
+# run it, and runs the native AMX kernels too where the CPU and the kernel allow).
+# Instrumented under SANITIZE=1: the emulated tile loads and stores are plain C, so
+# ASan sees every byte the kernels' tiles would read or write.
+$(BUILD)/obj/amxemu/ops_amx_emu.o: src/nn/ops_amx.c src/nn/ops_avx512.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(E) '  CC    $< (AMX emulation)'
+	$(Q)$(CC) $(CFLAGS_BASE) $(AVX512_FLAGS) -DWN_AMX_EMU -Wno-unused-function $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/test_nn_amx: tests/test_nn_amx.c tests/test_nn.c $(BUILD)/obj/amxemu/ops_amx_emu.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(E) '  LD    $@'
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/obj/amxemu/ops_amx_emu.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+
 # ---- aarch64 under qemu: `make check-aarch64` cross-compiles the kernel modules
 # (util, nn, index: no third-party libraries) with Debian's gcc-aarch64-linux-gnu
 # into build-aarch64/ and runs the kernel tests with qemu-aarch64-static (Debian
@@ -254,7 +281,7 @@ QEMU_AARCH64 ?= qemu-aarch64-static
 AARCH64_SYSROOT ?= /usr/aarch64-linux-gnu
 AARCH64_BUILD = build-aarch64
 AARCH64_OBJ   = $(patsubst %.c,$(AARCH64_BUILD)/obj/%.o,$(filter-out src/nn/ops_avx2.c src/nn/ops_avx512.c \
-                src/nn/ops_avxvnni.c,$(sort $(wildcard src/util/*.c src/nn/*.c src/index/*.c))))
+                src/nn/ops_avxvnni.c src/nn/ops_amx.c,$(sort $(wildcard src/util/*.c src/nn/*.c src/index/*.c))))
 AARCH64_TESTS = test_nn test_nn_rel test_index_kernels
 .PHONY: check-aarch64
 check-aarch64:

@@ -75,7 +75,9 @@ for prec in ("fp32", "bf16", "int8"):
     if ("winnow", prec) not in refused and prec in precs:
         workers.append(Worker("winnow", prec, ["build/bench/bench_encoder", "serve", d, threads, prec]))
 # ISA_AB=avx2: winnow once more with its kernels forced to that ISA (engine "winnow-avx2"),
-# to compare ISAs in the same run; NO_TORCH=1 leaves PyTorch out (it is slow on a busy machine)
+# to compare ISAs in the same run (ISA_AB=avx512 on an AMX machine: AVX-512 without AMX,
+# engine "winnow-avx512", against the default whose bf16/int8 run on AMX tiles; each
+# worker's first line names its kernels); NO_TORCH=1 leaves PyTorch out (slow on a busy machine)
 ab = os.environ.get("ISA_AB")
 if ab:
     for prec in [p for p in ("fp32", "bf16", "int8") if p in precs]:

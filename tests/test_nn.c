@@ -4,7 +4,8 @@
  * is required; then random values with a relative tolerance), GELU against
  * libm's erf in double, residual + LayerNorm, attention with masked keys, bf16
  * weights, and bit-identical results for 1, 2 and 3 threads. tests/test_nn_simde.c
- * runs the same checks on the AVX-512 kernels built against SIMDe.
+ * runs the same checks on the AVX-512 kernels built against SIMDe, and
+ * tests/test_nn_amx.c on the AMX kernels built against the tile emulation.
  */
 #include <math.h>
 #include <stdint.h>
@@ -48,10 +49,8 @@ static void run_linear(const nn_kernels_t *k, const float *x, int M, const nn_we
     for (int i = 0; i < nth; i++) k->linear(x, M, w, b, act, out, i, nth);
 }
 
-static void test_gemm(const nn_kernels_t *k, nn_precision prec) {
-    static const int Ms[] = {1, 5, 6, 7, 8, 9, 13, 97, 103};
-    static const int Ns[] = {1, 7, 8, 9, 16, 17, 383, 384, 385};
-    static const int Ks[] = {1, 7, 8, 9, 192, 193, 383, 384, 385};
+/* Ms, Ns, Ks: 9 sizes each */
+static void test_gemm_sizes(const nn_kernels_t *k, nn_precision prec, const int *Ms, const int *Ns, const int *Ks) {
     int cases = 0;
     for (int mi = 0; mi < 9; mi++)
         for (int ni = 0; ni < 9; ni++)
@@ -98,6 +97,13 @@ static void test_gemm(const nn_kernels_t *k, nn_precision prec) {
     fprintf(stderr, "%s prec %d: %d gemm cases\n", k->name, prec, cases);
 }
 
+static void test_gemm(const nn_kernels_t *k, nn_precision prec) {
+    static const int Ms[] = {1, 5, 6, 7, 8, 9, 13, 97, 103};
+    static const int Ns[] = {1, 7, 8, 9, 16, 17, 383, 384, 385};
+    static const int Ks[] = {1, 7, 8, 9, 192, 193, 383, 384, 385};
+    test_gemm_sizes(k, prec, Ms, Ns, Ks);
+}
+
 /* int8 (per-channel weights in [-Q, Q], Q = k->q_wmax: 63 for AVX2's 7 bits, 127
  * with VNNI; 8-bit per-row activations with a zero point):
  * 1. exact case: weights integers in [-Q, Q] with Q or -Q in every channel
@@ -107,11 +113,9 @@ static void test_gemm(const nn_kernels_t *k, nn_precision prec) {
  * 2. random case: within the worst-case quantisation bound
  *    sum_k |x_k| sw/2 + |w_k| sa/2 + sa sw/4 (sw = max|w|/Q, sa = range/255);
  * and bit-identical for 1, 2 and 3 threads. */
-static void test_int8(const nn_kernels_t *k) {
-    static const int shapes[][3] = {{1, 1, 1}, {7, 9, 7}, {6, 16, 8}, {13, 17, 9}, {97, 385, 383}, {103, 384, 1536},
-                                    {5, 1536, 384}, {400, 40, 384}};
+static void test_int8_shapes(const nn_kernels_t *k, const int (*shapes)[3], int n_shapes) {
     const int Q = k->q_wmax ? k->q_wmax : 63;
-    for (int si = 0; si < 8; si++) {
+    for (int si = 0; si < n_shapes; si++) {
         int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
         for (int exact = K > 1; exact >= 0; exact--) { /* one value cannot span [-128, 127] */
             float *x = fill((size_t)M * K, 0), *wt = fill((size_t)N * K, 0), *b = fill(N, exact);
@@ -159,6 +163,12 @@ static void test_int8(const nn_kernels_t *k) {
             wn_free_aligned(o1), wn_free_aligned(o2), wn_free_aligned(o3);
         }
     }
+}
+
+static void test_int8(const nn_kernels_t *k) {
+    static const int shapes[][3] = {{1, 1, 1}, {7, 9, 7}, {6, 16, 8}, {13, 17, 9}, {97, 385, 383}, {103, 384, 1536},
+                                    {5, 1536, 384}, {400, 40, 384}};
+    test_int8_shapes(k, shapes, 8);
 }
 
 /* GELU through a 1x1 linear of weight 1: every x in [-12, 12] in steps of 1/1024
@@ -281,7 +291,7 @@ static void test_table(const nn_kernels_t *k) {
     test_attention(k);
 }
 
-#ifndef NN_TEST_SIMDE /* tests/test_nn_simde.c has its own main */
+#if !defined(NN_TEST_SIMDE) && !defined(NN_TEST_AMX) /* tests/test_nn_simde.c and test_nn_amx.c have their own */
 int main(void) {
     fprintf(stderr, "kernels chosen for this CPU: %s (isa %s)\n", nn_kernels()->name, wn_isa_name(wn_cpu_isa()));
     int tested = 0;
@@ -298,6 +308,8 @@ int main(void) {
     /* with AVX-VNNI, nn_kernels_isa(WN_ISA_AVX2) is the VNNI table: the plain one too */
     if (nn_kernels_avxvnni()) test_table(nn_kernels_avx2());
     else fprintf(stderr, "avx2 with AVX-VNNI: not available on this CPU, not tested\n");
+    /* with AMX, nn_kernels_isa(WN_ISA_AVX512) is the AMX table: the plain one too */
+    if (nn_kernels_amx()) test_table(nn_kernels_avx512());
     if (nn_kernels_isa(WN_ISA_AVX512) && nn_kernels_avx512_dpbf16()) test_table(nn_kernels_avx512_dpbf16());
     else fprintf(stderr, "avx512 with vdpbf16ps: not available on this CPU, not tested (test_nn_simde runs it)\n");
 #endif

@@ -52,6 +52,8 @@ wn_status nn_weight_init(nn_weight *w, const void *data, nn_dtype dt, int N, int
  * codes; panels of nr channels, K padded to 4; in a panel, k-quad g holds channel i's
  * 4 bytes (k = 4g..4g+3) at 4i. Sets w->packed, scales, colsum. */
 wn_status nn_pack_int8_quads(nn_weight *w, int nr, int qmax);
+/* The same with K padded to a multiple of kmul (a multiple of 4; zero codes past K). */
+wn_status nn_pack_int8_quads_k(nn_weight *w, int nr, int qmax, int kmul);
 /* The same, packed for the given kernel table (tests compare ISA variants). */
 wn_status nn_weight_init_for(const struct nn_kernels_s *k, nn_weight *w, const void *data, nn_dtype dt, int N,
                              int K, nn_precision prec);
@@ -129,6 +131,13 @@ const nn_kernels_t *nn_kernels_avx512_dpbf16(void);
  * test binary that checks the AVX-512 logic on any x86-64 (tests/test_nn_simde.c) */
 const nn_kernels_t *nn_kernels_avx512_simde(void);
 const nn_kernels_t *nn_kernels_avx512_dpbf16_simde(void);
+/* ops_amx.c: the AVX-512 table with its bf16 and int8 GEMMs on AMX tiles
+ * (tdpbf16ps, tdpbusd); NULL where the CPU, the OS or the kernel's permission
+ * lacks AMX (wn_cpu_features.amx_*). nn_kernels_isa(WN_ISA_AVX512) returns it
+ * where it exists. The _emu variant: ops_amx.c compiled against the scalar tile
+ * emulation (src/nn/amx_emu.h), only in tests/test_nn_amx.c; needs AVX-512. */
+const nn_kernels_t *nn_kernels_amx(void);
+const nn_kernels_t *nn_kernels_amx_emu(void);
 
 /* reference implementations (ops_ref.c) */
 void nn_linear_rows_ref(const float *x, int m0, int m1, const nn_weight *w, const float *bias, nn_act act,

@@ -29,7 +29,7 @@ const nn_kernels_t *nn_kernels_isa(wn_isa isa) {
 #if defined(__x86_64__)
         /* VNNI and BF16 are optional: without them those precisions run the AVX2 kernels */
         if (f->avx2 && f->fma && f->f16c && f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq)
-            return nn_kernels_avx512();
+            return nn_kernels_amx() ? nn_kernels_amx() : nn_kernels_avx512(); /* AMX: its bf16/int8 on tiles */
 #endif
         return NULL;
     case WN_ISA_NEON:
@@ -55,6 +55,7 @@ const char *wn_kernels_name(void) { return nn_kernels_describe(); }
 const char *nn_kernels_describe(void) {
     const nn_kernels_t *k = nn_kernels();
 #if defined(__x86_64__)
+    if (k && k == nn_kernels_amx()) return k->desc; /* AMX tiles for bf16 and int8 */
     if (k == nn_kernels_isa(WN_ISA_AVX512) && k) {
         const wn_cpu_features *f = wn_cpu_get();
         return f->avx512vnni ? "avx512: fp32 14x32 zmm FMA; int8 vpdpbusd (VNNI, 8-bit weights); bf16 weights on fp32 FMA"
@@ -218,8 +219,10 @@ void nn_attention_rel(wn_pool *pool, const float *qkv, int B, int T, int NH, int
     wn_pool_run(pool, attn_run, &t);
 }
 
-wn_status nn_pack_int8_quads(nn_weight *w, int nr, int qmax) {
-    const int N = w->N, K = w->K, P = (N + nr - 1) / nr, Kp = (K + 3) & ~3;
+wn_status nn_pack_int8_quads(nn_weight *w, int nr, int qmax) { return nn_pack_int8_quads_k(w, nr, qmax, 4); }
+
+wn_status nn_pack_int8_quads_k(nn_weight *w, int nr, int qmax, int kmul) {
+    const int N = w->N, K = w->K, P = (N + nr - 1) / nr, Kp = (K + kmul - 1) / kmul * kmul;
     int8_t *pk = wn_malloc_aligned((size_t)P * Kp * nr);
     w->scales = wn_malloc(sizeof(float) * (size_t)P * nr);
     w->colsum = wn_malloc(sizeof(int32_t) * (size_t)P * nr);

@@ -817,6 +817,7 @@ static void attention_head_avx512(const float *base, int T, int L, int H, int h,
  * independent zmm instructions, one thread), so the FMAs win and bf16 halves the
  * weight bytes only. The vdpbf16ps kernels stay as a second table (tested, and
  * the choice on CPUs where the instruction is fast, e.g. AMD Zen 4, once measured). */
+#ifndef WN_AMX /* ops_amx.c includes this file for its kernels and has its own table */
 static const nn_kernels_t avx512_kernels = {
     KNAME, pack_avx512, linear_dispatch, add_layernorm_avx512, attention_head_avx512, NULL, 0, Q_WMAX,
     KNAME ": fp32 14x32 zmm FMA; int8 vpdpbusd; bf16 weights on fp32 FMA",
@@ -828,3 +829,4 @@ static const nn_kernels_t avx512_dp_kernels = {
 
 const nn_kernels_t *nn_kernels_avx512(void) { return &avx512_kernels; }
 const nn_kernels_t *nn_kernels_avx512_dpbf16(void) { return HAVE_BF16() ? &avx512_dp_kernels : NULL; }
+#endif

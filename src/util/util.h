@@ -142,6 +142,13 @@ typedef struct {
     int avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, avx512bf16;
     int avxvnni;   /* AVX-VNNI: vpdpbusd on ymm with a VEX encoding (Alder Lake+, Zen 5) */
     int asimddp;   /* aarch64: the dot-product instructions (sdot, udot) */
+    /* AMX (Sapphire Rapids+): amx_cpuid: CPUID.7.0:EDX has AMX-TILE, AMX-BF16 and AMX-INT8;
+     * amx_os: XCR0 enables XTILECFG and XTILEDATA; amx_perm: Linux granted this process
+     * the tile data (arch_prctl ARCH_REQ_XCOMP_PERM, asked once in the detection).
+     * amx_tile/amx_bf16/amx_int8: usable (all of the above, and not turned off by
+     * WN_FORCE_ISA / WN_FORCE_SCALAR). */
+    int amx_cpuid, amx_os, amx_perm;
+    int amx_tile, amx_bf16, amx_int8;
 } wn_cpu_features;
 const wn_cpu_features *wn_cpu_get(void);
 
