@@ -267,7 +267,7 @@ $(BUILD)/obj/amxemu/ops_amx_emu.o: src/nn/ops_amx.c src/nn/ops_avx512.c $(HDRS)
 $(BUILD)/tests/test_nn_amx: tests/test_nn_amx.c tests/test_nn.c $(BUILD)/obj/amxemu/ops_amx_emu.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(E) '  LD    $@'
-	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/obj/amxemu/ops_amx_emu.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< $(BUILD)/obj/amxemu/ops_amx_emu.o $(TEST_HOBJ) $(BUILD)/libwinnow.a $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
 # ---- aarch64 under qemu: `make check-aarch64` cross-compiles the kernel modules
 # (util, nn, index: no third-party libraries) with Debian's gcc-aarch64-linux-gnu
