@@ -47,7 +47,7 @@ static wn_model *load(const char *dir, int threads, int reserve) {
 /* text i of a round: from one word to far past the 128-token limit, in a scrambled order */
 static char *text_of(int i, int round) {
     int words = 1 + (int)(((unsigned)i * 2654435761u + (unsigned)round * 40503u) % 7u == 0 ? 400 : (i * 37 + round * 11) % 90);
-    char *t = malloc((size_t)words * 8 + 1), *o = t;
+    char *t = malloc((size_t)words * 11 + 1), *o = t; /* "retrieval " is the longest word */
     for (int w = 0; w < words; w++) o += sprintf(o, "%s ", w % 3 ? "fox" : "retrieval");
     return t;
 }
