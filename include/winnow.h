@@ -209,6 +209,13 @@ typedef struct {
     wn_hub_params hub;      /* where a hub id comes from */
     wn_threads *threads;    /* NULL: the model starts n_threads of its own; else this pool
                                (at most 64 threads; n_threads is then ignored) */
+    int reserve_tokens;     /* > 0: the working memory (activations, batch buffers) is sized
+                               once, at load, for forward passes of at most this many padded
+                               tokens (raised to one sequence of the longest length, lowered to
+                               max_batch of them), touched, and never grows: flat memory for a
+                               long-running process (the server). A batch past it is cut
+                               smaller; results do not change. 0 (default): memory grows to the
+                               largest batch seen */
 } wn_model_params;
 WN_API wn_model_params wn_model_default_params(void);
 /* name_or_dir: a directory (config.json, model.safetensors, vocab.txt, ...) or a

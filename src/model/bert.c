@@ -64,14 +64,28 @@ int bert_rel_bucket(int d, int n_buckets) {
     return ret + WN_MIN(large, nb - 1);
 }
 
+/* Whole: bert_scratch_floats with B x T <= tokens, each term at its largest. Split
+ * between nth threads (model.c: run_split, one thread and no pool per part): the parts'
+ * tokens and sequences add up to at most the batch's, the per-part terms (feed-forward
+ * chunk, attention, embedding row, relative bias, slack, alignment) count nth times. */
+size_t bert_scratch_bound(const wn_model *m, int B, int tokens, int T) {
+    size_t H = (size_t)m->cfg.hidden_size, I = (size_t)m->cfg.intermediate_size, nth = (size_t)wn_pool_size(m->ws.pool);
+    size_t R = (size_t)ffn_rows(m, tokens), per = H + rel_floats(m, T) + 64;
+    size_t whole = (size_t)tokens * 5 * H + R * I + nn_attention_scratch(T, (int)nth) + 2 * (size_t)B * H + per;
+    size_t split = (size_t)tokens * 5 * H + 2 * (size_t)B * H + nth * (R * I + nn_attention_scratch(T, 1) + per + 16);
+    return WN_MAX(whole, split);
+}
+
 wn_status bert_reserve(const wn_model *m, bert_ws *ws, int B, int T) {
     size_t need = bert_scratch_floats(m, ws, B, T);
     if (need <= ws->cap) return WN_OK;
     float *s = wn_malloc_aligned(need * sizeof(float));
     if (!s) return wn_seterr(WN_ERR_NOMEM, "model: out of memory for the activations of %d x %d tokens", B, T);
-    wn_free_aligned(ws->scratch);
+    if (!ws->borrowed) wn_free_aligned(ws->scratch);
     ws->scratch = s;
     ws->cap = need;
+    ws->borrowed = 0;
+    ws->allocs++;
     return WN_OK;
 }
 

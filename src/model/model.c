@@ -42,8 +42,19 @@ void wn_model_free(wn_model *m) {
     wn_free_aligned(m->qkv_w);
     wn_free_aligned(m->ws.scratch);
     if (m->part_ws)
-        for (int i = 0; i < wn_pool_size(m->ws.pool); i++) wn_free_aligned(m->part_ws[i].scratch);
+        for (int i = 0; i < wn_pool_size(m->ws.pool); i++)
+            if (!m->part_ws[i].borrowed) wn_free_aligned(m->part_ws[i].scratch);
     wn_free(m->part_ws);
+    wn_free(m->r_ids);
+    wn_free(m->r_types);
+    wn_free(m->r_len);
+    wn_free(m->r_out);
+    wn_free(m->r_order);
+    wn_free(m->t_ids);
+    wn_free(m->t_types);
+    wn_free(m->t_pi);
+    wn_free(m->t_pt);
+    wn_free(m->t_lens);
     wn_tokenizer_free(m->tok);
     config_free_prompts(&m->prompts);
     if (!m->pool_borrowed) wn_pool_free(m->ws.pool);
@@ -353,8 +364,9 @@ wn_status model_load_dir(const char *dir, const wn_model_params *p, int with_tok
     *out = NULL;
     wn_model_params defp = wn_model_default_params();
     if (!p) p = &defp;
-    if (p->max_batch < 0 || p->n_threads < 0)
-        return wn_seterr(WN_ERR_ARG, "wn_model_load: max_batch %d and n_threads %d must not be negative", p->max_batch, p->n_threads);
+    if (p->max_batch < 0 || p->n_threads < 0 || p->reserve_tokens < 0)
+        return wn_seterr(WN_ERR_ARG, "wn_model_load: max_batch %d, n_threads %d and reserve_tokens %d must not be negative",
+                         p->max_batch, p->n_threads, p->reserve_tokens);
     if (!wn_dir_exists(dir)) return wn_seterr(WN_ERR_NOTFOUND, "%s: no such model directory", dir);
     char sub[512];
     int norm = 0;
@@ -398,11 +410,73 @@ wn_status model_load_dir(const char *dir, const wn_model_params *p, int with_tok
             goto fail;
         }
     }
+    if (p->reserve_tokens > 0 && (st = model_reserve(m, p->reserve_tokens))) goto fail;
     *out = m;
     return WN_OK;
 fail:
     wn_model_free(m);
     return st;
+}
+
+/* inputs tokenised per round by run_text: all of a call up to this many; a reserved
+ * model keeps a few batches' worth (its caller, the server, sorts by length already) */
+#define TEXT_CHUNK 4096
+#define TEXT_CHUNK_RESERVED_BATCHES 4
+
+/* The embedding tables stay in the file mapping and are read row by row (release_sources):
+ * each new token id would fault in a page, and the resident set would creep up over
+ * hours as the vocabulary is met. Read here once, one byte a page: resident from the
+ * start (a private read-only mapping: the pages are the page cache's, never copied). */
+static void touch_embeddings(const wn_model *m) {
+    if (!m->st.map) return;
+    const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    volatile unsigned char sink = 0;
+    for (int i = 0; i < m->st.n; i++) {
+        const st_tensor *t = &m->st.t[i];
+        if (t->data != m->word && t->data != m->pos && t->data != m->type) continue;
+        const unsigned char *p = t->data;
+        size_t n = (size_t)(t->end - t->begin);
+        (void)madvise((void *)((uintptr_t)p & ~(uintptr_t)(pg - 1)), n + ((uintptr_t)p & (pg - 1)), MADV_WILLNEED);
+        for (size_t k = 0; k < n; k += pg) sink ^= p[k];
+        if (n) sink ^= p[n - 1];
+    }
+    (void)sink;
+}
+
+wn_status model_reserve(wn_model *m, int tokens) {
+    const int B0 = m->max_batch, T = config_max_tokens(&m->cfg), nth = wn_pool_size(m->ws.pool);
+    /* one sequence of any length the model accepts fits; more than B0 of the longest never run */
+    int64_t cap = WN_MIN((int64_t)tokens, (int64_t)B0 * m->max_len);
+    m->tok_cap = (int)WN_MAX(cap, (int64_t)T);
+    m->text_chunk = B0 * TEXT_CHUNK_RESERVED_BATCHES;
+    const size_t C = (size_t)m->text_chunk, need = bert_scratch_bound(m, B0, m->tok_cap, T);
+    if (!m->part_ws && nth > 1 && !(m->part_ws = wn_calloc((size_t)nth, sizeof *m->part_ws))) goto oom;
+    if (need > m->ws.cap) {
+        float *blk = wn_malloc_aligned(need * sizeof(float));
+        if (!blk) goto oom;
+        wn_free_aligned(m->ws.scratch);
+        m->ws.scratch = blk, m->ws.cap = need;
+    }
+    m->r_ids = wn_calloc((size_t)m->tok_cap, sizeof *m->r_ids);
+    m->r_types = wn_calloc((size_t)m->tok_cap, sizeof *m->r_types);
+    m->r_len = wn_calloc((size_t)B0, sizeof *m->r_len);
+    m->r_out = wn_calloc((size_t)B0 * m->dim, sizeof *m->r_out);
+    m->r_order = wn_calloc(C, sizeof *m->r_order);
+    m->t_ids = wn_calloc(C * m->max_len, sizeof *m->t_ids);
+    m->t_types = wn_calloc(C * m->max_len, sizeof *m->t_types);
+    m->t_pi = wn_calloc(C, sizeof *m->t_pi);
+    m->t_pt = wn_calloc(C, sizeof *m->t_pt);
+    m->t_lens = wn_calloc(C, sizeof *m->t_lens);
+    if (!m->r_ids || !m->r_types || !m->r_len || !m->r_out || !m->r_order || !m->t_ids || !m->t_types || !m->t_pi ||
+        !m->t_pt || !m->t_lens)
+        goto oom;
+    /* touched now: the pages are resident from the start, not when a large batch first comes */
+    memset(m->ws.scratch, 0, m->ws.cap * sizeof(float));
+    touch_embeddings(m);
+    return WN_OK;
+oom:
+    return wn_seterr(WN_ERR_NOMEM, "model: out of memory reserving the activations of %d tokens (%d sequences of %d)",
+                     m->tok_cap, B0, T);
 }
 
 wn_status wn_model_load(const char *name_or_dir, const wn_model_params *p, wn_model **out) {
@@ -465,8 +539,35 @@ typedef struct {
     int32_t *bids[MODEL_MAX_THREADS], *btypes[MODEL_MAX_THREADS];
     int *blen[MODEL_MAX_THREADS];
     float *bout[MODEL_MAX_THREADS];
+    int carved;      /* the buffers and scratch are slices of the model's reserved ones */
     wn_task_err err; /* the first part that failed, with its own message */
 } split_task;
+
+/* A reserved model (tok_cap): each part's scratch and buffers are slices of the
+ * model's block and batch buffers, one after the other (the parts' tokens add up to at
+ * most the batch's: bert_scratch_bound). Returns 0 if they do not fit (a bug; the
+ * caller then allocates as an unreserved model does). */
+static int carve_parts(wn_model *m, split_task *t, const run_io *io, const int64_t *order) {
+    const int nth = wn_pool_size(m->ws.pool);
+    size_t off = 0, tok = 0, seq = 0;
+    for (int p = 0; p < nth; p++) {
+        int Bp = t->cut[p + 1] - t->cut[p], Tp = io->lens[order[t->cut[p + 1] - 1]];
+        bert_ws *w = &m->part_ws[p];
+        if (!w->borrowed) wn_free_aligned(w->scratch);
+        w->pool = NULL, w->borrowed = 1, w->scratch = m->ws.scratch + off;
+        w->cap = bert_scratch_floats(m, w, Bp, Tp);
+        off += (w->cap + 15) & ~(size_t)15; /* the next slice 64-byte aligned */
+        t->bids[p] = m->r_ids + tok, t->btypes[p] = m->r_types + tok;
+        t->blen[p] = m->r_len + seq, t->bout[p] = m->r_out + seq * m->dim;
+        tok += (size_t)Bp * Tp, seq += (size_t)Bp;
+    }
+    if (off <= m->ws.cap && tok <= (size_t)m->tok_cap && seq <= (size_t)m->max_batch) return t->carved = 1;
+    for (int p = 0; p < nth; p++) { /* not carved after all: each part grows its own */
+        m->part_ws[p] = (bert_ws){0};
+        t->bids[p] = t->btypes[p] = NULL, t->blen[p] = NULL, t->bout[p] = NULL;
+    }
+    return 0;
+}
 
 static void split_run(void *arg, int ith, int nth) {
     split_task *t = arg;
@@ -517,7 +618,8 @@ static wn_status run_split(wn_model *m, const run_io *io, const int64_t *order, 
         t->cut[p] = b;
     }
     t->cut[nth] = B;
-    for (int p = 0; p < nth && !st; p++) {
+    const int carved = m->tok_cap && carve_parts(m, t, io, order); /* the reserved block and buffers */
+    for (int p = 0; p < nth && !st && !carved; p++) {
         int Bp = t->cut[p + 1] - t->cut[p], Tp = io->lens[order[t->cut[p + 1] - 1]];
         if ((st = bert_reserve(m, &m->part_ws[p], Bp, Tp))) break;
         t->bids[p] = wn_malloc((size_t)Bp * Tp * sizeof(int32_t));
@@ -532,7 +634,8 @@ static wn_status run_split(wn_model *m, const run_io *io, const int64_t *order, 
         st = wn_task_raise(&t->err);
     }
 done:
-    for (int p = 0; p < nth; p++) wn_free(t->bids[p]), wn_free(t->btypes[p]), wn_free(t->blen[p]), wn_free(t->bout[p]);
+    if (!t->carved)
+        for (int p = 0; p < nth; p++) wn_free(t->bids[p]), wn_free(t->btypes[p]), wn_free(t->blen[p]), wn_free(t->bout[p]);
     wn_free(t);
     return st;
 }
@@ -545,11 +648,13 @@ wn_status model_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const
         if (lens[i] < 1 || lens[i] > config_max_tokens(&m->cfg))
             return wn_seterr(WN_ERR_ARG, "model: input %lld has %d tokens (1 to %d allowed)", (long long)i, lens[i],
                              config_max_tokens(&m->cfg));
-    int64_t *order = wn_malloc((size_t)n * sizeof *order);
+    /* a reserved model (tok_cap) runs on its own buffers, allocated at load */
+    const int res = m->tok_cap > 0, own_order = !res || n > m->text_chunk;
+    int64_t *order = own_order ? wn_malloc((size_t)n * sizeof *order) : m->r_order;
     const int B0 = m->max_batch, nth = wn_pool_size(m->ws.pool);
-    int *blen = wn_malloc((size_t)B0 * sizeof *blen);
-    int32_t *bids = NULL, *btypes = NULL;
-    float *bout = wn_malloc((size_t)B0 * m->dim * sizeof *bout);
+    int *blen = res ? m->r_len : wn_malloc((size_t)B0 * sizeof *blen);
+    int32_t *bids = res ? m->r_ids : NULL, *btypes = res ? m->r_types : NULL;
+    float *bout = res ? m->r_out : wn_malloc((size_t)B0 * m->dim * sizeof *bout);
     run_io io = {ids, types, lens, out};
     wn_status st = WN_OK;
     if (!order || !blen || !bout) {
@@ -559,41 +664,39 @@ wn_status model_run_ids(wn_model *m, int64_t n, const int32_t *const *ids, const
     for (int64_t i = 0; i < n; i++) order[i] = i;
     qsort_r(order, (size_t)n, sizeof *order, cmp_len, (void *)lens);
     size_t id_cap = 0, ty_cap = 0;
-    for (int64_t s = 0; s < n; s += B0) {
-        int B = (int)WN_MIN((int64_t)B0, n - s);
+    for (int64_t s = 0, B; s < n; s += B) {
+        B = WN_MIN((int64_t)B0, n - s);
+        while (res && B > 1 && B * lens[order[s + B - 1]] > m->tok_cap) B--; /* sorted: the longest is last */
         if (nth > 1 && B >= MODEL_SPLIT_MIN_PER_THREAD * nth && !m->tap) {
-            if ((st = run_split(m, &io, order + s, B, nth))) goto done;
+            if ((st = run_split(m, &io, order + s, (int)B, nth))) goto done;
             continue;
         }
         size_t need = (size_t)B * lens[order[s + B - 1]];
-        if ((st = wn_grow((void **)&bids, &id_cap, need, sizeof *bids)) ||
-            (st = wn_grow((void **)&btypes, &ty_cap, need, sizeof *btypes))) {
+        if (!res && ((st = wn_grow((void **)&bids, &id_cap, need, sizeof *bids)) ||
+                     (st = wn_grow((void **)&btypes, &ty_cap, need, sizeof *btypes)))) {
             st = wn_seterr(WN_ERR_NOMEM, "model: out of memory");
             goto done;
         }
-        if ((st = run_batch(m, &m->ws, &io, order + s, B, bids, btypes, blen, bout))) goto done;
+        if ((st = run_batch(m, &m->ws, &io, order + s, (int)B, bids, btypes, blen, bout))) goto done;
     }
 done:
-    wn_free(order);
-    wn_free(blen);
-    wn_free(bids);
-    wn_free(btypes);
-    wn_free(bout);
+    if (own_order) wn_free(order);
+    if (!res) wn_free(blen), wn_free(bids), wn_free(btypes), wn_free(bout);
     return st;
 }
 
 /* ---- text in: tokenise a chunk of inputs, run it (sorted by length inside the
  * chunk), repeat; memory stays bounded however many texts a call passes. */
 
-#define TEXT_CHUNK 4096
-
 static wn_status run_text(wn_model *m, int64_t n, const char *const *a, const char *const *b, float *out) {
     if (!m->tok) return wn_seterr(WN_ERR_ARG, "model: loaded without a tokenizer");
-    const int cap = m->max_len;
-    const int64_t chunk = WN_MIN(n, (int64_t)TEXT_CHUNK);
-    int32_t *ids = wn_malloc((size_t)chunk * cap * sizeof *ids), *types = wn_malloc((size_t)chunk * cap * sizeof *types);
-    const int32_t **pi = wn_malloc((size_t)chunk * sizeof *pi), **pt = wn_malloc((size_t)chunk * sizeof *pt);
-    int *lens = wn_malloc((size_t)chunk * sizeof *lens);
+    const int cap = m->max_len, res = m->tok_cap > 0;
+    const int64_t chunk = WN_MIN(n, res ? (int64_t)m->text_chunk : (int64_t)TEXT_CHUNK);
+    int32_t *ids = res ? m->t_ids : wn_malloc((size_t)chunk * cap * sizeof *ids);
+    int32_t *types = res ? m->t_types : wn_malloc((size_t)chunk * cap * sizeof *types);
+    const int32_t **pi = res ? m->t_pi : wn_malloc((size_t)chunk * sizeof *pi);
+    const int32_t **pt = res ? m->t_pt : wn_malloc((size_t)chunk * sizeof *pt);
+    int *lens = res ? m->t_lens : wn_malloc((size_t)chunk * sizeof *lens);
     wn_status st = WN_OK;
     if (!ids || !types || !pi || !pt || !lens) {
         st = wn_seterr(WN_ERR_NOMEM, "model: out of memory tokenising %lld inputs", (long long)chunk);
@@ -615,11 +718,7 @@ static wn_status run_text(wn_model *m, int64_t n, const char *const *a, const ch
         if ((st = model_run_ids(m, c, pi, pt, lens, out + (size_t)s0 * m->dim))) goto done;
     }
 done:
-    wn_free(ids);
-    wn_free(types);
-    wn_free(pi);
-    wn_free(pt);
-    wn_free(lens);
+    if (!res) wn_free(ids), wn_free(types), wn_free(pi), wn_free(pt), wn_free(lens);
     return st;
 }
 

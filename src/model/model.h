@@ -35,6 +35,8 @@ typedef struct {
     wn_pool *pool;
     float *scratch;
     size_t cap; /* floats */
+    int borrowed;   /* scratch is a slice of the model's reserved block (not freed here) */
+    int64_t allocs; /* times scratch was (re)allocated (tests: none after a reserve) */
 } bert_ws;
 
 /* Batches of at least this many sequences per thread are split between the
@@ -76,6 +78,18 @@ struct wn_model {
     bert_tap_fn tap;
     void *tap_ud;
 
+    /* wn_model_params.reserve_tokens (model_reserve): everything a call needs, sized at
+     * load and reused, so that a long-running process's memory never grows */
+    int tok_cap;          /* > 0: padded tokens per forward pass at most; ws sized for it */
+    int text_chunk;       /* inputs tokenised per round (run_text) */
+    int32_t *r_ids, *r_types; /* (tok_cap) one batch's padded ids and types */
+    int *r_len;           /* (max_batch) */
+    float *r_out;         /* (max_batch, dim) */
+    int64_t *r_order;     /* (text_chunk) */
+    int32_t *t_ids, *t_types; /* (text_chunk, max_len) token rows */
+    const int32_t **t_pi, **t_pt; /* (text_chunk) */
+    int *t_lens;          /* (text_chunk) */
+
     /* other families (cfg.family) */
     float *rel_bias;      /* (rel_buckets, NH) MPNet's encoder.relative_attention_bias, f32 (in vec) */
     int head_relu;        /* the cross-encoder head's activation is ReLU (DistilBERT), else tanh */
@@ -86,6 +100,11 @@ struct wn_model {
 /* Loads a model from a local directory. with_tokenizer 0 skips the tokenizer
  * (the forward pass is then reachable only through model_run_ids). */
 wn_status model_load_dir(const char *dir, const wn_model_params *p, int with_tokenizer, wn_model **out);
+/* Sizes and touches the working memory once (wn_model_params.reserve_tokens): the
+ * activations for forward passes of at most tokens padded tokens (clamped to
+ * [longest sequence, max_batch x max_len]) and the batch buffers; later calls allocate
+ * none of it. */
+wn_status model_reserve(wn_model *m, int tokens);
 
 /* Runs n tokenised sequences (ids[i], types[i] of lens[i] tokens, types may be
  * NULL for all zeros) in batches of max_batch sorted by length; out: n * m->dim
@@ -102,6 +121,10 @@ wn_status bert_check_token(const wn_model *m, int32_t id, int32_t ty, int t);
 int bert_rel_bucket(int d, int n_buckets);
 /* bert.c: floats of scratch one batch of (B, T) needs on ws's threads. */
 size_t bert_scratch_floats(const wn_model *m, const bert_ws *ws, int B, int T);
+/* bert.c: floats of one block that holds the scratch of any forward pass of at most B
+ * sequences, `tokens` padded tokens and T tokens each, run whole on the model's pool or
+ * split between its threads (their slices carved one after the other, 64-byte aligned). */
+size_t bert_scratch_bound(const wn_model *m, int B, int tokens, int T);
 /* Grows ws->scratch to what (B, T) needs. */
 wn_status bert_reserve(const wn_model *m, bert_ws *ws, int B, int T);
 /* The encoder over B sequences padded to T (ids, types: (B*T); len: (B)); the

@@ -8,6 +8,14 @@
 #include "server.h"
 #include "tokenizer/tokenizer.h" /* floor 1: the vocabulary's strings, for /tokenize */
 
+/* Padded tokens per forward pass of a server's model (a batcher's call of up to
+ * --max-batch-tokens runs as several). Each model's activations are sized for one pass
+ * at load (wn_model_params.reserve_tokens): about 5 x hidden floats a token, 31 MB at
+ * 4,096 tokens of MiniLM's 384, where 16,384 would hold 126 MB per model for passes no
+ * faster (the products already have thousands of rows; the feed-forward runs in chunks
+ * of 512 rows). */
+#define SRV_PASS_TOKENS 4096
+
 wn_server_params wn_server_default_params(void) {
     wn_server_params p;
     memset(&p, 0, sizeof p);
@@ -112,6 +120,9 @@ wn_status wn_server_create(const wn_server_params *p_in, wn_server **out) {
     }
     s->p.host = s->host;
     s->p.api_key = s->api_key;
+    /* every model (the batchers' and the searcher's) sized once for the largest forward
+     * pass the limits allow, touched at load: the server's memory is flat from the start */
+    if (s->p.model.reserve_tokens <= 0) s->p.model.reserve_tokens = WN_MIN(s->p.max_batch_tokens, SRV_PASS_TOKENS);
     if (s->p.index_dir && (st = open_index(s)) != WN_OK) goto fail;
     if (s->embed_name) {
         if ((st = wn_model_load(s->embed_name, &s->p.model, &s->bi)) != WN_OK) goto fail;
