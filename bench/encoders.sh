@@ -24,12 +24,7 @@ THREADS=${THREADS:-2}
 REPS=${REPS:-3}
 ROUNDS=${ROUNDS:-3}
 PY=/usr/bin/python3
-$PY -c 'import torch' 2>/dev/null || apt-get install -y python3-torch
-$PY -c 'import onnx' 2>/dev/null || apt-get install -y python3-onnx
-if [ ! -f bench/ort/node_modules/onnxruntime-node/package.json ]; then
-    # --ignore-scripts: the install script fetches GPU add-ons; the CPU library is in the package
-    (cd bench/ort && npm i --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0)
-fi
+. bench/ref_deps.sh
 make -s build/bench/bench_encoder
 B=build/bench/bench_encoder
 mkdir -p "$DIR"

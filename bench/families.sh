@@ -14,11 +14,7 @@ THREADS=${THREADS:-2}
 REPS=${REPS:-3}
 ROUNDS=${ROUNDS:-2}
 PY=/usr/bin/python3
-$PY -c 'import torch' 2>/dev/null || apt-get install -y python3-torch
-$PY -c 'import onnx' 2>/dev/null || apt-get install -y python3-onnx
-if [ ! -f bench/ort/node_modules/onnxruntime-node/package.json ]; then
-    (cd bench/ort && npm i --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0)
-fi
+. bench/ref_deps.sh
 make -s build/bench/bench_encoder
 mkdir -p "$DIR"
 $PY bench/families.py "$DIR" "$THREADS" "$REPS" "$ROUNDS" >"$DIR/families.jsonl" 2>"$DIR/families.log" ||

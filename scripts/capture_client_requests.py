@@ -25,18 +25,8 @@ winnow, out_path = sys.argv[1], sys.argv[2]
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 fx = os.path.join(root, "tests", "fixtures", "model")
 records = []
-
-
-def shape(v):
-    if isinstance(v, dict):
-        return {k: shape(x) for k, x in sorted(v.items())}
-    if isinstance(v, list):
-        return [shape(v[0])] if v else []
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, (int, float)):
-        return "number"
-    return "null" if v is None else "string"
+sys.path.insert(0, os.path.join(root, "tests", "tools"))
+from json_shape import shape  # noqa: E402  (what t_serve_replay.sh compares)
 
 
 srv = subprocess.Popen([winnow, "serve", "--embed", os.path.join(fx, "tiny-bi"), "--rerank", os.path.join(fx, "tiny-ce"),

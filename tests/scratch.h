@@ -1,6 +1,6 @@
-/* scratch.h - the tests' scratch files: scratch_path (a file in $BUILD/tests) and
- * write_file (a header: every .c file in tests/ that is not test_*.c is linked into
- * every test binary). */
+/* scratch.h - the tests' scratch files: scratch_path (a file in $BUILD/tests),
+ * write_file and copy_file (a header: every .c file in tests/ that is not test_*.c is
+ * linked into every test binary). */
 #ifndef WN_TEST_SCRATCH_H
 #define WN_TEST_SCRATCH_H
 #include <stdio.h>
@@ -25,6 +25,18 @@ static inline void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "wb");
     fputs(text, f);
     fclose(f);
+}
+
+/* Copies the file from (a fixture) to to; 0, or -1 when either side failed. */
+static inline int copy_file(const char *from, const char *to) {
+    char *data = NULL;
+    size_t len = 0;
+    if (wn_read_file(from, &data, &len) != WN_OK) return -1;
+    FILE *f = fopen(to, "wb");
+    int ok = f && fwrite(data, 1, len, f) == len;
+    if (f && fclose(f) != 0) ok = 0;
+    wn_free(data);
+    return ok ? 0 : -1;
 }
 
 #endif

@@ -25,17 +25,9 @@ PORT=$(sed -n 's/.*listening on http:[^:]*:\([0-9]*\).*/\1/p' "$T/err")
 [ -n "$PORT" ] || { cat "$T/err"; kill "$PID"; fail "the server did not start"; t_done; }
 "$PY" - "$PORT" "$FX" <<'PY' || fail "replay"
 import http.client, json, sys
+sys.path.insert(0, "tests/tools")
+from json_shape import shape  # the shape capture_client_requests.py recorded
 port, fx = int(sys.argv[1]), sys.argv[2]
-def shape(v):
-    if isinstance(v, dict):
-        return {k: shape(x) for k, x in sorted(v.items())}
-    if isinstance(v, list):
-        return [shape(v[0])] if v else []
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, (int, float)):
-        return "number"
-    return "null" if v is None else "string"
 bad = n = 0
 for line in open(fx):
     r = json.loads(line)

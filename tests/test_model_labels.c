@@ -1,7 +1,7 @@
 /* test_model_labels.c - a classifier's label names (config.json's id2label) through
  * wn_model_label: read as config.json gives them, NULL where it has none, out of
  * range or for a bi-encoder, a long name cut at a character boundary; the server's
- * /predict and /info name them (tests/tools/serve_check.py). */
+ * /predict and /info name them (tests/t_serve_prompts.sh). */
 #include <string.h>
 
 #include "check.h"
@@ -9,16 +9,6 @@
 #include "winnow.h"
 
 #define FIX "tests/fixtures/model/tiny-ce"
-
-static void copy(const char *from, const char *to) {
-    char *data = NULL;
-    size_t len = 0;
-    CHECK(wn_read_file(from, &data, &len) == WN_OK, "read %s: %s", from, wn_last_error());
-    FILE *f = fopen(to, "wb");
-    CHECK(f && fwrite(data, 1, len, f) == len, "write %s", to);
-    if (f) fclose(f);
-    wn_free(data);
-}
 
 /* tiny-ce with id2label replaced by labels (a JSON object's text), loaded */
 static wn_model *with_labels(const char *name, const char *labels) {
@@ -30,7 +20,7 @@ static wn_model *with_labels(const char *name, const char *labels) {
         snprintf(from, sizeof from, FIX "/%s", files[i]);
         if (!wn_file_exists(from)) continue;
         snprintf(to, sizeof to, "%s/%s", dir, files[i]);
-        copy(from, to);
+        CHECK(copy_file(from, to) == 0, "copy %s to %s", from, to);
     }
     char *cfg = NULL;
     size_t len = 0;

@@ -15,16 +15,6 @@
 #define FIX "tests/fixtures/static"
 #define NCASE 8
 
-static void copy_file(const char *from, const char *to) {
-    char *data = NULL;
-    size_t len = 0;
-    CHECK(wn_read_file(from, &data, &len) == WN_OK, "read %s: %s", from, wn_last_error());
-    FILE *f = fopen(to, "wb");
-    CHECK(f && fwrite(data, 1, len, f) == len, "write %s", to);
-    if (f) fclose(f);
-    wn_free(data);
-}
-
 /* The fixture as a pair scorer with config (the JSON of config_sentence_transformers.json)
  * in scratch directory name; returns the load's status, *m the model. */
 static wn_status load_scorer(const char *name, const char *config, char *dir, size_t cap, wn_model **m) {
@@ -37,7 +27,7 @@ static wn_status load_scorer(const char *name, const char *config, char *dir, si
         char from[256];
         snprintf(from, sizeof from, FIX "/%s", files[i]);
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        copy_file(from, path);
+        CHECK(copy_file(from, path) == 0, "copy %s to %s", from, path);
     }
     snprintf(path, sizeof path, "%s/config_sentence_transformers.json", dir);
     write_file(path, config);

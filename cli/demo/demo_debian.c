@@ -305,28 +305,13 @@ static int write_queries(demo_ctx *x, const char *dir, const deb_doc *docs, int 
     return bad;
 }
 
-static int mkdirs(const char *dir) {
-    char p[4096];
-    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return cli_error("demo: path too long: %s", dir);
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || !*s) {
-            char ch = *s;
-            *s = 0;
-            if (mkdir(p, 0755) && errno != EEXIST) return cli_error("demo: cannot create %s: %s", p, strerror(errno));
-            *s = ch;
-            if (!ch) break;
-        }
-    }
-    return 0;
-}
-
 int demo_debian_build(demo_ctx *x) {
     deb_doc *docs = NULL;
     int n = 0, no_long = 0, rc = 1;
     char qdir[4200];
     snprintf(x->deb_dir, sizeof x->deb_dir, "%s/debian-collection", x->out_dir);
     snprintf(qdir, sizeof qdir, "%s/qrels", x->deb_dir);
-    if (read_status(x->dpkg_status, &docs, &n, &no_long) || mkdirs(qdir)) goto done;
+    if (read_status(x->dpkg_status, &docs, &n, &no_long) || demo_mkdir_p(qdir)) goto done;
     if (n < 1) {
         cli_error("demo: %s has no installed package with a long description", x->dpkg_status);
         goto done;

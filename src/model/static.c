@@ -231,12 +231,14 @@ wn_status static_score(wn_model *m, int64_t n, const char *const *queries, const
     if (!v) return wn_seterr(WN_ERR_NOMEM, "model: out of memory scoring pairs");
     wn_status st = WN_OK;
     for (int64_t i = 0; i < n && st == WN_OK; i++) {
-        const char *t[2] = {queries[i], docs[i]};
-        if (!t[0] || !t[1]) {
+        if (!queries[i] || !docs[i]) {
             st = wn_seterr(WN_ERR_ARG, "model: pair %lld has a NULL text", (long long)i);
             break;
         }
-        if ((st = static_embed(m, 2, t, v)) != WN_OK) break;
+        /* a re-ranker's pairs share their query: embedded once while it repeats */
+        int same_query = i > 0 && (queries[i] == queries[i - 1] || !strcmp(queries[i], queries[i - 1]));
+        if (!same_query && (st = static_embed(m, 1, &queries[i], v)) != WN_OK) break;
+        if ((st = static_embed(m, 1, &docs[i], v + D)) != WN_OK) break;
         double dot = 0, qq = 0, dd = 0;
         for (int d = 0; d < D; d++) {
             dot += (double)v[d] * v[D + d];

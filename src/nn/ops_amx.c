@@ -88,17 +88,7 @@ static wn_status pack_amx(nn_weight *w) {
         return w->k->pack(w);
     }
     if (i8) return nn_pack_int8_quads_k(w, NR, Q_WMAX, AMX_KB);
-    uint16_t *pk = wn_malloc_aligned((size_t)P * Kp * NR * sizeof(uint16_t));
-    if (!pk) return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d bf16 weight", N, K);
-    for (int p = 0; p < P; p++)
-        for (int k = 0; k < Kp; k++)
-            for (int i = 0; i < NR; i++) {
-                int n = p * NR + i;
-                pk[(size_t)p * Kp * NR + (size_t)(k / 2) * 2 * NR + (size_t)i * 2 + k % 2] =
-                    n < N && k < K ? nn_f32_to_bf16(w->w[(size_t)n * K + k]) : 0;
-            }
-    w->packed = pk;
-    return WN_OK;
+    return pack_bf16_pairs(w, P, Kp);
 }
 
 /* One 32-row block (mr of them real) against one panel over all of K:

@@ -200,6 +200,24 @@ static int kpad(int K, int q) { return (K + q - 1) / q * q; }
 
 /* ---- packing */
 
+/* bf16 weights in P panels of NR channels over Kp (even, >= K) steps, as pairs of k:
+ * channel i's values for k = 2g, 2g+1 at 2i, 2i+1 (what vdpbf16ps and the AMX tiles
+ * read); zeros past N and K. */
+static wn_status pack_bf16_pairs(nn_weight *w, int P, int Kp) {
+    const int N = w->N, K = w->K;
+    uint16_t *pk = wn_malloc_aligned((size_t)P * Kp * NR * sizeof(uint16_t));
+    if (!pk) return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d bf16 weight", N, K);
+    for (int p = 0; p < P; p++)
+        for (int k = 0; k < Kp; k++)
+            for (int i = 0; i < NR; i++) {
+                int n = p * NR + i;
+                pk[(size_t)p * Kp * NR + (size_t)(k / 2) * 2 * NR + (size_t)i * 2 + k % 2] =
+                    n < N && k < K ? nn_f32_to_bf16(w->w[(size_t)n * K + k]) : 0;
+            }
+    w->packed = pk;
+    return WN_OK;
+}
+
 static wn_status pack_avx512(nn_weight *w) {
     const int N = w->N, K = w->K, P = (N + NR - 1) / NR;
     if (w->prec == NN_PREC_INT8) {
@@ -221,17 +239,7 @@ static wn_status pack_avx512(nn_weight *w) {
     if (w->prec == NN_PREC_BF16) { /* pairs for vdpbf16ps */
         if (!HAVE_BF16()) goto avx2;
         const int Kp = kpad(K, 2);
-        uint16_t *pk = wn_malloc_aligned((size_t)P * Kp * NR * sizeof(uint16_t));
-        if (!pk) return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d bf16 weight", N, K);
-        for (int p = 0; p < P; p++)
-            for (int k = 0; k < Kp; k++)
-                for (int i = 0; i < NR; i++) {
-                    int n = p * NR + i;
-                    pk[(size_t)p * Kp * NR + (size_t)(k / 2) * 2 * NR + (size_t)i * 2 + k % 2] =
-                        n < N && k < K ? nn_f32_to_bf16(w->w[(size_t)n * K + k]) : 0;
-                }
-        w->packed = pk;
-        return WN_OK;
+        return pack_bf16_pairs(w, P, Kp);
     }
     float *pk = wn_malloc_aligned((size_t)P * K * NR * sizeof(float));
     if (!pk) return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d weight", N, K);

@@ -262,24 +262,30 @@ def check_errors():
         ok(s.stop() == 0, "SIGTERM after the error checks: exit 0")
 
 
-def check_load():
-    # flood: 1 input in flight at most, 24 threads at once -> some 429s, never a 5xx
-    s = Server("--embed", BI, "--max-concurrent", "1", "--max-client-batch", "1")
+def flood(s, threads, times, path, body):
+    """threads threads POST body to path times each, at once: {status or exception: count}"""
     codes, lock = {}, threading.Lock()
-    text = " ".join(["retrieval"] * 100)
 
     def worker():
-        for _ in range(15):
+        for _ in range(times):
             try:
-                st = s.req("POST", "/embed", {"inputs": [text, text]})[0]
+                st = s.req("POST", path, body)[0]
             except Exception as e:  # noqa: BLE001 - counted as a failure
                 st = repr(e)
             with lock:
                 codes[st] = codes.get(st, 0) + 1
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    return codes
+
+
+def check_load():
+    # flood: 1 input in flight at most, 24 threads at once -> some 429s, never a 5xx
+    s = Server("--embed", BI, "--max-concurrent", "1", "--max-client-batch", "1")
+    text = " ".join(["retrieval"] * 100)
     try:
-        ts = [threading.Thread(target=worker) for _ in range(24)]
-        [t.start() for t in ts]
-        [t.join() for t in ts]
+        codes = flood(s, 24, 15, "/embed", {"inputs": [text, text]})
         ok(set(codes) <= {200, 429} and codes.get(429, 0) > 0 and codes.get(200, 0) > 0,
            "flood past --max-concurrent: only 200 and 429 " + str(codes))
         st, txt, _ = s.req("GET", "/metrics")
@@ -290,6 +296,7 @@ def check_load():
         s.stop()
     # many connections at once, and batching: concurrent requests share model calls
     s = Server("--embed", BI)
+    lock = threading.Lock()
     try:
         res, socks = [], []
         def one(i):
@@ -370,20 +377,8 @@ def check_search():
         ok(s.stop() == 0, "search server: exit 0")
     # searches take turns: past --max-search-queue waiting, 429 at once
     s = Server("--index", ix, "--rerank", CE, "--max-search-queue", "1")
-    codes, lock = {}, threading.Lock()
-
-    def worker():
-        for _ in range(10):
-            try:
-                st = s.req("POST", "/search", {"query": "dogs walking in the park", "k_candidates": 8})[0]
-            except Exception as e:  # noqa: BLE001 - counted as a failure
-                st = repr(e)
-            with lock:
-                codes[st] = codes.get(st, 0) + 1
     try:
-        ts = [threading.Thread(target=worker) for _ in range(16)]
-        [t.start() for t in ts]
-        [t.join() for t in ts]
+        codes = flood(s, 16, 10, "/search", {"query": "dogs walking in the park", "k_candidates": 8})
         ok(set(codes) <= {200, 429} and codes.get(429, 0) > 0 and codes.get(200, 0) > 0,
            "search flood past --max-search-queue 1: only 200 and 429 " + str(codes))
     finally:
