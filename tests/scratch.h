@@ -1,5 +1,5 @@
 /* scratch.h - the tests' scratch files: scratch_path (a file in $BUILD/tests),
- * write_file and copy_file (a header: every .c file in tests/ that is not test_*.c is
+ * write_file and scratch_copy (a header: every .c file in tests/ that is not test_*.c is
  * linked into every test binary). */
 #ifndef WN_TEST_SCRATCH_H
 #define WN_TEST_SCRATCH_H
@@ -28,7 +28,7 @@ static inline void write_file(const char *path, const char *text) {
 }
 
 /* Copies the file from (a fixture) to to; 0, or -1 when either side failed. */
-static inline int copy_file(const char *from, const char *to) {
+static inline int scratch_copy(const char *from, const char *to) {
     char *data = NULL;
     size_t len = 0;
     if (wn_read_file(from, &data, &len) != WN_OK) return -1;

@@ -20,7 +20,7 @@ static wn_model *with_labels(const char *name, const char *labels) {
         snprintf(from, sizeof from, FIX "/%s", files[i]);
         if (!wn_file_exists(from)) continue;
         snprintf(to, sizeof to, "%s/%s", dir, files[i]);
-        CHECK(copy_file(from, to) == 0, "copy %s to %s", from, to);
+        CHECK(scratch_copy(from, to) == 0, "copy %s to %s", from, to);
     }
     char *cfg = NULL;
     size_t len = 0;

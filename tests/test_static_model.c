@@ -27,7 +27,7 @@ static wn_status load_scorer(const char *name, const char *config, char *dir, si
         char from[256];
         snprintf(from, sizeof from, FIX "/%s", files[i]);
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        CHECK(copy_file(from, path) == 0, "copy %s to %s", from, path);
+        CHECK(scratch_copy(from, path) == 0, "copy %s to %s", from, path);
     }
     snprintf(path, sizeof path, "%s/config_sentence_transformers.json", dir);
     write_file(path, config);
