@@ -83,6 +83,12 @@ if ab:
     for prec in [p for p in ("fp32", "bf16", "int8") if p in precs]:
         workers.append(Worker("winnow-" + ab, prec, ["build/bench/bench_encoder", "serve", d, threads, prec],
                               env=dict(os.environ, WN_FORCE_ISA=ab)))
+# BF16_AB=fma (or dpbf16, fp16): winnow's bf16 once more with that bf16 kernel
+# (WN_BF16_KERNEL; engine "winnow-bf16-fma"), against the one chosen for this CPU
+bab = os.environ.get("BF16_AB")
+if bab and "bf16" in precs:
+    workers.append(Worker("winnow-bf16-" + bab, "bf16", ["build/bench/bench_encoder", "serve", d, threads, "bf16"],
+                          env=dict(os.environ, WN_BF16_KERNEL=bab)))
 # BASE_BIN=path: another build's bench_encoder as engine "winnow-base" (a before/after A/B)
 base = os.environ.get("BASE_BIN")
 if base:

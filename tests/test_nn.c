@@ -3,7 +3,9 @@
  * sizes: GEMM (integer-valued floats: the sums are exact in float32, so equality
  * is required; then random values with a relative tolerance), GELU against
  * libm's erf in double, residual + LayerNorm, attention with masked keys, bf16
- * weights, and bit-identical results for 1, 2 and 3 threads. tests/test_nn_simde.c
+ * weights, bf16 as fp16 products against their exact arithmetic (f16_emu.h, itself
+ * checked against the CPU's vfmadd231ph where it has one), and bit-identical
+ * results for 1, 2 and 3 threads. tests/test_nn_simde.c
  * runs the same checks on the AVX-512 kernels built against SIMDe, and
  * tests/test_nn_amx.c on the AMX kernels built against the tile emulation.
  */
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "nn/f16_emu.h"
 #include "nn/nn.h"
 
 static uint64_t rng = 88172645463325252ull;
@@ -44,6 +47,86 @@ static double worst(const float *a, const float *ref, size_t n, double atol, dou
     return w;
 }
 
+/* ---- the bf16 precision as fp16 products (nn_kernels_t.ph_kb), written from its
+ * definition (ops_avx512.c): x rows and weight channels scaled by powers of two so
+ * their largest |value| is in [0.5, 1), rounded to binary16; per output, the even-k
+ * and the odd-k products summed apart by binary16 FMAs (f16_emu.h) in blocks of kb
+ * values of k, each block's sum added to a float sum; out = act((E + O) 2^(ex + ew) + b). */
+static int ph_exp(const float *v, int n) {
+    float m = 0;
+    for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(v[i]));
+    int e = 0;
+    if (m > 0 && isfinite(m)) frexpf(m, &e);
+    return e < -126 ? -126 : e > 126 ? 126 : e;
+}
+
+static float act_ref(nn_act act, float v) {
+    return act == NN_ACT_GELU ? nn_gelu_ref(v) : act == NN_ACT_TANH ? tanhf(v) : v;
+}
+
+static void ph_oracle(const float *x, int M, const float *wt, int N, int K, const float *b, nn_act act, int kb,
+                      float *out) {
+    const int Kp = K + K % 2;
+    uint16_t *xh = calloc((size_t)Kp, 2), *wh = calloc((size_t)N * Kp, 2);
+    int *ew = calloc((size_t)N, sizeof(int));
+    for (int n = 0; n < N; n++) {
+        ew[n] = ph_exp(wt + (size_t)n * K, K);
+        for (int k = 0; k < K; k++) wh[(size_t)n * Kp + k] = f16e_from_double(ldexp(wt[(size_t)n * K + k], -ew[n]));
+    }
+    for (int m = 0; m < M; m++) {
+        const int ex = ph_exp(x + (size_t)m * K, K);
+        for (int k = 0; k < K; k++) xh[k] = f16e_from_double(ldexp(x[(size_t)m * K + k], -ex));
+        for (int n = 0; n < N; n++) {
+            float E = 0, O = 0;
+            for (int k0 = 0; k0 < Kp; k0 += kb) {
+                uint16_t e = 0, o = 0;
+                for (int k = k0; k < k0 + kb && k < Kp; k += 2) {
+                    e = f16e_fma(xh[k], wh[(size_t)n * Kp + k], e);
+                    o = f16e_fma(xh[k + 1], wh[(size_t)n * Kp + k + 1], o);
+                }
+                E += nn_f16_to_f32(e);
+                O += nn_f16_to_f32(o);
+            }
+            float v = (E + O) * (ldexpf(1.0f, ex) * ldexpf(1.0f, ew[n]));
+            out[(size_t)m * N + n] = act_ref(act, v + (b ? b[n] : 0.0f));
+        }
+    }
+    free(xh), free(wh), free(ew);
+}
+
+/* the kernel equals the oracle (bit for bit without an activation; the kernels' GELU
+ * and tanh are their own approximations), and the oracle is within the worst-case
+ * bound of fp32: per block, each of the kb/2 FMAs of a lane rounds by at most
+ * 2^-11 of the block's sum_k |x_k w_k|, and each value's rounding to fp16 by 2^-11
+ * (relative; 2^-24 absolute below 2^-14, after the scaling). */
+static void ph_check(const nn_kernels_t *k, const float *x, int M, const float *wt, int N,
+                     int K, const float *b, nn_act act, const float *got, const float *ref32) {
+    float *o = malloc(sizeof(float) * (size_t)M * N);
+    ph_oracle(x, M, wt, N, K, b, act, k->ph_kb, o);
+    int bad = 0;
+    for (int m = 0; m < M && !bad; m++)
+        for (int n = 0; n < N && !bad; n++) {
+            size_t i = (size_t)m * N + n;
+            double tol = act == NN_ACT_NONE ? 0 : 2e-6 * (1 + fabs(o[i]));
+            if (!(fabs((double)got[i] - o[i]) <= tol)) {
+                CHECK(0, "%s fp16 linear M=%d N=%d K=%d act=%d: out[%d][%d] = %.9g, the fp16 oracle %.9g", k->name, M,
+                      N, K, act, m, n, got[i], o[i]);
+                bad = 1;
+            }
+            if (act != NN_ACT_NONE || !ref32) continue;
+            double sabs = 0;
+            for (int kk = 0; kk < K; kk++) sabs += fabs((double)x[(size_t)m * K + kk] * wt[(size_t)n * K + kk]);
+            double bound = ((k->ph_kb / 2 + 3) * ldexp(1, -11)) * sabs + 1e-6 * (1 + fabs(ref32[i])) +
+                           ldexp(1, -20) * K * ldexp(1, ph_exp(x + (size_t)m * K, K)) * ldexp(1, ph_exp(wt + (size_t)n * K, K));
+            if (!(fabs((double)o[i] - ref32[i]) <= bound)) {
+                CHECK(0, "fp16 oracle M=%d N=%d K=%d: out[%d][%d] = %.9g, fp32 %.9g, beyond the bound %.3g", M, N, K, m,
+                      n, o[i], ref32[i], bound);
+                bad = 1;
+            }
+        }
+    free(o);
+}
+
 static void run_linear(const nn_kernels_t *k, const float *x, int M, const nn_weight *w, const float *b, nn_act act,
                        float *out, int nth) {
     for (int i = 0; i < nth; i++) k->linear(x, M, w, b, act, out, i, nth);
@@ -61,7 +144,7 @@ static void test_gemm_sizes(const nn_kernels_t *k, nn_precision prec, const int 
                     float *x = fill((size_t)M * K, ints), *wt = fill((size_t)N * K, ints), *b = fill(N, ints);
                     float *xo = fill((size_t)M * K, 0); /* the x the oracle sees */
                     memcpy(xo, x, sizeof(float) * M * K);
-                    if (prec == NN_PREC_BF16) { /* the oracle sees the weights bf16 stores */
+                    if (prec == NN_PREC_BF16 && !k->ph_kb) { /* the oracle sees the weights bf16 stores */
                         for (size_t i = 0; i < (size_t)N * K; i++) wt[i] = nn_bf16_to_f32(nn_f32_to_bf16(wt[i]));
                         if (k->bf16_x) /* and the activations, where the kernels round them too */
                             for (size_t i = 0; i < (size_t)M * K; i++) xo[i] = nn_bf16_to_f32(nn_f32_to_bf16(xo[i]));
@@ -74,6 +157,9 @@ static void test_gemm_sizes(const nn_kernels_t *k, nn_precision prec, const int 
                     run_linear(nn_kernels_ref(), xo, M, &wr, (cases & 4) ? NULL : b, act, o1, 1);
                     run_linear(k, x, M, &wv, (cases & 4) ? NULL : b, act, o2, 1);
                     size_t at = 0;
+                    if (prec == NN_PREC_BF16 && k->ph_kb) { /* fp16 sums: the exact arithmetic */
+                        ph_check(k, x, M, wt, N, K, (cases & 4) ? NULL : b, act, o2, act ? NULL : o1);
+                    } else {
                     /* integers: exact. Random: K products of |x|,|w| < 1 summed in float32
                      * with FMA; error grows ~ sqrt(K) ulp of the partial sums, << 1e-5 * sqrt(K)
                      * relative to sum |x||w|; bounded here against the result plus 1e-5 abs. */
@@ -81,6 +167,7 @@ static void test_gemm_sizes(const nn_kernels_t *k, nn_precision prec, const int 
                                     : worst(o2, o1, (size_t)M * N, 1e-5 * sqrt(K), 2e-6, &at);
                     CHECK(e <= 1, "%s prec %d linear M=%d N=%d K=%d ints=%d act=%d: worst at %zu: %.9g vs %.9g", k->name,
                           prec, M, N, K, ints, act, at, o2[at], o1[at]);
+                    }
                     /* thread count does not change a bit */
                     for (int nth = 2; nth <= 3; nth++) {
                         run_linear(k, x, M, &wv, (cases & 4) ? NULL : b, act, o3, nth);
@@ -95,6 +182,31 @@ static void test_gemm_sizes(const nn_kernels_t *k, nn_precision prec, const int 
                 }
             }
     fprintf(stderr, "%s prec %d: %d gemm cases\n", k->name, prec, cases);
+}
+
+/* fp16 products over values far from 1: rows of x and channels of W scaled by
+ * 2^-40 .. 2^40 (and one row of zeros), which only the power-of-two scales keep
+ * inside fp16's range; against the oracle and the fp32 bound, at sizes that cross
+ * the blocks of ph_kb */
+static void test_ph_range(const nn_kernels_t *k) {
+    static const int shapes[][3] = {{29, 67, 300}, {14, 32, 2 * 128}, {3, 5, 129}, {17, 33, 1}};
+    for (int si = 0; si < 4; si++) {
+        int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
+        float *x = fill((size_t)M * K, 0), *wt = fill((size_t)N * K, 0), *b = fill(N, 0);
+        for (int m = 0; m < M; m++)
+            for (int i = 0; i < K; i++) x[(size_t)m * K + i] = m == 2 ? 0.0f : ldexpf(x[(size_t)m * K + i], (m % 9) * 10 - 40);
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < K; i++) wt[(size_t)n * K + i] = ldexpf(wt[(size_t)n * K + i], (n % 7) * 12 - 36);
+        nn_weight wr, wv;
+        CHECK(nn_weight_init_for(nn_kernels_ref(), &wr, wt, NN_F32, N, K, NN_PREC_FP32) == WN_OK, "init");
+        CHECK(nn_weight_init_for(k, &wv, wt, NN_F32, N, K, NN_PREC_BF16) == WN_OK, "init");
+        float *o1 = fill((size_t)M * N, 0), *o2 = fill((size_t)M * N, 0);
+        run_linear(nn_kernels_ref(), x, M, &wr, NULL, NN_ACT_NONE, o1, 1);
+        run_linear(k, x, M, &wv, NULL, NN_ACT_NONE, o2, 2);
+        ph_check(k, x, M, wt, N, K, NULL, NN_ACT_NONE, o2, o1);
+        nn_weight_free(&wr), nn_weight_free(&wv);
+        wn_free_aligned(x), wn_free_aligned(wt), wn_free_aligned(b), wn_free_aligned(o1), wn_free_aligned(o2);
+    }
 }
 
 static void test_gemm(const nn_kernels_t *k, nn_precision prec) {
@@ -286,10 +398,50 @@ static void test_table(const nn_kernels_t *k) {
     if (k == nn_kernels_ref()) return; /* the oracle against itself proves nothing */
     test_gemm(k, NN_PREC_FP32);
     test_gemm(k, NN_PREC_BF16);
+    if (k->ph_kb) test_ph_range(k);
     test_int8(k);
     test_layernorm(k);
     test_attention(k);
 }
+
+#if defined(__x86_64__) && !defined(NN_TEST_SIMDE) && !defined(NN_TEST_AMX)
+/* f16_emu.h (the SIMDe build's vfmadd231ph and the fp16 oracle) against the CPU's
+ * own instruction, on 640,000 operand triples: random bits (every class:
+ * subnormals, infinities, NaN; NaN results compared as NaN) and, for half of the
+ * lanes, exponents chosen so that products and addends meet (ties included) */
+static void test_f16_emu_native(void) {
+    if (!wn_cpu_get()->avx512fp16) {
+        fprintf(stderr, "f16_emu.h against vfmadd231ph: no AVX512-FP16 on this CPU, not tested\n");
+        return;
+    }
+    long bad = 0;
+    for (int it = 0; it < 20000; it++) {
+        _Alignas(64) uint16_t a[32], b[32], c[32], e[32];
+        for (int i = 0; i < 32; i++) {
+            uint64_t r = (uint64_t)next() << 32 | next();
+            a[i] = (uint16_t)r, b[i] = (uint16_t)(r >> 16), c[i] = (uint16_t)(r >> 32);
+            if ((r >> 48) & 1) {
+                a[i] = (uint16_t)((a[i] & 0x83ff) | (((r >> 50) % 12 + 9) << 10));
+                b[i] = (uint16_t)((b[i] & 0x83ff) | (((r >> 54) % 12 + 9) << 10));
+                c[i] = (uint16_t)((c[i] & 0x83ff) | (((r >> 58) % 20 + 5) << 10));
+            }
+            e[i] = f16e_fma(a[i], b[i], c[i]);
+        }
+        __asm__ volatile("vmovdqu64 (%0), %%zmm0\n\tvmovdqu64 (%1), %%zmm1\n\tvmovdqu64 (%2), %%zmm2\n\t"
+                         "vfmadd231ph %%zmm1, %%zmm0, %%zmm2\n\tvmovdqu64 %%zmm2, (%2)\n\tvzeroupper"
+                         :
+                         : "r"(a), "r"(b), "r"(c)
+                         : "xmm0", "xmm1", "xmm2", "memory");
+        for (int i = 0; i < 32; i++) {
+            if ((c[i] & 0x7fff) > 0x7c00 && (e[i] & 0x7fff) > 0x7c00) continue;
+            if (c[i] != e[i] && bad++ < 5)
+                CHECK(0, "f16e_fma(%04x, %04x, ...) = %04x, vfmadd231ph %04x", a[i], b[i], e[i], c[i]);
+        }
+    }
+    CHECK(bad == 0, "f16_emu.h: %ld of 640000 results differ from vfmadd231ph", bad);
+    fprintf(stderr, "f16_emu.h against vfmadd231ph: 640000 triples\n");
+}
+#endif
 
 #if !defined(NN_TEST_SIMDE) && !defined(NN_TEST_AMX) /* tests/test_nn_simde.c and test_nn_amx.c have their own */
 int main(void) {
@@ -308,10 +460,17 @@ int main(void) {
     /* with AVX-VNNI, nn_kernels_isa(WN_ISA_AVX2) is the VNNI table: the plain one too */
     if (nn_kernels_avxvnni()) test_table(nn_kernels_avx2());
     else fprintf(stderr, "avx2 with AVX-VNNI: not available on this CPU, not tested\n");
-    /* with AMX, nn_kernels_isa(WN_ISA_AVX512) is the AMX table: the plain one too */
-    if (nn_kernels_amx()) test_table(nn_kernels_avx512());
-    if (nn_kernels_isa(WN_ISA_AVX512) && nn_kernels_avx512_dpbf16()) test_table(nn_kernels_avx512_dpbf16());
-    else fprintf(stderr, "avx512 with vdpbf16ps: not available on this CPU, not tested (test_nn_simde runs it)\n");
+    /* nn_kernels_isa(WN_ISA_AVX512), tested above, is the AMX table or one of three AVX-512
+     * tables that differ in their bf16 GEMM (nn_kernels_avx512_best): the others too */
+    test_f16_emu_native();
+    const nn_kernels_t *chosen = nn_kernels_isa(WN_ISA_AVX512);
+    const nn_kernels_t *more[3] = {nn_kernels_avx512(), nn_kernels_avx512_dpbf16(), nn_kernels_avx512_ph()};
+    static const char *const what[3] = {"", "with vdpbf16ps (AVX512_BF16)", "with fp16 products (AVX512-FP16)"};
+    for (int i = 0; i < 3; i++) {
+        if (!chosen) break;
+        if (!more[i]) fprintf(stderr, "avx512 %s: not available on this CPU, not tested (test_nn_simde runs it)\n", what[i]);
+        else if (more[i] != chosen) test_table(more[i]);
+    }
 #endif
     test_pool();
     CHECK(tested >= 1, "no kernel table tested");

@@ -113,6 +113,10 @@ typedef struct nn_kernels_s {
      * weights are quantised to [-q_wmax, q_wmax] per output channel. */
     int bf16_x, q_wmax;
     const char *desc; /* what runs, for --version and the benchmarks */
+    /* the bf16 precision as fp16 products (AVX512-FP16) summed in fp16 over blocks of
+     * ph_kb values of k, then in fp32, with power-of-two scales per row and channel
+     * (ops_avx512.c); 0: not this way */
+    int ph_kb;
 } nn_kernels_t;
 
 const nn_kernels_t *nn_kernels(void);        /* chosen for this CPU (WN_FORCE_ISA / WN_FORCE_SCALAR obeyed) */
@@ -127,10 +131,16 @@ const nn_kernels_t *nn_kernels_avxvnni(void); /* ops_avxvnni.c: avx2 with AVX-VN
 const nn_kernels_t *nn_kernels_avx512(void); /* ops_avx512.c */
 /* the same with bf16 through vdpbf16ps (activations rounded to bf16), NULL without AVX512_BF16 */
 const nn_kernels_t *nn_kernels_avx512_dpbf16(void);
+/* the same with bf16 as fp16 products (vfmadd231ph), NULL without AVX512-FP16 */
+const nn_kernels_t *nn_kernels_avx512_ph(void);
+/* the AVX-512 table whose bf16 is fastest here (once measured; see ops_avx512.c):
+ * vdpbf16ps where it is fast, else fp16 products, else bf16 weights on fp32 FMA */
+const nn_kernels_t *nn_kernels_avx512_best(void);
 /* ops_avx512.c compiled against SIMDe's emulation (AVX2 suffices): only in the
  * test binary that checks the AVX-512 logic on any x86-64 (tests/test_nn_simde.c) */
 const nn_kernels_t *nn_kernels_avx512_simde(void);
 const nn_kernels_t *nn_kernels_avx512_dpbf16_simde(void);
+const nn_kernels_t *nn_kernels_avx512_ph_simde(void);
 /* ops_amx.c: the AVX-512 table with its bf16 and int8 GEMMs on AMX tiles
  * (tdpbf16ps, tdpbusd); NULL where the CPU, the OS or the kernel's permission
  * lacks AMX (wn_cpu_features.amx_*). nn_kernels_isa(WN_ISA_AVX512) returns it

@@ -10,7 +10,7 @@
 
 static const nn_kernels_t ref_kernels = {
     "scalar", NULL, nn_linear_ref, nn_add_layernorm_rows_ref, nn_attention_head_ref, nn_attention_head_rel_ref, 0, 0,
-    "scalar (the reference kernels)",
+    "scalar (the reference kernels)", 0,
 };
 
 const nn_kernels_t *nn_kernels_ref(void) { return &ref_kernels; }
@@ -29,7 +29,7 @@ const nn_kernels_t *nn_kernels_isa(wn_isa isa) {
 #if defined(__x86_64__)
         /* VNNI and BF16 are optional: without them those precisions run the AVX2 kernels */
         if (f->avx2 && f->fma && f->f16c && f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq)
-            return nn_kernels_amx() ? nn_kernels_amx() : nn_kernels_avx512(); /* AMX: its bf16/int8 on tiles */
+            return nn_kernels_amx() ? nn_kernels_amx() : nn_kernels_avx512_best(); /* AMX: its bf16/int8 on tiles */
 #endif
         return NULL;
     case WN_ISA_NEON:
@@ -57,9 +57,15 @@ const char *nn_kernels_describe(void) {
 #if defined(__x86_64__)
     if (k && k == nn_kernels_amx()) return k->desc; /* AMX tiles for bf16 and int8 */
     if (k == nn_kernels_isa(WN_ISA_AVX512) && k) {
-        const wn_cpu_features *f = wn_cpu_get();
-        return f->avx512vnni ? "avx512: fp32 14x32 zmm FMA; int8 vpdpbusd (VNNI, 8-bit weights); bf16 weights on fp32 FMA"
-                             : "avx512: fp32 14x32 zmm FMA; int8 avx2 vpmaddubsw (no VNNI); bf16 weights on fp32 FMA";
+        static const char *const d[2][3] = {
+            {"avx512: fp32 14x32 zmm FMA; int8 avx2 vpmaddubsw (no VNNI); bf16 weights on fp32 FMA",
+             "avx512: fp32 14x32 zmm FMA; int8 avx2 vpmaddubsw (no VNNI); bf16 vdpbf16ps (bf16 activations)",
+             "avx512: fp32 14x32 zmm FMA; int8 avx2 vpmaddubsw (no VNNI); bf16 as fp16 products (AVX512-FP16)"},
+            {"avx512: fp32 14x32 zmm FMA; int8 vpdpbusd (VNNI, 8-bit weights); bf16 weights on fp32 FMA",
+             "avx512: fp32 14x32 zmm FMA; int8 vpdpbusd (VNNI, 8-bit weights); bf16 vdpbf16ps (bf16 activations)",
+             "avx512: fp32 14x32 zmm FMA; int8 vpdpbusd (VNNI, 8-bit weights); bf16 as fp16 products (AVX512-FP16)"},
+        };
+        return d[wn_cpu_get()->avx512vnni != 0][k->ph_kb ? 2 : k->bf16_x ? 1 : 0];
     }
 #endif
     return k->desc ? k->desc : k->name;

@@ -234,6 +234,7 @@ static const nn_kernels_t amx_kernels = {
     AMX_KNAME, pack_amx, linear_amx_dispatch, add_layernorm_avx512, attention_head_avx512, NULL, 1, Q_WMAX,
     AMX_KNAME ": fp32 14x32 zmm FMA (avx512); bf16 AMX tdpbf16ps (bf16 activations); int8 AMX tdpbusd "
               "(8-bit weights); 32x32 blocks of 2x2 tiles",
+    0,
 };
 
 const nn_kernels_t *nn_kernels_amx(void) { return HAVE_AMX() ? &amx_kernels : NULL; }

@@ -689,14 +689,14 @@ static void attention_head_rel_avx2(const float *base, int T, int L, int H, int 
 #ifdef WN_AVXVNNI
 static const nn_kernels_t avx2_kernels = {
     "avx2+vnni", pack_avx2, linear_dispatch, add_layernorm_avx2, attention_head_avx2, attention_head_rel_avx2, 0, Q_WMAX,
-    "avx2+fma: fp32 6x16 ymm FMA; int8 AVX-VNNI vpdpbusd (8-bit weights); bf16 weights on fp32 FMA",
+    "avx2+fma: fp32 6x16 ymm FMA; int8 AVX-VNNI vpdpbusd (8-bit weights); bf16 weights on fp32 FMA", 0,
 };
 
 const nn_kernels_t *nn_kernels_avxvnni(void) { return wn_cpu_get()->avxvnni ? &avx2_kernels : NULL; }
 #else
 static const nn_kernels_t avx2_kernels = {
     "avx2+fma", pack_avx2, linear_dispatch, add_layernorm_avx2, attention_head_avx2, attention_head_rel_avx2, 0, Q_WMAX,
-    "avx2+fma: fp32 6x16 ymm FMA; int8 vpmaddubsw (7-bit weights); bf16 weights on fp32 FMA",
+    "avx2+fma: fp32 6x16 ymm FMA; int8 vpmaddubsw (7-bit weights); bf16 weights on fp32 FMA", 0,
 };
 
 const nn_kernels_t *nn_kernels_avx2(void) { return &avx2_kernels; }

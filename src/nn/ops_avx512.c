@@ -19,15 +19,18 @@
  *    u8 x s8 products in 32 bits, no 16-bit saturation, so no 7-bit trick),
  *    activations per row in u8 with a zero point; the compensation as in AVX2:
  *    sum_k x_k w_k ~ sa sw_n (sum_k a_q,k w_q,k - z colsum_n).
+ *  - bf16 as fp16 products (AVX512-FP16; the third table): the bf16 pair layout
+ *    with fp16 values, power-of-two scales per row and channel (see ukernel_ph).
  * bf16 and int8 tiles convert a chunk of rows once (on the stack), then run it
- * against the tile's panels over the whole K.
+ * against the tile's panels over the whole K. Which bf16 kernel runs is measured
+ * once per process (nn_kernels_avx512_best, at the end).
  * Without BF16 (or VNNI), the bf16 (int8) weights are packed and run by the AVX2
  * kernels. Work splits are static and an element's arithmetic does not depend on
  * the thread that computes it: results are bit-identical for any thread count.
  *
  * Built natively with -mavx512*, and (WN_SIMDE) against SIMDe's emulation with
  * only -mavx2 -mfma, as nn_kernels_avx512_simde(), so AVX2-only machines test
- * this same source (tests/test_nn_simde.c).
+ * this same source (tests/test_nn_simde.c); there vfmadd231ph is f16_emu.h's.
  */
 #ifdef WN_SIMDE
 #define SIMDE_ENABLE_NATIVE_ALIASES
@@ -35,18 +38,24 @@
 #define KNAME "avx512-simde"
 #define nn_kernels_avx512 nn_kernels_avx512_simde
 #define nn_kernels_avx512_dpbf16 nn_kernels_avx512_dpbf16_simde
+#define nn_kernels_avx512_ph nn_kernels_avx512_ph_simde
 #define HAVE_BF16() 1
 #define HAVE_VNNI() 1
+#define HAVE_FP16() 1
 #else
 #include <immintrin.h>
 #define KNAME "avx512"
 #define HAVE_BF16() (wn_cpu_get()->avx512bf16)
 #define HAVE_VNNI() (wn_cpu_get()->avx512vnni)
+#define HAVE_FP16() (wn_cpu_get()->avx512fp16)
 #endif
 #include <math.h>
 #include <string.h>
 
 #include "nn.h"
+#ifdef WN_SIMDE
+#include "f16_emu.h"
+#endif
 
 #ifdef WN_SIMDE /* what Debian's SIMDe (0.7.4) lacks, lane by lane */
 static inline __m512 simde_maskz_loadu_ps(__mmask16 m, const float *p) {
@@ -218,11 +227,46 @@ static wn_status pack_bf16_pairs(nn_weight *w, int P, int Kp) {
     return WN_OK;
 }
 
+/* the weights as fp16 pairs in bf16's panel layout, each channel scaled by 2^-e
+ * (its largest |w| in [0.5, 1)); w->scales[n] = 2^e */
+static wn_status pack_ph_pairs(nn_weight *w, int P, int Kp) {
+    const int N = w->N, K = w->K;
+    uint16_t *pk = wn_malloc_aligned((size_t)P * Kp * NR * sizeof(uint16_t));
+    float *us = wn_malloc(sizeof(float) * (size_t)N), *sc = wn_malloc(sizeof(float) * (size_t)N);
+    if (!pk || !us || !sc) {
+        wn_free_aligned(pk), wn_free(us), wn_free(sc);
+        return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d fp16 weight", N, K);
+    }
+    for (int n = 0; n < N; n++) {
+        float m = 0;
+        for (int k = 0; k < K; k++) m = fmaxf(m, fabsf(w->w[(size_t)n * K + k]));
+        int e = 0;
+        if (m > 0 && isfinite(m)) frexpf(m, &e);
+        e = e < -126 ? -126 : e > 126 ? 126 : e;
+        sc[n] = ldexpf(1.0f, -e), us[n] = ldexpf(1.0f, e);
+    }
+    for (int p = 0; p < P; p++)
+        for (int k = 0; k < Kp; k++)
+            for (int i = 0; i < NR; i++) {
+                int n = p * NR + i;
+                pk[(size_t)p * Kp * NR + (size_t)(k / 2) * 2 * NR + (size_t)i * 2 + k % 2] =
+                    n < N && k < K ? nn_f32_to_f16(w->w[(size_t)n * K + k] * sc[n]) : 0;
+            }
+    wn_free(sc);
+    w->packed = pk;
+    w->scales = us;
+    return WN_OK;
+}
+
 static wn_status pack_avx512(nn_weight *w) {
     const int N = w->N, K = w->K, P = (N + NR - 1) / NR;
     if (w->prec == NN_PREC_INT8) {
         if (!HAVE_VNNI()) goto avx2;
         return nn_pack_int8_quads(w, NR, Q_WMAX);
+    }
+    if (w->prec == NN_PREC_BF16 && w->k->ph_kb) { /* fp16 products */
+        if (!HAVE_FP16()) goto avx2;
+        return pack_ph_pairs(w, P, kpad(K, 2));
     }
     if (w->prec == NN_PREC_BF16 && !w->k->bf16_x) { /* widened to fp32 in the kernel */
         uint16_t *pk = wn_malloc_aligned((size_t)P * K * NR * sizeof(uint16_t));
@@ -454,6 +498,150 @@ static inline __attribute__((always_inline)) void ukernel_i8(const int mr, int K
     FOR_ROWS(IEPI)
 #undef IEPI
 }
+
+/* ---- bf16 precision as fp16 products (AVX512-FP16's vfmadd231ph: 32 products
+ * per instruction at vfmadd231ps's rate, so twice its products; the choice where
+ * vdpbf16ps is slow and there are no AMX tiles, e.g. Sapphire Rapids with AMX not
+ * exposed). fp16's 5-bit exponent is made safe with powers of two: the weights of
+ * each output channel are scaled at load so their largest |w| is in [0.5, 1), each
+ * row of x likewise when it is converted; fp16 keeps 11 significant bits to bf16's
+ * 8, so both are stored closer than bf16 would. The panels have bf16's pair layout
+ * (channel i's values for k = 2g, 2g+1 at 2i, 2i+1), so each fp16 lane sums one
+ * channel's even-k or odd-k products: in fp16 over blocks of PH_KB values of k (at
+ * most PH_KB / 2 products below 1 per lane, no overflow), then in fp32, even and
+ * odd apart; out = (E + O) * (2^ex 2^ew) + bias, the scale exact. The error stays
+ * below bf16's (tests/test_nn.c checks the exact arithmetic, f16_emu.h). */
+#define PH_KB 256
+
+/* acc + a * b in 32 fp16 lanes. As inline asm: GCC 12 has the intrinsic only with
+ * -mavx512fp16 for the whole file (which would let it use FP16 instructions where
+ * the CPU may lack them), clang 14 not at all without it. */
+static inline __m512i fmaph(__m512i acc, __m512i a, __m512i b) {
+#ifdef WN_SIMDE
+    uint16_t x[32], y[32], z[32];
+    _mm512_storeu_si512(x, a);
+    _mm512_storeu_si512(y, b);
+    _mm512_storeu_si512(z, acc);
+    for (int i = 0; i < 32; i++) z[i] = f16e_fma(x[i], y[i], z[i]);
+    return _mm512_loadu_si512(z);
+#else
+    __asm__("vfmadd231ph %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+#endif
+}
+
+/* the fp16 lanes 0-15 (lo) or 16-31 of h as 16 floats */
+static inline __m512 ph_half_ps(__m512i h, int hi) {
+#ifdef WN_SIMDE
+    uint16_t x[32];
+    float f[16];
+    _mm512_storeu_si512(x, h);
+    for (int i = 0; i < 16; i++) f[i] = nn_f16_to_f32(x[16 * hi + i]);
+    return _mm512_loadu_ps(f);
+#else
+    return _mm512_cvtph_ps(hi ? _mm512_extracti64x4_epi64(h, 1) : _mm512_castsi512_si256(h));
+#endif
+}
+
+/* row x (K floats) -> Kp fp16 of x * 2^-e, rounded to nearest even, zero-padded,
+ * with e such that max |x| 2^-e is in [0.5, 1) (e in [-126, 126]; 0 for a row of
+ * zeros); *unscale = 2^e */
+static void ph_row(const float *x, int K, int Kp, uint16_t *q, float *unscale) {
+    __m512 vm = _mm512_setzero_ps();
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    int k = 0;
+    for (; k + 16 <= K; k += 16) vm = _mm512_max_ps(vm, _mm512_and_ps(_mm512_loadu_ps(x + k), absmask));
+    float m = _mm512_reduce_max_ps(vm);
+    for (; k < K; k++) m = fmaxf(m, fabsf(x[k]));
+    int e = 0;
+    if (m > 0 && isfinite(m)) frexpf(m, &e);
+    e = e < -126 ? -126 : e > 126 ? 126 : e;
+    const float sc = ldexpf(1.0f, -e);
+    *unscale = ldexpf(1.0f, e);
+    k = 0;
+#ifndef WN_SIMDE
+    const __m512 vs = _mm512_set1_ps(sc);
+    for (; k + 16 <= K; k += 16)
+        _mm256_storeu_si256((__m256i *)(q + k), _mm512_cvtps_ph(_mm512_mul_ps(_mm512_loadu_ps(x + k), vs),
+                                                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#endif
+    for (; k < K; k++) q[k] = nn_f32_to_f16(x[k] * sc);
+    for (; k < Kp; k++) q[k] = 0;
+}
+
+/* fp16: a holds the rows' Kp fp16 (x scaled; sx[r] = the row's 2^e) interleaved by
+ * k-pair as ukernel_i8's quads: pair g of row r at a[g * lda + 2 * r] (lda = 2 MR);
+ * b the panel (sw: its channels' 2^e); Kp even. */
+static inline __attribute__((always_inline)) void ukernel_ph(const int mr, int Kp, const uint16_t *a, size_t lda,
+                                                             const uint16_t *b, const float *sx, const float *sw,
+                                                             float *c, size_t ldc, int nc, const float *bias,
+                                                             nn_act act, const uint16_t *pf) {
+    const __mmask16 m0 = lanes16(nc), m1 = lanes16(nc - 16);
+    /* per row, the fp32 sums of the lanes 0-15, 16-31 of the first zmm, then the second */
+    _Alignas(64) float s[MR][64];
+    for (int r = 0; r < mr; r++) memset(s[r], 0, sizeof s[r]);
+#define HDECL(r) __m512i h##r##0 = _mm512_setzero_si512(), h##r##1 = _mm512_setzero_si512();
+#define HROW(r)                                                                                      \
+    if (mr > r) {                                                                                    \
+        int32_t pv;                                                                                  \
+        memcpy(&pv, a + (size_t)(k / 2) * lda + 2 * r, 4);                                           \
+        __m512i av = _mm512_set1_epi32(pv);                                                          \
+        h##r##0 = fmaph(h##r##0, av, b0);                                                            \
+        h##r##1 = fmaph(h##r##1, av, b1);                                                            \
+    }
+#define KSTEP                                                                                        \
+    __m512i b0 = _mm512_load_si512((const void *)(b + (size_t)k * NR));                              \
+    __m512i b1 = _mm512_load_si512((const void *)(b + (size_t)k * NR + 32));                         \
+    FOR_ROWS(HROW)
+#define HFLUSH(r)                                                                                    \
+    if (mr > r) {                                                                                    \
+        float *sr = s[r];                                                                            \
+        _mm512_store_ps(sr, _mm512_add_ps(_mm512_load_ps(sr), ph_half_ps(h##r##0, 0)));              \
+        _mm512_store_ps(sr + 16, _mm512_add_ps(_mm512_load_ps(sr + 16), ph_half_ps(h##r##0, 1)));    \
+        _mm512_store_ps(sr + 32, _mm512_add_ps(_mm512_load_ps(sr + 32), ph_half_ps(h##r##1, 0)));    \
+        _mm512_store_ps(sr + 48, _mm512_add_ps(_mm512_load_ps(sr + 48), ph_half_ps(h##r##1, 1)));    \
+    }
+    for (int kb = 0; kb < Kp; kb += PH_KB) {
+        const int ke = WN_MIN(Kp, kb + PH_KB);
+        FOR_ROWS(HDECL)
+        if (pf)
+            for (int k = kb; k < ke; k += 2) {
+                _mm_prefetch((const char *)(pf + (size_t)k * NR), _MM_HINT_T0);
+                _mm_prefetch((const char *)(pf + (size_t)k * NR) + 64, _MM_HINT_T0);
+                KSTEP
+            }
+        else
+            for (int k = kb; k < ke; k += 2) {
+                KSTEP
+            }
+        FOR_ROWS(HFLUSH)
+    }
+#undef HFLUSH
+#undef KSTEP
+#undef HROW
+#undef HDECL
+    /* lanes 2i / 2i+1 of a half hold channel i's even / odd sums: E + O in channel order */
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    const __m512 w0 = _mm512_maskz_loadu_ps(m0, sw), w1 = _mm512_maskz_loadu_ps(m1, sw + 16);
+    __m512 bb0 = _mm512_setzero_ps(), bb1 = _mm512_setzero_ps();
+    if (bias) {
+        bb0 = _mm512_maskz_loadu_ps(m0, bias);
+        bb1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+    }
+    for (int r = 0; r < mr; r++) {
+        const float *sr = s[r];
+        __m512 l0 = _mm512_load_ps(sr), l1 = _mm512_load_ps(sr + 16);
+        __m512 l2 = _mm512_load_ps(sr + 32), l3 = _mm512_load_ps(sr + 48);
+        __m512 t0 = _mm512_add_ps(_mm512_permutex2var_ps(l0, ev, l1), _mm512_permutex2var_ps(l0, od, l1));
+        __m512 t1 = _mm512_add_ps(_mm512_permutex2var_ps(l2, ev, l3), _mm512_permutex2var_ps(l2, od, l3));
+        const __m512 xs = _mm512_set1_ps(sx[r]);
+        t0 = act512(act, _mm512_fmadd_ps(t0, _mm512_mul_ps(xs, w0), bb0));
+        t1 = act512(act, _mm512_fmadd_ps(t1, _mm512_mul_ps(xs, w1), bb1));
+        _mm512_mask_storeu_ps(c + r * ldc, m0, t0);
+        _mm512_mask_storeu_ps(c + r * ldc + 16, m1, t1);
+    }
+}
 #undef DECL
 #undef APTR
 #undef STOREC
@@ -464,6 +652,8 @@ typedef void (*ukb_fn)(int, const uint16_t *, size_t, const uint16_t *, float *,
                        const uint16_t *);
 typedef void (*uki_fn)(int, const uint8_t *, size_t, const int8_t *, const float *, const int32_t *, const float *,
                        const int32_t *, float *, size_t, int, const float *, nn_act, const int8_t *);
+typedef void (*ukp_fn)(int, const uint16_t *, size_t, const uint16_t *, const float *, const float *, float *, size_t,
+                       int, const float *, nn_act, const uint16_t *);
 #define UK(MRV)                                                                                          \
     static void uk_##MRV(int kc, const float *a, size_t lda, const void *b, float *c, size_t ldc, int nc,   \
                          int init, int last, const float *bias, nn_act act, const char *pf) {             \
@@ -481,6 +671,11 @@ typedef void (*uki_fn)(int, const uint8_t *, size_t, const int8_t *, const float
                           const int32_t *za, const float *sw, const int32_t *cs, float *c, size_t ldc, int nc, \
                           const float *bias, nn_act act, const int8_t *pf) {                               \
         ukernel_i8(MRV, Kp, a, lda, b, sa, za, sw, cs, c, ldc, nc, bias, act, pf);                         \
+    }                                                                                                     \
+    static void ukp_##MRV(int Kp, const uint16_t *a, size_t lda, const uint16_t *b, const float *sx,       \
+                          const float *sw, float *c, size_t ldc, int nc, const float *bias, nn_act act,    \
+                          const uint16_t *pf) {                                                           \
+        ukernel_ph(MRV, Kp, a, lda, b, sx, sw, c, ldc, nc, bias, act, pf);                                 \
     }
 UK(1) UK(2) UK(3) UK(4) UK(5) UK(6) UK(7) UK(8) UK(9) UK(10) UK(11) UK(12) UK(13) UK(14)
 #define UKLIST(P)                                                                                        \
@@ -489,6 +684,7 @@ static const uk_fn uk_f32[MR + 1] = UKLIST(uk_);
 static const uk_fn uk_h16[MR + 1] = UKLIST(ukh_);
 static const ukb_fn uk_b16[MR + 1] = UKLIST(ukb_);
 static const uki_fn uk_i8[MR + 1] = UKLIST(uki_);
+static const ukp_fn uk_ph[MR + 1] = UKLIST(ukp_);
 
 /* ---- fp32 driver: static tiles of (MC rows x TILE_PANELS panels), rows of a
  * tile split evenly in whole MR blocks (as linear_avx2) */
@@ -580,7 +776,7 @@ static void quant_row(const float *x, int K, int Kp, uint8_t *q, float *scale, i
  * once; else N is cut too. */
 static void linear_q(const float *x, int M, const nn_weight *w, const float *bias, nn_act act, float *out, int ith,
                      int nth) {
-    const int i8 = w->prec == NN_PREC_INT8;
+    const int i8 = w->prec == NN_PREC_INT8, ph = !i8 && w->k->ph_kb;
     const int N = w->N, K = w->K, P = (N + NR - 1) / NR, Kp = kpad(K, i8 ? 4 : 2);
     const size_t rb = (size_t)Kp * (i8 ? 1 : 2); /* bytes per converted row */
     int rows = (int)(Q_ROWS_BYTES / rb);
@@ -602,16 +798,19 @@ static void linear_q(const float *x, int M, const nn_weight *w, const float *bia
         if (have != mt) {
             for (int m = m0; m < m1; m++) {
                 unsigned char *row = aq + (size_t)(m - m0) * rb;
-                if (i8 && rows < MR) { /* rows of one: interleaved is contiguous */
-                    quant_row(x + (size_t)m * K, K, Kp, row, &sa[m - m0], &za[m - m0]);
-                } else if (i8) { /* rows in groups of MR, interleaved by k-quad (ukernel_i8) */
+                const float *xr = x + (size_t)m * K;
+                if (rows < MR || !(i8 || ph)) { /* rows as they are (chunks of single rows: interleaved too) */
+                    if (i8) quant_row(xr, K, Kp, row, &sa[m - m0], &za[m - m0]);
+                    else if (ph) ph_row(xr, K, Kp, (uint16_t *)(void *)row, &sa[m - m0]);
+                    else bf16_row(xr, K, Kp, (uint16_t *)(void *)row);
+                } else { /* rows in groups of MR, interleaved by 4 bytes of k: a quad of u8 (ukernel_i8),
+                          * a pair of fp16 (ukernel_ph) */
                     _Alignas(64) uint8_t qr[Q_ROWS_BYTES / MR];
                     int g = (m - m0) / MR, r = (m - m0) % MR;
-                    quant_row(x + (size_t)m * K, K, Kp, qr, &sa[m - m0], &za[m - m0]);
+                    if (i8) quant_row(xr, K, Kp, qr, &sa[m - m0], &za[m - m0]);
+                    else ph_row(xr, K, Kp, (uint16_t *)(void *)qr, &sa[m - m0]);
                     uint32_t *dst = (uint32_t *)(void *)(aq + (size_t)g * MR * rb) + r;
-                    for (int q = 0; q < Kp / 4; q++) memcpy(dst + (size_t)q * MR, qr + 4 * q, 4);
-                } else {
-                    bf16_row(x + (size_t)m * K, K, Kp, (uint16_t *)(void *)row);
+                    for (size_t q = 0; q < rb / 4; q++) memcpy(dst + q * MR, qr + 4 * q, 4);
                 }
             }
             have = mt;
@@ -627,6 +826,14 @@ static void linear_q(const float *x, int M, const nn_weight *w, const float *bia
                     uk_i8[mr](Kp, aq + (size_t)(m - m0) * rb, rows < MR ? 4 : 4 * MR, bp, sa + (m - m0), za + (m - m0),
                               w->scales + p * NR, w->colsum + p * NR, o + (size_t)(m - m0) * N, (size_t)N, nc, bi,
                               act, m == m0 && p + 1 < p1 ? bp + (size_t)Kp * NR : NULL);
+                }
+            } else if (ph) {
+                const uint16_t *bp = (const uint16_t *)w->packed + (size_t)p * Kp * NR;
+                for (int m = m0; m < m1; m += MR) {
+                    int mr = WN_MIN(MR, m1 - m);
+                    uk_ph[mr](Kp, (const uint16_t *)(const void *)(aq + (size_t)(m - m0) * rb), rows < MR ? 2 : 2 * MR, bp,
+                              sa + (m - m0), w->scales + p * NR, o + (size_t)(m - m0) * N, (size_t)N, nc, bi, act,
+                              m == m0 && p + 1 < p1 ? bp + (size_t)Kp * NR : NULL);
                 }
             } else {
                 const uint16_t *bp = (const uint16_t *)w->packed + (size_t)p * Kp * NR;
@@ -644,7 +851,8 @@ static void linear_q(const float *x, int M, const nn_weight *w, const float *bia
 static void linear_dispatch(const float *x, int M, const nn_weight *w, const float *bias, nn_act act, float *out,
                             int ith, int nth) {
     if (!w->packed) nn_linear_ref(x, M, w, bias, act, out, ith, nth);
-    else if (w->prec == NN_PREC_INT8 || (w->prec == NN_PREC_BF16 && w->k->bf16_x)) linear_q(x, M, w, bias, act, out, ith, nth);
+    else if (w->prec == NN_PREC_INT8 || (w->prec == NN_PREC_BF16 && (w->k->bf16_x || w->k->ph_kb)))
+        linear_q(x, M, w, bias, act, out, ith, nth);
     else linear_f32(x, M, w, bias, act, out, ith, nth);
 }
 
@@ -828,13 +1036,88 @@ static void attention_head_avx512(const float *base, int T, int L, int H, int h,
 #ifndef WN_AMX /* ops_amx.c includes this file for its kernels and has its own table */
 static const nn_kernels_t avx512_kernels = {
     KNAME, pack_avx512, linear_dispatch, add_layernorm_avx512, attention_head_avx512, NULL, 0, Q_WMAX,
-    KNAME ": fp32 14x32 zmm FMA; int8 vpdpbusd; bf16 weights on fp32 FMA",
+    KNAME ": fp32 14x32 zmm FMA; int8 vpdpbusd; bf16 weights on fp32 FMA", 0,
 };
 static const nn_kernels_t avx512_dp_kernels = {
     KNAME "-dpbf16", pack_avx512, linear_dispatch, add_layernorm_avx512, attention_head_avx512, NULL, 1, Q_WMAX,
-    KNAME ": fp32 14x32 zmm FMA; int8 vpdpbusd; bf16 vdpbf16ps (bf16 activations)",
+    KNAME ": fp32 14x32 zmm FMA; int8 vpdpbusd; bf16 vdpbf16ps (bf16 activations)", 0,
+};
+static const nn_kernels_t avx512_ph_kernels = {
+    KNAME "-fp16", pack_avx512, linear_dispatch, add_layernorm_avx512, attention_head_avx512, NULL, 0, Q_WMAX,
+    KNAME ": fp32 14x32 zmm FMA; int8 vpdpbusd; bf16 as fp16 products (AVX512-FP16 vfmadd231ph, power-of-two "
+          "scales, fp16 sums over 256 k then fp32)",
+    PH_KB,
 };
 
 const nn_kernels_t *nn_kernels_avx512(void) { return &avx512_kernels; }
 const nn_kernels_t *nn_kernels_avx512_dpbf16(void) { return HAVE_BF16() ? &avx512_dp_kernels : NULL; }
+const nn_kernels_t *nn_kernels_avx512_ph(void) { return HAVE_FP16() ? &avx512_ph_kernels : NULL; }
+
+#ifndef WN_SIMDE
+#include <pthread.h>
+#include <stdlib.h>
+
+/* vdpbf16ps's rate over vfmadd231ps's on this CPU: zmm instructions per second of
+ * 12 independent chains each, the best of 5 short alternating runs (~0.3 ms in all).
+ * vdpbf16ps does 32 products to the FMA's 16: at half the FMA's rate it breaks even. */
+static double dpbf16_rate_ratio(void) {
+    double best_f = 0, best_d = 0;
+    const __m512 b = _mm512_set1_ps(0.5f), c = _mm512_set1_ps(0.25f);
+    const __m512bh p = as_bh(_mm512_set1_epi32(0x3f003f00));
+#define R12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define RDECL(i) __m512 v##i = _mm512_set1_ps((float)(i + round));
+#define RFMA(i) v##i = _mm512_fmadd_ps(v##i, b, c);
+#define RDP(i) v##i = _mm512_dpbf16_ps(v##i, p, p);
+#define RKEEP                                                                                        \
+    __asm__ volatile("" : "+v"(v0), "+v"(v1), "+v"(v2), "+v"(v3), "+v"(v4), "+v"(v5), "+v"(v6), "+v"(v7), \
+                     "+v"(v8), "+v"(v9), "+v"(v10), "+v"(v11));
+    for (int round = 0; round < 5; round++) {
+        enum { IT = 1024 };
+        R12(RDECL)
+        double t = wn_now();
+        for (int i = 0; i < IT; i++) {
+            R12(RFMA)
+            RKEEP
+        }
+        double tf = wn_now() - t;
+        t = wn_now();
+        for (int i = 0; i < IT; i++) {
+            R12(RDP)
+            RKEEP
+        }
+        double td = wn_now() - t;
+        if (tf > 0 && 12.0 * IT / tf > best_f) best_f = 12.0 * IT / tf;
+        if (td > 0 && 12.0 * IT / td > best_d) best_d = 12.0 * IT / td;
+    }
+#undef RKEEP
+#undef RDP
+#undef RFMA
+#undef RDECL
+#undef R12
+    return best_f > 0 ? best_d / best_f : 0;
+}
+
+static const nn_kernels_t *best_table;
+static pthread_once_t best_once = PTHREAD_ONCE_INIT;
+
+static void choose_best(void) {
+    const char *force = getenv("WN_BF16_KERNEL"); /* fma | dpbf16 | fp16: for comparisons */
+    if (force && !strcmp(force, "fma")) best_table = &avx512_kernels;
+    else if (force && !strcmp(force, "dpbf16")) best_table = HAVE_BF16() ? &avx512_dp_kernels : &avx512_kernels;
+    else if (force && !strcmp(force, "fp16")) best_table = HAVE_FP16() ? &avx512_ph_kernels : &avx512_kernels;
+    else if (HAVE_BF16() && dpbf16_rate_ratio() >= 0.6) best_table = &avx512_dp_kernels;
+    else if (HAVE_FP16()) best_table = &avx512_ph_kernels;
+    else best_table = &avx512_kernels;
+}
+
+/* The bf16 GEMM is what differs: vdpbf16ps where it issues at 0.6 or more of the
+ * FMA's rate (AMD Zen 4: measured here, not assumed from the CPU's name), else fp16
+ * products where the CPU has AVX512-FP16 (on the Sapphire Rapids machine this was
+ * written on, vdpbf16ps runs at a quarter of the FMA's rate and vfmadd231ph at its
+ * full rate), else bf16 weights on the fp32 FMAs. */
+const nn_kernels_t *nn_kernels_avx512_best(void) {
+    pthread_once(&best_once, choose_best);
+    return best_table;
+}
+#endif
 #endif

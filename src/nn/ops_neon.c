@@ -178,11 +178,11 @@ static void linear_neon(const float *x, int M, const nn_weight *w, const float *
 
 static const nn_kernels_t neon_kernels = {
     "neon", pack_neon, linear_neon, nn_add_layernorm_rows_ref, nn_attention_head_ref, nn_attention_head_rel_ref, 0,
-    127, "neon: fp32 6x16 FMA; int8 sdot (8-bit weights); bf16 weights widened to fp32",
+    127, "neon: fp32 6x16 FMA; int8 sdot (8-bit weights); bf16 weights widened to fp32", 0,
 };
 static const nn_kernels_t neon_nodot_kernels = {
     "neon", pack_neon, linear_neon, nn_add_layernorm_rows_ref, nn_attention_head_ref, nn_attention_head_rel_ref, 0,
-    127, "neon: fp32 6x16 FMA; int8 scalar (no dot-product extension); bf16 weights widened to fp32",
+    127, "neon: fp32 6x16 FMA; int8 scalar (no dot-product extension); bf16 weights widened to fp32", 0,
 };
 
 const nn_kernels_t *nn_kernels_neon(void) { return wn_cpu_get()->asimddp ? &neon_kernels : &neon_nodot_kernels; }

@@ -64,6 +64,7 @@ static void detect(void) {
             feats.avx512bw = zmm && ((b >> 30) & 1);
             feats.avx512vl = zmm && ((b >> 31) & 1);
             feats.avx512vnni = zmm && ((c >> 11) & 1);
+            feats.avx512fp16 = zmm && ((d >> 23) & 1);
 #if defined(__x86_64__)
             /* EDX: AMX-BF16 (22), AMX-TILE (24), AMX-INT8 (25) */
             feats.amx_cpuid = ((d >> 22) & 1) && ((d >> 24) & 1) && ((d >> 25) & 1);

@@ -140,6 +140,7 @@ double wn_now(void); /* monotonic seconds */
 /* ---- CPU features (cpu.c) */
 typedef struct {
     int avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, avx512bf16;
+    int avx512fp16; /* AVX512-FP16: arithmetic on binary16 (Sapphire Rapids+) */
     int avxvnni;   /* AVX-VNNI: vpdpbusd on ymm with a VEX encoding (Alder Lake+, Zen 5) */
     int asimddp;   /* aarch64: the dot-product instructions (sdot, udot) */
     /* AMX (Sapphire Rapids+): amx_cpuid: CPUID.7.0:EDX has AMX-TILE, AMX-BF16 and AMX-INT8;
