@@ -20,6 +20,12 @@
  *      <0xXX> byte pieces with byte_fallback (if all exist), else unk_id.
  * The limit (truncation) is checked after each piece of step 3, as
  * tokenize_with_limit does.
+ * Offsets (out->track): each token's span is found in the normalized text and taken
+ * back to the original through the alignment HF's NormalizedString keeps: each
+ * normalized byte's original span, through the Precompiled transform (precompiled.c),
+ * Replace (inserted chars on the match's last byte) and Metaspace (a replacement on its
+ * space, the one put in front on the word's first character); a token [a, b) spans
+ * [align[a].start, align[b - 1].end), its <0xXX> byte pieces the whole piece's.
  */
 #include <stdio.h>
 #include <stdlib.h>
