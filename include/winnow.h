@@ -144,9 +144,11 @@ WN_API wn_status wn_tokenizer_encode(const wn_tokenizer *t, const char *a, const
  * gets token i's byte span [offsets[2i], offsets[2i+1]) in its own text (a or b, as
  * valid UTF-8: an invalid byte counts as U+FFFD's 3), as the HF tokenizer aligns it
  * (a word-piece covers the original characters its normalized characters came from;
- * an [UNK] word, the whole word); -1 -1 for the template's special tokens and where it
- * is not known: Unigram models (SentencePiece: XLM-R, T5). Byte-level BPE spans are
- * whole characters, trimmed of spaces when the post-processor says trim_offsets. */
+ * an [UNK] word, the whole word); -1 -1 for the template's special tokens. Byte-level
+ * BPE spans are whole characters, trimmed of spaces when the post-processor says
+ * trim_offsets. Unigram models (SentencePiece: XLM-R, T5) go through the normalizer's
+ * alignment as HF's: a "\u2581" put in front of a word spans the word's first
+ * character, one that stands for a space that space. */
 WN_API wn_status wn_tokenizer_encode_offsets(const wn_tokenizer *t, const char *a, const char *b, int max_len,
                                              int32_t *ids, int32_t *type_ids, int32_t *offsets, int cap, int *n_out);
 /* The word-piece ids of text without special tokens or truncation. *ids is

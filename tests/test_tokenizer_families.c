@@ -15,7 +15,10 @@
  *   (scripts/make_unigram_variants.py: XLM-R's <s> A </s></s> B </s> and plain
  *   Metaspace; byte_fallback, prepend_scheme first, a Replace normalizer), each on the
  *   hard texts and on a sweep of code points and grapheme clusters
- *   (tests/fixtures/tokenizer/make_unigram_cases.js).
+ *   (tests/fixtures/tokenizer/make_unigram_cases.js); and their byte offsets
+ *   (hf_t5_offsets.jsonl, hf_unigram_xlmr_offsets.jsonl, hf_unigram_fallback_offsets.jsonl:
+ *   the hard texts and make_unigram_offset_cases.js's, where the Precompiled normalizer,
+ *   Replace and Metaspace move text about).
  */
 #include <string.h>
 #include <unistd.h>
@@ -212,11 +215,13 @@ int main(void) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", MPNET);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", MPNET);
     /* SentencePiece Unigram: t5-small's real tokenizer.json, and variants of it */
-    const char *uni[][3] = {
-        {"tests/fixtures/tokenizer/t5-small", "tests/fixtures/tokenizer/hf_t5.jsonl", "tests/fixtures/tokenizer/hf_t5_sweep.jsonl.xz"},
+    const char *uni[][4] = {
+        {"tests/fixtures/tokenizer/t5-small", "tests/fixtures/tokenizer/hf_t5.jsonl", "tests/fixtures/tokenizer/hf_t5_sweep.jsonl.xz",
+         "tests/fixtures/tokenizer/hf_t5_offsets.jsonl"},
         {"tests/fixtures/tokenizer/unigram-xlmr", "tests/fixtures/tokenizer/hf_unigram_xlmr.jsonl",
-         "tests/fixtures/tokenizer/hf_unigram_xlmr_sweep.jsonl.xz"},
-        {"tests/fixtures/tokenizer/unigram-fallback", "tests/fixtures/tokenizer/hf_unigram_fallback.jsonl", "tests/fixtures/tokenizer/hf_unigram_fallback_sweep.jsonl.xz"},
+         "tests/fixtures/tokenizer/hf_unigram_xlmr_sweep.jsonl.xz", "tests/fixtures/tokenizer/hf_unigram_xlmr_offsets.jsonl"},
+        {"tests/fixtures/tokenizer/unigram-fallback", "tests/fixtures/tokenizer/hf_unigram_fallback.jsonl",
+         "tests/fixtures/tokenizer/hf_unigram_fallback_sweep.jsonl.xz", "tests/fixtures/tokenizer/hf_unigram_fallback_offsets.jsonl"},
     };
     for (size_t i = 0; i < sizeof uni / sizeof uni[0]; i++) {
         snprintf(MPNET, sizeof MPNET, "/tmp/wn_test_tok_uni_%d", (int)getpid());
@@ -226,6 +231,10 @@ int main(void) {
         }
         run_cases(MPNET, uni[i][1], 120);
         if (uni[i][2]) run_cases(MPNET, uni[i][2], 800);
+        wn_tokenizer *ut = NULL; /* byte offsets through the normalizers' alignment */
+        CHECK(wn_tokenizer_load(MPNET, &ut) == WN_OK, "load %s: %s", uni[i][0], wn_last_error());
+        if (ut) CHECK(check_hf_offsets(ut, uni[i][3], 240, 800) == 0, "%s offsets as HF (above)", uni[i][0]);
+        wn_tokenizer_free(ut);
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", MPNET);
         if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", MPNET);
     }

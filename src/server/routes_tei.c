@@ -11,9 +11,9 @@
  *                   "start", "stop"}]]
  *   GET  /info, GET /health
  * Differences from TEI: truncate defaults to true (TEI: false unless --auto-truncate);
- * /tokenize gives a token's text and byte offsets in the input as TEI does where the
- * tokenizer knows them (WordPiece, byte-level BPE), else its vocabulary string and null
- * offsets (Unigram models).
+ * /tokenize gives a token's text and byte offsets in the input as TEI does (WordPiece,
+ * byte-level BPE and Unigram tokenizers all know them); special tokens have their
+ * vocabulary string and null offsets.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -301,6 +301,20 @@ done:
     wn_free(v);
 }
 
+/* Whether s[0..n), less the whitespace around it, is the added token a: the span of
+ * an added token that strips whitespace (lstrip / rstrip) takes the whitespace in. */
+static int is_added_text(const tok_added *a, const char *s, int n) {
+    for (int again = 1; again && n > 0;) {
+        again = 0;
+        unsigned char c = (unsigned char)s[0], d = (unsigned char)s[n - 1];
+        if (c == ' ' || (c >= 9 && c <= 13)) s++, n--, again = 1;
+        else if (n >= 2 && c == 0xC2 && (unsigned char)s[1] == 0xA0) s += 2, n -= 2, again = 1;
+        if (n > 0 && (d == ' ' || (d >= 9 && d <= 13))) n--, again = 1;
+        else if (n >= 2 && d == 0xA0 && (unsigned char)s[n - 2] == 0xC2) n -= 2, again = 1;
+    }
+    return a->len == n && !memcmp(s, a->text, (size_t)n);
+}
+
 void route_tokenize(wn_server *s, const wn_json *req, srv_reply *r) {
     wn_model *m = s->bi ? s->bi : s->ce;
     if (!m) return reply_error(r, 400, "validation", "no model to tokenize with: start winnow serve with --embed or --rerank");
@@ -338,8 +352,7 @@ void route_tokenize(wn_server *s, const wn_json *req, srv_reply *r) {
             int known = off[2 * j] >= 0, len = known ? off[2 * j + 1] - off[2 * j] : 0;
             int special = !known && (ids[j] == t->cls_id || ids[j] == t->sep_id || ids[j] == t->pad_id);
             for (int q = 0; q < t->n_added && !special; q++)
-                special = t->added[q].id == ids[j] &&
-                          (!known || (t->added[q].len == len && !memcmp(texts[i] + off[2 * j], t->added[q].text, (size_t)len)));
+                special = t->added[q].id == ids[j] && (!known || is_added_text(&t->added[q], texts[i] + off[2 * j], len));
             if (special_ends && (j == 0 || j == k - 1) && special) continue;
             sb_printf(&r->body, "%s{\"id\":%d,\"text\":", first ? "" : ",", ids[j]);
             if (!special && off[2 * j] >= 0) { /* TEI: the text it came from, its byte span */

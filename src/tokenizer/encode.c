@@ -78,12 +78,16 @@ wn_status split_added(const wn_tokenizer *t, const char *s, size_t n, int normal
             }
         out->base = base + (int32_t)seg;
         st = piece(t, s + seg, end - seg, limit, word, out);
-        if (st == WN_OK && !out->stopped)
-            st = out->track ? tok_push_span(out, a->id, base + (int32_t)i, base + (int32_t)(i + (size_t)a->len))
-                            : tok_push(out, a->id);
+        const size_t at = i;
         i += (size_t)a->len;
         if (a->rstrip)
             for (size_t k; i < n && (k = ws_len(s + i, n - i)) > 0;) i += k;
+        /* HF's span of an added token takes in the whitespace it strips; the
+         * post-processor's trim_offsets (RoBERTa's, MPNet's) trims it off again */
+        if (st == WN_OK && !out->stopped)
+            st = !out->track       ? tok_push(out, a->id)
+               : t->trim_offsets ? tok_push_span(out, a->id, base + (int32_t)at, base + (int32_t)(at + (size_t)a->len))
+                                 : tok_push_span(out, a->id, base + (int32_t)end, base + (int32_t)i);
         seg = i;
     }
     out->base = base + (int32_t)seg;

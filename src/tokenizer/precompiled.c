@@ -22,6 +22,16 @@
  * each character of the cluster is looked up on its own (again the shortest key
  * that is a prefix of that character's bytes) and replaced, or kept.
  * Grapheme clusters come from utf8proc (Unicode 15).
+ *
+ * Alignment (where each output byte came from in the original text, for offsets)
+ * follows HF's NormalizedString::transform on the list of (char, change) its
+ * precompiled.rs builds: a replacement's chars are "replacing" (0), the ones past the
+ * replaced count "inserted" (1), and a shorter replacement puts the difference on the
+ * last entry of the list, even one from an earlier cluster, or nowhere when the list is
+ * still empty (so a removal at the very start shifts every later char's alignment by
+ * one char: HF's behaviour, kept). transform() then walks the old text: a replacing
+ * char takes the alignment of the next old char and consumes it (and -change more), an
+ * inserted one the alignment of the old byte before.
  */
 #include <string.h>
 
@@ -137,9 +147,62 @@ static wn_status put(char **o, size_t *n, size_t *cap, const char *s, size_t len
     return WN_OK;
 }
 
-wn_status precompiled_normalize(const wn_tokenizer *t, const char *s, size_t n, char **out, size_t *out_len) {
+/* One entry of HF's transformation list: an output char of len bytes and its change
+ * (1 inserted, 0 replacing one old char, -k replacing one and removing k more). */
+typedef struct {
+    int32_t len, change;
+} pc_change;
+
+typedef struct {
+    pc_change *v;
+    size_t n, cap;
+} pc_changes;
+
+static size_t n_chars(const char *s, size_t n) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) k += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return k;
+}
+
+/* precompiled.rs's replace(): the entries of new[0..nn) standing for old[0..on). */
+static wn_status note_replace(pc_changes *c, const char *old, size_t on, const char *new, size_t nn) {
+    for (size_t i = 0; i < nn;) {
+        size_t k = 1;
+        while (i + k < nn && ((unsigned char)new[i + k] & 0xC0) == 0x80) k++;
+        if (wn_grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v) != WN_OK)
+            return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory normalizing a text");
+        c->v[c->n++] = (pc_change){(int32_t)k, 0};
+        i += k;
+    }
+    int64_t diff = (int64_t)n_chars(new, nn) - (int64_t)n_chars(old, on);
+    for (size_t j = c->n; diff > 0 && j-- > 0; diff--) c->v[j].change = 1;
+    if (diff < 0 && c->n) c->v[c->n - 1].change += (int32_t)diff;
+    return WN_OK;
+}
+
+/* HF's transform(): al (2 per byte of s[0..n)) to the alignment of each output byte. */
+static void transform(const pc_changes *c, const char *s, size_t n, const int32_t *al, int32_t *out) {
+    size_t off = 0, ob = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        int32_t a0 = 0, a1 = 0;
+        if (c->v[i].change > 0) {
+            if (off >= 1) a0 = al[2 * (off - 1)], a1 = al[2 * (off - 1) + 1];
+        } else {
+            size_t at = off < n ? off : n - 1; /* HF would index out of range: cannot happen */
+            a0 = al[2 * at], a1 = al[2 * at + 1];
+            for (int32_t k = 0; k < 1 - c->v[i].change && off < n; k++) /* the replaced char, and the removed */
+                do off++;
+                while (off < n && ((unsigned char)s[off] & 0xC0) == 0x80);
+        }
+        for (int32_t b = 0; b < c->v[i].len; b++, ob++) out[2 * ob] = a0, out[2 * ob + 1] = a1;
+    }
+}
+
+wn_status precompiled_normalize(const wn_tokenizer *t, const char *s, size_t n, const int32_t *al, char **out,
+                                size_t *out_len, int32_t **out_al) {
     char *o = NULL;
     size_t on = 0, cap = 0;
+    pc_changes ch = {0};
     wn_status st = put(&o, &on, &cap, "", 0);
     for (size_t g = 0; g < n && st == WN_OK;) { /* g: the start of a grapheme cluster */
         utf8proc_int32_t c, prev;
@@ -155,22 +218,31 @@ wn_status precompiled_normalize(const wn_tokenizer *t, const char *s, size_t n, 
         const char *r = e - g < 6 ? lookup(t, s + g, e - g, &rl) : NULL;
         if (r) {
             st = put(&o, &on, &cap, r, rl);
+            if (st == WN_OK && al) st = note_replace(&ch, s + g, e - g, r, rl);
         } else {
             for (size_t i = g; i < e && st == WN_OK;) {
                 size_t k = (size_t)utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(e - i), &c);
                 if (k < 1) k = 1;
                 r = lookup(t, s + i, k, &rl);
                 st = r ? put(&o, &on, &cap, r, rl) : put(&o, &on, &cap, s + i, k);
+                if (st == WN_OK && al) st = r ? note_replace(&ch, s + i, k, r, rl) : note_replace(&ch, s + i, k, s + i, k);
                 i += k;
             }
         }
         g = e;
     }
+    int32_t *oal = NULL;
+    if (st == WN_OK && al && !(oal = wn_malloc(2 * (on + 1) * sizeof *oal)))
+        st = wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory normalizing a text");
+    if (oal) transform(&ch, s, n, al, oal);
+    wn_free(ch.v);
     if (st != WN_OK) {
         wn_free(o);
+        wn_free(oal);
         return st;
     }
     *out = o;
     *out_len = on;
+    if (out_al) *out_al = oal;
     return WN_OK;
 }

@@ -185,8 +185,11 @@ void unigram_free(wn_tokenizer *t);
 /* precompiled.c: decodes a precompiled_charsmap (base64) into t->pc_*. */
 wn_status precompiled_load(wn_tokenizer *t, const char *b64, const char *dir);
 /* precompiled.c: s[0..n) (valid UTF-8) through the charsmap, into a new string
- * *out of *out_len bytes (wn_free it). */
-wn_status precompiled_normalize(const wn_tokenizer *t, const char *s, size_t n, char **out, size_t *out_len);
+ * *out of *out_len bytes (wn_free it). al: NULL, or where each byte of s comes from
+ * in the original text (al[2i], al[2i+1]: start, end); then *out_al gets (wn_free it)
+ * the same for each byte of *out, as HF's NormalizedString aligns it. */
+wn_status precompiled_normalize(const wn_tokenizer *t, const char *s, size_t n, const int32_t *al, char **out,
+                                size_t *out_len, int32_t **out_al);
 void precompiled_free(wn_tokenizer *t);
 
 /* encode.c: splits s[0..n) on the added tokens of one kind (normalized or not;

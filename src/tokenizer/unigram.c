@@ -20,6 +20,12 @@
  *      <0xXX> byte pieces with byte_fallback (if all exist), else unk_id.
  * The limit (truncation) is checked after each piece of step 3, as
  * tokenize_with_limit does.
+ * Offsets (out->track): each token's span is found in the normalized text and taken
+ * back to the original through the alignment HF's NormalizedString keeps: each
+ * normalized byte's original span, through the Precompiled transform (precompiled.c),
+ * Replace (inserted chars on the match's last byte) and Metaspace (a replacement on its
+ * space, the one put in front on the word's first character); a token [a, b) spans
+ * [align[a].start, align[b - 1].end), its <0xXX> byte pieces the whole piece's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,27 +302,29 @@ void unigram_free(wn_tokenizer *t) {
 }
 
 /* The id of s[0..n) in the vocab, as HF's Unigram::tokenize resolves a piece of the
- * best path: the piece, or its bytes (byte_fallback), or unk. */
-static wn_status push_piece(const wn_tokenizer *t, const char *s, size_t n, tok_buf *out) {
+ * best path: the piece, or its bytes (byte_fallback, each with the whole piece's span
+ * [b, e)), or unk. */
+static wn_status push_piece(const wn_tokenizer *t, const char *s, size_t n, int32_t b, int32_t e, tok_buf *out) {
     int32_t id = vocab_find(t, 0, s, n);
-    if (id >= 0) return tok_push(out, id);
+    if (id >= 0) return tok_push_span(out, id, b, e);
     if (t->byte_fallback) {
         size_t i = 0;
         while (i < n && t->uni_byte[(unsigned char)s[i]] >= 0) i++;
         if (i == n) {
             wn_status st = WN_OK;
-            for (i = 0; i < n && st == WN_OK; i++) st = tok_push(out, t->uni_byte[(unsigned char)s[i]]);
+            for (i = 0; i < n && st == WN_OK; i++) st = tok_push_span(out, t->uni_byte[(unsigned char)s[i]], b, e);
             return st;
         }
     }
     if (t->uni_unk < 0)
         return wn_seterr(WN_ERR_FORMAT, "tokenizer: \"%.*s\" is not in the Unigram vocab and the model has no unk_id",
                          (int)WN_MIN(n, 64), s);
-    return tok_push(out, t->uni_unk);
+    return tok_push_span(out, t->uni_unk, b, e);
 }
 
-/* Viterbi over s[0..n) (one pre-tokenized piece), ids appended to out. */
-static wn_status viterbi(const wn_tokenizer *t, const char *s, size_t n, tok_buf *out) {
+/* Viterbi over s[0..n) (one pre-tokenized piece), ids appended to out. sp: NULL, or
+ * each byte's span in the normalized text (sp[2i], sp[2i+1]), for the tokens' spans. */
+static wn_status viterbi(const wn_tokenizer *t, const char *s, size_t n, const int32_t *sp, tok_buf *out) {
     if (!n) return WN_OK;
     double *best = wn_malloc((n + 1) * sizeof *best);
     int64_t *from = wn_malloc((n + 1) * sizeof *from); /* where the best path to here starts its last piece; -1 none */
@@ -364,7 +372,8 @@ static wn_status viterbi(const wn_tokenizer *t, const char *s, size_t n, tok_buf
     }
     for (size_t k = np, b = 0; k-- > 0 && st == WN_OK;) {
         size_t e = (size_t)path[k];
-        st = id[e] >= 0 ? tok_push(out, id[e]) : push_piece(t, s + b, e - b, out);
+        int32_t sb = sp ? sp[2 * b] : -1, se = sp ? sp[2 * (e - 1) + 1] : -1;
+        st = id[e] >= 0 ? tok_push_span(out, id[e], sb, se) : push_piece(t, s + b, e - b, sb, se, out);
         b = e;
     }
 done:
@@ -376,27 +385,44 @@ done:
 }
 
 /* Metaspace on one word s[0..n) (no WhitespaceSplit inside it any more), then
- * Viterbi on each of its pieces; first: the word starts the text. */
-static wn_status metaspace_word(const wn_tokenizer *t, const char *s, size_t n, int first, int64_t limit, tok_buf *out) {
-    if (!t->ms_rep_len) {
-        wn_status st = viterbi(t, s, n, out);
-        if (st == WN_OK && limit >= 0 && (int64_t)out->n >= limit) out->stopped = 1;
-        return st;
-    }
+ * Viterbi on each of its pieces; first: the word starts the text. pos: where s starts
+ * in the normalized text; with out->track, the tokens' spans are in the normalized
+ * text: a replacement for a space has the space's, the one put in front the first
+ * character's (HF's replace() and prepend() align them so). */
+static wn_status metaspace_word(const wn_tokenizer *t, const char *s, size_t n, int first, int32_t pos, int64_t limit,
+                                tok_buf *out) {
     const size_t rl = (size_t)t->ms_rep_len;
     size_t spaces = 0;
-    for (size_t i = 0; i < n; i++) spaces += s[i] == ' ';
-    char *w = wn_malloc(n + spaces * rl + rl + 1);
-    if (!w) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+    for (size_t i = 0; rl && i < n; i++) spaces += s[i] == ' ';
+    size_t wcap = n + spaces * rl + rl + 1;
+    char *w = wn_malloc(wcap);
+    int32_t *sp = out->track == 1 ? wn_malloc(2 * wcap * sizeof *sp) : NULL;
+    if (!w || (out->track == 1 && !sp)) {
+        wn_free(w);
+        return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+    }
     size_t m = 0;
+    if (!rl) { /* no Metaspace: the word as it is */
+        for (size_t i = 0; sp && i < n; i++) sp[2 * i] = pos + (int32_t)i, sp[2 * i + 1] = pos + (int32_t)i + 1;
+        wn_status st = viterbi(t, s, n, sp, out);
+        if (st == WN_OK && limit >= 0 && (int64_t)out->n >= limit) out->stopped = 1;
+        wn_free(w);
+        wn_free(sp);
+        return st;
+    }
     int starts = n && (s[0] == ' ' || (n >= rl && !memcmp(s, t->ms_rep, rl)));
-    if (t->ms_prepend == TOK_PREPEND_ALWAYS ? !starts : t->ms_prepend == TOK_PREPEND_FIRST && first && !starts) {
+    if (n && (t->ms_prepend == TOK_PREPEND_ALWAYS ? !starts : t->ms_prepend == TOK_PREPEND_FIRST && first && !starts)) {
         memcpy(w, t->ms_rep, rl);
         m = rl;
+        size_t k = 1; /* the first character's bytes */
+        while (k < n && ((unsigned char)s[k] & 0xC0) == 0x80) k++;
+        for (size_t j = 0; sp && j < rl; j++) sp[2 * j] = pos, sp[2 * j + 1] = pos + (int32_t)k;
     }
     for (size_t i = 0; i < n; i++) {
+        size_t m0 = m;
         if (s[i] == ' ') memcpy(w + m, t->ms_rep, rl), m += rl;
         else w[m++] = s[i];
+        for (size_t j = m0; sp && j < m; j++) sp[2 * j] = pos + (int32_t)i, sp[2 * j + 1] = pos + (int32_t)i + 1;
     }
     wn_status st = WN_OK;
     for (size_t b = 0; b < m && st == WN_OK && !out->stopped;) { /* split before each replacement (MergedWithNext) */
@@ -407,21 +433,23 @@ static wn_status metaspace_word(const wn_tokenizer *t, const char *s, size_t n, 
                     e = k;
                     break;
                 }
-        st = viterbi(t, w + b, e - b, out);
+        st = viterbi(t, w + b, e - b, sp ? sp + 2 * b : NULL, out);
         if (limit >= 0 && (int64_t)out->n >= limit) out->stopped = 1; /* after a word, as tokenize_with_limit */
         b = e;
     }
     wn_free(w);
+    wn_free(sp);
     return st;
 }
 
-/* One piece between the added tokens, normalized: WhitespaceSplit, then Metaspace. */
+/* One piece between the added tokens, normalized: WhitespaceSplit, then Metaspace.
+ * It starts at out->base in the normalized text (spans are in that text). */
 static wn_status pre_tokenize(const wn_tokenizer *t, const char *s, size_t n, int64_t limit, uint32_t *word, tok_buf *out) {
     (void)word;
     int first = !out->started;
     out->started = 1;
     if (!n) return WN_OK;
-    if (!t->ws_split) return metaspace_word(t, s, n, first, limit, out);
+    if (!t->ws_split) return metaspace_word(t, s, n, first, out->base, limit, out);
     wn_status st = WN_OK;
     for (size_t i = 0; i < n && st == WN_OK && !out->stopped;) {
         utf8proc_int32_t c;
@@ -438,61 +466,112 @@ static wn_status pre_tokenize(const wn_tokenizer *t, const char *s, size_t n, in
             if (is_ws((uint32_t)c)) break;
             i += (size_t)k;
         }
-        st = metaspace_word(t, s + b, i - b, first && b == 0, limit, out);
+        st = metaspace_word(t, s + b, i - b, first && b == 0, out->base + (int32_t)b, limit, out);
     }
     return st;
 }
 
-/* s[0..n) through the Replace rule r into a new string. */
-static char *replace_all(const tok_norm *r, const char *s, size_t n, size_t *out_len) {
-    size_t fl = r->from ? strlen(r->from) : 0, tl = strlen(r->to), cap = n + 1, m = 0;
+/* s[0..n) through the Replace rule r into a new string. al: NULL, or each byte's
+ * alignment (2 per byte), and *out_al gets the new string's: a replacement's bytes
+ * take the alignment of the last byte of the match (HF's NormalizedString::replace
+ * marks them inserted after it). */
+static char *replace_all(const tok_norm *r, const char *s, size_t n, const int32_t *al, size_t *out_len, int32_t **out_al) {
+    size_t fl = r->from ? strlen(r->from) : 0, tl = strlen(r->to), cap = n + 1, m = 0, acap = al ? 2 * (n + 1) : 0;
     char *o = wn_malloc(cap);
+    int32_t *oa = al ? wn_malloc(acap * sizeof *oa) : NULL;
+    if (al && !oa) {
+        wn_free(o);
+        return NULL;
+    }
     for (size_t i = 0; o && i < n;) {
         int64_t e = r->n_rx ? rx_match(r, s, n, i) : -1;
         if (e > 0) fl = (size_t)e - i;
         int hit = r->n_rx ? e > 0 : i + fl <= n && !memcmp(s + i, r->from, fl);
         const char *src = hit ? r->to : s + i;
         size_t len = hit ? tl : 1;
-        if (wn_grow((void **)&o, &cap, m + len + 1, 1) != WN_OK) {
+        if (wn_grow((void **)&o, &cap, m + len + 1, 1) != WN_OK ||
+            (oa && wn_grow((void **)&oa, &acap, 2 * (m + len + 1), sizeof *oa) != WN_OK)) {
             wn_free(o);
+            wn_free(oa);
             return NULL;
         }
         memcpy(o + m, src, len);
+        const int32_t *a = al ? al + 2 * (hit ? i + fl - 1 : i) : NULL;
+        for (size_t k = 0; a && k < len; k++) oa[2 * (m + k)] = a[0], oa[2 * (m + k) + 1] = a[1];
         m += len;
         i += hit ? fl : 1;
     }
     if (o) o[m] = 0, *out_len = m;
+    else wn_free(oa);
+    if (out_al) *out_al = o ? oa : NULL;
     return o;
 }
 
+/* Where each byte of s[0..n) (valid UTF-8) is in s: its character's span, as HF's
+ * NormalizedString starts. */
+static int32_t *char_spans(const char *s, size_t n) {
+    int32_t *al = wn_malloc(2 * (n + 1) * sizeof *al);
+    for (size_t i = 0; al && i < n;) {
+        size_t k = 1;
+        while (i + k < n && ((unsigned char)s[i + k] & 0xC0) == 0x80) k++;
+        for (size_t j = i; j < i + k; j++) al[2 * j] = (int32_t)i, al[2 * j + 1] = (int32_t)(i + k);
+        i += k;
+    }
+    return al;
+}
+
+/* With out->track, the tokens' spans are found in the normalized text and taken back
+ * to s through the normalizers' alignment (al), as HF's convert_offsets: a span
+ * [a, b) becomes [al[a].start, al[b - 1].end). */
 wn_status unigram_tokenize(const wn_tokenizer *t, const char *s, size_t n, int64_t limit, uint32_t *word, tok_buf *out) {
     char *cur = NULL;
     size_t cn = n;
     wn_status st = WN_OK;
+    const int track = out->track == 1;
+    if (track && n > (size_t)INT32_MAX / 8) return wn_seterr(WN_ERR_ARG, "tokenizer: a text of %zu bytes is too long", n);
+    int32_t *al = track ? char_spans(s, n) : NULL;
+    if (track && !al) return wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
     for (int i = 0; i < t->n_norm && st == WN_OK; i++) {
         const tok_norm *r = &t->norm[i];
         const char *in = cur ? cur : s;
         char *next = NULL;
+        int32_t *nal = NULL;
         size_t nn = 0;
         if (r->precompiled) {
-            st = precompiled_normalize(t, in, cn, &next, &nn);
+            st = precompiled_normalize(t, in, cn, al, &next, &nn, track ? &nal : NULL);
         } else {
             /* HF marks a replacement's characters as inserted: a text that starts with
              * a match no longer starts at original offset 0, and Metaspace's "first"
              * does not prepend (measured: "``x" with Replace "``" -> '"') */
             if (r->n_rx ? rx_match(r, in, cn, 0) > 0 : cn >= strlen(r->from) && !memcmp(in, r->from, strlen(r->from)))
                 out->started = 1;
-            if (!(next = replace_all(r, in, cn, &nn))) st = wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
+            if (!(next = replace_all(r, in, cn, al, &nn, track ? &nal : NULL)))
+                st = wn_seterr(WN_ERR_NOMEM, "tokenizer: out of memory");
         }
         wn_free(cur);
         cur = next;
         cn = nn;
+        if (st == WN_OK && track) {
+            wn_free(al);
+            al = nal;
+        }
     }
     if (st == WN_OK) {
         const char *in = cur ? cur : s;
+        const int32_t base = out->base;
+        const size_t n0 = out->n;
+        if (track) out->base = 0; /* spans in the normalized text, then back to s */
         st = t->n_norm_added ? split_added(t, in, cn, 1, pre_tokenize, limit, word, out)
                              : pre_tokenize(t, in, cn, limit, word, out);
+        out->base = base;
+        for (size_t i = n0; st == WN_OK && track && i < out->n; i++) {
+            int32_t *sp = out->off + 2 * i;
+            if (sp[0] < 0 || sp[1] <= sp[0] || (size_t)sp[1] > cn) continue;
+            sp[1] = base + al[2 * (sp[1] - 1) + 1];
+            sp[0] = base + al[2 * sp[0]];
+        }
     }
     wn_free(cur);
+    wn_free(al);
     return st;
 }

@@ -4,7 +4,7 @@ nothing of winnow's) for tests/t_serve.sh. Each check starts the real server on 
 ephemeral loopback port (--port 0; the port is read from its "listening on" line) with
 the tiny fixture models, and always stops it (SIGTERM, then SIGKILL).
 
-    serve_check.py WINNOW TMPDIR PART    (PART: api | errors | load | search | all)
+    serve_check.py WINNOW TMPDIR PART    (PART: api | unigram | errors | load | search | all)
 
 Numbers are compared with `winnow embed` / `winnow score` / `winnow tokenize` /
 `winnow search` run on the same inputs, and with the PyTorch reference fixtures
@@ -192,6 +192,76 @@ def check_api():
         ok(s.stop() == 0, "SIGTERM: exit 0")
     finally:
         s.stop()
+
+
+def unigram_model():
+    """A tiny XLM-R bi-encoder for a Unigram tokenizer: tests/fixtures/model/families/xlmr_bi
+    (config, pooling, weights; its 1,000 word embeddings repeated up to the tokenizer's
+    size) with the XLM-R-layout tokenizer.json of tests/fixtures/tokenizer/unigram-xlmr."""
+    src, d = f"{FX}/families/xlmr_bi", os.path.join(TMP, "xlmr_unigram")
+    os.makedirs(os.path.join(d, "1_Pooling"), exist_ok=True)
+    tok = subprocess.run(["xz", "-dc", "tests/fixtures/tokenizer/unigram-xlmr/tokenizer.json.xz"], check=True,
+                         capture_output=True).stdout
+    open(os.path.join(d, "tokenizer.json"), "wb").write(tok)
+    V = len(json.loads(tok)["model"]["vocab"])
+    cfg = json.load(open(f"{src}/config.json"))
+    cfg["vocab_size"] = V
+    json.dump(cfg, open(f"{d}/config.json", "w"))
+    for f in ("modules.json", "1_Pooling/config.json"):
+        open(os.path.join(d, f), "wb").write(open(os.path.join(src, f), "rb").read())
+    b = open(f"{src}/model.safetensors", "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    head, data, out, blobs, pos = json.loads(b[8:8 + n]), b[8 + n:], {}, [], 0
+    for k, v in head.items():
+        if k == "__metadata__":
+            out[k] = v
+            continue
+        x, shape = data[v["data_offsets"][0]:v["data_offsets"][1]], v["shape"]
+        if k.endswith("word_embeddings.weight"):
+            row = len(x) // shape[0]
+            x = b"".join(x[(i % shape[0]) * row:(i % shape[0] + 1) * row] for i in range(V))
+            shape = [V, shape[1]]
+        out[k] = {"dtype": v["dtype"], "shape": shape, "data_offsets": [pos, pos + len(x)]}
+        blobs.append(x)
+        pos += len(x)
+    h = json.dumps(out).encode()
+    h += b" " * (-len(h) % 8)
+    open(f"{d}/model.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    return d
+
+
+def check_unigram():
+    """/tokenize of a Unigram model: ids and byte offsets equal to HF tokenizers' (npm 0.23.2,
+    tests/fixtures/tokenizer/hf_unigram_xlmr_offsets.jsonl) on its single texts that fit the
+    model's 64 tokens and have no added token written in them (those the server marks special)."""
+    d = unigram_model()
+    cases = [json.loads(l) for l in lines("tests/fixtures/tokenizer/hf_unigram_xlmr_offsets.jsonl")]
+    cases = [c for c in cases if c["b"] is None and c["max"] == 0 and c["a"] and "\u0000" not in c["a"] and
+             len(c["ids"]) <= 64 and not any(a in c["a"] for a in ("<s>", "</s>", "<pad>", "<unk>", "<mask>"))]
+    s = Server("--embed", d)
+    try:
+        st, js, _ = s.req("POST", "/tokenize", {"inputs": [c["a"] for c in cases]})
+        good, bad = 0, ""
+        for c, toks in zip(cases, js if st == 200 else []):
+            raw = c["a"].encode()
+            got = [[t["id"], [-1, -1] if t["start"] is None else [t["start"], t["stop"]]] for t in toks]
+            same = got == [[i, o] for i, o in zip(c["ids"], c["offsets"])] and all(
+                t["special"] == (t["start"] is None) and
+                (t["start"] is None or t["text"] == raw[t["start"]:t["stop"]].decode()) for t in toks)
+            good += same
+            bad = bad or ("" if same else "%r: %s" % (c["a"], str(toks)[:300]))
+        ok(st == 200 and good == len(cases) and len(cases) >= 100,
+           "/tokenize, Unigram (XLM-R layout): ids and offsets == HF tokenizers on %d of %d texts" % (good, len(cases)),
+           bad)
+        # HF: ids 4 10 12004 210, offsets [0,1] [0,1] [1,9] [10,14] (<mask> takes in the space it strips,
+        # the space " {2,}" leaves is the run's last)
+        st, js, _ = s.req("POST", "/tokenize", {"inputs": "a  <mask>  \u2460", "add_special_tokens": False})
+        ok(st == 200 and [(t["id"], t["text"], t["special"], t["start"]) for t in js[0]] ==
+           [(4, "a", False, 0), (10, "a", False, 0), (12004, "<mask>", True, None), (210, " \u2460", False, 10)],
+           "/tokenize, Unigram: an lstrip added token is special, the other texts are the input's", str(js)[:300])
+        ok(s.req("POST", "/embed", {"inputs": "x"})[0] == 200, "/embed with the Unigram model")
+    finally:
+        ok(s.stop() == 0, "Unigram server: exit 0")
 
 
 def check_errors():
@@ -385,7 +455,8 @@ def check_search():
         ok(s.stop() == 0, "search flood server: exit 0")
 
 
-for name, fn in (("api", check_api), ("errors", check_errors), ("load", check_load), ("search", check_search)):
+for name, fn in (("api", check_api), ("unigram", check_unigram), ("errors", check_errors), ("load", check_load),
+                 ("search", check_search)):
     if PART in (name, "all"):
         try:
             fn()
