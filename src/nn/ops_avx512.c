@@ -391,20 +391,18 @@ static inline __attribute__((always_inline)) void ukernel(const int mr, const in
     FOR_ROWS(STOREC)
 }
 
-/* bf16: a holds rows of Kp bf16 (x rounded), b the panel; Kp even. */
+/* bf16: a holds the rows' Kp bf16 (x rounded) interleaved by k-pair as ukernel_ph's,
+ * b the panel; Kp even. */
 static inline __attribute__((always_inline)) void ukernel_bf16(const int mr, int Kp, const uint16_t *a,
                                                                size_t lda, const uint16_t *b, float *c,
                                                                size_t ldc, int nc, const float *bias, nn_act act,
                                                                const uint16_t *pf) {
     const __mmask16 m0 = lanes16(nc), m1 = lanes16(nc - 16);
     FOR_ROWS(DECL)
-#define AP(r) APTR(uint16_t, r)
-    FOR_ROWS(AP)
-#undef AP
 #define BROW(r)                                                                                      \
     if (mr > r) {                                                                                    \
         int32_t pv;                                                                                  \
-        memcpy(&pv, a##r + k, 4);                                                                    \
+        memcpy(&pv, a + (size_t)(k / 2) * lda + 2 * r, 4);                                           \
         __m512bh av = as_bh(_mm512_set1_epi32(pv));                                               \
         c##r##0 = _mm512_dpbf16_ps(c##r##0, av, b0);                                                 \
         c##r##1 = _mm512_dpbf16_ps(c##r##1, av, b1);                                                 \
@@ -550,7 +548,10 @@ static void ph_row(const float *x, int K, int Kp, uint16_t *q, float *unscale) {
     __m512 vm = _mm512_setzero_ps();
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
     int k = 0;
-    for (; k + 16 <= K; k += 16) vm = _mm512_max_ps(vm, _mm512_and_ps(_mm512_loadu_ps(x + k), absmask));
+    for (; k + 16 <= K; k += 16) {
+        _mm_prefetch((const char *)(x + K + k), _MM_HINT_T0); /* the next row (rows are converted in order) */
+        vm = _mm512_max_ps(vm, _mm512_and_ps(_mm512_loadu_ps(x + k), absmask));
+    }
     float m = _mm512_reduce_max_ps(vm);
     for (; k < K; k++) m = fmaxf(m, fabsf(x[k]));
     int e = 0;
@@ -746,6 +747,7 @@ static void quant_row(const float *x, int K, int Kp, uint8_t *q, float *scale, i
     __m512 vmn = _mm512_setzero_ps(), vmx = vmn; /* the range includes 0, so 0 maps exactly */
     int k = 0;
     for (; k + 16 <= K; k += 16) {
+        _mm_prefetch((const char *)(x + K + k), _MM_HINT_T0); /* the next row (rows are converted in order) */
         __m512 v = _mm512_loadu_ps(x + k);
         vmn = _mm512_min_ps(vmn, v), vmx = _mm512_max_ps(vmx, v);
     }
@@ -799,16 +801,17 @@ static void linear_q(const float *x, int M, const nn_weight *w, const float *bia
             for (int m = m0; m < m1; m++) {
                 unsigned char *row = aq + (size_t)(m - m0) * rb;
                 const float *xr = x + (size_t)m * K;
-                if (rows < MR || !(i8 || ph)) { /* rows as they are (chunks of single rows: interleaved too) */
+                if (rows < MR) { /* chunks of single rows: interleaved as they are */
                     if (i8) quant_row(xr, K, Kp, row, &sa[m - m0], &za[m - m0]);
                     else if (ph) ph_row(xr, K, Kp, (uint16_t *)(void *)row, &sa[m - m0]);
                     else bf16_row(xr, K, Kp, (uint16_t *)(void *)row);
                 } else { /* rows in groups of MR, interleaved by 4 bytes of k: a quad of u8 (ukernel_i8),
-                          * a pair of fp16 (ukernel_ph) */
+                          * a pair of fp16 (ukernel_ph) or bf16 (ukernel_bf16) */
                     _Alignas(64) uint8_t qr[Q_ROWS_BYTES / MR];
                     int g = (m - m0) / MR, r = (m - m0) % MR;
                     if (i8) quant_row(xr, K, Kp, qr, &sa[m - m0], &za[m - m0]);
-                    else ph_row(xr, K, Kp, (uint16_t *)(void *)qr, &sa[m - m0]);
+                    else if (ph) ph_row(xr, K, Kp, (uint16_t *)(void *)qr, &sa[m - m0]);
+                    else bf16_row(xr, K, Kp, (uint16_t *)(void *)qr);
                     uint32_t *dst = (uint32_t *)(void *)(aq + (size_t)g * MR * rb) + r;
                     for (size_t q = 0; q < rb / 4; q++) memcpy(dst + q * MR, qr + 4 * q, 4);
                 }
@@ -839,7 +842,7 @@ static void linear_q(const float *x, int M, const nn_weight *w, const float *bia
                 const uint16_t *bp = (const uint16_t *)w->packed + (size_t)p * Kp * NR;
                 for (int m = m0; m < m1; m += MR) {
                     int mr = WN_MIN(MR, m1 - m);
-                    uk_b16[mr](Kp, (const uint16_t *)(const void *)(aq + (size_t)(m - m0) * rb), (size_t)Kp, bp,
+                    uk_b16[mr](Kp, (const uint16_t *)(const void *)(aq + (size_t)(m - m0) * rb), rows < MR ? 2 : 2 * MR, bp,
                                o + (size_t)(m - m0) * N, (size_t)N, nc, bi, act,
                                m == m0 && p + 1 < p1 ? bp + (size_t)Kp * NR : NULL);
                 }
