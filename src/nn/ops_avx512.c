@@ -983,6 +983,44 @@ typedef void (*att_fn)(const float *, size_t, const float *, size_t, int, const 
 ATT(1) ATT(2) ATT(3) ATT(4) ATT(5) ATT(6) ATT(7) ATT(8) ATT(9) ATT(10) ATT(11) ATT(12) ATT(13) ATT(14)
 static const att_fn att_k[2][AR + 1] = {UKLIST(att1_), UKLIST(att2_)};
 
+/* kt (HD x Lp) = the head's keys (rows kb + j ld, j < L; zeros up to Lp) transposed;
+ * HD and Lp multiples of 16. Natively in 16 x 16 blocks: the four unpack / shuffle
+ * stages of the usual register transpose (the scalar loop was a tenth of attention). */
+static void pack_keys(const float *kb, size_t ld, int L, int Lp, int HD, float *kt) {
+#ifdef WN_SIMDE /* SIMDe (0.7.4) lacks the 512-bit unpacks */
+    for (int j = 0; j < Lp; j++)
+        for (int d = 0; d < HD; d++) kt[(size_t)d * Lp + j] = j < L ? kb[(size_t)j * ld + d] : 0.0f;
+#else
+    for (int j0 = 0; j0 < Lp; j0 += 16)
+        for (int d0 = 0; d0 < HD; d0 += 16) {
+            __m512 r[16], t[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = j0 + i < L ? _mm512_loadu_ps(kb + (size_t)(j0 + i) * ld + d0) : _mm512_setzero_ps();
+            for (int i = 0; i < 16; i += 2) { /* per 128-bit lane: rows i, i+1 interleaved */
+                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 16; i += 4) { /* r[i + c], lane l: rows i..i+3 of column 4l + c */
+                r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+                r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
+                r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+                r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+            }
+            for (int i = 0; i < 4; i++) { /* lanes of columns c, c + 8 (0x88) and c + 4, c + 12 (0xdd) */
+                t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+                t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+                t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+                t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+            }
+            for (int i = 0; i < 8; i++) { /* r[c]: column c of the 16 rows */
+                r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+                r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+            }
+            for (int i = 0; i < 16; i++) _mm512_storeu_ps(kt + (size_t)(d0 + i) * Lp + j0, r[i]);
+        }
+#endif
+}
+
 static void attention_head_avx512(const float *base, int T, int L, int H, int h, int HD, float *out,
                                   float *scratch) {
     if (HD % 16 || HD > NN_ATTN_MAX_HD) {
@@ -992,10 +1030,7 @@ static void attention_head_avx512(const float *base, int T, int L, int H, int h,
     const int Lp = (L + 15) & ~15;
     const size_t ld = (size_t)3 * H;
     float *kt = scratch, *p = scratch + (size_t)HD * Lp; /* p: AR rows of Lp */
-    for (int j = 0; j < Lp; j++) {
-        const float *kr = base + (size_t)j * ld + H + (size_t)h * HD;
-        for (int d = 0; d < HD; d++) kt[(size_t)d * Lp + j] = j < L ? kr[d] : 0.0f;
-    }
+    pack_keys(base + H + (size_t)h * HD, ld, L, Lp, HD, kt);
     float scale[AR];
     for (int r = 0; r < AR; r++) scale[r] = 1.0f / sqrtf((float)HD);
     const __mmask16 tail = lanes16(L - (Lp - 16));
