@@ -200,8 +200,8 @@ static void linear_amx(const float *x, int M, const nn_weight *w, const float *b
         if (have != mt) {
             for (int m = m0; m < m1; m++) {
                 unsigned char *row = aq + (size_t)(m - m0) * rb;
-                if (i8) quant_row(x + (size_t)m * K, K, Kp, row, &sa[m - m0], &za[m - m0]);
-                else bf16_row(x + (size_t)m * K, K, Kp, (uint16_t *)(void *)row);
+                if (i8) quant_row(x + (size_t)m * K, K, Kp, (uint32_t *)(void *)row, 1, &sa[m - m0], &za[m - m0]);
+                else bf16_row(x + (size_t)m * K, K, Kp, (uint32_t *)(void *)row, 1);
             }
             memset(aq + (size_t)(m1 - m0) * rb, 0, (size_t)(mpad - (m1 - m0)) * rb);
             AMX_MEMORY_BARRIER();

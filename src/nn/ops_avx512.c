@@ -541,10 +541,36 @@ static inline __m512 ph_half_ps(__m512i h, int hi) {
 #endif
 }
 
-/* row x (K floats) -> Kp fp16 of x * 2^-e, rounded to nearest even, zero-padded,
- * with e such that max |x| 2^-e is in [0.5, 1) (e in [-126, 126]; 0 for a row of
+/* The row conversions write 4-byte units of k (a quad of u8, a pair of 16-bit
+ * values) to d[0], d[stride], d[2 stride], ...: stride 1 for a row as it is, MR for
+ * a row in its group of MR rows interleaved by 4 bytes (what the bf16, fp16 and int8
+ * micro-kernels read). put4: the 4 units of v; put8: the 8 of v. */
+static inline void put4(uint32_t *d, size_t stride, __m128i v) {
+    if (stride == 1) {
+        _mm_storeu_si128((__m128i *)(void *)d, v);
+        return;
+    }
+    d[0] = (uint32_t)_mm_cvtsi128_si32(v);
+    d[stride] = (uint32_t)_mm_extract_epi32(v, 1);
+    d[2 * stride] = (uint32_t)_mm_extract_epi32(v, 2);
+    d[3 * stride] = (uint32_t)_mm_extract_epi32(v, 3);
+}
+static inline void put8(uint32_t *d, size_t stride, __m256i v) {
+    put4(d, stride, _mm256_castsi256_si128(v));
+    put4(d + 4 * stride, stride, _mm256_extracti128_si256(v, 1));
+}
+/* element k of a row of 16-bit values / bytes, in those units */
+static inline void put16(uint32_t *d, size_t stride, int k, uint16_t v) {
+    memcpy((char *)(d + (size_t)(k / 2) * stride) + 2 * (k % 2), &v, 2);
+}
+static inline void put8b(uint32_t *d, size_t stride, int k, uint8_t v) {
+    memcpy((char *)(d + (size_t)(k / 4) * stride) + k % 4, &v, 1);
+}
+
+/* row x (K floats) -> Kp fp16 of x * 2^-e (to q, by put8), rounded to nearest even,
+ * zero-padded, with e such that max |x| 2^-e is in [0.5, 1) (e in [-126, 126]; 0 for a row of
  * zeros); *unscale = 2^e */
-static void ph_row(const float *x, int K, int Kp, uint16_t *q, float *unscale) {
+static void ph_row(const float *x, int K, int Kp, uint32_t *q, size_t stride, float *unscale) {
     __m512 vm = _mm512_setzero_ps();
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
     int k = 0;
@@ -563,11 +589,11 @@ static void ph_row(const float *x, int K, int Kp, uint16_t *q, float *unscale) {
 #ifndef WN_SIMDE
     const __m512 vs = _mm512_set1_ps(sc);
     for (; k + 16 <= K; k += 16)
-        _mm256_storeu_si256((__m256i *)(q + k), _mm512_cvtps_ph(_mm512_mul_ps(_mm512_loadu_ps(x + k), vs),
-                                                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        put8(q + (size_t)(k / 2) * stride, stride,
+             _mm512_cvtps_ph(_mm512_mul_ps(_mm512_loadu_ps(x + k), vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 #endif
-    for (; k < K; k++) q[k] = nn_f32_to_f16(x[k] * sc);
-    for (; k < Kp; k++) q[k] = 0;
+    for (; k < K; k++) put16(q, stride, k, nn_f32_to_f16(x[k] * sc));
+    for (; k < Kp; k++) put16(q, stride, k, 0);
 }
 
 /* fp16: a holds the rows' Kp fp16 (x scaled; sx[r] = the row's 2^e) interleaved by
@@ -727,23 +753,23 @@ static void linear_f32(const float *x, int M, const nn_weight *w, const float *b
     }
 }
 
-/* row x (K floats) -> Kp bf16, rounded to nearest even (nn_f32_to_bf16 for
- * finite values), zero-padded */
-static void bf16_row(const float *x, int K, int Kp, uint16_t *q) {
+/* row x (K floats) -> Kp bf16 (to q, by put8), rounded to nearest even
+ * (nn_f32_to_bf16 for finite values), zero-padded */
+static void bf16_row(const float *x, int K, int Kp, uint32_t *q, size_t stride) {
     int k = 0;
     const __m512i one = _mm512_set1_epi32(1), rnd = _mm512_set1_epi32(0x7fff);
     for (; k + 16 <= K; k += 16) {
         __m512i v = _mm512_loadu_si512((const void *)(x + k));
         v = _mm512_add_epi32(v, _mm512_add_epi32(rnd, _mm512_and_si512(_mm512_srli_epi32(v, 16), one)));
-        _mm256_storeu_si256((__m256i *)(q + k), _mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16)));
+        put8(q + (size_t)(k / 2) * stride, stride, _mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16)));
     }
-    for (; k < K; k++) q[k] = nn_f32_to_bf16(x[k]);
-    for (; k < Kp; k++) q[k] = 0;
+    for (; k < K; k++) put16(q, stride, k, nn_f32_to_bf16(x[k]));
+    for (; k < Kp; k++) put16(q, stride, k, 0);
 }
 
-/* row x (K floats) -> Kp bytes (zero-padded past K), its scale and zero point:
+/* row x (K floats) -> Kp bytes (to q, by put4; zero-padded past K), its scale and zero point:
  * the same quantisation as ops_avx2.c's quant_row */
-static void quant_row(const float *x, int K, int Kp, uint8_t *q, float *scale, int32_t *zp) {
+static void quant_row(const float *x, int K, int Kp, uint32_t *q, size_t stride, float *scale, int32_t *zp) {
     __m512 vmn = _mm512_setzero_ps(), vmx = vmn; /* the range includes 0, so 0 maps exactly */
     int k = 0;
     for (; k + 16 <= K; k += 16) {
@@ -762,13 +788,13 @@ static void quant_row(const float *x, int K, int Kp, uint8_t *q, float *scale, i
     for (k = 0; k + 16 <= K; k += 16) {
         __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k), inv)); /* round to nearest even */
         v = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(v, vz), lo), hi);
-        _mm_storeu_si128((__m128i *)(q + k), _mm512_cvtepi32_epi8(v));
+        put4(q + (size_t)(k / 4) * stride, stride, _mm512_cvtepi32_epi8(v));
     }
     for (; k < K; k++) {
         int32_t v = (int32_t)lrintf(x[k] / sa) + z;
-        q[k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        put8b(q, stride, k, (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v));
     }
-    for (; k < Kp; k++) q[k] = (uint8_t)z; /* weights are 0 there */
+    for (; k < Kp; k++) put8b(q, stride, k, (uint8_t)z); /* weights are 0 there */
     *scale = sa;
     *zp = z;
 }
@@ -799,22 +825,16 @@ static void linear_q(const float *x, int M, const nn_weight *w, const float *bia
         int p0 = (int)(t % nnt) * tp, p1 = WN_MIN(P, p0 + tp);
         if (have != mt) {
             for (int m = m0; m < m1; m++) {
-                unsigned char *row = aq + (size_t)(m - m0) * rb;
+                /* a chunk of single rows: each as it is; else rows in groups of MR,
+                 * interleaved by 4 bytes of k */
+                const int g = (m - m0) / MR, r = (m - m0) % MR;
+                uint32_t *dst = rows < MR ? (uint32_t *)(void *)(aq + (size_t)(m - m0) * rb)
+                                          : (uint32_t *)(void *)(aq + (size_t)g * MR * rb) + r;
+                const size_t stride = rows < MR ? 1 : MR;
                 const float *xr = x + (size_t)m * K;
-                if (rows < MR) { /* chunks of single rows: interleaved as they are */
-                    if (i8) quant_row(xr, K, Kp, row, &sa[m - m0], &za[m - m0]);
-                    else if (ph) ph_row(xr, K, Kp, (uint16_t *)(void *)row, &sa[m - m0]);
-                    else bf16_row(xr, K, Kp, (uint16_t *)(void *)row);
-                } else { /* rows in groups of MR, interleaved by 4 bytes of k: a quad of u8 (ukernel_i8),
-                          * a pair of fp16 (ukernel_ph) or bf16 (ukernel_bf16) */
-                    _Alignas(64) uint8_t qr[Q_ROWS_BYTES / MR];
-                    int g = (m - m0) / MR, r = (m - m0) % MR;
-                    if (i8) quant_row(xr, K, Kp, qr, &sa[m - m0], &za[m - m0]);
-                    else if (ph) ph_row(xr, K, Kp, (uint16_t *)(void *)qr, &sa[m - m0]);
-                    else bf16_row(xr, K, Kp, (uint16_t *)(void *)qr);
-                    uint32_t *dst = (uint32_t *)(void *)(aq + (size_t)g * MR * rb) + r;
-                    for (size_t q = 0; q < rb / 4; q++) memcpy(dst + q * MR, qr + 4 * q, 4);
-                }
+                if (i8) quant_row(xr, K, Kp, dst, stride, &sa[m - m0], &za[m - m0]);
+                else if (ph) ph_row(xr, K, Kp, dst, stride, &sa[m - m0]);
+                else bf16_row(xr, K, Kp, dst, stride);
             }
             have = mt;
         }
