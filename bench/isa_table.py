@@ -2,14 +2,15 @@
 # isa_table.py - the encoder timings of an ISA_AB run of bench/encoders_drive.py (its JSON lines
 # on stdout, saved to a file) as a table: best round per engine, then per-round ratios; the
 # columns and ratios of the engines and precisions present (ISA_AB, BASE_BIN, PRECS).
-#   python3 bench/isa_table.py results.jsonl
+#   python3 bench/isa_table.py results.jsonl [more.jsonl ...]   (several runs: rounds pooled)
 import json, sys, statistics as st
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 R = {}
-for r in rows:
-    if r.get("what") not in ("bi", "lat", "ce"): continue
-    key = (r["what"], r["len"])
-    R.setdefault(key, {}).setdefault((r["engine"], r["prec"]), {})[r["round"]] = r["value"]
+for fi, path in enumerate(sys.argv[1:]):  # several runs: their rounds pooled
+    for l in open(path):
+        r = json.loads(l) if l.startswith("{") else {}
+        if r.get("what") not in ("bi", "lat", "ce"): continue
+        key = (r["what"], r["len"])
+        R.setdefault(key, {}).setdefault((r["engine"], r["prec"]), {})[(fi, r["round"])] = r["value"]
 def best(d, lat):  # best round
     return min(d.values()) if lat else max(d.values())
 # the ISA_AB engine: winnow-<WN_FORCE_ISA> (winnow-avx2; winnow-avx512 on an AMX machine:
