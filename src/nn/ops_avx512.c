@@ -50,6 +50,8 @@
 #define HAVE_FP16() (wn_cpu_get()->avx512fp16)
 #endif
 #include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn.h"
@@ -227,6 +229,14 @@ static wn_status pack_bf16_pairs(nn_weight *w, int P, int Kp) {
     return WN_OK;
 }
 
+/* the fp16 kernels' scale of values whose largest |v| is m: e such that m 2^-e is in
+ * [0.5, 1), within [-126, 126] (both 2^e and 2^-e normal floats); 0 for m = 0 */
+static int ph_exp(float m) {
+    int e = 0;
+    if (m > 0 && isfinite(m)) frexpf(m, &e);
+    return e < -126 ? -126 : e > 126 ? 126 : e;
+}
+
 /* the weights as fp16 pairs in bf16's panel layout, each channel scaled by 2^-e
  * (its largest |w| in [0.5, 1)); w->scales[n] = 2^e */
 static wn_status pack_ph_pairs(nn_weight *w, int P, int Kp) {
@@ -240,9 +250,7 @@ static wn_status pack_ph_pairs(nn_weight *w, int P, int Kp) {
     for (int n = 0; n < N; n++) {
         float m = 0;
         for (int k = 0; k < K; k++) m = fmaxf(m, fabsf(w->w[(size_t)n * K + k]));
-        int e = 0;
-        if (m > 0 && isfinite(m)) frexpf(m, &e);
-        e = e < -126 ? -126 : e > 126 ? 126 : e;
+        const int e = ph_exp(m);
         sc[n] = ldexpf(1.0f, -e), us[n] = ldexpf(1.0f, e);
     }
     for (int p = 0; p < P; p++)
@@ -580,9 +588,7 @@ static void ph_row(const float *x, int K, int Kp, uint32_t *q, size_t stride, fl
     }
     float m = _mm512_reduce_max_ps(vm);
     for (; k < K; k++) m = fmaxf(m, fabsf(x[k]));
-    int e = 0;
-    if (m > 0 && isfinite(m)) frexpf(m, &e);
-    e = e < -126 ? -126 : e > 126 ? 126 : e;
+    const int e = ph_exp(m);
     const float sc = ldexpf(1.0f, -e);
     *unscale = ldexpf(1.0f, e);
     k = 0;
@@ -1112,9 +1118,6 @@ const nn_kernels_t *nn_kernels_avx512_dpbf16(void) { return HAVE_BF16() ? &avx51
 const nn_kernels_t *nn_kernels_avx512_ph(void) { return HAVE_FP16() ? &avx512_ph_kernels : NULL; }
 
 #ifndef WN_SIMDE
-#include <pthread.h>
-#include <stdlib.h>
-
 /* vdpbf16ps's rate over vfmadd231ps's on this CPU: zmm instructions per second of
  * 12 independent chains each, the best of 5 short alternating runs (~0.3 ms in all).
  * vdpbf16ps does 32 products to the FMA's 16: at half the FMA's rate it breaks even. */
