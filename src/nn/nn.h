@@ -102,7 +102,7 @@ typedef struct nn_kernels_s {
     void (*add_layernorm_rows)(const float *x, const float *res, int m0, int m1, int H, const float *gamma,
                                const float *beta, float eps, float *out);
     /* One (sequence, head): rows of out for queries [0, T) of that head; keys [0, L).
-     * base: the sequence's first qkv row; out: its first out row; scratch: (T+8)*(HD+1) floats. */
+     * base: the sequence's first qkv row; out: its first out row; scratch: nn_attention_scratch(T, 1) floats. */
     void (*attention_head)(const float *base, int T, int L, int H, int h, int HD, float *out, float *scratch);
     /* The same with this head's relative bias rel (2T - 1): score(i, j) += rel[T - 1 + j - i].
      * NULL: nn_attention_rel runs the reference. */

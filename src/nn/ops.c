@@ -167,9 +167,10 @@ void nn_add_layernorm(wn_pool *pool, const float *x, const float *res, int M, in
 
 /* ---- attention: one (sequence, head) pair per work item */
 
-/* keys packed HD x Lp (Lp = T rounded up to 8, or 16) + up to NN_ATTN_ROWS_MAX rows of Lp probabilities */
+/* keys packed HD x Lp (Lp = T rounded up to 8, or 16), values packed Lp x HD (AVX-512),
+ * up to NN_ATTN_ROWS_MAX rows of Lp probabilities */
 static size_t attn_per_thread(int T) {
-    return (size_t)(T + NN_ATTN_KPAD) * (NN_ATTN_MAX_HD + NN_ATTN_ROWS_MAX) + 16u;
+    return (size_t)(T + NN_ATTN_KPAD) * (2 * NN_ATTN_MAX_HD + NN_ATTN_ROWS_MAX) + 16u;
 }
 
 size_t nn_attention_scratch(int T, int nth) { return attn_per_thread(T) * (size_t)(nth > 0 ? nth : 1); }

@@ -1055,12 +1055,15 @@ static void attention_head_avx512(const float *base, int T, int L, int H, int h,
     }
     const int Lp = (L + 15) & ~15;
     const size_t ld = (size_t)3 * H;
-    float *kt = scratch, *p = scratch + (size_t)HD * Lp; /* p: AR rows of Lp */
+    /* kt: the keys transposed; vp: the values' L rows side by side (read ~L/14 times
+     * each, and 3H floats apart in qkv: out of L1); p: AR rows of Lp */
+    float *kt = scratch, *vp = scratch + (size_t)HD * Lp, *p = vp + (size_t)HD * Lp;
     pack_keys(base + H + (size_t)h * HD, ld, L, Lp, HD, kt);
     float scale[AR];
     for (int r = 0; r < AR; r++) scale[r] = 1.0f / sqrtf((float)HD);
     const __mmask16 tail = lanes16(L - (Lp - 16));
     const float *vb = base + 2 * H + (size_t)h * HD;
+    for (int j = 0; j < L; j++) memcpy(vp + (size_t)j * HD, vb + (size_t)j * ld, sizeof(float) * (size_t)HD);
     for (int i0 = 0; i0 < L; i0 += AR) {
         const int mr = WN_MIN(AR, L - i0);
         const float *q = base + (size_t)i0 * ld + (size_t)h * HD;
@@ -1085,8 +1088,8 @@ static void attention_head_avx512(const float *base, int T, int L, int H, int h,
         }
         float *o = out + (size_t)i0 * H + (size_t)h * HD;
         int c = 0;
-        for (; c + 32 <= HD; c += 32) att_k[1][mr](p, (size_t)Lp, vb + c, ld, L, inv, o + c, (size_t)H);
-        if (c < HD) att_k[0][mr](p, (size_t)Lp, vb + c, ld, L, inv, o + c, (size_t)H);
+        for (; c + 32 <= HD; c += 32) att_k[1][mr](p, (size_t)Lp, vp + c, (size_t)HD, L, inv, o + c, (size_t)H);
+        if (c < HD) att_k[0][mr](p, (size_t)Lp, vp + c, (size_t)HD, L, inv, o + c, (size_t)H);
     }
     for (int i = L; i < T; i++) memset(out + (size_t)i * H + (size_t)h * HD, 0, sizeof(float) * HD);
 }
