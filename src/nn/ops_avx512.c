@@ -211,23 +211,30 @@ static int kpad(int K, int q) { return (K + q - 1) / q * q; }
 
 /* ---- packing */
 
-/* bf16 weights in P panels of NR channels over Kp (even, >= K) steps, as pairs of k:
- * channel i's values for k = 2g, 2g+1 at 2i, 2i+1 (what vdpbf16ps and the AMX tiles
- * read); zeros past N and K. */
-static wn_status pack_bf16_pairs(nn_weight *w, int P, int Kp) {
+/* 16-bit weights in P panels of NR channels over Kp (even, >= K) steps, as pairs of k:
+ * channel i's values for k = 2g, 2g+1 at 2i, 2i+1 (what vdpbf16ps, vfmadd231ph and
+ * the AMX tiles read); zeros past N and K. us NULL: bf16 of w; else fp16 of w / us[n]
+ * (us[n] a power of two, so the division is exact). */
+static wn_status pack_pairs16(nn_weight *w, int P, int Kp, const float *us) {
     const int N = w->N, K = w->K;
     uint16_t *pk = wn_malloc_aligned((size_t)P * Kp * NR * sizeof(uint16_t));
-    if (!pk) return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d bf16 weight", N, K);
+    if (!pk) return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d %s weight", N, K, us ? "fp16" : "bf16");
     for (int p = 0; p < P; p++)
         for (int k = 0; k < Kp; k++)
             for (int i = 0; i < NR; i++) {
-                int n = p * NR + i;
-                pk[(size_t)p * Kp * NR + (size_t)(k / 2) * 2 * NR + (size_t)i * 2 + k % 2] =
-                    n < N && k < K ? nn_f32_to_bf16(w->w[(size_t)n * K + k]) : 0;
+                const int n = p * NR + i;
+                uint16_t v = 0;
+                if (n < N && k < K) {
+                    const float x = w->w[(size_t)n * K + k];
+                    v = us ? nn_f32_to_f16(x / us[n]) : nn_f32_to_bf16(x);
+                }
+                pk[(size_t)p * Kp * NR + (size_t)(k / 2) * 2 * NR + (size_t)i * 2 + k % 2] = v;
             }
     w->packed = pk;
     return WN_OK;
 }
+
+static wn_status pack_bf16_pairs(nn_weight *w, int P, int Kp) { return pack_pairs16(w, P, Kp, NULL); }
 
 /* the fp16 kernels' scale of values whose largest |v| is m: e such that m 2^-e is in
  * [0.5, 1), within [-126, 126] (both 2^e and 2^-e normal floats); 0 for m = 0 */
@@ -237,31 +244,22 @@ static int ph_exp(float m) {
     return e < -126 ? -126 : e > 126 ? 126 : e;
 }
 
-/* the weights as fp16 pairs in bf16's panel layout, each channel scaled by 2^-e
- * (its largest |w| in [0.5, 1)); w->scales[n] = 2^e */
+/* the weights as fp16 pairs, each channel scaled by 2^-e (its largest |w| in
+ * [0.5, 1)); w->scales[n] = 2^e */
 static wn_status pack_ph_pairs(nn_weight *w, int P, int Kp) {
     const int N = w->N, K = w->K;
-    uint16_t *pk = wn_malloc_aligned((size_t)P * Kp * NR * sizeof(uint16_t));
-    float *us = wn_malloc(sizeof(float) * (size_t)N), *sc = wn_malloc(sizeof(float) * (size_t)N);
-    if (!pk || !us || !sc) {
-        wn_free_aligned(pk), wn_free(us), wn_free(sc);
-        return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d fp16 weight", N, K);
-    }
+    float *us = wn_malloc(sizeof(float) * (size_t)N);
+    if (!us) return wn_seterr(WN_ERR_NOMEM, "out of memory packing a %dx%d fp16 weight", N, K);
     for (int n = 0; n < N; n++) {
         float m = 0;
         for (int k = 0; k < K; k++) m = fmaxf(m, fabsf(w->w[(size_t)n * K + k]));
-        const int e = ph_exp(m);
-        sc[n] = ldexpf(1.0f, -e), us[n] = ldexpf(1.0f, e);
+        us[n] = ldexpf(1.0f, ph_exp(m));
     }
-    for (int p = 0; p < P; p++)
-        for (int k = 0; k < Kp; k++)
-            for (int i = 0; i < NR; i++) {
-                int n = p * NR + i;
-                pk[(size_t)p * Kp * NR + (size_t)(k / 2) * 2 * NR + (size_t)i * 2 + k % 2] =
-                    n < N && k < K ? nn_f32_to_f16(w->w[(size_t)n * K + k] * sc[n]) : 0;
-            }
-    wn_free(sc);
-    w->packed = pk;
+    wn_status st = pack_pairs16(w, P, Kp, us);
+    if (st != WN_OK) {
+        wn_free(us);
+        return st;
+    }
     w->scales = us;
     return WN_OK;
 }
